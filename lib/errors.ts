@@ -1,0 +1,57 @@
+/**
+ * Error classes somebody catches, and the exit-code table. Only main.ts turns these into
+ * exit codes; lib/ throws and never exits.
+ */
+
+/** Process exit codes, documented in README and --help. */
+export const EXIT = {
+  OK: 0,
+  BUG: 1,
+  CONFIG: 2,
+  TOKEN_REJECTED: 3,
+} as const;
+
+/** Options for a PlatformError: the operator's next step and the underlying cause. */
+export interface PlatformErrorOptions {
+  next: string;
+  cause?: unknown;
+  /** Short detail from the platform's body (its `error` field), never a secret. */
+  detail?: string;
+}
+
+/**
+ * A platform call failed. `endpoint` is "METHOD /path", never a full URL (URLs can carry
+ * secrets); `status` is the HTTP status, or 0 when no answer arrived (timeout, refused, DNS).
+ */
+export class PlatformError extends Error {
+  override name = "PlatformError";
+  readonly next: string;
+  readonly detail: string;
+  constructor(readonly endpoint: string, readonly status: number, opts: PlatformErrorOptions) {
+    const seen = status === 0 ? "no answer" : `platform answered ${status}`;
+    const detail = opts.detail ?? "";
+    super(
+      `Cannot call ${endpoint}: ${seen}${detail === "" ? "" : ` (${detail})`}`,
+      { cause: opts.cause },
+    );
+    this.next = opts.next;
+    this.detail = detail;
+  }
+
+  /** True when the platform refused the token (401/403): retrying cannot help. */
+  get isAuthRejected(): boolean {
+    return this.status === 401 || this.status === 403;
+  }
+}
+
+/** The platform rejected the workspace token at start-up; main.ts exits 3. */
+export class AuthRejectedError extends Error {
+  override name = "AuthRejectedError";
+  constructor(readonly workspaceId: string, readonly status: number) {
+    super(
+      `The platform rejected the token for workspace ${workspaceId} (HTTP ${status}): ` +
+        "regenerate it in the canvas (workspace → Tokens tab), update MOLECULE_WORKSPACE_TOKEN " +
+        "in your MCP config and restart",
+    );
+  }
+}

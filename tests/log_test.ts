@@ -1,0 +1,30 @@
+import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { captureLog } from "./fakes/log_capture.ts";
+
+Deno.test("log: lines carry the prefix, level and key=value fields", () => {
+  const { log, lines } = captureLog("debug");
+  log.warn("heartbeat failing", { status: 503, next: "check PLATFORM_URL" });
+  assertEquals(lines, [
+    '[molecule-mcp] warn heartbeat failing status=503 next="check PLATFORM_URL"',
+  ]);
+});
+
+Deno.test("log: warn is the default threshold, info is hidden", () => {
+  const { log, lines } = captureLog("warn");
+  log.info("registered");
+  log.debug("noise");
+  log.error("broken");
+  assertEquals(lines.length, 1);
+  assertStringIncludes(lines[0] ?? "", "broken");
+});
+
+Deno.test("log: a known secret never appears, even inside a message or a field", () => {
+  const token = "tok_abcdefghijklmnopqrstuvwxyz0123456789ABCDEF";
+  const { log, text } = captureLog("debug", [token]);
+  log.error(`rejected ${token}`, { body: `Bearer ${token}`, token, authorization: "Bearer x" });
+  log.addSecret("inbound-secret-value");
+  log.warn("saved inbound-secret-value");
+  assert(!text().includes(token));
+  assert(!text().includes("inbound-secret-value"));
+  assert(!text().includes("Bearer x"));
+});
