@@ -1,0 +1,253 @@
+/**
+ * Configuration from the environment: one pure function turns the env record into a frozen
+ * Config, or into the full list of problems (every one, not just the first). The token and
+ * the state directory need the file system, so token.ts and state_dir.ts own those; this
+ * module only lists their variables in ENV_VARS.
+ */
+import type { LogLevel } from "./log.ts";
+
+/**
+ * Every environment variable the program reads. deno.json's `permissions.shipped.env` must
+ * equal this list (a test checks it): the binary may read no other variable.
+ */
+export const ENV_VARS = [
+  "WORKSPACE_ID",
+  "PLATFORM_URL",
+  "MOLECULE_WORKSPACE_TOKEN",
+  "MOLECULE_WORKSPACE_TOKEN_FILE",
+  "CONFIGS_DIR",
+  "HOME",
+  "MOLECULE_MCP_VERBOSE",
+  "MOLECULE_MCP_DISABLE_HEARTBEAT",
+  "MOLECULE_MCP_DISABLE_INBOX",
+  "MOLECULE_MCP_POLL_INTERVAL_SECS",
+  "MOLECULE_MCP_HEARTBEAT_INTERVAL_SECS",
+  "MOLECULE_MCP_POLL_TIMEOUT_SECS",
+  "MOLECULE_AGENT_NAME",
+  "MOLECULE_AGENT_DESCRIPTION",
+  "MOLECULE_AGENT_SKILLS",
+  "WORKSPACE_TIER",
+] as const;
+
+/** The name of one variable the program reads. */
+export type EnvVar = typeof ENV_VARS[number];
+
+/** The environment as main.ts reads it: one entry per ENV_VARS name, undefined when unset. */
+export type Env = Readonly<Record<EnvVar, string | undefined>>;
+
+/**
+ * Builds the env record by asking `get` for each name in ENV_VARS, and for nothing else: the
+ * shipped permission set denies Deno.env.toObject(). main.ts passes `Deno.env.get`.
+ */
+export function readEnv(get: (name: EnvVar) => string | undefined): Env {
+  // The keys are exactly ENV_VARS, which is what Env promises.
+  return Object.fromEntries(ENV_VARS.map((name) => [name, get(name)])) as Env;
+}
+
+/** Upstream polls the activity feed every 5 s (upstream-features.md §1.4). */
+export const DEFAULT_POLL_INTERVAL_SECS = 5;
+/** Faster than 1 s hammers the platform; slower than 60 s makes replies feel lost. */
+export const POLL_INTERVAL_BOUNDS_SECS = { min: 1, max: 60 } as const;
+/** Upstream heartbeats every 20 s (upstream-features.md §1.4). */
+export const DEFAULT_HEARTBEAT_INTERVAL_SECS = 20;
+/**
+ * The platform marks a workspace stale after 90 s without a heartbeat
+ * (platform-contract.md, REMOTE_LIVENESS_STALE_AFTER); 60 s keeps at least one retry inside
+ * that window, 5 s keeps the load reasonable.
+ */
+export const HEARTBEAT_INTERVAL_BOUNDS_SECS = { min: 5, max: 60 } as const;
+/** Upstream's default wait_for_message timeout in the instructions (commit ea206043). */
+export const DEFAULT_POLL_TIMEOUT_SECS = 2;
+/** Upstream clamps larger values to 60 s (commit ea206043). */
+export const MAX_POLL_TIMEOUT_SECS = 60;
+/** Upstream treats a missing tier as 1: GLOBAL memory writes are denied unless set to 0. */
+export const DEFAULT_WORKSPACE_TIER = 1;
+/** Upstream's default agent-card name is this prefix plus the first 8 characters of the id. */
+export const AGENT_NAME_PREFIX = "molecule-mcp-";
+
+/** The validated, frozen configuration every other module receives (or a part of it). */
+export interface Config {
+  /** Workspace UUID, lowercase. */
+  readonly workspaceId: string;
+  /** Platform base URL without trailing slashes, e.g. "https://acme.moleculesai.app". */
+  readonly platformUrl: string;
+  /** "info" when MOLECULE_MCP_VERBOSE is non-empty, else "warn". */
+  readonly logLevel: LogLevel;
+  /** MOLECULE_MCP_DISABLE_HEARTBEAT non-empty: neither register nor heartbeat. */
+  readonly isHeartbeatDisabled: boolean;
+  /** MOLECULE_MCP_DISABLE_INBOX non-empty: no poller; inbox tools say so. */
+  readonly isInboxDisabled: boolean;
+  /** Agent-card display name. */
+  readonly agentName: string;
+  /** Agent-card description; absent when MOLECULE_AGENT_DESCRIPTION is empty. */
+  readonly agentDescription?: string;
+  /** Agent-card skill names, blanks dropped. */
+  readonly agentSkills: readonly string[];
+  /** Delay between two activity polls, in milliseconds. */
+  readonly pollIntervalMs: number;
+  /** Delay between two heartbeats, in milliseconds. */
+  readonly heartbeatIntervalMs: number;
+  /** wait_for_message timeout the instructions suggest, in seconds; 0 means push-only. */
+  readonly pollTimeoutSecs: number;
+  /** Workspace tier for the GLOBAL memory gate (0 = root workspace). */
+  readonly workspaceTier: number;
+}
+
+/** The outcome of loadConfig: a frozen Config, or every problem found. */
+export type ConfigResult =
+  | { ok: true; config: Config }
+  | { ok: false; problems: string[] };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const DECIMAL = /^\d+(\.\d+)?$/;
+const WHOLE = /^\d+$/;
+
+/**
+ * Validates the environment record and returns a frozen Config, or every problem found, each
+ * naming the variable and the value seen. Pure: never reads Deno.env itself. The token
+ * variables are not read here (token.ts resolves them), so no secret can reach a problem.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {
+  const problems: string[] = [];
+  const value = (name: EnvVar): string => (env[name] ?? "").trim();
+
+  const workspaceId = parseWorkspaceId(value("WORKSPACE_ID"), problems);
+  const platformUrl = parsePlatformUrl(value("PLATFORM_URL"), problems);
+  const pollIntervalSecs = parseBoundedSecs("MOLECULE_MCP_POLL_INTERVAL_SECS", value, {
+    fallback: DEFAULT_POLL_INTERVAL_SECS,
+    ...POLL_INTERVAL_BOUNDS_SECS,
+  }, problems);
+  const heartbeatIntervalSecs = parseBoundedSecs("MOLECULE_MCP_HEARTBEAT_INTERVAL_SECS", value, {
+    fallback: DEFAULT_HEARTBEAT_INTERVAL_SECS,
+    ...HEARTBEAT_INTERVAL_BOUNDS_SECS,
+  }, problems);
+  const workspaceTier = parseTier(value("WORKSPACE_TIER"), problems);
+
+  if (problems.length > 0) return { ok: false, problems };
+
+  const description = value("MOLECULE_AGENT_DESCRIPTION");
+  const config: Config = {
+    workspaceId,
+    platformUrl,
+    logLevel: value("MOLECULE_MCP_VERBOSE") === "" ? "warn" : "info",
+    // Upstream treats any non-empty value as "on", even "0"; the help text says so.
+    isHeartbeatDisabled: (env["MOLECULE_MCP_DISABLE_HEARTBEAT"] ?? "") !== "",
+    isInboxDisabled: (env["MOLECULE_MCP_DISABLE_INBOX"] ?? "") !== "",
+    agentName: value("MOLECULE_AGENT_NAME") || `${AGENT_NAME_PREFIX}${workspaceId.slice(0, 8)}`,
+    ...(description === "" ? {} : { agentDescription: description }),
+    agentSkills: Object.freeze(
+      value("MOLECULE_AGENT_SKILLS").split(",").map((s) => s.trim()).filter((s) => s !== ""),
+    ),
+    pollIntervalMs: Math.round(pollIntervalSecs * 1000),
+    heartbeatIntervalMs: Math.round(heartbeatIntervalSecs * 1000),
+    pollTimeoutSecs: parsePollTimeoutSecs(value("MOLECULE_MCP_POLL_TIMEOUT_SECS")),
+    workspaceTier,
+  };
+  return { ok: true, config: Object.freeze(config) };
+}
+
+/**
+ * Upstream semantics for MOLECULE_MCP_POLL_TIMEOUT_SECS (commit ea206043): unset, garbage or
+ * negative → 2; 0 → push-only; above 60 → 60. Never a problem: a bad value only changes the
+ * wording of the instructions.
+ */
+export function parsePollTimeoutSecs(raw: string): number {
+  const text = raw.trim();
+  if (!DECIMAL.test(text)) return DEFAULT_POLL_TIMEOUT_SECS;
+  return Math.min(Number(text), MAX_POLL_TIMEOUT_SECS);
+}
+
+function parseWorkspaceId(raw: string, problems: string[]): string {
+  if (raw === "") {
+    problems.push(
+      "WORKSPACE_ID is not set: copy the workspace ID from the canvas (open the workspace, " +
+        "its details show the ID)",
+    );
+    return "";
+  }
+  const id = raw.toLowerCase();
+  if (!UUID.test(id)) {
+    problems.push(
+      `WORKSPACE_ID is not a workspace UUID: got ${quote(raw)} ` +
+        "(expected the form 1b4e28ba-2fa1-11d2-883f-0016d3cca427, shown in the canvas " +
+        "workspace details)",
+    );
+  }
+  return id;
+}
+
+function parsePlatformUrl(raw: string, problems: string[]): string {
+  const hint = "(expected the platform URL of your tenant, e.g. https://acme.moleculesai.app)";
+  if (raw === "") {
+    problems.push(`PLATFORM_URL is not set ${hint}`);
+    return "";
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    // Only an invalid URL throws here; the problem below says what was seen.
+    problems.push(`PLATFORM_URL is not a URL: got ${quote(raw)} ${hint}`);
+    return "";
+  }
+  if (url.username !== "" || url.password !== "") {
+    // Never echo the value: it carries credentials.
+    problems.push(
+      "PLATFORM_URL must not contain a user name or password: remove the part before @ " +
+        "(the token goes in MOLECULE_WORKSPACE_TOKEN)",
+    );
+    return "";
+  }
+  const seen = quote(raw);
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    problems.push(`PLATFORM_URL must start with https:// or http://: got ${seen} ${hint}`);
+  } else if (raw.includes("?") || raw.includes("#")) {
+    problems.push(`PLATFORM_URL must not contain a query (?) or fragment (#): got ${seen}`);
+  } else if (/\s/.test(raw)) {
+    problems.push(`PLATFORM_URL must not contain spaces: got ${seen}`);
+  }
+  return raw.replace(/\/+$/, "");
+}
+
+interface SecsRule {
+  fallback: number;
+  min: number;
+  max: number;
+}
+
+function parseBoundedSecs(
+  name: EnvVar,
+  value: (name: EnvVar) => string,
+  rule: SecsRule,
+  problems: string[],
+): number {
+  const raw = value(name);
+  if (raw === "") return rule.fallback;
+  const secs = DECIMAL.test(raw) ? Number(raw) : NaN;
+  if (Number.isNaN(secs) || secs < rule.min || secs > rule.max) {
+    problems.push(
+      `${name} must be a number of seconds from ${rule.min} to ${rule.max}: got ${quote(raw)} ` +
+        `(unset it to use the default, ${rule.fallback})`,
+    );
+    return rule.fallback;
+  }
+  return secs;
+}
+
+function parseTier(raw: string, problems: string[]): number {
+  if (raw === "") return DEFAULT_WORKSPACE_TIER;
+  if (!WHOLE.test(raw)) {
+    problems.push(
+      `WORKSPACE_TIER must be a whole number (0 for a root workspace): got ${quote(raw)} ` +
+        `(unset it to use the default, ${DEFAULT_WORKSPACE_TIER})`,
+    );
+    return DEFAULT_WORKSPACE_TIER;
+  }
+  return Number(raw);
+}
+
+/** Quotes a seen value for a problem line, cut so a pasted blob cannot flood the terminal. */
+function quote(raw: string): string {
+  const cut = raw.length > 80 ? `${raw.slice(0, 77)}...` : raw;
+  return JSON.stringify(cut);
+}
