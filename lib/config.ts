@@ -4,6 +4,7 @@
  * the state directory need the file system, so token.ts and state_dir.ts own those; this
  * module only lists their variables in ENV_VARS.
  */
+import { normalisePollTimeout } from "./instructions.ts";
 import type { LogLevel } from "./log.ts";
 
 /**
@@ -56,10 +57,6 @@ export const DEFAULT_HEARTBEAT_INTERVAL_SECS = 20;
  * that window, 5 s keeps the load reasonable.
  */
 export const HEARTBEAT_INTERVAL_BOUNDS_SECS = { min: 5, max: 60 } as const;
-/** Upstream's default wait_for_message timeout in the instructions (commit ea206043). */
-export const DEFAULT_POLL_TIMEOUT_SECS = 2;
-/** Upstream clamps larger values to 60 s (commit ea206043). */
-export const MAX_POLL_TIMEOUT_SECS = 60;
 /** Upstream treats a missing tier as 1: GLOBAL memory writes are denied unless set to 0. */
 export const DEFAULT_WORKSPACE_TIER = 1;
 /** Upstream's default agent-card name is this prefix plus the first 8 characters of the id. */
@@ -87,7 +84,10 @@ export interface Config {
   readonly pollIntervalMs: number;
   /** Delay between two heartbeats, in milliseconds. */
   readonly heartbeatIntervalMs: number;
-  /** wait_for_message timeout the instructions suggest, in seconds; 0 means push-only. */
+  /**
+   * wait_for_message timeout the instructions suggest, in seconds; 0 means push-only. Unset,
+   * garbage or negative → 2, above 60 → 60 (normalisePollTimeout in instructions.ts).
+   */
   readonly pollTimeoutSecs: number;
   /** Workspace tier for the GLOBAL memory gate (0 = root workspace). */
   readonly workspaceTier: number;
@@ -140,21 +140,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ),
     pollIntervalMs: Math.round(pollIntervalSecs * 1000),
     heartbeatIntervalMs: Math.round(heartbeatIntervalSecs * 1000),
-    pollTimeoutSecs: parsePollTimeoutSecs(value("MOLECULE_MCP_POLL_TIMEOUT_SECS")),
+    // Upstream semantics (ea206043), shared with the instructions: never a problem.
+    pollTimeoutSecs: normalisePollTimeout(env["MOLECULE_MCP_POLL_TIMEOUT_SECS"]),
     workspaceTier,
   };
   return { ok: true, config: Object.freeze(config) };
-}
-
-/**
- * Upstream semantics for MOLECULE_MCP_POLL_TIMEOUT_SECS (commit ea206043): unset, garbage or
- * negative → 2; 0 → push-only; above 60 → 60. Never a problem: a bad value only changes the
- * wording of the instructions.
- */
-export function parsePollTimeoutSecs(raw: string): number {
-  const text = raw.trim();
-  if (!DECIMAL.test(text)) return DEFAULT_POLL_TIMEOUT_SECS;
-  return Math.min(Number(text), MAX_POLL_TIMEOUT_SECS);
 }
 
 function parseWorkspaceId(raw: string, problems: string[]): string {

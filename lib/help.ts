@@ -7,12 +7,11 @@ import {
   AGENT_NAME_PREFIX,
   DEFAULT_HEARTBEAT_INTERVAL_SECS,
   DEFAULT_POLL_INTERVAL_SECS,
-  DEFAULT_POLL_TIMEOUT_SECS,
   DEFAULT_WORKSPACE_TIER,
   HEARTBEAT_INTERVAL_BOUNDS_SECS,
-  MAX_POLL_TIMEOUT_SECS,
   POLL_INTERVAL_BOUNDS_SECS,
 } from "./config.ts";
+import { DEFAULT_POLL_TIMEOUT_SECS, MAX_POLL_TIMEOUT_SECS } from "./instructions.ts";
 import { EXIT } from "./errors.ts";
 import { CONTAINER_CONFIGS_DIR, HOME_STATE_DIR_NAME } from "./state_dir.ts";
 import { STATE_FILES } from "./state_files.ts";
@@ -81,11 +80,11 @@ export function usageText(version: string): string {
       ],
       [
         "MOLECULE_MCP_POLL_TIMEOUT_SECS",
-        `wait_for_message timeout the agent is told to use, 0 to`,
+        "whole seconds the agent waits for messages each turn, 0",
       ],
       [
         "",
-        `${MAX_POLL_TIMEOUT_SECS}; 0 = rely on push only (default ${DEFAULT_POLL_TIMEOUT_SECS})`,
+        `to ${MAX_POLL_TIMEOUT_SECS}; 0 = rely on push only (default ${DEFAULT_POLL_TIMEOUT_SECS})`,
       ],
       ["MOLECULE_AGENT_NAME", `agent-card name (default ${AGENT_NAME_PREFIX}<first 8 of the ID>)`],
       ["MOLECULE_AGENT_DESCRIPTION", "agent-card description (default: none)"],
