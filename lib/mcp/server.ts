@@ -1,0 +1,404 @@
+/**
+ * The MCP dispatcher: answers initialize, ping, tools/list and tools/call, honours
+ * notifications/cancelled, and sends server notifications, over any SDK-shaped transport
+ * (stdio today, Streamable HTTP later). It owns no tool logic (lib/tools/) and no framing
+ * (lib/mcp/stdio.ts).
+ *
+ * Choices where the MCP spec leaves room:
+ * - Requests run concurrently: a tools/call that waits (wait_for_message, up to 300 s) never
+ *   delays ping or another call.
+ * - Argument problems (wrong type, missing, out of range) are tool results with
+ *   `isError: true` naming the argument, so the model can fix its call (the 2025-11-25 spec
+ *   prefers this). JSON-RPC -32602 is only for an unknown tool or malformed params
+ *   (no tool name, arguments that are not an object).
+ * - No request is refused for coming before `initialize`: some hosts pipeline.
+ * - Nothing is ever sent in reply to a notification, whatever it is.
+ * - The reply of a cancelled request is never sent; nor is anything after close.
+ */
+import type { Logger } from "../log.ts";
+import { toolError, type ToolResult, type ToolSpec } from "../tools/tool_spec.ts";
+import {
+  classifyMessage,
+  errorResponse,
+  isRecord,
+  isRequestId,
+  JSONRPC_ERROR,
+  type JsonRpcTransport,
+  notificationMessage,
+  type OutgoingMessage,
+  type Params,
+  type RequestId,
+  resultResponse,
+} from "./jsonrpc.ts";
+import { checkValue, schemaProblems } from "./schema.ts";
+
+/** Protocol versions we speak, newest first. */
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [
+  "2025-11-25",
+  "2025-06-18",
+  "2025-03-26",
+  "2024-11-05",
+];
+
+/** Answered when the client asks for a version we do not know (the spec's negotiation rule). */
+export const LATEST_PROTOCOL_VERSION = "2025-11-25";
+
+/** Experimental capabilities declared unless the caller says otherwise. */
+const DEFAULT_EXPERIMENTAL = { "claude/channel": {} };
+
+/** Longest piece of client-sent text we echo in an error or log line. */
+const MAX_ECHO_CHARS = 100;
+
+/** What McpServer needs. */
+export interface McpServerOptions<Ctx> {
+  transport: JsonRpcTransport;
+  /** Sent as serverInfo in the initialize result. */
+  serverInfo: { name: string; version: string };
+  tools: readonly ToolSpec<Ctx>[];
+  /** Deps handed to every handler (shallow-copied, with the call's `signal` added). */
+  context: Ctx;
+  log: Logger;
+  /**
+   * Builds the `instructions` text; called on every initialize so it reflects current
+   * settings. Omitted, empty or throwing → no instructions field.
+   */
+  instructions?: () => string;
+  /**
+   * `capabilities.experimental`. Default `{"claude/channel": {}}` (Claude Code channel
+   * push); `{}` leaves the field out.
+   */
+  experimental?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+}
+
+/**
+ * One MCP session over one transport. Call `start()`, then await `closed` (resolves when the
+ * transport closes, e.g. stdin EOF) or call `close()` (SIGINT/SIGTERM). Never throws on
+ * anything a client sends.
+ */
+export class McpServer<Ctx extends object> {
+  /** Resolves once the session is over: transport closed or close() called. Never rejects. */
+  readonly closed: Promise<void>;
+  #opts: McpServerOptions<Ctx>;
+  #tools: ReadonlyMap<string, ToolSpec<Ctx>>;
+  #toolList: Record<string, unknown>[];
+  #inFlight = new Map<RequestId, AbortController>();
+  #isStarted = false;
+  #isClosed = false;
+  #isTransportClosing = false;
+  #hasWarnedSendFailure = false;
+  #resolveClosed: () => void;
+
+  /** Throws TypeError when the tool list is invalid (duplicate names, unsupported schema). */
+  constructor(opts: McpServerOptions<Ctx>) {
+    const problems: string[] = [];
+    const tools = new Map<string, ToolSpec<Ctx>>();
+    for (const tool of opts.tools) {
+      if (tools.has(tool.name)) problems.push(`${tool.name}: duplicate tool name`);
+      tools.set(tool.name, tool);
+      problems.push(...schemaProblems(tool.inputSchema).map((p) => `${tool.name}: ${p}`));
+    }
+    if (problems.length > 0) {
+      throw new TypeError(`Invalid tool definitions: ${problems.join("; ")}`);
+    }
+    this.#opts = opts;
+    this.#tools = tools;
+    this.#toolList = opts.tools.map(describeTool);
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.closed = promise;
+    this.#resolveClosed = resolve;
+  }
+
+  /** Hooks the transport and starts it. Throws if called twice or if the transport fails. */
+  async start(): Promise<void> {
+    if (this.#isStarted) throw new Error("McpServer.start was called twice");
+    this.#isStarted = true;
+    const { transport, log } = this.#opts;
+    transport.onmessage = (message) => this.#receive(message);
+    transport.onclose = () => {
+      log.info("MCP transport closed");
+      this.#markClosed();
+    };
+    transport.onerror = (error) => log.warn("MCP transport error", { error });
+    await transport.start();
+  }
+
+  /** Ends the session: aborts every in-flight call, closes the transport. Never throws. */
+  async close(): Promise<void> {
+    this.#markClosed();
+    if (!this.#isTransportClosing) {
+      this.#isTransportClosing = true;
+      try {
+        await this.#opts.transport.close();
+      } catch (error) {
+        // Closing a transport that already broke has nothing left to do; note it for debugging.
+        this.#opts.log.debug("MCP transport close failed", { error });
+      }
+    }
+    await this.closed;
+  }
+
+  /**
+   * Sends a server notification (e.g. `notifications/claude/channel`). Never throws or
+   * rejects: when the transport is closed or the send fails, the message is dropped and
+   * logged (warn the first time, debug after), so a dead host cannot stop the inbox.
+   */
+  async notify(method: string, params?: Record<string, unknown>): Promise<void> {
+    await this.#send(notificationMessage(method, params), method);
+  }
+
+  #receive(raw: unknown): void {
+    const { log } = this.#opts;
+    const message = classifyMessage(raw);
+    switch (message.kind) {
+      case "invalid":
+        log.warn("invalid JSON-RPC message from the MCP client", { problem: message.problem });
+        if (message.reply !== null) void this.#send(message.reply, "error reply");
+        return;
+      case "response":
+        log.debug("ignoring a JSON-RPC response: this server sends no requests", {
+          id: message.id,
+        });
+        return;
+      case "notification":
+        this.#onNotification(message.method, message.params);
+        return;
+      case "request":
+        // #handleRequest catches everything, so this promise never rejects.
+        void this.#handleRequest(message.id, message.method, message.params);
+        return;
+    }
+  }
+
+  #onNotification(method: string, params: Params | undefined): void {
+    const { log } = this.#opts;
+    if (method === "notifications/initialized") {
+      log.debug("MCP client finished initialization");
+    } else if (method === "notifications/cancelled") {
+      this.#cancel(params);
+    } else {
+      log.debug("ignoring notification", { method: clip(method) });
+    }
+  }
+
+  #cancel(params: Params | undefined): void {
+    const { log } = this.#opts;
+    const requestId = isRecord(params) ? params.requestId : undefined;
+    const controller = isRequestId(requestId) ? this.#inFlight.get(requestId) : undefined;
+    if (controller === undefined) {
+      log.debug("cancel for no request in progress", { requestId: clip(String(requestId)) });
+      return;
+    }
+    const reason = isRecord(params) && typeof params.reason === "string"
+      ? clip(params.reason)
+      : "no reason given";
+    log.info("request cancelled by the MCP client", { requestId, reason });
+    controller.abort(new DOMException(`Cancelled by the client: ${reason}`, "AbortError"));
+  }
+
+  async #handleRequest(id: RequestId, method: string, params: Params | undefined): Promise<void> {
+    const { log } = this.#opts;
+    if (this.#inFlight.has(id)) {
+      log.warn("MCP client reused the id of a request in progress", { id, method: clip(method) });
+      await this.#send(
+        errorResponse(id, {
+          code: JSONRPC_ERROR.INVALID_REQUEST,
+          message: "Invalid Request: this id belongs to a request still in progress",
+        }),
+        method,
+      );
+      return;
+    }
+    const controller = new AbortController();
+    this.#inFlight.set(id, controller);
+    let reply: OutgoingMessage;
+    try {
+      reply = await this.#dispatch(id, method, params, controller.signal);
+    } catch (error) {
+      // Only a bug in this file lands here (handlers are wrapped in #callTool).
+      log.error("MCP request failed", { method: clip(method), error });
+      reply = errorResponse(id, { code: JSONRPC_ERROR.INTERNAL_ERROR, message: "Internal error" });
+    } finally {
+      this.#inFlight.delete(id);
+    }
+    if (controller.signal.aborted) {
+      log.debug("not sending the reply of a cancelled request", { id, method: clip(method) });
+      return;
+    }
+    await this.#send(reply, method);
+  }
+
+  async #dispatch(
+    id: RequestId,
+    method: string,
+    params: Params | undefined,
+    signal: AbortSignal,
+  ): Promise<OutgoingMessage> {
+    switch (method) {
+      case "initialize":
+        return resultResponse(id, this.#initialize(params));
+      case "ping":
+        return resultResponse(id, {});
+      case "tools/list":
+        return resultResponse(id, { tools: this.#toolList });
+      case "tools/call":
+        return await this.#callTool(id, params, signal);
+      default:
+        return errorResponse(id, {
+          code: JSONRPC_ERROR.METHOD_NOT_FOUND,
+          message: `Method not found: ${clip(method)}`,
+        });
+    }
+  }
+
+  #initialize(params: Params | undefined): Record<string, unknown> {
+    const { log, serverInfo } = this.#opts;
+    const requested = isRecord(params) ? params.protocolVersion : undefined;
+    const protocolVersion = typeof requested === "string" &&
+        SUPPORTED_PROTOCOL_VERSIONS.includes(requested)
+      ? requested
+      : LATEST_PROTOCOL_VERSION;
+    const clientInfo = isRecord(params) && isRecord(params.clientInfo) ? params.clientInfo : {};
+    log.info("MCP client connected", {
+      client: typeof clientInfo.name === "string" ? clip(clientInfo.name) : "unknown",
+      clientVersion: typeof clientInfo.version === "string" ? clip(clientInfo.version) : "",
+      requestedVersion: typeof requested === "string" ? clip(requested) : "",
+      protocolVersion,
+    });
+    const experimental = this.#opts.experimental ?? DEFAULT_EXPERIMENTAL;
+    const capabilities: Record<string, unknown> = { tools: { listChanged: false } };
+    if (Object.keys(experimental).length > 0) capabilities.experimental = experimental;
+    const result: Record<string, unknown> = {
+      protocolVersion,
+      capabilities,
+      serverInfo: { name: serverInfo.name, version: serverInfo.version },
+    };
+    const instructions = this.#instructions();
+    if (instructions !== "") result.instructions = instructions;
+    return result;
+  }
+
+  #instructions(): string {
+    const build = this.#opts.instructions;
+    if (build === undefined) return "";
+    try {
+      return build();
+    } catch (error) {
+      // Instructions are guidance; a bug there must not stop the host from connecting.
+      this.#opts.log.error("building the MCP instructions failed; sending none", { error });
+      return "";
+    }
+  }
+
+  async #callTool(
+    id: RequestId,
+    params: Params | undefined,
+    signal: AbortSignal,
+  ): Promise<OutgoingMessage> {
+    if (!isRecord(params) || typeof params.name !== "string") {
+      return invalidParams(id, "tools/call needs params.name, a string");
+    }
+    const tool = this.#tools.get(params.name);
+    if (tool === undefined) return invalidParams(id, `Unknown tool: ${clip(params.name)}`);
+    const args = params.arguments ?? {};
+    if (!isRecord(args)) return invalidParams(id, "tools/call arguments must be an object");
+    const problems = checkValue(tool.inputSchema, args);
+    const result = problems.length > 0
+      ? toolError(
+        `Invalid arguments for ${tool.name}: ${problems.join("; ")}`,
+        `fix the arguments and call ${tool.name} again (tools/list shows its input schema)`,
+      )
+      : await this.#runHandler(tool, args, signal);
+    return resultResponse(id, toResultRecord(result));
+  }
+
+  async #runHandler(
+    tool: ToolSpec<Ctx>,
+    args: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<ToolResult> {
+    const { log } = this.#opts;
+    try {
+      const result: unknown = await tool.handler(args, { ...this.#opts.context, signal });
+      if (isToolResult(result)) return result;
+      log.error("tool returned a malformed result", { tool: tool.name });
+    } catch (error) {
+      if (signal.aborted) {
+        log.debug("tool stopped after cancellation", { tool: tool.name, error });
+      } else {
+        log.error("tool failed", { tool: tool.name, error });
+        if (error instanceof Error && log.isEnabled("debug")) {
+          log.debug("tool failure stack", { tool: tool.name, stack: error.stack ?? "" });
+        }
+      }
+    }
+    return toolError(
+      `Internal error in ${tool.name}`,
+      "try again; if it keeps failing, the molecule-mcp log on stderr has the details",
+    );
+  }
+
+  /** Sends one message; after close or on failure, drops it and logs (warn once, then debug). */
+  async #send(message: OutgoingMessage, what: string): Promise<void> {
+    if (this.#isClosed) {
+      this.#reportDropped(what, "the MCP session is closed");
+      return;
+    }
+    try {
+      await this.#opts.transport.send(message);
+    } catch (error) {
+      this.#reportDropped(what, error);
+    }
+  }
+
+  #reportDropped(what: string, why: unknown): void {
+    const fields = { what: clip(what), error: why };
+    if (this.#hasWarnedSendFailure) {
+      this.#opts.log.debug("cannot send to the MCP client; message dropped", fields);
+      return;
+    }
+    this.#hasWarnedSendFailure = true;
+    this.#opts.log.warn("cannot send to the MCP client; message dropped", {
+      ...fields,
+      next: "the host has probably gone; later drops are logged at debug",
+    });
+  }
+
+  #markClosed(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    for (const controller of this.#inFlight.values()) {
+      controller.abort(new DOMException("The MCP session closed", "AbortError"));
+    }
+    this.#resolveClosed();
+  }
+}
+
+function describeTool<Ctx>(tool: ToolSpec<Ctx>): Record<string, unknown> {
+  const described: Record<string, unknown> = {
+    name: tool.name,
+    description: tool.description,
+    inputSchema: tool.inputSchema,
+    annotations: tool.annotations,
+  };
+  if (tool.title !== undefined) described.title = tool.title;
+  return described;
+}
+
+function toResultRecord(result: ToolResult): Record<string, unknown> {
+  return result.isError === true
+    ? { content: result.content, isError: true }
+    : { content: result.content };
+}
+
+function isToolResult(value: unknown): value is ToolResult {
+  return isRecord(value) && Array.isArray(value.content) &&
+    value.content.every((c) => isRecord(c) && c.type === "text" && typeof c.text === "string");
+}
+
+function invalidParams(id: RequestId, message: string): OutgoingMessage {
+  return errorResponse(id, { code: JSONRPC_ERROR.INVALID_PARAMS, message });
+}
+
+function clip(text: string): string {
+  return text.length > MAX_ECHO_CHARS ? `${text.slice(0, MAX_ECHO_CHARS)}...` : text;
+}

@@ -1,0 +1,259 @@
+/**
+ * The stdio transport: newline-delimited JSON-RPC in from a byte stream (stdin), one message
+ * per line out to a writer (stdout). It owns framing only: what a message means is the
+ * server's business (lib/mcp/server.ts), and the only reply it makes itself is -32700 for a
+ * line that is not JSON (or too long, or not UTF-8).
+ *
+ * - Lines are handled as soon as their newline arrives: the transport never waits for a full
+ *   buffer or for EOF (upstream hung hosts that keep stdin open, feature catalogue §4 case 8).
+ * - CRLF is accepted, blank lines are skipped, and UTF-8 is decoded per complete line, so a
+ *   character split across chunks arrives whole.
+ * - A line over `maxLineBytes` is dropped (logged, -32700 with id null) and reading resyncs
+ *   at the next newline, so a runaway client cannot grow memory without bound.
+ * - Bytes after the last newline at EOF are not a message (MCP delimits by newline): dropped
+ *   and logged.
+ * - Writes are serialised: each message goes out whole, even when sends overlap.
+ * - A closed stdout (broken pipe) is logged once and later sends are dropped, so the rest of
+ *   the program (the inbox) keeps running (§4 case 10).
+ */
+import type { Logger } from "../log.ts";
+import {
+  errorResponse,
+  JSONRPC_ERROR,
+  type JsonRpcTransport,
+  type OutgoingMessage,
+  parseJson,
+} from "./jsonrpc.ts";
+
+/** Longest line accepted by default: 4 MiB, far above any MCP request we expect. */
+export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
+
+const NEWLINE = 0x0a;
+
+/** Where output goes. `Deno.stdout` fits; a write may take only part of the bytes. */
+export interface ByteWriter {
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/** What StdioTransport needs; main.ts passes Deno.stdin.readable and Deno.stdout. */
+export interface StdioTransportOptions {
+  input: ReadableStream<Uint8Array>;
+  output: ByteWriter;
+  log: Logger;
+  /** Longest accepted line in bytes, newline excluded. Default DEFAULT_MAX_LINE_BYTES. */
+  maxLineBytes?: number;
+}
+
+/** MCP over stdio. Start it once; `onclose` fires once, at EOF, on a read error or on close(). */
+export class StdioTransport implements JsonRpcTransport {
+  onmessage?: ((message: unknown) => void) | undefined;
+  onclose?: (() => void) | undefined;
+  onerror?: ((error: Error) => void) | undefined;
+
+  #input: ReadableStream<Uint8Array>;
+  #output: ByteWriter;
+  #log: Logger;
+  #maxLineBytes: number;
+  #decoder = new TextDecoder("utf-8", { fatal: true });
+  #encoder = new TextEncoder();
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #reading: Promise<void> = Promise.resolve();
+  /** Bytes of the line being assembled (copies, so the stream may reuse its chunks). */
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  /** True while skipping the rest of an oversized line. */
+  #isDiscarding = false;
+  #writeTail: Promise<void> = Promise.resolve();
+  #isOutputBroken = false;
+  #isCloseCalled = false;
+  #hasFiredClose = false;
+
+  constructor(opts: StdioTransportOptions) {
+    this.#input = opts.input;
+    this.#output = opts.output;
+    this.#log = opts.log;
+    this.#maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  }
+
+  /** Starts reading in the background and returns at once. Throws if called twice. */
+  start(): Promise<void> {
+    if (this.#reader !== undefined) throw new Error("StdioTransport.start was called twice");
+    const reader = this.#input.getReader();
+    this.#reader = reader;
+    this.#reading = this.#readLoop(reader);
+    return Promise.resolve();
+  }
+
+  /**
+   * Writes one message as one line, after every earlier send has finished. Resolves without
+   * writing once stdout is broken. Rejects after close() or on an unexpected write error.
+   */
+  async send(message: OutgoingMessage): Promise<void> {
+    if (this.#isCloseCalled) throw new Error("Cannot send: the stdio transport is closed");
+    const bytes = this.#encoder.encode(`${JSON.stringify(message)}\n`);
+    const previous = this.#writeTail;
+    const { promise: done, resolve } = Promise.withResolvers<void>();
+    this.#writeTail = done;
+    try {
+      await previous;
+      await this.#writeAll(bytes);
+    } finally {
+      resolve();
+    }
+  }
+
+  /** Stops reading (onclose fires) and refuses later sends. Never throws. */
+  async close(): Promise<void> {
+    if (this.#isCloseCalled) return;
+    this.#isCloseCalled = true;
+    if (this.#reader === undefined) {
+      this.#fireClose();
+      return;
+    }
+    try {
+      await this.#reader.cancel();
+    } catch (error) {
+      // The stream already failed; the read loop has reported that through onerror.
+      this.#log.debug("stdin cancel failed", { error });
+    }
+    await this.#reading;
+  }
+
+  async #readLoop(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        this.#consume(value);
+      }
+      if (this.#pendingBytes > 0 && !this.#isCloseCalled) {
+        this.#log.warn("stdin ended in the middle of a line; the partial message was dropped", {
+          bytes: this.#pendingBytes,
+        });
+      }
+    } catch (error) {
+      if (!this.#isCloseCalled) {
+        this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      }
+    } finally {
+      this.#fireClose();
+    }
+  }
+
+  /** Splits a chunk at newlines, handing each complete line on. */
+  #consume(chunk: Uint8Array): void {
+    let start = 0;
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(NEWLINE, start);
+      const end = newline === -1 ? chunk.length : newline;
+      this.#append(chunk.subarray(start, end));
+      if (newline === -1) return;
+      if (this.#isDiscarding) {
+        this.#isDiscarding = false; // the oversized line ends here: resync
+      } else {
+        this.#handleLine(this.#takePending());
+      }
+      start = newline + 1;
+    }
+  }
+
+  #append(piece: Uint8Array): void {
+    if (this.#isDiscarding || piece.length === 0) return;
+    if (this.#pendingBytes + piece.length > this.#maxLineBytes) {
+      this.#takePending();
+      this.#isDiscarding = true;
+      this.#log.warn("MCP client sent a line over the size limit; it was dropped", {
+        limitBytes: this.#maxLineBytes,
+      });
+      this.#replyParseError(`Parse error: message longer than ${this.#maxLineBytes} bytes`);
+      return;
+    }
+    this.#pending.push(piece.slice());
+    this.#pendingBytes += piece.length;
+  }
+
+  #takePending(): Uint8Array {
+    const line = new Uint8Array(this.#pendingBytes);
+    let offset = 0;
+    for (const piece of this.#pending) {
+      line.set(piece, offset);
+      offset += piece.length;
+    }
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    return line;
+  }
+
+  #handleLine(bytes: Uint8Array): void {
+    let text: string;
+    try {
+      text = this.#decoder.decode(bytes);
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error;
+      this.#log.warn("MCP client sent a line that is not UTF-8", { bytes: bytes.length });
+      this.#replyParseError("Parse error: message is not valid UTF-8");
+      return;
+    }
+    if (text.trim() === "") return; // blank lines (and a lone CR) carry nothing
+    const parsed = parseJson(text.endsWith("\r") ? text.slice(0, -1) : text);
+    if (!parsed.ok) {
+      this.#log.warn("MCP client sent a line that is not JSON", { bytes: bytes.length });
+      this.#sendInBackground(parsed.reply);
+      return;
+    }
+    try {
+      this.onmessage?.(parsed.value);
+    } catch (error) {
+      // A receiver bug must not stop reading stdin: later requests still deserve answers.
+      this.#log.error("MCP message handler threw", { error });
+    }
+  }
+
+  #replyParseError(message: string): void {
+    this.#sendInBackground(errorResponse(null, { code: JSONRPC_ERROR.PARSE_ERROR, message }));
+  }
+
+  /** Sends without awaiting: for the transport's own replies, made inside the read loop. */
+  #sendInBackground(message: OutgoingMessage): void {
+    this.send(message).catch((error: unknown) => {
+      this.#log.warn("cannot write an error reply to stdout", { error });
+    });
+  }
+
+  async #writeAll(bytes: Uint8Array): Promise<void> {
+    if (this.#isOutputBroken) {
+      this.#log.debug("stdout is closed; message dropped", { bytes: bytes.length });
+      return;
+    }
+    let offset = 0;
+    while (offset < bytes.length) {
+      let written: number;
+      try {
+        written = await this.#output.write(bytes.subarray(offset));
+      } catch (error) {
+        if (!isClosedPipe(error)) throw error;
+        this.#isOutputBroken = true;
+        this.#log.warn("stdout is closed: the MCP host has gone; replies are dropped from now on", {
+          error,
+        });
+        return;
+      }
+      if (written <= 0) throw new Error("stdout accepted no bytes");
+      offset += written;
+    }
+  }
+
+  #fireClose(): void {
+    if (this.#hasFiredClose) return;
+    this.#hasFiredClose = true;
+    this.onclose?.();
+  }
+}
+
+/** Whether a write failed because the reader of stdout went away. */
+function isClosedPipe(error: unknown): boolean {
+  return error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.ConnectionReset ||
+    (error instanceof Error && "code" in error && error.code === "EPIPE");
+}
