@@ -40,3 +40,21 @@ fmt: $(DENO)
 
 clean:
 	rm -rf .tools dist
+
+# Release binaries: see release/compile.sh. `deno compile` downloads each target's runtime from
+# dl.deno.land; where that host is unreachable, compile stops at once and says what to do
+# (DENORT_BIN=/path/to/denort make compile TARGETS=<one target>). The release workflow builds all four.
+TARGETS ?=
+RELEASE_BASE_URL ?= https://github.com/molecule-ai/molecule-mcp/releases/download
+FORMULA := $(DENO) run -q --allow-read=dist --allow-write=dist release/formula.ts
+
+compile: $(DENO)
+	@DENO="$(DENO)" TARGETS="$(TARGETS)" bash release/compile.sh
+
+# dist/molecule-mcp.rb for the Homebrew tap, from dist/SHA256SUMS and deno.json's version.
+formula: $(DENO)
+	@$(FORMULA) --base-url "$(RELEASE_BASE_URL)"
+
+.PHONY: dist
+dist: compile
+	@$(FORMULA) --base-url "$(RELEASE_BASE_URL)"
