@@ -35,7 +35,7 @@ async function withTlsServer(fn: (origin: string) => Promise<void>): Promise<voi
     onListen() {},
   }, (req) => new Response(`hello from ${new URL(req.url).pathname}`));
   try {
-    await fn(`https://localhost:${server.addr.port}`);
+    await fn(`https://127.0.0.1:${server.addr.port}`);
   } finally {
     await server.shutdown();
   }
@@ -131,7 +131,10 @@ Deno.test("http_client: an explicit proxy URL tunnels the request and sends its 
     }
     assertEquals(proxy.heads.length, 1);
     const head = proxy.heads[0] ?? "";
-    assertMatch(head, new RegExp(`^CONNECT localhost:${new URL(origin).port} HTTP/1\\.1\\r\\n`));
+    assertMatch(
+      head,
+      new RegExp(`^CONNECT 127\\.0\\.0\\.1:${new URL(origin).port} HTTP/1\\.1\\r\\n`),
+    );
     const auth = new RegExp(`\r\nproxy-authorization: basic ${btoa("ops@corp:s3cr:t")}\r\n`, "i");
     assertMatch(head, auth);
   });
