@@ -40,6 +40,15 @@ for target in "${targets[@]}"; do
   esac
 done
 
+# The release target this machine runs, if any: its binary is smoke-tested before packing.
+case "$(uname -m)-$(uname -s)" in
+  x86_64-Linux) host_target=x86_64-unknown-linux-gnu ;;
+  aarch64-Linux | arm64-Linux) host_target=aarch64-unknown-linux-gnu ;;
+  x86_64-Darwin) host_target=x86_64-apple-darwin ;;
+  arm64-Darwin | aarch64-Darwin) host_target=aarch64-apple-darwin ;;
+  *) host_target="" ;;
+esac
+
 # What the binary carries besides the runtime: the module graph of main.ts, and its minified
 # bundle as a second, comparable figure for the release note.
 report_payload() {
@@ -69,7 +78,7 @@ compile: (probe with a ${PROBE_TIMEOUT_SECS}s timeout: ${1:-no answer}).
 compile: 'deno compile' downloads from there the runtime that each target's binary embeds.
 compile: Release binaries are built by the release workflow (.github/workflows/release.yml) on a tag v*.
 compile: To build here anyway, point at a local runtime of Deno $("$DENO" --version | head -n 1 | cut -d' ' -f2) for one target:
-compile:   DENORT_BIN=/path/to/denort make compile TARGETS=${targets[0]}
+compile:   DENORT_BIN=/path/to/denort make compile TARGETS=${host_target:-${targets[0]}}
 EOF
   exit 1
 }
@@ -106,17 +115,13 @@ for target in "${targets[@]}"; do
   "$DENO" compile -q -P=shipped --frozen --exclude-unused-npm --target "$target" \
     --output "$stage/molecule-mcp" main.ts
   # A binary for this machine must run and report the version before it is packed.
-  host="$(uname -m)-$(uname -s)"
-  case "$target:$host" in
-    x86_64-unknown-linux-gnu:x86_64-Linux | aarch64-unknown-linux-gnu:aarch64-Linux | \
-      x86_64-apple-darwin:x86_64-Darwin | aarch64-apple-darwin:arm64-Darwin)
-      out=$("$stage/molecule-mcp" --version 2>&1) || fail "the $target binary failed to run --version: $out"
-      case "$out" in
-        *"$version"*) say "smoke: $target binary reports '$out'" ;;
-        *) fail "the $target binary reports '$out', expected version $version" ;;
-      esac
-      ;;
-  esac
+  if [ "$target" = "$host_target" ]; then
+    out=$("$stage/molecule-mcp" --version 2>&1) || fail "the $target binary failed to run --version: $out"
+    case "$out" in
+      *"$version"*) say "smoke: $target binary reports '$out'" ;;
+      *) fail "the $target binary reports '$out', expected version $version" ;;
+    esac
+  fi
   files=(molecule-mcp)
   for extra in LICENSE README.md; do
     if [ -f "$extra" ]; then
