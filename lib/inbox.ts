@@ -55,6 +55,7 @@ import type { InboxMessage } from "./inbox_message.ts";
 import type { Logger } from "./log.ts";
 
 export type { InboxCursor } from "./inbox_cursor.ts";
+export type { SeenId } from "./inbox_journal.ts";
 
 /** Default cap on pending messages. */
 export const DEFAULT_INBOX_CAPACITY = 10_000;
@@ -209,8 +210,9 @@ export class DurableInbox {
   /**
    * Queues new messages and records skipped ids, durably, then announces what was queued.
    * Duplicates (pending, seen, or repeated in the batch) are counted as taken but neither
-   * queued nor announced. Throws (nothing recorded) if the journal cannot be written or the
-   * inbox is closed; the poller then keeps its cursor and retries.
+   * queued nor announced; so is a message with an empty activity id (logged). Throws
+   * (nothing recorded) if the journal cannot be written or the inbox is closed; the poller
+   * then keeps its cursor and retries.
    */
   accept(batch: AcceptBatch): Promise<AcceptResult> {
     return this.#serial(async () => {
@@ -220,7 +222,10 @@ export class DurableInbox {
       const queued: InboxMessage[] = [];
       let taken = 0;
       for (const msg of batch.messages) {
-        if (isNew(msg.activity_id)) {
+        if (msg.activity_id === "") {
+          // Cannot be deduped, popped or stored; the row parser should never produce one.
+          this.#log.warn("inbox refused a message without an activity id", { text: msg.text });
+        } else if (isNew(msg.activity_id)) {
           if (queued.length >= room) break;
           queued.push(msg);
           fresh.add(msg.activity_id);
@@ -229,7 +234,7 @@ export class DurableInbox {
       }
       const seen: SeenId[] = [];
       for (const s of batch.skipped) {
-        if (!isNew(s.id)) continue;
+        if (s.id === "" || !isNew(s.id)) continue;
         seen.push({ id: s.id, created_at: s.created_at });
         fresh.add(s.id);
       }
@@ -348,7 +353,7 @@ export class DurableInbox {
     return run;
   }
 
-  /** Writes `record` durably (rewriting a snapshot first if a write failed before), then compacts. */
+  /** Stores `record` (a full snapshot instead if an earlier write failed), then compacts. */
   async #persist(record: JournalRecord, sync: boolean): Promise<void> {
     if (this.#journal.needsRewrite) {
       await this.#journal.rewrite([...this.#snapshot(), record]);

@@ -290,3 +290,22 @@ Deno.test("inbox: workspaces sharing a state directory keep separate queues", as
     await again.close();
   });
 });
+
+Deno.test("inbox: a message without an activity id is refused with a warning, the batch goes on", async () => {
+  await withTempDir(async (dir) => {
+    const captured = captureLog("warn");
+    const inbox = await openInbox(dir, { log: captured });
+    const result = await inbox.accept({
+      messages: [{ ...msg(1), activity_id: "" }, msg(2)],
+      skipped: [{ id: "", created_at: msg(3).created_at }],
+    });
+    assertEquals(result.taken, 2);
+    assertEquals(ids(result.queued), ["hello 2"]);
+    assertStringIncludes(captured.text(), "without an activity id");
+    await inbox.close();
+    const reopened = await openInbox(dir, { log: captured });
+    assertEquals(ids(reopened.peek(10)), ["hello 2"]);
+    assert(!captured.text().includes("damaged"));
+    await reopened.close();
+  });
+});
