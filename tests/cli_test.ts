@@ -1,0 +1,65 @@
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
+import { parseCli } from "../lib/cli.ts";
+import { usageHint, usageText } from "../lib/help.ts";
+import { ENV_VARS } from "../lib/config.ts";
+
+function errorOf(args: string[]): string {
+  const parsed = parseCli(args);
+  if (!("error" in parsed)) throw new Error(`expected an error, got ${parsed.command}`);
+  assert(!parsed.error.includes("\n"), "the error is one line");
+  assertStringIncludes(parsed.error, "run `molecule-mcp --help`");
+  return parsed.error;
+}
+
+Deno.test("cli: no arguments means serve", () => {
+  assertEquals(parseCli([]), { command: "serve" });
+});
+
+Deno.test("cli: --help, -h and help ask for the usage", () => {
+  for (const args of [["--help"], ["-h"], ["help"], ["-h", "-V"], ["--version", "help"]]) {
+    assertEquals(parseCli(args), { command: "help" }, args.join(" "));
+  }
+});
+
+Deno.test("cli: --version and -V ask for the version", () => {
+  assertEquals(parseCli(["--version"]), { command: "version" });
+  assertEquals(parseCli(["-V"]), { command: "version" });
+});
+
+Deno.test("cli: an unknown flag is a one-line error naming it", () => {
+  assertMatch(errorOf(["--verbose"]), /^Unknown option: --verbose /);
+  assertMatch(errorOf(["-x"]), /^Unknown option: -x /);
+});
+
+Deno.test("cli: an unknown or reserved subcommand is a one-line error naming it", () => {
+  assertMatch(errorOf(["doctor"]), /^Unknown command: doctor /);
+  assertMatch(errorOf(["serve"]), /^Unknown command: serve /);
+  assertMatch(errorOf(["help", "me"]), /^Unexpected argument: me /);
+});
+
+Deno.test("cli: a value given to a flag that takes none is refused", () => {
+  assertMatch(errorOf(["--help=yes"]), /^Option --help takes no value: got --help=yes /);
+});
+
+Deno.test("cli: odd arguments stay on one line", () => {
+  assertStringIncludes(errorOf(["do\nctor"]), '"do\\nctor"');
+});
+
+Deno.test("help: the usage names every variable, where values come from, files and exit codes", () => {
+  const text = usageText("9.9.9");
+  assertStringIncludes(text, "molecule-mcp 9.9.9");
+  for (const name of ENV_VARS) assertStringIncludes(text, name);
+  assertStringIncludes(text, "Tokens tab");
+  assertStringIncludes(text, "platform URL of your tenant");
+  assertStringIncludes(text, "details show the ID");
+  assertStringIncludes(text, ".platform_inbound_secret");
+  assertStringIncludes(text, ".auth_token");
+  for (const code of ["0  ", "1  ", "2  ", "3  "]) assertStringIncludes(text, `\n  ${code}`);
+  assertStringIncludes(text, "(default 5)");
+  assertStringIncludes(text, "(default 20)");
+  for (const line of text.split("\n")) assert(line.length <= 100, `too long: ${line}`);
+});
+
+Deno.test("help: the hint after problems points at --help", () => {
+  assertStringIncludes(usageHint(), "molecule-mcp --help");
+});
