@@ -1,0 +1,222 @@
+/**
+ * Activity-feed routes of the fake platform: the list with its cursor rules (§5, §16), the
+ * self-report (§6), notify and chat uploads (§7, uploads answered the staging way of §16).
+ */
+import type { Ctx } from "./fake_platform_context.ts";
+import {
+  canonicalUuid,
+  errorJson,
+  isRecord,
+  json,
+  parseGoInt,
+  parseTimestamp,
+  randomId,
+  readJson,
+} from "./fake_platform_http.ts";
+import type { StoredRow } from "./fake_platform_model.ts";
+
+/** The 410 body for a cursor row that is gone or belongs to another workspace (§5). */
+export const CURSOR_GONE =
+  "since_id cursor not found (row may have been pruned or belongs to a different workspace); omit since_id to reset";
+
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 500;
+const MAX_SINCE_SECS = 30 * 24 * 3600;
+
+/** GET /workspaces/:id/activity. */
+export function listActivity({ model, req }: Ctx): Response {
+  const q = req.url.searchParams;
+  const param = (name: string) => q.get(name) ?? "";
+  const wsId = canonicalUuid(req.params.id ?? "");
+  if (wsId === null) return errorJson(500, "query failed");
+
+  const source = param("source");
+  if (source !== "" && source !== "canvas" && source !== "agent") {
+    return errorJson(400, "source must be 'canvas' or 'agent'");
+  }
+  const askedLimit = parseGoInt(param("limit"));
+  const limit = askedLimit === null || askedLimit <= 0
+    ? DEFAULT_LIMIT
+    : Math.min(askedLimit, MAX_LIMIT);
+
+  let sinceUs: number | null = null;
+  if (param("since_secs") !== "") {
+    const secs = parseGoInt(param("since_secs"));
+    if (secs === null || secs <= 0) return errorJson(400, "since_secs must be a positive integer");
+    sinceUs = model.clock.now() * 1000 - Math.min(secs, MAX_SINCE_SECS) * 1e6;
+  }
+  let peer: string | null = null;
+  if (param("peer_id") !== "") {
+    peer = canonicalUuid(param("peer_id"));
+    if (peer === null) return errorJson(400, "peer_id must be a UUID");
+  }
+  let beforeUs: number | null = null;
+  if (param("before_ts") !== "") {
+    beforeUs = parseTimestamp(param("before_ts"));
+    if (beforeUs === null) return errorJson(400, "before_ts must be an RFC 3339 timestamp");
+  }
+  let cursorUs: number | null = null;
+  if (param("since_id") !== "") {
+    const cursorId = canonicalUuid(param("since_id"));
+    if (cursorId === null) return errorJson(500, "cursor lookup failed");
+    const cursor = model.findRow(cursorId);
+    if (cursor === undefined || cursor.row.workspace_id !== wsId) {
+      return errorJson(410, CURSOR_GONE);
+    }
+    cursorUs = cursor.atUs;
+  }
+
+  const type = param("type");
+  const keep = ({ row, atUs }: StoredRow) =>
+    (type === "" || row.activity_type === type) &&
+    (source !== "canvas" || row.source_id === null) &&
+    (source !== "agent" || row.source_id !== null) &&
+    (sinceUs === null || atUs >= sinceUs) &&
+    (beforeUs === null || atUs < beforeUs) &&
+    (cursorUs === null || atUs > cursorUs) &&
+    (peer === null || row.source_id === peer || row.target_id === peer);
+  // created_at is the only sort key; among equal timestamps the fake keeps insertion order
+  // (ascending) or its reverse (descending). The real order there is undefined (§17.2).
+  const ascending = cursorUs !== null;
+  const rows = model.rowsOf(wsId).filter(keep).sort((a, b) =>
+    ascending ? a.atUs - b.atUs || a.seq - b.seq : b.atUs - a.atUs || b.seq - a.seq
+  );
+  return json(200, rows.slice(0, limit).map((r) => r.row));
+}
+
+const ACTIVITY_TYPES = [
+  "a2a_send",
+  "a2a_receive",
+  "task_update",
+  "agent_log",
+  "skill_promotion",
+  "memory_write",
+  "error",
+];
+const REPORT_STRINGS = ["method", "summary", "target_id", "source_id", "status", "error_detail"];
+
+/** POST /workspaces/:id/activity: a workspace reporting its own activity. */
+export function reportActivity({ model, req }: Ctx): Response {
+  const id = req.params.id ?? "";
+  const parsed = readJson(req.raw);
+  const body = parsed.ok ? parsed.value : undefined;
+  if (
+    !isRecord(body) || typeof body.activity_type !== "string" || body.activity_type === "" ||
+    REPORT_STRINGS.some((k) => body[k] != null && typeof body[k] !== "string") ||
+    (body.duration_ms != null && !Number.isInteger(body.duration_ms))
+  ) {
+    return errorJson(400, "invalid request body");
+  }
+  if (!ACTIVITY_TYPES.includes(body.activity_type)) {
+    return errorJson(400, `invalid activity_type, must be one of: ${ACTIVITY_TYPES.join(", ")}`);
+  }
+  const text = (key: string) =>
+    typeof body[key] === "string" && body[key] !== "" ? body[key] : null;
+  const sourceId = text("source_id");
+  if (sourceId !== null && sourceId !== id) {
+    return errorJson(403, "source_id must match authenticated workspace");
+  }
+  model.insertRow({
+    workspace_id: id,
+    activity_type: body.activity_type,
+    source_id: sourceId ?? id,
+    target_id: text("target_id"),
+    method: text("method"),
+    summary: text("summary"),
+    status: text("status") ?? "ok",
+    error_detail: text("error_detail"),
+    duration_ms: typeof body.duration_ms === "number" ? body.duration_ms : null,
+    request_body: body.request_body ?? body.metadata,
+    response_body: body.response_body,
+  });
+  return json(200, { status: "logged" });
+}
+
+/** POST /workspaces/:id/notify: a message to the canvas user, echoed into the own feed. */
+export function notify({ model, req }: Ctx): Response {
+  const id = req.params.id ?? "";
+  const parsed = readJson(req.raw);
+  const body = parsed.ok ? parsed.value : undefined;
+  if (!isRecord(body) || typeof body.message !== "string" || body.message === "") {
+    return errorJson(400, "message is required");
+  }
+  const attachments = body.attachments ?? [];
+  if (!Array.isArray(attachments)) return errorJson(400, "message is required");
+  const fileParts: unknown[] = [];
+  for (const [i, a] of attachments.entries()) {
+    if (!isRecord(a) || !nonEmpty(a.uri) || !nonEmpty(a.name)) {
+      return errorJson(400, `attachment[${i}]: uri and name are required`);
+    }
+    fileParts.push({ kind: "file", file: a });
+  }
+  const ws = model.workspace(id);
+  if (ws === undefined || ws.status === "removed") return errorJson(404, "workspace not found");
+  if (!ws.talk_to_user_enabled) {
+    return errorJson(403, "talk_to_user_disabled", {
+      hint: "Enable talk-to-user for this workspace in the canvas",
+    });
+  }
+  const response: Record<string, unknown> = { result: body.message };
+  if (fileParts.length > 0) response.parts = fileParts;
+  model.insertRow({
+    workspace_id: id,
+    activity_type: "a2a_receive",
+    method: "notify",
+    source_id: null,
+    summary: body.message,
+    response_body: response,
+  });
+  model.notifications.push({ workspace_id: id, message: body.message, attachments });
+  return json(200, { status: "sent" });
+}
+
+function nonEmpty(value: unknown): value is string {
+  return typeof value === "string" && value !== "";
+}
+
+const MAX_FILE_BYTES = 25 * 1024 * 1024;
+const MAX_TOTAL_BYTES = 50 * 1024 * 1024;
+
+/**
+ * POST /workspaces/:id/chat/uploads: multipart parts named `files`, answered as the staging
+ * platform does (`platform-pending:<ws>/<file_id>` URIs). Every file is recorded.
+ */
+export async function chatUploads({ model, req }: Ctx): Promise<Response> {
+  const id = canonicalUuid(req.params.id ?? "");
+  if (id === null) return errorJson(400, "invalid workspace ID");
+  const ws = model.workspace(id);
+  if (ws === undefined || ws.status === "removed") return errorJson(404, "workspace not found");
+  if (req.raw.length > MAX_TOTAL_BYTES) return errorJson(413, "request body too large");
+  let form: FormData;
+  try {
+    form = await new Request(req.url, {
+      method: "POST",
+      headers: req.headers,
+      body: req.raw,
+    }).formData();
+  } catch (err) {
+    if (err instanceof TypeError) return errorJson(400, "invalid multipart form");
+    throw err;
+  }
+  const files = form.getAll("files").filter((f): f is File => f instanceof File);
+  if (files.length === 0) return errorJson(400, "no files in request");
+  if (files.some((f) => f.size > MAX_FILE_BYTES)) return errorJson(413, "file too large");
+  const answered: unknown[] = [];
+  for (const file of files) {
+    const fileId = randomId();
+    const uri = `platform-pending:${id}/${fileId}`;
+    const mimeType = file.type === "" ? "application/octet-stream" : file.type;
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    model.uploads.push({
+      workspace_id: id,
+      file_id: fileId,
+      uri,
+      name: file.name,
+      mimeType,
+      size: bytes.length,
+      bytes,
+    });
+    answered.push({ uri, name: file.name, mimeType, size: bytes.length });
+  }
+  return json(200, { files: answered });
+}
