@@ -13,6 +13,8 @@ import {
 } from "./config.ts";
 import { DEFAULT_POLL_TIMEOUT_SECS, MAX_POLL_TIMEOUT_SECS } from "./instructions.ts";
 import { EXIT } from "./errors.ts";
+import { CURSOR_FILE_NAME } from "./inbox_cursor.ts";
+import { JOURNAL_FILE_NAME } from "./inbox_journal.ts";
 import { CONTAINER_CONFIGS_DIR, HOME_STATE_DIR_NAME } from "./state_dir.ts";
 import { STATE_FILES } from "./state_files.ts";
 
@@ -99,7 +101,8 @@ export function usageText(version: string): string {
     ...table([
       [STATE_FILES.authToken, "optional token source; only read"],
       [STATE_FILES.inboundSecret, "secret the platform sends with heartbeats; mode 0600"],
-      ["(inbox files)", "the inbox cursor and queue, kept across restarts"],
+      [JOURNAL_FILE_NAME, "queued inbox messages, kept across restarts; mode 0600"],
+      [CURSOR_FILE_NAME, "where inbox polling resumes after a restart; mode 0600"],
     ]),
     "",
     "Exit codes:",

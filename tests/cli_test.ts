@@ -54,6 +54,8 @@ Deno.test("help: the usage names every variable, where values come from, files a
   assertStringIncludes(text, "details show the ID");
   assertStringIncludes(text, ".platform_inbound_secret");
   assertStringIncludes(text, ".auth_token");
+  assertStringIncludes(text, ".mcp_inbox_cursor");
+  assertStringIncludes(text, ".mcp_inbox_journal");
   for (const code of ["0  ", "1  ", "2  ", "3  "]) assertStringIncludes(text, `\n  ${code}`);
   assertStringIncludes(text, "(default 5)");
   assertStringIncludes(text, "(default 20)");
