@@ -28,35 +28,42 @@ export const JSONRPC_ERROR = {
 } as const;
 
 /** The error member of an error response. */
-export interface JsonRpcErrorObject {
+export type JsonRpcErrorObject = {
   code: number;
   message: string;
   data?: unknown;
-}
+};
 
 /** An error reply. `id` is null when the request's id could not be read. */
-export interface JsonRpcErrorResponse {
+export type JsonRpcErrorResponse = {
   jsonrpc: "2.0";
   id: RequestId | null;
   error: JsonRpcErrorObject;
-}
+};
 
 /** A success reply. MCP results are always objects. */
-export interface JsonRpcResultResponse {
+export type JsonRpcResultResponse = {
   jsonrpc: "2.0";
   id: RequestId;
   result: Record<string, unknown>;
-}
+};
 
 /** A notification we send (no id, no reply expected). */
-export interface JsonRpcNotification {
+export type JsonRpcNotification = {
   jsonrpc: "2.0";
   method: string;
   params?: Record<string, unknown>;
-}
+};
 
 /** Everything a server sends. */
 export type OutgoingMessage = JsonRpcResultResponse | JsonRpcErrorResponse | JsonRpcNotification;
+
+/**
+ * Any JSON-RPC 2.0 message as a transport carries it: transports only serialise. Kept this
+ * broad so the SDK's transports (whose own message type forbids an error's `id: null`, which
+ * JSON-RPC 2.0 requires for unreadable ids) fit JsonRpcTransport, and ours fit theirs.
+ */
+export type WireMessage = { jsonrpc: "2.0"; [member: string]: unknown };
 
 /** Structured params as JSON-RPC allows them: by name or by position. */
 export type Params = Readonly<Record<string, unknown>> | readonly unknown[];
@@ -190,6 +197,13 @@ function dropped(problem: string): IncomingMessage {
 }
 
 /**
+ * Receives each incoming message. Typed through a method so that the SDK's transports, whose
+ * handler takes a JSONRPCMessage, still fit: TypeScript compares method parameters
+ * bivariantly. The server treats the message as unknown either way.
+ */
+type MessageHandler = { handle(message: unknown): void }["handle"];
+
+/**
  * The transport contract the server needs: the SDK's `Transport` shape (start, send, close,
  * onmessage, onclose, onerror), so the SDK's InMemoryTransport, our stdio transport and a
  * later Streamable HTTP one all fit. Incoming messages are `unknown` on purpose: the server
@@ -199,10 +213,10 @@ export interface JsonRpcTransport {
   /** Begins delivering messages to `onmessage`; called once, after the callbacks are set. */
   start(): Promise<void>;
   /** Sends one message. May reject (closed, broken pipe); the server logs and goes on. */
-  send(message: OutgoingMessage): Promise<void>;
+  send(message: WireMessage): Promise<void>;
   /** Stops the transport; `onclose` fires (once) as a result. */
   close(): Promise<void>;
-  onmessage?: ((message: unknown) => void) | undefined;
+  onmessage?: MessageHandler | undefined;
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
 }

@@ -21,8 +21,8 @@ import {
   errorResponse,
   JSONRPC_ERROR,
   type JsonRpcTransport,
-  type OutgoingMessage,
   parseJson,
+  type WireMessage,
 } from "./jsonrpc.ts";
 
 /** Longest line accepted by default: 4 MiB, far above any MCP request we expect. */
@@ -88,7 +88,7 @@ export class StdioTransport implements JsonRpcTransport {
    * Writes one message as one line, after every earlier send has finished. Resolves without
    * writing once stdout is broken. Rejects after close() or on an unexpected write error.
    */
-  async send(message: OutgoingMessage): Promise<void> {
+  async send(message: WireMessage): Promise<void> {
     if (this.#isCloseCalled) throw new Error("Cannot send: the stdio transport is closed");
     const bytes = this.#encoder.encode(`${JSON.stringify(message)}\n`);
     const previous = this.#writeTail;
@@ -214,7 +214,7 @@ export class StdioTransport implements JsonRpcTransport {
   }
 
   /** Sends without awaiting: for the transport's own replies, made inside the read loop. */
-  #sendInBackground(message: OutgoingMessage): void {
+  #sendInBackground(message: WireMessage): void {
     this.send(message).catch((error: unknown) => {
       this.#log.warn("cannot write an error reply to stdout", { error });
     });
