@@ -155,7 +155,8 @@ export function dispatchA2A(
     status: answer.status,
   });
   if (reply.kind !== "no-url") {
-    const ok = answer.status < 300;
+    // A busy agent's request is parked in a2a_queue: for the feed it is a failed delivery.
+    const ok = answer.status < 300 && reply.kind !== "busy-queued";
     const error = isRecord(answer.body) && typeof answer.body.error === "string"
       ? answer.body.error
       : null;

@@ -185,7 +185,7 @@ export class PlatformModel {
       last_heartbeat_ms: null,
       platform_inbound_secret: randomToken(),
       ...spec,
-      updated_at_us: this.stampUs(),
+      updated_at_us: this.clock.now() * 1000,
     };
     this.#workspaces.set(id, ws);
     return ws;
@@ -193,7 +193,7 @@ export class PlatformModel {
 
   /** Marks a row changed now (the `updated_at` column). */
   touch(ws: WorkspaceRecord): void {
-    ws.updated_at_us = this.stampUs();
+    ws.updated_at_us = this.clock.now() * 1000;
   }
 
   mintToken(workspaceId: string): string {
