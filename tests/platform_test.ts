@@ -5,8 +5,10 @@ import {
   assertRejects,
   assertStringIncludes,
 } from "./assert.ts";
+import { createFakePlatform } from "./fakes/fake_platform.ts";
 import { captureLog } from "./fakes/log_capture.ts";
 import { ManualClock } from "./fakes/manual_clock.ts";
+import { systemClock } from "../lib/clock.ts";
 import { PlatformError } from "../lib/errors.ts";
 import { createPlatformClient, type PlatformClient } from "../lib/platform.ts";
 import {
@@ -486,4 +488,71 @@ Deno.test("platform: memories are written with a scope and searched with q and s
   assertEquals(JSON.parse(seen[0]?.body ?? ""), { content: "fact", scope: "TEAM" });
   assertEquals(seen[1]?.url.searchParams.get("q"), "fact");
   assertEquals(seen[1]?.url.searchParams.get("scope"), "TEAM");
+});
+
+Deno.test("platform: every endpoint works against the contract-faithful fake platform", async () => {
+  const clock = new ManualClock();
+  const fake = createFakePlatform({ clock });
+  const self = fake.addWorkspace({ name: "laptop", delivery_mode: "poll", runtime: "external" });
+  const pushPeer = fake.addWorkspace({
+    name: "Reviewer",
+    role: "code review",
+    url: "http://r:8000",
+  });
+  const pollPeer = fake.addWorkspace({
+    name: "Builder",
+    delivery_mode: "poll",
+    runtime: "external",
+  });
+  fake.setA2AReply(pushPeer.id, { kind: "task", text: "looks good" });
+  const make = (ws: { id: string; token: string }) =>
+    createPlatformClient({
+      platformUrl: "https://acme.example.com",
+      workspaceId: ws.id,
+      token: ws.token,
+    }, {
+      fetch: fake.fetch,
+      clock,
+      log: captureLog().log,
+    });
+  const platform = make(self);
+
+  await platform.register({ name: "laptop", skills: [] });
+  await platform.heartbeat({ uptimeSeconds: 3 });
+  assertEquals((await platform.discover(pushPeer.id)).name, "Reviewer");
+  assertEquals(await platform.sendA2A(pushPeer.id, "review please"), {
+    kind: "reply",
+    text: "looks good",
+  });
+  assertEquals(await platform.sendA2A(pollPeer.id, "build please"), {
+    kind: "queued",
+    via: "poll",
+  });
+  const inbox = await make(pollPeer).listActivity({ sinceSecs: 600 });
+  assertEquals(inbox.length, 1);
+  const receipt = await platform.delegate(pushPeer.id, "review", "a".repeat(32));
+  assert(receipt.delegationId !== "");
+  assert((await platform.listDelegations()).length > 0);
+  assertEquals((await platform.listPeers("review")).map((p) => p.id), [pushPeer.id]);
+  const found = await platform.getWorkspace();
+  assertEquals(found.kind === "found" ? found.workspace.name : found.kind, "laptop");
+  await platform.reportActivity({ activityType: "a2a_send", targetId: pushPeer.id, summary: "x" });
+  await platform.notify("done", [{ uri: "workspace:/a.txt", name: "a.txt" }]);
+  assertEquals(fake.notifications.map((n) => n.message), ["done"]);
+  const memory = await platform.commitMemory("the build uses deno", "LOCAL");
+  assertEquals((await platform.searchMemory("deno")).map((m) => m.id), [memory.id]);
+
+  fake.removeWorkspace(pushPeer.id);
+  assertEquals((await platform.getWorkspace(pushPeer.id)).kind, "removed");
+  assertEquals(clock.pendingSleeps, 0);
+});
+
+Deno.test("platform: with the real clock a finished call leaves no timer behind", async () => {
+  const { fetch } = fakeFetch(json({ status: "ok" }));
+  const platform = createPlatformClient(
+    { platformUrl: "https://acme.example.com", workspaceId: SELF, token: TOKEN },
+    { fetch, clock: systemClock, log: captureLog().log },
+  );
+  await platform.heartbeat({ uptimeSeconds: 1 });
+  // Deno's op sanitizer fails this test if the 10 s timeout timer is still pending.
 });
