@@ -700,3 +700,26 @@ Deno.test("fake platform: close() settles a hung served request and frees the po
   await assertRejects(() => fetch(`${served.url}/workspaces/${me.id}`), TypeError);
   await served.close(); // idempotent
 });
+
+Deno.test("fake platform: a delegation to a poll target completes with the queued JSON and can reach the inbox", async () => {
+  const platform = createFakePlatform({
+    clock: new ManualClock(),
+    delegationResultInboxPush: true,
+  });
+  const me = platform.addWorkspace({ delivery_mode: "poll" });
+  const peer = platform.addWorkspace({ delivery_mode: "poll" });
+  const res = await callJson(platform, "POST", `/workspaces/${me.id}/delegate`, {
+    token: me.token,
+    body: { target_id: peer.id, task: "later" },
+  });
+  assertEquals(res.status, 202);
+  assertEquals(platform.delegations.map((d) => [d.status, d.response_text]), [
+    ["completed", '{"status":"queued","delivery_mode":"poll","method":"message/send"}'],
+  ]);
+  const inbox = await callJson(platform, "GET", `/workspaces/${me.id}/activity?type=a2a_receive`, {
+    token: me.token,
+  });
+  const [row] = inbox.body as Record<string, unknown>[];
+  assertEquals([row?.method, row?.source_id, row?.status], ["delegate_result", me.id, "ok"]);
+  assertEquals(platform.activity(peer.id).map((r) => r.source_id), [me.id]);
+});
