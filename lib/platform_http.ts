@@ -172,6 +172,7 @@ export class PlatformHttp {
       );
       const res = await Promise.race([pending, gaveUp]);
       const text = await Promise.race([res.text(), gaveUp]);
+      this.#deps.log.debug("platform call answered", { endpoint, status: res.status });
       return toAnswer(res, text);
     } catch (err) {
       if (caller?.aborted && !timedOut) throw caller.reason;

@@ -122,6 +122,9 @@ export async function sendA2A(
     402: "the peer's budget is used up; ask its owner to raise the limit in the canvas",
     403: NEXT_HIERARCHY,
     404: NEXT_LIST_PEERS,
+    // Busy, waking from hibernation or restarting (§8): the body says which, with retry_after.
+    503: "the peer cannot take messages right now; wait about 30 s and try again, or use " +
+      "delegate_task_async so the platform delivers it later",
   });
   if (answer.bodyKind === "empty") return { kind: "malformed", detail: "the answer is empty" };
   if (answer.bodyKind === "text") return { kind: "malformed", detail: "the answer is not JSON" };

@@ -3,9 +3,21 @@
  * (contract §2, §3, §5, §6). What to do with their answers (escalation, cursor handling) is
  * left to registration.ts and the inbox poller.
  */
-import { CursorGoneError } from "./platform_http.ts";
-import { expectArray, expectObject, expectOk, isOk, refusal } from "./platform_answer.ts";
-import { type Answer, type CallOptions, type PlatformHttp, requireUuid } from "./platform_http.ts";
+import {
+  answerDetail,
+  expectArray,
+  expectObject,
+  expectOk,
+  isOk,
+  refusal,
+} from "./platform_answer.ts";
+import {
+  type Answer,
+  type CallOptions,
+  CursorGoneError,
+  type PlatformHttp,
+  requireUuid,
+} from "./platform_http.ts";
 
 /** The agent card sent on register (contract §2). */
 export interface AgentCard {
@@ -138,7 +150,7 @@ export async function listActivity(
   if (answer.status === 410) {
     throw new CursorGoneError(endpoint, 410, {
       next: "forget the saved inbox cursor and read the recent backlog again",
-      detail: refusal(endpoint, answer).detail,
+      detail: answerDetail(answer),
     });
   }
   if (!isOk(answer)) throw refusal(endpoint, answer);

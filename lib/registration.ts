@@ -18,7 +18,7 @@ export interface AgentCardSettings {
 }
 
 /** Upstream heartbeats every 20 s; the platform marks a silent workspace stale after 90 s. */
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 20_000;
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 20_000;
 /** The consecutive auth failure that raises the loud error (upstream: the 3rd). */
 const AUTH_ERROR_AT = 3;
 /** After that, the loud error repeats every this many further failures (upstream: 20). */
@@ -192,8 +192,8 @@ function noteFailure(state: HeartbeatState, log: Logger, err: unknown): BeatOutc
     const count = state.noteAuthFailure();
     if (count < AUTH_ERROR_AT) {
       log.warn(
-        `heartbeat auth failure ${count}/${AUTH_ERROR_AT}: the platform rejected the token ` +
-          `(HTTP ${err.status}); it may be revoked`,
+        `heartbeat auth failure ${count}/${AUTH_ERROR_AT}: the platform answered HTTP ` +
+          `${err.status}; the token may be revoked`,
         { workspace, next: NEXT_NEW_TOKEN },
       );
     } else if ((count - AUTH_ERROR_AT) % AUTH_ERROR_EVERY === 0) {
