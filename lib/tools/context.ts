@@ -1,0 +1,29 @@
+/**
+ * What every tool handler receives (besides its arguments and the call's signal). main.ts
+ * builds one per workspace; tests build it from fakes. Keep it a plain object: the server
+ * copies it per call to add `signal`.
+ */
+import type { Clock } from "../clock.ts";
+import type { DurableInbox } from "../inbox.ts";
+import type { Logger } from "../log.ts";
+import type { PlatformClient } from "../platform.ts";
+
+/** Dependencies of the platform tools. */
+export interface ToolDeps {
+  /** The platform client bound to this workspace. */
+  platform: PlatformClient;
+  /** The durable inbox, or null when MOLECULE_MCP_DISABLE_INBOX is set. */
+  inbox: DurableInbox | null;
+  /** This workspace's id, lowercase. */
+  selfId: string;
+  /** WORKSPACE_TIER: only tier 0 (root) may write GLOBAL memories. */
+  workspaceTier: number;
+  clock: Clock;
+  log: Logger;
+  /** Uniform [0, 1): retry jitter. */
+  random: () => number;
+  /** Reads a local file for attachments (main.ts passes Deno.readFile; needs --allow-read). */
+  readFile: (path: string) => Promise<Uint8Array>;
+  /** Describes a local path for attachments (main.ts passes Deno.stat). */
+  stat: (path: string) => Promise<{ isFile: boolean; size: number }>;
+}
