@@ -1,0 +1,114 @@
+/**
+ * Everything a tool test needs: a contract-faithful fake platform with this workspace and a
+ * peer, a platform client on it, a durable inbox in a temp dir, our McpServer serving the
+ * platform tools, and the official SDK Client connected over an in-memory pair.
+ */
+import { DurableInbox } from "../../lib/inbox.ts";
+import { McpServer } from "../../lib/mcp/server.ts";
+import { createPlatformClient, type PlatformClient } from "../../lib/platform.ts";
+import { platformTools, type ToolDeps } from "../../lib/tools/index.ts";
+import { createFakePlatform, type FakePlatform } from "./fake_platform.ts";
+import { captureLog } from "./log_capture.ts";
+import { ManualClock } from "./manual_clock.ts";
+import { Client, InMemoryTransport } from "./sdk.ts";
+
+/** The rig a tool test drives. */
+export interface ToolRig {
+  client: InstanceType<typeof Client>;
+  platform: FakePlatform;
+  clock: ManualClock;
+  me: { id: string; token: string };
+  peer: { id: string; token: string };
+  deps: ToolDeps;
+  inbox: DurableInbox | null;
+  logText(): string;
+  /** Calls a tool; returns its text and whether it was an error. */
+  call(name: string, args?: Record<string, unknown>): Promise<{ text: string; isError: boolean }>;
+}
+
+/** Options for withToolRig. */
+export interface ToolRigOptions {
+  /** Start with the inbox disabled (MOLECULE_MCP_DISABLE_INBOX). */
+  isInboxDisabled?: boolean;
+  workspaceTier?: number;
+  /** Local files the attachment reader sees (path → bytes); other paths are "not found". */
+  files?: Record<string, Uint8Array>;
+  /** Deterministic jitter source (default 0.5: no jitter). */
+  random?: () => number;
+}
+
+/** Builds the rig, runs `fn`, then closes everything and removes the temp dir. */
+export async function withToolRig(
+  fn: (rig: ToolRig) => Promise<void>,
+  opts: ToolRigOptions = {},
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "molecule-mcp-tools-" });
+  const clock = new ManualClock();
+  const platform = createFakePlatform({ clock });
+  const me = platform.addWorkspace({ delivery_mode: "poll", name: "me" });
+  const peer = platform.addWorkspace({ delivery_mode: "poll", name: "peer-one" });
+  const { log, text } = captureLog("debug");
+  const client: PlatformClient = createPlatformClient(
+    { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
+    { fetch: platform.fetch, clock, log },
+  );
+  const inbox = opts.isInboxDisabled ? null : await DurableInbox.open({ dir, log, clock });
+  const files = opts.files ?? {};
+  const notFound = (path: string) => new Deno.errors.NotFound(`No such file: ${path}`);
+  const deps: ToolDeps = {
+    platform: client,
+    inbox,
+    selfId: me.id,
+    workspaceTier: opts.workspaceTier ?? 1,
+    clock,
+    log,
+    random: opts.random ?? (() => 0.5),
+    readFile: (path) => {
+      const bytes = files[path];
+      return bytes === undefined ? Promise.reject(notFound(path)) : Promise.resolve(bytes);
+    },
+    stat: (path) => {
+      const bytes = files[path];
+      return bytes === undefined
+        ? Promise.reject(notFound(path))
+        : Promise.resolve({ isFile: true, size: bytes.length });
+    },
+  };
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const server = new McpServer<ToolDeps>({
+    transport: serverSide,
+    serverInfo: { name: "molecule", version: "test" },
+    tools: platformTools(),
+    context: deps,
+    log,
+  });
+  const sdkClient = new Client({ name: "tool-test", version: "1.0.0" });
+  await server.start();
+  await sdkClient.connect(clientSide);
+  const rig: ToolRig = {
+    client: sdkClient,
+    platform,
+    clock,
+    me,
+    peer,
+    deps,
+    inbox,
+    logText: text,
+    async call(name, args = {}) {
+      const result = await sdkClient.callTool({ name, arguments: args });
+      const content = Array.isArray(result.content) ? result.content : [];
+      const textOut = content
+        .map((c: { type?: string; text?: string }) => (c.type === "text" ? c.text ?? "" : ""))
+        .join("");
+      return { text: textOut, isError: result.isError === true };
+    },
+  };
+  try {
+    await fn(rig);
+  } finally {
+    await sdkClient.close();
+    await server.close();
+    await inbox?.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
