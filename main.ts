@@ -1,8 +1,8 @@
 /**
  * molecule-mcp entry point: the only place that reads Deno.args and Deno.env, writes outside
  * the logger and picks the exit code. It parses the command line, validates the whole
- * configuration (every problem at once), then serves. The server is not wired yet: for now a
- * valid configuration is acknowledged on stderr and stdin is drained until EOF.
+ * configuration (every problem at once), then serves MCP on stdio while the workspace link
+ * registers, heartbeats and polls the inbox.
  */
 import { parseCli } from "./lib/cli.ts";
 import { type Config, type Env, loadConfig, readEnv } from "./lib/config.ts";
@@ -12,6 +12,15 @@ import { createLogger, type Logger } from "./lib/log.ts";
 import { resolveStateDir } from "./lib/state_dir.ts";
 import { resolveToken, type TokenSource } from "./lib/token.ts";
 import { VERSION } from "./lib/version.ts";
+import { buildChannelNotification } from "./lib/channel_push.ts";
+import { systemClock } from "./lib/clock.ts";
+import { AuthRejectedError } from "./lib/errors.ts";
+import { buildInstructions } from "./lib/instructions.ts";
+import { McpServer } from "./lib/mcp/server.ts";
+import { StdioTransport } from "./lib/mcp/stdio.ts";
+import { platformTools, type ToolDeps } from "./lib/tools/index.ts";
+import { WorkspaceLink } from "./lib/workspace_link.ts";
+import { buildFetch, type Fetch } from "./lib/http_client.ts";
 
 /** Everything the server needs once the configuration is valid. */
 interface Setup {
@@ -20,6 +29,8 @@ interface Setup {
   token: string;
   tokenSource: TokenSource;
   log: Logger;
+  /** The fetch every platform request uses (custom CA / proxy when configured). */
+  http: { fetch: Fetch; close(): void };
 }
 
 /** Runs the program and returns its exit code. */
@@ -48,9 +59,68 @@ export async function main(args: string[]): Promise<number> {
     stateDir,
     credentialsFrom: tokenSource,
   });
-  // Placeholder for the server: read and discard stdin until the host closes it.
-  for await (const _chunk of Deno.stdin.readable) { /* discarded */ }
-  return EXIT.OK;
+  return await serve(setup.value);
+}
+
+/**
+ * Runs the server until stdin closes or a signal arrives: the MCP session first (so the host's
+ * initialize is answered at once, whatever the platform's latency), then the workspace link.
+ */
+async function serve({ config, stateDir, token, log, http }: Setup): Promise<number> {
+  const link = await WorkspaceLink.open({ ...config, token, stateDir }, {
+    fetch: http.fetch,
+    clock: systemClock,
+    log,
+  });
+  const server = new McpServer<ToolDeps>({
+    transport: new StdioTransport({ input: Deno.stdin.readable, output: Deno.stdout, log }),
+    serverInfo: { name: "molecule", version: VERSION },
+    tools: platformTools(),
+    context: {
+      platform: link.platform,
+      inbox: link.inbox,
+      selfId: config.workspaceId,
+      workspaceTier: config.workspaceTier,
+      clock: systemClock,
+      log,
+      random: Math.random,
+      readFile: (path) => Deno.readFile(path),
+      stat: (path) => Deno.stat(path),
+    },
+    log,
+    instructions: () => buildInstructions({ pollTimeoutSecs: config.pollTimeoutSecs }),
+  });
+  link.inbox?.onArrived((messages) => {
+    for (const message of messages) {
+      const { method, params } = buildChannelNotification(message);
+      void server.notify(method, params); // never rejects; a closed stdout is logged once
+    }
+  });
+
+  const stopping = new AbortController();
+  const onSignal = () => void server.close();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  let exitCode: number = EXIT.OK;
+  try {
+    await server.start();
+    await Promise.race([
+      server.closed,
+      link.start(stopping.signal).then(() => server.closed),
+    ]);
+  } catch (err) {
+    if (!(err instanceof AuthRejectedError)) throw err;
+    log.error(err.message);
+    exitCode = EXIT.TOKEN_REJECTED;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    stopping.abort();
+    await server.close();
+    await link.stop();
+    http.close();
+  }
+  return exitCode;
 }
 
 /** Validates config, state dir and token together, so every problem is reported at once. */
@@ -68,14 +138,23 @@ async function prepare(
     file: env.MOLECULE_WORKSPACE_TOKEN_FILE,
     stateDir: stateDir.ok ? stateDir.dir : undefined,
   }, { log });
-  if (!loaded.ok || !stateDir.ok || !token.ok) {
+  const http = buildFetch({
+    ...(env.MOLECULE_CA_FILE ? { caFile: env.MOLECULE_CA_FILE } : {}),
+    ...(env.MOLECULE_PROXY_URL ? { proxyUrl: env.MOLECULE_PROXY_URL } : {}),
+  }, {
+    readTextFile: (path) => Deno.readTextFileSync(path),
+    createHttpClient: (options) => Deno.createHttpClient(options),
+    fetch: (req, init) => fetch(req, init),
+  });
+  if (!loaded.ok || !stateDir.ok || !token.ok || !http.ok) {
     const problems = loaded.ok ? [] : [...loaded.problems];
     if (!stateDir.ok) problems.push(stateDir.problem);
     if (!token.ok) problems.push(token.problem);
+    if (!http.ok) problems.push(...http.problems);
     return { ok: false, problems };
   }
   log.addSecret(token.token);
-  const value = { config: loaded.config, stateDir: stateDir.dir, log };
+  const value = { config: loaded.config, stateDir: stateDir.dir, log, http };
   return { ok: true, value: { ...value, token: token.token, tokenSource: token.source } };
 }
 

@@ -95,6 +95,8 @@ export function usageText(version: string): string {
         "WORKSPACE_TIER",
         `workspace tier; 0 (root) may write GLOBAL memory (default ${DEFAULT_WORKSPACE_TIER})`,
       ],
+      ["MOLECULE_CA_FILE", "PEM file of extra CA certificates (corporate TLS proxies)"],
+      ["MOLECULE_PROXY_URL", "proxy for platform calls (else HTTPS_PROXY/NO_PROXY)"],
     ]),
     "",
     "State files (in the state directory):",

@@ -14,9 +14,12 @@ const TOKEN = "tok_e2e_abcdefghijklmnopqrstuvwxyz0123456";
 function validEnv(configsDir: string): Record<string, string> {
   return {
     WORKSPACE_ID,
-    PLATFORM_URL: "https://acme.moleculesai.app/",
+    // Loopback only: tests never send traffic off this machine. Nothing listens on port 9.
+    PLATFORM_URL: "http://127.0.0.1:9/",
     MOLECULE_WORKSPACE_TOKEN: TOKEN,
     CONFIGS_DIR: configsDir,
+    MOLECULE_MCP_DISABLE_HEARTBEAT: "1",
+    MOLECULE_MCP_DISABLE_INBOX: "1",
   };
 }
 
@@ -109,7 +112,7 @@ Deno.test("e2e: a token file that cannot be used gives its reason and exit 2, wi
   });
 });
 
-Deno.test("e2e: with a valid environment it waits on stdin and exits 0 at EOF", async () => {
+Deno.test("e2e: with a valid environment it serves stdin until EOF, then exits 0", async () => {
   await withTempDir(async (dir) => {
     const configsDir = `${dir}/state`;
     await using program = spawnProgram({
@@ -117,8 +120,10 @@ Deno.test("e2e: with a valid environment it waits on stdin and exits 0 at EOF", 
     });
     const ok = await program.waitForStderr("configuration ok");
     assertStringIncludes(ok, `workspace=${WORKSPACE_ID}`);
-    assertStringIncludes(ok, "platform=https://acme.moleculesai.app ");
-    await program.writeLine("anything the host sends is read and discarded for now");
+    assertStringIncludes(ok, "platform=http://127.0.0.1:9 ");
+    await program.writeLine("not a JSON-RPC message");
+    const reply = JSON.parse(await program.readLine() ?? "null");
+    assertEquals(reply.error.code, -32700, "bad input gets a JSON-RPC error, not an exit");
     assertEquals(await program.hasExited(), false);
     const { code, stdout, stderr } = await program.wait();
     assertEquals([code, stdout], [0, ""]);

@@ -160,6 +160,14 @@ export class ProgramHandle {
     return { code: status.code, stdout, stderr: this.stderrText() };
   }
 
+  /** Waits for the program to exit by itself, stdin left open as a host leaves it. */
+  async exited(): Promise<ProgramResult> {
+    const [stdout, status] = await Promise.all([this.#stdout.readRest(), this.#status]);
+    await this.#stderrDone;
+    await this.closeStdin();
+    return { code: status.code, stdout, stderr: this.stderrText() };
+  }
+
   /** Sends `signal` (SIGTERM by default) unless the process already exited, then waits. */
   async kill(signal: Deno.Signal = "SIGTERM"): Promise<ProgramResult> {
     if (!this.#hasExited) {
