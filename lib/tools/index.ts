@@ -2,16 +2,45 @@
  * The MCP tool list, in upstream's order so agents see the familiar surface. Each tool lives
  * in its own file; this module only collects them.
  */
+import { PlatformError } from "../errors.ts";
 import type { ToolDeps } from "./context.ts";
-import type { ToolSpec } from "./tool_spec.ts";
+import { toolError, type ToolSpec } from "./tool_spec.ts";
 
 export type { ToolDeps } from "./context.ts";
 
 /** Every platform tool the server advertises. */
 export function platformTools(): ToolSpec<ToolDeps>[] {
-  return [
+  const specs: ToolSpec<ToolDeps>[] = [
     // TOOLS-LIST: each tool file adds its spec here, in upstream's order:
     // delegate_task, delegate_task_async, check_task_status, send_message_to_user, list_peers,
     // get_workspace_info, commit_memory, recall_memory, wait_for_message, inbox_peek, inbox_pop
   ];
+  return specs.map(withPlatformErrors);
+}
+
+/**
+ * The one error wrapper every tool gets: a thrown PlatformError becomes an isError result with
+ * its message and next step; a RangeError or TypeError (the platform client's guards on ids
+ * and texts, thrown before any request) becomes an isError result with its message. Anything
+ * else, including the call's own abort, is rethrown: the server turns it into a short
+ * "internal error" result and logs it in full on stderr. PlatformError messages name the
+ * endpoint as "METHOD /path", never a URL or a token, so they are safe to show the agent.
+ */
+export function withPlatformErrors(spec: ToolSpec<ToolDeps>): ToolSpec<ToolDeps> {
+  return {
+    ...spec,
+    async handler(args, ctx) {
+      try {
+        return await spec.handler(args, ctx);
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        if (err instanceof PlatformError) return toolError(err.message, err.next);
+        if (err instanceof RangeError || err instanceof TypeError) {
+          ctx.log.debug("tool refused a value", { tool: spec.name, error: err.message });
+          return toolError(err.message);
+        }
+        throw err;
+      }
+    },
+  };
 }
