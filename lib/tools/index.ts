@@ -3,8 +3,14 @@
  * in its own file; this module only collects them.
  */
 import { PlatformError } from "../errors.ts";
+import { commitMemory } from "./commit_memory.ts";
+import { inboxPeek } from "./inbox_peek.ts";
+import { inboxPop } from "./inbox_pop.ts";
+import { recallMemory } from "./recall_memory.ts";
+import { sendMessageToUser } from "./send_message_to_user.ts";
 import type { ToolDeps } from "./context.ts";
 import { toolError, type ToolSpec } from "./tool_spec.ts";
+import { waitForMessage } from "./wait_for_message.ts";
 
 export type { ToolDeps } from "./context.ts";
 
@@ -14,6 +20,12 @@ export function platformTools(): ToolSpec<ToolDeps>[] {
     // TOOLS-LIST: each tool file adds its spec here, in upstream's order:
     // delegate_task, delegate_task_async, check_task_status, send_message_to_user, list_peers,
     // get_workspace_info, commit_memory, recall_memory, wait_for_message, inbox_peek, inbox_pop
+    sendMessageToUser,
+    commitMemory,
+    recallMemory,
+    waitForMessage,
+    inboxPeek,
+    inboxPop,
   ];
   return specs.map(withPlatformErrors);
 }

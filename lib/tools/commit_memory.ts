@@ -1,0 +1,71 @@
+/**
+ * commit_memory: stores a note in the workspace's shared memory, secrets masked first
+ * (redact_secrets.ts). The GLOBAL tier gate is checked here so a non-root workspace learns
+ * the rule without a round trip; the request itself is platform_memory.ts's job.
+ */
+import type { MemoryScope } from "../platform_rows.ts";
+import type { ToolDeps } from "./context.ts";
+import { redactSecrets } from "./redact_secrets.ts";
+import { toolError, toolJson, type ToolSpec } from "./tool_spec.ts";
+
+/** Memory scopes, narrowest first. */
+export const MEMORY_SCOPES: readonly MemoryScope[] = ["LOCAL", "TEAM", "GLOBAL"];
+
+/** The commit_memory tool. */
+export const commitMemory: ToolSpec<ToolDeps> = {
+  name: "commit_memory",
+  title: "Save a memory",
+  description: "Save a fact, decision or lesson to persistent memory so it survives restarts " +
+    "and can be recalled later with recall_memory. Scope LOCAL (default) is private to this " +
+    "workspace, TEAM is shared with the parent and sibling workspaces, GLOBAL with every " +
+    "workspace (root workspaces only). Secret-looking strings (API keys, tokens, passwords) " +
+    "are replaced with [REDACTED] before anything is sent. Returns JSON " +
+    '{"success":true,"id":…,"scope":…}.',
+  inputSchema: {
+    type: "object",
+    properties: {
+      content: {
+        type: "string",
+        minLength: 1,
+        description: "What to remember, as a self-contained sentence or paragraph.",
+      },
+      scope: {
+        type: "string",
+        enum: MEMORY_SCOPES,
+        default: "LOCAL",
+        description: "Who can recall it: LOCAL (this workspace), TEAM (parent and siblings) " +
+          "or GLOBAL (everyone; root workspaces only).",
+      },
+    },
+    required: ["content"],
+    additionalProperties: false,
+  },
+  annotations: {
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: false,
+    openWorldHint: true,
+  },
+  async handler(args, ctx) {
+    const content = typeof args.content === "string" ? args.content : "";
+    if (content.trim() === "") {
+      return toolError("content is empty", "write the fact or decision to remember");
+    }
+    const scope = MEMORY_SCOPES.find((s) => s === args.scope) ?? "LOCAL";
+    if (scope === "GLOBAL" && ctx.workspaceTier !== 0) {
+      return toolError(
+        "RBAC — only root workspaces (tier 0) can write GLOBAL memories: this workspace is " +
+          `tier ${ctx.workspaceTier}`,
+        'use scope "TEAM" to share with your team, or "LOCAL"',
+      );
+    }
+    const redaction = redactSecrets(content);
+    if (redaction.count > 0) {
+      ctx.log.info("commit_memory masked secrets before storing", { count: redaction.count });
+    }
+    const stored = await ctx.platform.commitMemory(redaction.text, scope, { signal: ctx.signal });
+    const result: Record<string, unknown> = { success: true, id: stored.id, scope: stored.scope };
+    if (redaction.count > 0) result.redacted = redaction.count;
+    return toolJson(result);
+  },
+};

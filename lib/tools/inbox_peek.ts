@@ -1,0 +1,56 @@
+/**
+ * inbox_peek: lists queued inbound messages without removing them. Also home of the one
+ * "inbox disabled" result the three inbox tools share. The queue itself is lib/inbox.ts.
+ */
+import type { ToolDeps } from "./context.ts";
+import { toolError, toolJson, type ToolResult, type ToolSpec } from "./tool_spec.ts";
+
+/** Messages listed when `limit` is omitted (upstream's default). */
+export const DEFAULT_PEEK_LIMIT = 10;
+/** Most messages one call lists: keeps a result within a model's comfortable context. */
+export const MAX_PEEK_LIMIT = 100;
+
+/** What the inbox tools answer when MOLECULE_MCP_DISABLE_INBOX turned the inbox off. */
+export function inboxDisabledError(): ToolResult {
+  return toolError(
+    "The inbox is disabled: MOLECULE_MCP_DISABLE_INBOX is set, so this server does not " +
+      "receive messages from the user or peers",
+    "to receive messages here, remove MOLECULE_MCP_DISABLE_INBOX from this MCP server's " +
+      "environment and restart it",
+  );
+}
+
+/** The inbox_peek tool. */
+export const inboxPeek: ToolSpec<ToolDeps> = {
+  name: "inbox_peek",
+  title: "Peek at the inbox",
+  description: "List queued inbound messages (from the canvas user, peer agents, or " +
+    "delegation results), oldest first, WITHOUT removing them. Use it to look at the backlog; " +
+    "use wait_for_message to block until something arrives. Returns a JSON array (possibly " +
+    "[]) of {activity_id, text, peer_id, kind, method, created_at}. After handling a message " +
+    "and replying successfully, call inbox_pop with its activity_id.",
+  inputSchema: {
+    type: "object",
+    properties: {
+      limit: {
+        type: "integer",
+        default: DEFAULT_PEEK_LIMIT,
+        description: `How many messages to list, default ${DEFAULT_PEEK_LIMIT}; values ` +
+          `below 1 count as 1 and values above ${MAX_PEEK_LIMIT} as ${MAX_PEEK_LIMIT}.`,
+      },
+    },
+    additionalProperties: false,
+  },
+  annotations: {
+    readOnlyHint: true,
+    idempotentHint: true,
+    openWorldHint: false,
+  },
+  handler(args, ctx) {
+    const inbox = ctx.inbox;
+    if (inbox === null) return Promise.resolve(inboxDisabledError());
+    const asked = typeof args.limit === "number" ? args.limit : DEFAULT_PEEK_LIMIT;
+    const limit = Math.min(MAX_PEEK_LIMIT, Math.max(1, Math.trunc(asked)));
+    return Promise.resolve(toolJson(inbox.peek(limit)));
+  },
+};

@@ -1,0 +1,48 @@
+/**
+ * recall_memory: searches the workspace's shared memory and lists what matches, one line per
+ * memory in upstream's `[<SCOPE>] <content>` shape. The request is platform_memory.ts's job.
+ */
+import type { MemoryScope } from "../platform_rows.ts";
+import { MEMORY_SCOPES } from "./commit_memory.ts";
+import type { ToolDeps } from "./context.ts";
+import { type ToolSpec, toolText } from "./tool_spec.ts";
+
+/** The recall_memory tool. */
+export const recallMemory: ToolSpec<ToolDeps> = {
+  name: "recall_memory",
+  title: "Recall memories",
+  description: "Search memories saved with commit_memory (by this workspace, its team, or " +
+    "globally). Use it before starting work to pick up earlier decisions and lessons. An " +
+    "empty query returns everything accessible in the scope, newest first. Returns one line " +
+    'per memory, "[<SCOPE>] <content>", or "No memories found.".',
+  inputSchema: {
+    type: "object",
+    properties: {
+      query: {
+        type: "string",
+        default: "",
+        description: "Words to search for; empty returns every accessible memory.",
+      },
+      scope: {
+        type: "string",
+        enum: [...MEMORY_SCOPES, ""],
+        default: "",
+        description: "LOCAL (this workspace's private memories), TEAM (shared by the parent " +
+          'and siblings), GLOBAL (shared by everyone), or "" (all of this workspace\'s own).',
+      },
+    },
+    additionalProperties: false,
+  },
+  annotations: {
+    readOnlyHint: true,
+    idempotentHint: true,
+    openWorldHint: true,
+  },
+  async handler(args, ctx) {
+    const query = typeof args.query === "string" ? args.query.trim() : "";
+    const scope: MemoryScope | undefined = MEMORY_SCOPES.find((s) => s === args.scope);
+    const rows = await ctx.platform.searchMemory(query, scope, { signal: ctx.signal });
+    if (rows.length === 0) return toolText("No memories found.");
+    return toolText(rows.map((row) => `[${row.scope || "?"}] ${row.content}`).join("\n"));
+  },
+};

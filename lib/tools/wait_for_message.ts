@@ -1,0 +1,55 @@
+/**
+ * wait_for_message: blocks until the inbox holds a message (or a timeout passes) and returns
+ * the oldest one WITHOUT removing it, so an agent that crashes before replying sees it again.
+ * The server runs calls concurrently, so a long wait never delays other tools or pings; the
+ * queue and its waiters are lib/inbox.ts.
+ */
+import type { ToolDeps } from "./context.ts";
+import { inboxDisabledError } from "./inbox_peek.ts";
+import { toolJson, type ToolSpec } from "./tool_spec.ts";
+
+/** Seconds waited when timeout_secs is omitted (upstream's default). */
+export const DEFAULT_WAIT_SECS = 60;
+/**
+ * Longest wait: hosts time tool calls out after about 10 minutes, and a shorter turn keeps the
+ * model's prompt cache warm (upstream's cap).
+ */
+export const MAX_WAIT_SECS = 300;
+
+/** The wait_for_message tool. */
+export const waitForMessage: ToolSpec<ToolDeps> = {
+  name: "wait_for_message",
+  title: "Wait for a message",
+  description: "Wait until a message arrives in the inbox (from the canvas user, a peer " +
+    "agent, or a delegation result) and return the oldest queued one WITHOUT removing it: " +
+    "returns at once if one is already queued, so calling again before inbox_pop returns " +
+    "the same message. Returns the message as JSON {activity_id, text, peer_id, kind, " +
+    'method, created_at}, or {"timeout":true,"timeout_secs":N} when none arrived in time. ' +
+    "Reply with send_message_to_user (kind canvas_user) or delegate_task to peer_id (kind " +
+    "peer_agent), then call inbox_pop with its activity_id.",
+  inputSchema: {
+    type: "object",
+    properties: {
+      timeout_secs: {
+        type: "number",
+        default: DEFAULT_WAIT_SECS,
+        description: `Seconds to wait, default ${DEFAULT_WAIT_SECS}; clamped to 0 ` +
+          `(just check) … ${MAX_WAIT_SECS}.`,
+      },
+    },
+    additionalProperties: false,
+  },
+  annotations: {
+    readOnlyHint: true,
+    idempotentHint: true,
+    openWorldHint: false,
+  },
+  async handler(args, ctx) {
+    if (ctx.inbox === null) return inboxDisabledError();
+    const asked = typeof args.timeout_secs === "number" ? args.timeout_secs : DEFAULT_WAIT_SECS;
+    const timeoutSecs = Math.min(MAX_WAIT_SECS, Math.max(0, asked));
+    const message = await ctx.inbox.wait(timeoutSecs * 1000, ctx.signal);
+    if (message !== null) return toolJson(message);
+    return toolJson({ timeout: true, timeout_secs: timeoutSecs });
+  },
+};
