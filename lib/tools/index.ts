@@ -3,6 +3,11 @@
  * in its own file; this module only collects them.
  */
 import { PlatformError } from "../errors.ts";
+import { checkTaskStatus } from "./check_task_status.ts";
+import { delegateTask } from "./delegate_task.ts";
+import { delegateTaskAsync } from "./delegate_task_async.ts";
+import { getWorkspaceInfo } from "./get_workspace_info.ts";
+import { listPeers } from "./list_peers.ts";
 import { commitMemory } from "./commit_memory.ts";
 import { inboxPeek } from "./inbox_peek.ts";
 import { inboxPop } from "./inbox_pop.ts";
@@ -20,7 +25,12 @@ export function platformTools(): ToolSpec<ToolDeps>[] {
     // TOOLS-LIST: each tool file adds its spec here, in upstream's order:
     // delegate_task, delegate_task_async, check_task_status, send_message_to_user, list_peers,
     // get_workspace_info, commit_memory, recall_memory, wait_for_message, inbox_peek, inbox_pop
+    delegateTask,
+    delegateTaskAsync,
+    checkTaskStatus,
     sendMessageToUser,
+    listPeers,
+    getWorkspaceInfo,
     commitMemory,
     recallMemory,
     waitForMessage,

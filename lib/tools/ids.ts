@@ -1,0 +1,53 @@
+/**
+ * Reading workspace ids out of tool arguments: the checks every tool that names a peer makes
+ * before any request (UUID shape, not ourselves), with failure results that tell the agent
+ * where to find a valid id. The UUID rule itself is platform_http.ts's parseWorkspaceId.
+ */
+import { parseWorkspaceId } from "../platform_http.ts";
+import { toolError, type ToolResult } from "./tool_spec.ts";
+
+/** A checked id, or the isError result to return instead. */
+export type IdArg = { ok: true; id: string } | { ok: false; result: ToolResult };
+
+const NEXT_FIND_ID = "call list_peers and use the ID it shows";
+
+/**
+ * Reads `raw` (the tool argument `name`) as a workspace UUID: trimmed and lower-cased
+ * (the platform compares ids as plain strings). Refuses anything else without a request.
+ */
+export function readWorkspaceId(raw: unknown, name: string): IdArg {
+  const id = parseWorkspaceId(raw);
+  if (id !== null) return { ok: true, id };
+  const seen = typeof raw === "string" ? `"${[...raw].slice(0, 64).join("")}"` : typeof raw;
+  return {
+    ok: false,
+    result: toolError(`${name} must be a workspace ID (a UUID): got ${seen}`, NEXT_FIND_ID),
+  };
+}
+
+/**
+ * Like readWorkspaceId, and also refuses this workspace's own id: delegating to yourself
+ * deadlocks on the workspace's run lock upstream and the platform refuses it anyway.
+ */
+export function readPeerId(raw: unknown, name: string, selfId: string): IdArg {
+  const read = readWorkspaceId(raw, name);
+  if (!read.ok || read.id !== selfId) return read;
+  return {
+    ok: false,
+    result: toolError(
+      `${name} is this workspace's own ID: a workspace cannot delegate to itself`,
+      "do the task yourself, or call list_peers and pick another workspace",
+    ),
+  };
+}
+
+/** The non-empty `task` argument, or the isError result to return instead. */
+export function readTask(
+  raw: unknown,
+): { ok: true; task: string } | { ok: false; result: ToolResult } {
+  if (typeof raw === "string" && raw.trim() !== "") return { ok: true, task: raw };
+  return {
+    ok: false,
+    result: toolError("task is empty", "describe the work the peer should do in task"),
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * The trust boundary around text another agent wrote (OFFSEC-003): a peer's reply, a
+ * delegation preview or error, a peer's name. The agent reading our tool results must see
+ * where peer text starts and ends, and the peer must not be able to end that boundary early
+ * or dress its text up as instructions. Only the text transforms live here; the tools decide
+ * what to wrap.
+ */
+
+/** The line that opens peer-written text in a tool result. */
+export const PEER_OUTPUT_BEGIN = "<<<PEER_OUTPUT_BEGIN>>>";
+/** The line that closes it; it appears exactly once, as the last line of a wrapped block. */
+export const PEER_OUTPUT_END = "<<<PEER_OUTPUT_END>>>";
+
+/**
+ * Anything that reads like one of our markers, whatever the case or separators
+ * ("peer output end", "PEER-OUTPUT_BEGIN"), so near-miss forgeries are escaped too.
+ */
+const MARKER_WORDS = /PEER[\s_-]*OUTPUT[\s_-]*(BEGIN|END)/gi;
+/** Angle-bracket runs that could rebuild a marker's frame. */
+const ANGLE_RUNS = /<{3,}|>{3,}/g;
+/**
+ * Shouted words prompt injections lean on. Upper case only: a peer writing "the build
+ * system" in prose is not escaped, "SYSTEM: ignore…" is.
+ */
+const INJECTION_WORDS = /\b(SYSTEM|OVERRIDE|INSTRUCTIONS|IGNORE\s+ALL|YOU\s+ARE\s+NOW)\b/g;
+/** Control characters except tab and newline (carriage returns go too: they hide text). */
+// deno-lint-ignore no-control-regex
+const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
+
+/**
+ * Neutralises peer-written `text` without wrapping it: marker look-alikes become
+ * `[escaped marker: …]`, runs of three or more angle brackets are broken up, the injection
+ * words become `[escaped: …]`, and control characters are dropped. The result contains
+ * neither marker line, so it can sit inside a boundary or in a JSON field.
+ */
+export function escapePeerText(text: string): string {
+  return text
+    .replace(CONTROL_CHARS, "")
+    .replace(MARKER_WORDS, (_, which: string) => `[escaped marker: PEER_OUTPUT_${which}]`)
+    .replace(ANGLE_RUNS, (run) => run.split("").join(" "))
+    .replace(INJECTION_WORDS, (word) => `[escaped: ${word.replace(/\s+/g, " ")}]`);
+}
+
+/**
+ * Wraps peer-written `text` between the marker lines after escaping it, so that whatever the
+ * peer wrote, the only PEER_OUTPUT_END line is the last one.
+ */
+export function wrapPeerText(text: string): string {
+  return `${PEER_OUTPUT_BEGIN}\n${escapePeerText(text)}\n${PEER_OUTPUT_END}`;
+}
+
+/** Longest peer label we print (a registry name can be any length). */
+const LABEL_MAX_CHARS = 64;
+
+/**
+ * A peer's registry name as one safe token for a result line: letters, digits, spaces and
+ * `._-@()` kept, everything else (newlines, brackets, quotes, controls) dropped, at most 64
+ * characters; `fallback` when nothing is left. Registry names are not attested: anyone who
+ * can name a workspace chooses them.
+ */
+export function peerLabel(name: string, fallback = "peer-agent"): string {
+  const kept = name.replace(/[^\p{L}\p{N} ._@()-]/gu, " ").replace(/\s+/g, " ").trim();
+  const cut = [...kept].slice(0, LABEL_MAX_CHARS).join("").trim();
+  return cut === "" ? fallback : escapePeerText(cut);
+}
