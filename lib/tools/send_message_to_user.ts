@@ -148,7 +148,7 @@ async function loadAttachments(paths: string[], deps: ToolDeps): Promise<Loaded>
     return {
       ok: false,
       result: toolError(
-        `Message not sent: the attachments total ${(total / MB).toFixed(1)} MB, over the ` +
+        `Message not sent: the attachments total ${megabytes(total)} MB, over the ` +
           "platform's 50 MB limit per message",
         "send the files in several messages, or compress them",
       ),
@@ -171,7 +171,12 @@ async function checkFile(path: string, deps: ToolDeps): Promise<string | null> {
 }
 
 function tooLarge(bytes: number): string {
-  return `${(bytes / MB).toFixed(1)} MB, over the 25 MB limit per file`;
+  return `${megabytes(bytes)} MB, over the 25 MB limit per file`;
+}
+
+/** Rounded up to 0.1 MB, so a size just over a limit never prints as the limit itself. */
+function megabytes(bytes: number): string {
+  return (Math.ceil((bytes / MB) * 10) / 10).toFixed(1);
 }
 
 /** A short reason for a failed stat or read; unexpected errors keep their own message. */
