@@ -261,3 +261,19 @@ Deno.test("inbox tools: with the inbox disabled each says MOLECULE_MCP_DISABLE_I
     assertEquals(rig.platform.requests.length, 0);
   }, { isInboxDisabled: true });
 });
+
+Deno.test("inbox tools: tools/list marks peek and wait read-only and pop idempotent", async () => {
+  await withToolRig(async (rig) => {
+    const { tools } = await rig.client.listTools();
+    const byName = new Map(tools.map((t) => [t.name, t]));
+    assertEquals(byName.get("inbox_peek")?.annotations?.readOnlyHint, true);
+    assertEquals(byName.get("wait_for_message")?.annotations?.readOnlyHint, true);
+    assertEquals(byName.get("inbox_pop")?.annotations?.readOnlyHint, false);
+    assertEquals(byName.get("inbox_pop")?.annotations?.idempotentHint, true);
+    assertEquals(byName.get("inbox_pop")?.inputSchema.required, ["activity_id"]);
+    assertEquals(
+      Object.keys(byName.get("wait_for_message")?.inputSchema.properties ?? {}),
+      ["timeout_secs"],
+    );
+  });
+});
