@@ -1,0 +1,60 @@
+/**
+ * How much each benchmark does, in full mode (the figures for the issue) and quick mode
+ * (BENCH_QUICK=1: shorter windows and fewer messages, for a fast sanity check).
+ */
+
+/** One inbound-latency run: poll interval (null = the program's default) and send schedule. */
+export interface LatencyRun {
+  /** MOLECULE_MCP_POLL_INTERVAL_SECS, or null to leave it unset (default 5 s). */
+  intervalSecs: number | null;
+  /** The interval the program will use, for labels. */
+  effectiveSecs: number;
+  messages: number;
+  /** One message every `spacingMs`, so arrivals fall at every phase of the poll cycle. */
+  spacingMs: number;
+}
+
+/** The sizes of every benchmark. */
+export interface BenchPlan {
+  mode: "full" | "quick";
+  coldStartRuns: number;
+  /** Messages received and popped for the RSS-growth figure, in batches of `memoryBatch`. */
+  memoryMessages: number;
+  memoryBatch: number;
+  latency: LatencyRun[];
+  idleWindowMs: number;
+  roundTrips: number;
+  burstRows: number;
+}
+
+/** The plan for `quick` (BENCH_QUICK=1) or full mode. */
+export function benchPlan(quick: boolean): BenchPlan {
+  if (quick) {
+    return {
+      mode: "quick",
+      coldStartRuns: 10,
+      memoryMessages: 2_000,
+      memoryBatch: 1_000,
+      latency: [
+        { intervalSecs: null, effectiveSecs: 5, messages: 200, spacingMs: 50 },
+        { intervalSecs: 1, effectiveSecs: 1, messages: 200, spacingMs: 20 },
+      ],
+      idleWindowMs: 30_000,
+      roundTrips: 300,
+      burstRows: 5_000,
+    };
+  }
+  return {
+    mode: "full",
+    coldStartRuns: 20,
+    memoryMessages: 10_000,
+    memoryBatch: 1_000,
+    latency: [
+      { intervalSecs: null, effectiveSecs: 5, messages: 1_000, spacingMs: 50 },
+      { intervalSecs: 1, effectiveSecs: 1, messages: 1_000, spacingMs: 20 },
+    ],
+    idleWindowMs: 120_000,
+    roundTrips: 1_000,
+    burstRows: 10_000,
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * The local platform simulator for `make bench` and `make demo`: the fake platform from
+ * tests/fakes (contract-faithful, in memory) served on 127.0.0.1 at a free port, one poll-mode
+ * workspace with a live token, and a temp state directory for the program. Every request is
+ * stamped with performance.now() on arrival, so benchmarks can count requests per window and
+ * find the first poll after a write.
+ */
+import { createFakePlatform, type FakePlatform } from "../../tests/fakes/fake_platform.ts";
+import { matchRoute } from "../../tests/fakes/fake_platform_routes.ts";
+
+/** One request the simulator received: its route key and arrival time. */
+export interface RequestStamp {
+  /** "METHOD /pattern" (e.g. "GET /workspaces/:id/activity"), or "METHOD /path" if unrouted. */
+  route: string;
+  atMs: number;
+}
+
+/** Route key of the inbox poll. */
+export const ACTIVITY_ROUTE = "GET /workspaces/:id/activity";
+
+/** Options for `startSimulator`. */
+export interface SimulatorOptions {
+  /** Display name of the workspace (default "local-demo"). */
+  workspaceName?: string;
+}
+
+/** A served simulator; close() frees the port and removes the state directory. */
+export interface Simulator {
+  platform: FakePlatform;
+  /** Base URL, e.g. "http://127.0.0.1:41234". */
+  url: string;
+  workspace: { id: string; token: string };
+  /** Temp directory the program uses as CONFIGS_DIR (journal, cursor, inbound secret). */
+  stateDir: string;
+  /** Every request received so far, oldest first. */
+  readonly stamps: readonly RequestStamp[];
+  /** The program's environment for this workspace, plus `extra`. */
+  programEnv(extra?: Record<string, string>): Record<string, string>;
+  /** Requests with route `route` (all when omitted) received at or after `sinceMs`. */
+  requestsSince(sinceMs: number, route?: string): RequestStamp[];
+  /** Stops serving and removes the state directory. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Starts a simulator with one poll-mode workspace. Needs --allow-net=127.0.0.1 and write. */
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
+  const platform = createFakePlatform();
+  const workspace = platform.addWorkspace({
+    name: opts.workspaceName ?? "local-demo",
+    delivery_mode: "poll",
+  });
+  const stateDir = await Deno.makeTempDir({ prefix: "molecule-mcp-sim-" });
+  const stamps: RequestStamp[] = [];
+  const closing = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    async (req) => {
+      const atMs = performance.now();
+      const path = new URL(req.url).pathname;
+      const route = matchRoute(req.method, path)?.route.key ?? `${req.method} ${path}`;
+      stamps.push({ route, atMs });
+      // A request of our own, body read first: the fake honours its signal, and Deno warns
+      // when anything touches the served request's signal (legacy abort semantics).
+      const body = req.body === null ? null : new Uint8Array(await req.arrayBuffer());
+      const own = new Request(req.url, {
+        method: req.method,
+        headers: req.headers,
+        body,
+        signal: closing.signal,
+      });
+      return await platform.fetch(own);
+    },
+  );
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  let closed: Promise<void> | null = null;
+  return {
+    platform,
+    url,
+    workspace,
+    stateDir,
+    stamps,
+    programEnv: (extra = {}) => ({
+      WORKSPACE_ID: workspace.id,
+      PLATFORM_URL: url,
+      MOLECULE_WORKSPACE_TOKEN: workspace.token,
+      CONFIGS_DIR: stateDir,
+      ...extra,
+    }),
+    requestsSince: (sinceMs, route) =>
+      stamps.filter((s) => s.atMs >= sinceMs && (route === undefined || s.route === route)),
+    close: () => {
+      closed ??= (async () => {
+        closing.abort(new Error("simulator closed"));
+        await server.shutdown();
+        await Deno.remove(stateDir, { recursive: true });
+      })();
+      return closed;
+    },
+  };
+}

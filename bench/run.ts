@@ -1,0 +1,244 @@
+/**
+ * `make bench`: spawns the real program (`deno run -q -P=shipped main.ts`, or the binary named
+ * by MOLECULE_MCP_BIN) against the local platform simulator and prints one table of figures,
+ * each beside its budget with PASS/MISS. Budgets are reported, never asserted. BENCH_QUICK=1
+ * runs shorter windows and fewer messages; BENCH_ONLY=1,6 runs only the benchmarks numbered.
+ * Progress goes to stderr, the table to stdout.
+ */
+import { REPO_ROOT } from "../tests/fakes/spawn.ts";
+import {
+  type BurstResult,
+  measureBurst,
+  measureLatency,
+  measureMemoryRun,
+} from "./lib/bench_inbox.ts";
+import { measureIdle, measureRoundTrip } from "./lib/bench_load.ts";
+import { coldStartFigures, measureColdStart } from "./lib/bench_startup.ts";
+import { type BenchPlan, benchPlan } from "./lib/plan.ts";
+import { atLeast, atMost, type Figure, formatTable, info, mib, ms, notRun } from "./lib/report.ts";
+import { startSimulator } from "./lib/simulator.ts";
+import { summarize } from "./lib/stats.ts";
+
+/** Budgets from the issue (cold start and RSS-after-initialize live in bench_startup.ts). */
+const RSS_GROWTH_BUDGET_MIB = 20;
+const ROUND_TRIP_BUDGET_MS = 5;
+const BURST_BUDGET_ROWS_PER_SEC = 2_000;
+const IDLE_BUDGET_PER_MIN = 15;
+/** A pending wait "leaves the round trip unchanged" when p50 grows by at most this much. */
+const PENDING_SLACK = { ratio: 1.2, ms: 0.5 };
+
+const encoder = new TextEncoder();
+
+function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): void {
+  const bytes = encoder.encode(text);
+  let written = 0;
+  while (written < bytes.length) written += stream.writeSync(bytes.subarray(written));
+}
+
+function progress(line: string): void {
+  writeAll(Deno.stderr, `bench: ${line}\n`);
+}
+
+/** Runs one benchmark; a failure becomes a "not run" row instead of ending the whole run. */
+async function section(
+  name: string,
+  figures: Figure[],
+  failures: string[],
+  fn: () => Promise<Figure[]>,
+): Promise<void> {
+  const only = (Deno.env.get("BENCH_ONLY") ?? "").split(",").map((x) => x.trim()).filter(
+    (x) => x !== "",
+  );
+  if (only.length > 0 && !only.includes(name.split(" ")[0] ?? "")) return;
+  const t0 = performance.now();
+  progress(`${name} …`);
+  try {
+    figures.push(...await fn());
+    progress(`${name} done in ${ms(performance.now() - t0)}`);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    progress(`${name} FAILED: ${reason}`);
+    failures.push(`${name}: ${reason}`);
+    figures.push(notRun(name, reason.split("\n")[0] ?? reason));
+  }
+}
+
+async function coldStart(plan: BenchPlan): Promise<Figure[]> {
+  const sim = await startSimulator({ workspaceName: "bench" });
+  try {
+    return coldStartFigures(await measureColdStart(sim, plan.coldStartRuns));
+  } finally {
+    await sim.close();
+  }
+}
+
+async function memoryRun(plan: BenchPlan): Promise<Figure[]> {
+  const r = await measureMemoryRun(plan.memoryMessages, plan.memoryBatch);
+  const bench = "2 memory";
+  const n = r.messages.toLocaleString("en-US");
+  const growth = r.rssAfterMiB - r.rssAfterInitMiB;
+  return [
+    info({ bench, what: "RSS after initialize (this run)", value: mib(r.rssAfterInitMiB) }),
+    info({
+      bench,
+      what: `RSS peak (a batch of ${plan.memoryBatch.toLocaleString("en-US")} queued)`,
+      value: mib(r.rssPeakMiB),
+    }),
+    info({ bench, what: `RSS after ${n} received + popped`, value: mib(r.rssAfterMiB) }),
+    atMost(
+      { bench, what: "RSS growth over the run", value: mib(growth) },
+      growth,
+      RSS_GROWTH_BUDGET_MIB,
+      "MiB",
+    ),
+    info({
+      bench,
+      what: "pop failures / left in inbox / run time",
+      value: `${r.popFailures} / ${r.leftInInbox} / ${ms(r.elapsedMs)}`,
+    }),
+  ];
+}
+
+async function latency(plan: BenchPlan): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  for (const run of plan.latency) {
+    const r = await measureLatency(run);
+    const bench = "3 inbound latency";
+    const label = `poll ${run.effectiveSecs} s${run.intervalSecs === null ? " (default)" : ""}, ` +
+      `${run.messages.toLocaleString("en-US")} msgs, 1 per ${run.spacingMs} ms`;
+    if (r.latenciesMs.length === 0) {
+      figures.push(notRun(bench, `${label}: no push arrived`));
+      continue;
+    }
+    const s = summarize(r.latenciesMs);
+    figures.push(
+      info({ bench, what: `${label}: p50 / p95`, value: `${ms(s.p50)} / ${ms(s.p95)}` }),
+      info({ bench, what: `${label}: max / lost`, value: `${ms(s.max)} / ${r.lost}` }),
+    );
+  }
+  return figures;
+}
+
+async function idle(plan: BenchPlan): Promise<Figure[]> {
+  const r = await measureIdle(plan.idleWindowMs);
+  const perMin = r.total / (r.windowMs / 60_000);
+  const bench = "4 idle load";
+  const breakdown = Object.entries(r.byRoute)
+    .map(([route, count]) => `${route.replace("/workspaces/:id/", "…/")}: ${count}`)
+    .join(", ");
+  return [
+    atMost(
+      {
+        bench,
+        what: `requests/min over ${r.windowMs / 1000} s, defaults`,
+        value: perMin.toFixed(1),
+      },
+      perMin,
+      IDLE_BUDGET_PER_MIN,
+      "req/min",
+    ),
+    info({ bench, what: `${r.total} requests: ${breakdown}`, value: "" }),
+  ];
+}
+
+async function roundTrip(plan: BenchPlan): Promise<Figure[]> {
+  const r = await measureRoundTrip(plan.roundTrips);
+  const alone = summarize(r.aloneMs);
+  const pending = summarize(r.withWaitPendingMs);
+  const bench = "5 tool round trip";
+  const limit = Math.max(alone.p50 * PENDING_SLACK.ratio, alone.p50 + PENDING_SLACK.ms);
+  const isUnchanged = pending.p50 <= limit && r.isWaitStillPending;
+  return [
+    atMost(
+      { bench, what: `inbox_peek alone, p50 (${alone.count} calls)`, value: ms(alone.p50) },
+      alone.p50,
+      ROUND_TRIP_BUDGET_MS,
+      "ms",
+    ),
+    info({ bench, what: "inbox_peek alone, p95", value: ms(alone.p95) }),
+    {
+      bench,
+      what: "with wait_for_message(60) pending, p50",
+      value: ms(pending.p50),
+      budget: `≤ ${ms(limit)} (alone +20 %)`,
+      verdict: isUnchanged ? "PASS" : "MISS",
+    },
+    info({ bench, what: "with wait_for_message(60) pending, p95", value: ms(pending.p95) }),
+  ];
+}
+
+function burstFigures(r: BurstResult): Figure[] {
+  const bench = "6 burst ingest";
+  const path = r.hadCursor ? "cursor (forward pages)" : "first start (backlog)";
+  const rate = r.rows / (r.ingestMs / 1000);
+  const n = r.rows.toLocaleString("en-US");
+  return [
+    atLeast(
+      {
+        bench,
+        what: `${n} rows, ${path}: rows/s from first poll`,
+        value: Math.round(rate).toLocaleString("en-US"),
+      },
+      rate,
+      BURST_BUDGET_ROWS_PER_SEC,
+      "rows/s",
+    ),
+    info({
+      bench,
+      what: `${path}: poll wait + ingest (${r.polls} polls)`,
+      value: `${ms(r.firstPollWaitMs)} + ${ms(r.ingestMs)}`,
+    }),
+    info({
+      bench,
+      what: `${path}: RSS before → after (${r.queued.toLocaleString("en-US")} queued)`,
+      value: `${mib(r.rssBeforeMiB)} → ${mib(r.rssAfterMiB)}`,
+    }),
+  ];
+}
+
+async function burst(plan: BenchPlan): Promise<Figure[]> {
+  const withCursor = await measureBurst(plan.burstRows, true);
+  const firstStart = await measureBurst(plan.burstRows, false);
+  return [...burstFigures(withCursor), ...burstFigures(firstStart)];
+}
+
+/** Runs every benchmark and prints the table. Exits 1 only when a benchmark could not run. */
+async function main(): Promise<number> {
+  const isQuick = (Deno.env.get("BENCH_QUICK") ?? "") !== "" && Deno.env.get("BENCH_QUICK") !== "0";
+  const plan = benchPlan(isQuick);
+  const bin = Deno.env.get("MOLECULE_MCP_BIN") ?? "";
+  const program = bin === "" ? "deno run -q -P=shipped main.ts" : bin;
+  const t0 = performance.now();
+  progress(
+    `mode: ${plan.mode}${isQuick ? " (BENCH_QUICK=1)" : " (BENCH_QUICK=1 for a short run)"}`,
+  );
+  const figures: Figure[] = [];
+  const failures: string[] = [];
+  await section("1 cold start", figures, failures, () => coldStart(plan));
+  await section("2 memory", figures, failures, () => memoryRun(plan));
+  await section("3 inbound latency", figures, failures, () => latency(plan));
+  await section("4 idle load", figures, failures, () => idle(plan));
+  await section("5 tool round trip", figures, failures, () => roundTrip(plan));
+  await section("6 burst ingest", figures, failures, () => burst(plan));
+  const total = (performance.now() - t0) / 1000;
+
+  const header = [
+    `molecule-mcp benchmarks — mode: ${plan.mode}${isQuick ? " (BENCH_QUICK=1)" : ""}`,
+    `program: ${program} (repo ${REPO_ROOT}); runner deno ${Deno.version.deno}; ` +
+    `${navigator.hardwareConcurrency} CPUs; ${Deno.build.os}/${Deno.build.arch}`,
+    "MiB = 2^20 bytes (VmRSS from /proc/<pid>/status). Budgets are printed, never asserted.",
+    "",
+  ].join("\n");
+  writeAll(Deno.stdout, `${header}\n${formatTable(figures)}\n`);
+  const misses = figures.filter((f) => f.verdict === "MISS").length;
+  writeAll(
+    Deno.stdout,
+    `${misses === 0 ? "every budget met" : `${misses} budget(s) missed`}; total ${
+      total.toFixed(0)
+    } s\n`,
+  );
+  for (const failure of failures) writeAll(Deno.stdout, `not run: ${failure}\n`);
+  return failures.length === 0 ? 0 : 1;
+}
+
+if (import.meta.main) Deno.exit(await main());
