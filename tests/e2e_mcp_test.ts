@@ -1,0 +1,194 @@
+/**
+ * The whole program as a host runs it: spawned with the shipped permission set, speaking MCP
+ * on stdio, against the fake platform served on loopback.
+ */
+import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { createFakePlatform, type FakePlatform } from "./fakes/fake_platform.ts";
+import { programCommand, type ProgramHandle, spawnProgram } from "./fakes/spawn.ts";
+import { Client, StdioClientTransport } from "./fakes/sdk.ts";
+import { withTempDir } from "./fakes/temp_dir.ts";
+
+interface Served {
+  platform: FakePlatform;
+  url: string;
+  me: { id: string; token: string };
+  peer: { id: string; token: string };
+  dir: string;
+  env: Record<string, string>;
+}
+
+async function withServedPlatform(fn: (s: Served) => Promise<void>): Promise<void> {
+  await withTempDir(async (dir) => {
+    const platform = createFakePlatform();
+    const me = platform.addWorkspace({ delivery_mode: "poll", name: "me" });
+    const peer = platform.addWorkspace({ delivery_mode: "poll", name: "peer" });
+    const served = await platform.serve();
+    const env = {
+      WORKSPACE_ID: me.id,
+      PLATFORM_URL: served.url,
+      MOLECULE_WORKSPACE_TOKEN: me.token,
+      CONFIGS_DIR: dir,
+      MOLECULE_MCP_POLL_INTERVAL_SECS: "1",
+      MOLECULE_MCP_VERBOSE: "1",
+    };
+    try {
+      await fn({ platform, url: served.url, me, peer, dir, env });
+    } finally {
+      await served.close();
+    }
+  });
+}
+
+/** A raw JSON-RPC session over the program's stdio, keeping notifications it reads. */
+class RawSession {
+  readonly notifications: Record<string, unknown>[] = [];
+  readonly stdoutLines: string[] = [];
+  constructor(readonly program: ProgramHandle) {}
+
+  /** Reads stdout until the response with `id` arrives (notifications are kept). */
+  async response(id: number | string): Promise<Record<string, unknown>> {
+    for (;;) {
+      const line = await this.program.readLine();
+      if (line === undefined) throw new Error(`stdout ended before response ${id}`);
+      this.stdoutLines.push(line);
+      const msg = JSON.parse(line) as Record<string, unknown>;
+      if (msg.id === id && ("result" in msg || "error" in msg)) return msg;
+      if ("method" in msg && !("id" in msg)) this.notifications.push(msg);
+    }
+  }
+
+  async request(id: number, method: string, params: unknown = {}) {
+    await this.program.writeLine(JSON.stringify({ jsonrpc: "2.0", id, method, params }));
+    return await this.response(id);
+  }
+
+  /** Reads stdout until a notification with `method` arrives. */
+  async notification(method: string): Promise<Record<string, unknown>> {
+    const seen = this.notifications.find((n) => n.method === method);
+    if (seen !== undefined) return seen;
+    for (;;) {
+      const line = await this.program.readLine();
+      if (line === undefined) throw new Error(`stdout ended before a ${method} notification`);
+      this.stdoutLines.push(line);
+      const msg = JSON.parse(line) as Record<string, unknown>;
+      if (msg.method === method) return msg;
+    }
+  }
+}
+
+async function initialize(session: RawSession) {
+  const reply = await session.request(1, "initialize", {
+    protocolVersion: "2025-06-18",
+    capabilities: {},
+    clientInfo: { name: "e2e", version: "1" },
+  });
+  await session.program.writeLine(
+    JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+  );
+  return reply;
+}
+
+Deno.test("e2e: the SDK client completes the handshake and lists the platform tools", async () => {
+  await withServedPlatform(async ({ env }) => {
+    const { command, args, cwd, env: childEnv } = programCommand({ env });
+    const transport = new StdioClientTransport({
+      command,
+      args,
+      cwd,
+      env: childEnv,
+      stderr: "pipe",
+    });
+    const client = new Client({ name: "e2e", version: "1.0.0" });
+    try {
+      await client.connect(transport);
+      assertEquals(client.getServerVersion()?.name, "molecule");
+      const caps = client.getServerCapabilities();
+      assert(caps?.tools !== undefined);
+      assertEquals(caps?.experimental?.["claude/channel"], {});
+      assertStringIncludes(client.getInstructions() ?? "", "wait_for_message");
+      const { tools } = await client.listTools();
+      assertEquals(tools.map((t) => t.name), [
+        "delegate_task",
+        "delegate_task_async",
+        "check_task_status",
+        "send_message_to_user",
+        "list_peers",
+        "get_workspace_info",
+        "commit_memory",
+        "recall_memory",
+        "wait_for_message",
+        "inbox_peek",
+        "inbox_pop",
+      ]);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+Deno.test("e2e: it registers in poll mode and pushes an inbound canvas message as a channel notification", async () => {
+  await withServedPlatform(async ({ platform, env, me }) => {
+    await using program = spawnProgram({ env });
+    const session = new RawSession(program);
+    const init = await initialize(session);
+    assertEquals((init.result as Record<string, unknown>).protocolVersion, "2025-06-18");
+    await program.waitForStderr("registered with the platform");
+    const registration = platform.registrations.find((r) => r.workspace_id === me.id);
+    assertEquals((registration?.body as Record<string, unknown>).delivery_mode, "poll");
+
+    const row = platform.sendToInbox(me.id, { text: "hello from the canvas" });
+    const push = await session.notification("notifications/claude/channel");
+    const params = push.params as { content: string; meta: Record<string, string> };
+    assertStringIncludes(params.content, "hello from the canvas");
+    assertEquals(params.meta.kind, "canvas_user");
+    assertEquals(params.meta.activity_id, row.id);
+    assertEquals(params.meta.source, "molecule");
+    await program.closeStdin();
+    assertEquals((await program.wait()).code, 0);
+  });
+});
+
+Deno.test("e2e: stdout carries only JSON-RPC lines, even for garbage input", async () => {
+  await withServedPlatform(async ({ env }) => {
+    await using program = spawnProgram({ env });
+    const session = new RawSession(program);
+    await initialize(session);
+    await program.writeLine("this is not json");
+    await program.writeLine(JSON.stringify({ jsonrpc: "2.0", id: { evil: true }, method: "x" }));
+    await program.writeLine(JSON.stringify({ jsonrpc: "2.0", method: "unknown/notification" }));
+    const pong = await session.request(7, "ping");
+    assertEquals(pong.result, {});
+    await program.closeStdin();
+    const { code, stdout } = await program.wait();
+    assertEquals(code, 0);
+    for (const line of [...session.stdoutLines, ...stdout.split("\n").filter((l) => l !== "")]) {
+      const msg = JSON.parse(line) as Record<string, unknown>;
+      assertEquals(msg.jsonrpc, "2.0", `not JSON-RPC: ${line}`);
+    }
+    const errors = session.stdoutLines.map((l) => JSON.parse(l)).filter((m) => "error" in m);
+    assertEquals(errors.map((m) => m.error.code).sort((a, b) => a - b), [-32700, -32600]);
+  });
+});
+
+Deno.test("e2e: a rejected token at registration exits 3 with the fix on stderr", async () => {
+  await withServedPlatform(async ({ env, me }) => {
+    await using program = spawnProgram({
+      env: { ...env, MOLECULE_WORKSPACE_TOKEN: "not-the-right-token-aaaaaaaaaaaaaaaaaaaaaaaaa" },
+    });
+    const { code, stderr, stdout } = await program.exited();
+    assertEquals(code, 3);
+    assertStringIncludes(stderr, me.id);
+    assertStringIncludes(stderr, "Tokens");
+    assertEquals(stdout, "");
+  });
+});
+
+Deno.test("e2e: SIGTERM stops the server cleanly with exit 0", async () => {
+  await withServedPlatform(async ({ env }) => {
+    await using program = spawnProgram({ env });
+    const session = new RawSession(program);
+    await initialize(session);
+    await program.waitForStderr("registered with the platform");
+    assertEquals((await program.kill("SIGTERM")).code, 0);
+  });
+});
