@@ -42,9 +42,10 @@ export function platformTools(): ToolSpec<ToolDeps>[] {
 
 /**
  * The one error wrapper every tool gets: a thrown PlatformError becomes an isError result with
- * its message and next step; a RangeError or TypeError (the platform client's guards on ids
- * and texts, thrown before any request) becomes an isError result with its message. Anything
- * else, including the call's own abort, is rethrown: the server turns it into a short
+ * its message and next step; a RangeError (the platform client's guards on ids and texts,
+ * thrown before any request) becomes an isError result with its message. Anything else,
+ * including a TypeError (a bug, since the dispatcher already checked argument types) and the
+ * call's own abort, is rethrown: the server turns it into a short
  * "internal error" result and logs it in full on stderr. PlatformError messages name the
  * endpoint as "METHOD /path", never a URL or a token, so they are safe to show the agent.
  */
@@ -57,7 +58,7 @@ export function withPlatformErrors(spec: ToolSpec<ToolDeps>): ToolSpec<ToolDeps>
       } catch (err) {
         if (ctx.signal.aborted) throw err;
         if (err instanceof PlatformError) return toolError(err.message, err.next);
-        if (err instanceof RangeError || err instanceof TypeError) {
+        if (err instanceof RangeError) {
           ctx.log.debug("tool refused a value", { tool: spec.name, error: err.message });
           return toolError(err.message);
         }
