@@ -67,18 +67,33 @@ export async function main(args: string[]): Promise<number> {
  * initialize is answered at once, whatever the platform's latency), then the workspace link.
  */
 async function serve({ config, stateDir, token, log, http }: Setup): Promise<number> {
-  const link = await WorkspaceLink.open({ ...config, token, stateDir }, {
-    fetch: http.fetch,
-    clock: systemClock,
-    log,
-  });
+  let link: WorkspaceLink;
+  try {
+    link = await WorkspaceLink.open({ ...config, token, stateDir }, {
+      fetch: http.fetch,
+      clock: systemClock,
+      log,
+    });
+  } catch (err) {
+    // The state directory passed the start-up probe, so this is rare: a full disk, or files
+    // in it that another user owns.
+    writeStderr(`molecule-mcp cannot start: ${err instanceof Error ? err.message : err}`);
+    return EXIT.CONFIG;
+  }
   const server = new McpServer<ToolDeps>({
     transport: new StdioTransport({ input: Deno.stdin.readable, output: Deno.stdout, log }),
     serverInfo: { name: "molecule", version: VERSION },
     tools: platformTools(),
     context: {
       platform: link.platform,
-      inbox: link.inbox,
+      // Getters: the server copies the context per call, so each call sees the inbox as it is
+      // now (it opens later when another process held it at start-up).
+      get inbox() {
+        return link.inbox;
+      },
+      get inboxUnavailable() {
+        return link.inboxUnavailable;
+      },
       selfId: config.workspaceId,
       workspaceTier: config.workspaceTier,
       clock: systemClock,
@@ -90,7 +105,7 @@ async function serve({ config, stateDir, token, log, http }: Setup): Promise<num
     log,
     instructions: () => buildInstructions({ pollTimeoutSecs: config.pollTimeoutSecs }),
   });
-  link.inbox?.onArrived((messages) => {
+  link.onArrived((messages) => {
     for (const message of messages) {
       const { method, params } = buildChannelNotification(message);
       void server.notify(method, params); // never rejects; a closed stdout is logged once

@@ -52,6 +52,7 @@ import {
   snapshotRecords,
 } from "./inbox_journal.ts";
 import type { InboxMessage } from "./inbox_message.ts";
+import { acquireInboxLock, type InboxLock } from "./inbox_lock.ts";
 import type { Logger } from "./log.ts";
 import { SeenIds } from "./inbox_seen.ts";
 
@@ -113,6 +114,7 @@ export class DurableInbox {
   #seen: SeenIds;
   #chain: Promise<unknown> = Promise.resolve();
   #closed = false;
+  #lock: InboxLock | null = null;
   #reportedFull = false;
   #compactFailing = false;
   #cursorFailing = false;
@@ -136,13 +138,29 @@ export class DurableInbox {
 
   /**
    * Opens the inbox in `dir`: replays the journal, writes a compact snapshot, reads the cursor.
-   * A damaged journal or cursor is reported and worked around (never fatal). Throws only when
-   * the directory cannot be written, with a message that says so.
+   * A damaged journal or cursor is reported and worked around (never fatal). Throws
+   * InboxBusyError when another process has this inbox open (lib/inbox_lock.ts), and an Error
+   * that says so when the directory cannot be written.
    */
   static async open(opts: DurableInboxOptions): Promise<DurableInbox> {
     if (opts.capacity !== undefined && !(Number.isInteger(opts.capacity) && opts.capacity > 0)) {
       throw new RangeError(`Inbox capacity must be a positive integer: got ${opts.capacity}`);
     }
+    const lock = await acquireInboxLock(opts.dir, {
+      pid: Deno.pid,
+      ...(opts.fileSuffix === undefined ? {} : { fileSuffix: opts.fileSuffix }),
+    });
+    try {
+      const inbox = await DurableInbox.#load(opts);
+      inbox.#lock = lock;
+      return inbox;
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  static async #load(opts: DurableInboxOptions): Promise<DurableInbox> {
     const path = join(opts.dir, JOURNAL_FILE_NAME + (opts.fileSuffix ?? ""));
     const { journal, records } = await InboxJournal.open(path, opts);
     const cursor = await readCursorFile(
@@ -336,6 +354,7 @@ export class DurableInbox {
     });
     for (const finish of [...this.#waiters]) finish(null);
     await this.#journal.close();
+    this.#lock?.release();
   }
 
   /** Runs `task` after every earlier operation, so decisions and writes never interleave. */

@@ -6,6 +6,9 @@
  */
 import type { Clock } from "./clock.ts";
 import { DurableInbox } from "./inbox.ts";
+import { InboxBusyError } from "./inbox_lock.ts";
+import type { InboxMessage } from "./inbox_message.ts";
+import { INBOX_DISABLED, type InboxUnavailable } from "./tools/context.ts";
 import { InboxPoller } from "./inbox_poller.ts";
 import type { Logger } from "./log.ts";
 import { createPlatformClient, type PlatformClient } from "./platform.ts";
@@ -45,32 +48,18 @@ export interface WorkspaceLinkDeps {
 /** A workspace's client, inbox and background loops. */
 export class WorkspaceLink {
   readonly platform: PlatformClient;
-  /** Null when MOLECULE_MCP_DISABLE_INBOX is set. */
-  readonly inbox: DurableInbox | null;
-  readonly poller: InboxPoller | null;
   #settings: WorkspaceLinkSettings;
   #deps: WorkspaceLinkDeps;
   #loops: Promise<void>[] = [];
+  #inbox: DurableInbox | null = null;
+  #poller: InboxPoller | null = null;
+  #unavailable: InboxUnavailable | null = null;
+  #arrivalListeners: ((msgs: InboxMessage[]) => void)[] = [];
 
-  private constructor(
-    settings: WorkspaceLinkSettings,
-    deps: WorkspaceLinkDeps,
-    platform: PlatformClient,
-    inbox: DurableInbox | null,
-  ) {
+  private constructor(settings: WorkspaceLinkSettings, deps: WorkspaceLinkDeps) {
     this.#settings = settings;
     this.#deps = deps;
-    this.platform = platform;
-    this.inbox = inbox;
-    this.poller = inbox === null ? null : new InboxPoller(
-      { selfId: settings.workspaceId, intervalMs: settings.pollIntervalMs },
-      { platform, inbox, clock: deps.clock, log: deps.log },
-    );
-  }
-
-  /** Builds the client and opens the inbox (replaying its journal). Nothing is sent yet. */
-  static async open(settings: WorkspaceLinkSettings, deps: WorkspaceLinkDeps) {
-    const platform = createPlatformClient(
+    this.platform = createPlatformClient(
       {
         platformUrl: settings.platformUrl,
         workspaceId: settings.workspaceId,
@@ -78,10 +67,95 @@ export class WorkspaceLink {
       },
       deps,
     );
-    const inbox = settings.isInboxDisabled
-      ? null
-      : await DurableInbox.open({ dir: settings.stateDir, log: deps.log, clock: deps.clock });
-    return new WorkspaceLink(settings, deps, platform, inbox);
+  }
+
+  /**
+   * Builds the client and opens the inbox (replaying its journal). Nothing is sent yet. When
+   * another process holds this inbox, the link starts without it and keeps trying (start()).
+   */
+  static async open(settings: WorkspaceLinkSettings, deps: WorkspaceLinkDeps) {
+    const link = new WorkspaceLink(settings, deps);
+    if (settings.isInboxDisabled) {
+      link.#unavailable = INBOX_DISABLED;
+    } else {
+      await link.#openInbox();
+    }
+    return link;
+  }
+
+  /** The durable inbox, or null while it is disabled or held by another process. */
+  get inbox(): DurableInbox | null {
+    return this.#inbox;
+  }
+
+  /** Why `inbox` is null (null when it is open). */
+  get inboxUnavailable(): InboxUnavailable | null {
+    return this.#unavailable;
+  }
+
+  /** The poller, once the inbox is open (tests and the event stream wake it). */
+  get poller(): InboxPoller | null {
+    return this.#poller;
+  }
+
+  /** Calls `listener` with every batch of newly queued messages, whenever the inbox opens. */
+  onArrived(listener: (msgs: InboxMessage[]) => void): void {
+    this.#arrivalListeners.push(listener);
+    this.#inbox?.onArrived(listener);
+  }
+
+  /** Tries to open the inbox; returns whether it is open. Only InboxBusyError is absorbed. */
+  async #openInbox(): Promise<boolean> {
+    const { log, clock } = this.#deps;
+    const s = this.#settings;
+    try {
+      const inbox = await DurableInbox.open({ dir: s.stateDir, log, clock });
+      this.#inbox = inbox;
+      this.#unavailable = null;
+      for (const listener of this.#arrivalListeners) inbox.onArrived(listener);
+      this.#poller = new InboxPoller(
+        { selfId: s.workspaceId, intervalMs: s.pollIntervalMs },
+        { platform: this.platform, inbox, clock, log },
+      );
+      return true;
+    } catch (err) {
+      if (!(err instanceof InboxBusyError)) throw err;
+      if (this.#unavailable === null) {
+        log.warn(
+          "another molecule-mcp process is receiving this workspace's messages; " +
+            "this one serves the tools and takes over the inbox when that process exits",
+          {
+            pid: err.pid ?? "unknown",
+            stateDir: s.stateDir,
+          },
+        );
+      }
+      this.#unavailable = {
+        message: `The inbox is held by another molecule-mcp process${
+          err.pid === null ? "" : ` (pid ${err.pid})`
+        } using the same state directory; only one process per workspace receives messages`,
+        next: "use the MCP server that owns the inbox, or stop the other process: this one " +
+          "takes over within a few seconds",
+      };
+      return false;
+    }
+  }
+
+  /** Waits until the inbox can be opened (another process let go), then polls it. */
+  async #runInbox(signal: AbortSignal): Promise<void> {
+    while (this.#inbox === null && !signal.aborted) {
+      await this.#deps.clock.sleep(this.#settings.pollIntervalMs, signal);
+      if (signal.aborted) break;
+      try {
+        await this.#openInbox();
+      } catch (err) {
+        this.#deps.log.warn("cannot open the inbox; retrying", { error: err });
+      }
+    }
+    if (this.#inbox !== null && !signal.aborted) {
+      this.#deps.log.info("inbox open; polling for messages");
+    }
+    await this.#poller?.run(signal);
   }
 
   /**
@@ -93,7 +167,7 @@ export class WorkspaceLink {
   async start(signal: AbortSignal): Promise<void> {
     const { log, clock } = this.#deps;
     const s = this.#settings;
-    if (this.poller !== null) this.#loops.push(this.poller.run(signal));
+    if (!s.isInboxDisabled) this.#loops.push(this.#runInbox(signal));
     if (s.isHeartbeatDisabled) {
       log.info("register and heartbeat disabled by MOLECULE_MCP_DISABLE_HEARTBEAT");
       return;
@@ -120,6 +194,6 @@ export class WorkspaceLink {
   async stop(): Promise<void> {
     await Promise.allSettled(this.#loops);
     this.#loops = [];
-    await this.inbox?.close();
+    await this.#inbox?.close();
   }
 }

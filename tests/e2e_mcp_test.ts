@@ -192,3 +192,27 @@ Deno.test("e2e: SIGTERM stops the server cleanly with exit 0", async () => {
     assertEquals((await program.kill("SIGTERM")).code, 0);
   });
 });
+
+Deno.test("e2e: a second process on the same state directory waits for the inbox, then takes it over", async () => {
+  await withServedPlatform(async ({ platform, env, me }) => {
+    await using first = spawnProgram({ env });
+    const firstSession = new RawSession(first);
+    await initialize(firstSession);
+    await first.waitForStderr("registered with the platform");
+
+    await using second = spawnProgram({ env });
+    const secondSession = new RawSession(second);
+    await initialize(secondSession);
+    await second.waitForStderr("another molecule-mcp process");
+    const busy = await secondSession.request(2, "tools/call", { name: "inbox_peek" });
+    const busyResult = busy.result as { isError?: boolean; content: { text: string }[] };
+    assertEquals(busyResult.isError, true);
+    assertStringIncludes(busyResult.content[0]?.text ?? "", "another molecule-mcp process");
+
+    assertEquals((await first.kill("SIGTERM")).code, 0);
+    await second.waitForStderr("inbox open");
+    const row = platform.sendToInbox(me.id, { text: "for the survivor" });
+    const push = await secondSession.notification("notifications/claude/channel");
+    assertEquals((push.params as { meta: { activity_id: string } }).meta.activity_id, row.id);
+  });
+});

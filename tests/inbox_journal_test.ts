@@ -193,7 +193,7 @@ Deno.test("inbox journal: temp files left by a killed snapshot are removed at op
     await Deno.writeTextFile(`${dir}/unrelated.tmp`, "keep me");
     const inbox = await open(dir);
     await inbox.close();
-    assertEquals(await listDir(dir), [".mcp_inbox_journal", "unrelated.tmp"]);
+    assertEquals(await listDir(dir), [".mcp_inbox.lock", ".mcp_inbox_journal", "unrelated.tmp"]);
   });
 });
 

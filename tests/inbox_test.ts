@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
 import { DurableInbox } from "../lib/inbox.ts";
 import type { InboxMessage } from "../lib/inbox_message.ts";
+import { InboxBusyError } from "../lib/inbox_lock.ts";
 import { captureLog } from "./fakes/log_capture.ts";
 import { ManualClock } from "./fakes/manual_clock.ts";
 import { withTempDir } from "./fakes/temp_dir.ts";
@@ -270,7 +271,7 @@ Deno.test("inbox: after close, accept and pop are refused with a clear error", a
 Deno.test("inbox: a state directory that does not exist is reported with the path", async () => {
   await withTempDir(async (dir) => {
     const err = await assertRejects(() => openInbox(`${dir}/missing`, {}));
-    assertStringIncludes(err.message, `${dir}/missing/.mcp_inbox_journal`);
+    assertStringIncludes(err.message, `${dir}/missing/.mcp_inbox`);
     assertStringIncludes(err.message, "writable");
   });
 });
@@ -307,5 +308,16 @@ Deno.test("inbox: a message without an activity id is refused with a warning, th
     assertEquals(ids(reopened.peek(10)), ["hello 2"]);
     assert(!captured.text().includes("damaged"));
     await reopened.close();
+  });
+});
+
+Deno.test("inbox: a second opener of the same inbox is refused until the first closes", async () => {
+  await withTempDir(async (dir) => {
+    const first = await openInbox(dir, {});
+    const err = await assertRejects(() => openInbox(dir, {}), InboxBusyError);
+    assertStringIncludes(err.message, `pid ${Deno.pid}`);
+    await first.close();
+    const second = await openInbox(dir, {});
+    await second.close();
   });
 });

@@ -8,12 +8,28 @@ import type { DurableInbox } from "../inbox.ts";
 import type { Logger } from "../log.ts";
 import type { PlatformClient } from "../platform.ts";
 
+/** Why a workspace has no inbox right now, worded for the agent and the operator. */
+export interface InboxUnavailable {
+  message: string;
+  next: string;
+}
+
+/** Why the inbox is off when MOLECULE_MCP_DISABLE_INBOX is set. */
+export const INBOX_DISABLED: InboxUnavailable = {
+  message: "The inbox is disabled: MOLECULE_MCP_DISABLE_INBOX is set, so this server does not " +
+    "receive messages from the user or peers",
+  next: "to receive messages here, remove MOLECULE_MCP_DISABLE_INBOX from this MCP server's " +
+    "environment and restart it",
+};
+
 /** Dependencies of the platform tools. */
 export interface ToolDeps {
   /** The platform client bound to this workspace. */
   platform: PlatformClient;
-  /** The durable inbox, or null when MOLECULE_MCP_DISABLE_INBOX is set. */
+  /** The durable inbox, or null while it is disabled or held by another process. */
   inbox: DurableInbox | null;
+  /** Why `inbox` is null: shown to the agent by the inbox tools. Null when it is open. */
+  inboxUnavailable: InboxUnavailable | null;
   /** This workspace's id, lowercase. */
   selfId: string;
   /** WORKSPACE_TIER: only tier 0 (root) may write GLOBAL memories. */

@@ -10,14 +10,13 @@ export const DEFAULT_PEEK_LIMIT = 10;
 /** Most messages one call lists: keeps a result within a model's comfortable context. */
 export const MAX_PEEK_LIMIT = 100;
 
-/** What the inbox tools answer when MOLECULE_MCP_DISABLE_INBOX turned the inbox off. */
-export function inboxDisabledError(): ToolResult {
-  return toolError(
-    "The inbox is disabled: MOLECULE_MCP_DISABLE_INBOX is set, so this server does not " +
-      "receive messages from the user or peers",
-    "to receive messages here, remove MOLECULE_MCP_DISABLE_INBOX from this MCP server's " +
-      "environment and restart it",
-  );
+/** What the inbox tools answer while there is no inbox (disabled, or held by another process). */
+export function inboxDisabledError(deps: Pick<ToolDeps, "inboxUnavailable">): ToolResult {
+  const why = deps.inboxUnavailable ?? {
+    message: "The inbox is not available in this server",
+    next: "check the molecule-mcp log on stderr",
+  };
+  return toolError(why.message, why.next);
 }
 
 /** The inbox_peek tool. */
@@ -48,7 +47,7 @@ export const inboxPeek: ToolSpec<ToolDeps> = {
   },
   handler(args, ctx) {
     const inbox = ctx.inbox;
-    if (inbox === null) return Promise.resolve(inboxDisabledError());
+    if (inbox === null) return Promise.resolve(inboxDisabledError(ctx));
     const asked = typeof args.limit === "number" ? args.limit : DEFAULT_PEEK_LIMIT;
     const limit = Math.min(MAX_PEEK_LIMIT, Math.max(1, Math.trunc(asked)));
     return Promise.resolve(toolJson(inbox.peek(limit)));

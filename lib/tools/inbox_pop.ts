@@ -35,7 +35,7 @@ export const inboxPop: ToolSpec<ToolDeps> = {
     openWorldHint: false,
   },
   async handler(args, ctx) {
-    if (ctx.inbox === null) return inboxDisabledError();
+    if (ctx.inbox === null) return inboxDisabledError(ctx);
     // Ids are stored lower-case; an agent may echo one back with different case or spacing.
     const id = (typeof args.activity_id === "string" ? args.activity_id : "").trim()
       .toLowerCase();

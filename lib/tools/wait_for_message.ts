@@ -45,7 +45,7 @@ export const waitForMessage: ToolSpec<ToolDeps> = {
     openWorldHint: false,
   },
   async handler(args, ctx) {
-    if (ctx.inbox === null) return inboxDisabledError();
+    if (ctx.inbox === null) return inboxDisabledError(ctx);
     const asked = typeof args.timeout_secs === "number" ? args.timeout_secs : DEFAULT_WAIT_SECS;
     const timeoutSecs = Math.min(MAX_WAIT_SECS, Math.max(0, asked));
     const message = await ctx.inbox.wait(timeoutSecs * 1000, ctx.signal);

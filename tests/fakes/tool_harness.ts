@@ -7,6 +7,7 @@ import { DurableInbox } from "../../lib/inbox.ts";
 import { McpServer } from "../../lib/mcp/server.ts";
 import { createPlatformClient, type PlatformClient } from "../../lib/platform.ts";
 import { platformTools, type ToolDeps } from "../../lib/tools/index.ts";
+import { INBOX_DISABLED } from "../../lib/tools/context.ts";
 import { createFakePlatform, type FakePlatform } from "./fake_platform.ts";
 import { captureLog } from "./log_capture.ts";
 import { ManualClock } from "./manual_clock.ts";
@@ -58,6 +59,7 @@ export async function withToolRig(
   const deps: ToolDeps = {
     platform: client,
     inbox,
+    inboxUnavailable: inbox === null ? INBOX_DISABLED : null,
     selfId: me.id,
     workspaceTier: opts.workspaceTier ?? 1,
     clock,
