@@ -31,6 +31,10 @@ export const PAGE_LIMIT = 500;
 const MAX_BACKLOG_PAGES = 40;
 /** Longest wait between polls while the platform keeps failing. */
 const MAX_BACKOFF_MS = 60_000;
+/** The platform clamps since_secs to 30 days (contract §5). */
+const MAX_BACKLOG_SECS = 30 * 24 * 3600;
+/** Slack added when the backlog window is stretched over an outage (clock skew, in flight). */
+const BACKLOG_MARGIN_SECS = 60;
 
 /** What the poller needs from the platform client. */
 export interface PollerPlatform {
@@ -83,6 +87,10 @@ export class InboxPoller {
   #deps: PollerDeps;
   #failures = 0;
   #failingReason = "";
+  /** When a poll last caught up with the feed (local clock): the backlog reaches back to it. */
+  #caughtUpMs: number | null = null;
+  /** Row time of a cursor the platform no longer knows (410), until the backlog is read. */
+  #lostCursorMs: number | null = null;
   #wakeController: AbortController | null = null;
   #wakeRequested = false;
 
@@ -127,12 +135,18 @@ export class InboxPoller {
         cursor,
         opts,
       );
+      const readAtMs = this.#deps.clock.now();
       const moreNow = await this.#ingest(page);
+      if (!page.hasMore) this.#caughtUpMs = readAtMs;
+      if (cursor === null) this.#lostCursorMs = null;
       this.#recovered();
       return moreNow ? 0 : this.#cfg.intervalMs;
     } catch (err) {
       if (opts.signal?.aborted) return 0;
       if (err instanceof CursorGoneError) {
+        const lost = inbox.cursor?.created_at;
+        const lostMs = lost === undefined || lost === null ? NaN : Date.parse(lost);
+        if (!Number.isNaN(lostMs)) this.#lostCursorMs = lostMs;
         log.warn(
           "inbox cursor is no longer known to the platform (pruned or reset): re-reading the " +
             "last 10 minutes; messages already seen are not delivered twice",
@@ -160,7 +174,8 @@ export class InboxPoller {
     const limit = this.#cfg.pageLimit;
     const newestFirst: ActivityRow[] = [];
     const ids = new Set<string>();
-    let query: ActivityQuery = { sinceSecs: BACKLOG_WINDOW_SECS, limit };
+    const sinceSecs = this.#backlogSecs();
+    let query: ActivityQuery = { sinceSecs, limit };
     for (let pageNo = 0; pageNo < MAX_BACKLOG_PAGES; pageNo++) {
       const raw = await this.#deps.platform.listActivity(query, opts);
       const rows = this.#parse(raw).filter((r) => !ids.has(r.id));
@@ -168,10 +183,24 @@ export class InboxPoller {
       newestFirst.push(...rows);
       const oldest = newestFirst.at(-1);
       if (raw.length < limit || rows.length === 0 || oldest === undefined) break;
-      query = { sinceSecs: BACKLOG_WINDOW_SECS, limit, beforeTs: oldest.created_at };
+      query = { sinceSecs, limit, beforeTs: oldest.created_at };
     }
     const rows = newestFirst.sort((a, b) => compareTimestamps(a.created_at, b.created_at));
     return { rows, hasMore: false };
+  }
+
+  /**
+   * How far back the backlog read reaches: upstream's ten minutes, stretched to reach the last
+   * time a poll caught up with the feed (an outage after a 410, or with no cursor) or, after a
+   * restart, the row time of a cursor the platform forgot. No message written meanwhile falls
+   * out of the window; rows read twice are absorbed by the inbox's dedupe.
+   */
+  #backlogSecs(): number {
+    const now = this.#deps.clock.now();
+    const from = this.#caughtUpMs ?? this.#lostCursorMs;
+    if (from === null) return BACKLOG_WINDOW_SECS;
+    const secs = Math.ceil((now - from) / 1000) + BACKLOG_MARGIN_SECS;
+    return Math.min(MAX_BACKLOG_SECS, Math.max(BACKLOG_WINDOW_SECS, secs));
   }
 
   #parse(raw: unknown[]): ActivityRow[] {
@@ -243,13 +272,15 @@ export class InboxPoller {
       : err instanceof Error
       ? `${err.name}: ${err.message}`
       : String(err);
-    if (reason !== this.#failingReason) {
+    if (this.#failingReason === "") {
       const next = err instanceof PlatformError
         ? err.next
         : "messages stay on the platform and are fetched when it answers again";
       log.warn("inbox poll failing; retrying", { reason, next });
-      this.#failingReason = reason;
+    } else if (reason !== this.#failingReason) {
+      log.debug("inbox poll still failing, for another reason", { reason });
     }
+    this.#failingReason = reason;
     const backoff = this.#cfg.intervalMs * 2 ** Math.min(this.#failures - 1, 4);
     return Math.min(backoff, Math.max(MAX_BACKOFF_MS, this.#cfg.intervalMs));
   }

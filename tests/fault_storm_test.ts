@@ -179,16 +179,8 @@ Deno.test(
   },
 );
 
-/**
- * Known bugs, found by this suite (see the report to the lead). They fail today; set
- * FAULT_KNOWN_BUGS=1 to run them, and drop the gate once lib/ is fixed.
- */
-const SKIP_KNOWN_BUGS = Deno.env.get("FAULT_KNOWN_BUGS") !== "1";
-
 Deno.test({
-  name: "fault storm: a 410 followed by an outage longer than 10 minutes loses no message " +
-    "(KNOWN BUG: FAULT_KNOWN_BUGS=1 runs it)",
-  ignore: SKIP_KNOWN_BUGS,
+  name: "fault storm: a 410 followed by an outage longer than 10 minutes loses no message",
   fn: async () => {
     await withPollerRig(async (rig) => {
       const first = rig.send(false);
@@ -208,9 +200,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "fault storm: a platform flapping between two failures logs each reason once, not a " +
-    "line per poll (KNOWN BUG: FAULT_KNOWN_BUGS=1 runs it)",
-  ignore: SKIP_KNOWN_BUGS,
+  name: "fault storm: a platform flapping between two failures logs the outage once, not a " +
+    "line per poll",
   fn: async () => {
     await withPollerRig(async (rig) => {
       for (let i = 0; i < 20; i++) await rig.clock.advance(await rig.poll(i % 2 ? 500 : 503));
