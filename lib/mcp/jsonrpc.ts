@@ -220,3 +220,11 @@ export interface JsonRpcTransport {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
 }
+
+/** Longest piece of client-sent text we echo in an error or log line. */
+export const MAX_ECHO_CHARS = 100;
+
+/** Cuts client-sent text to MAX_ECHO_CHARS for errors and logs. */
+export function clip(text: string): string {
+  return text.length > MAX_ECHO_CHARS ? `${text.slice(0, MAX_ECHO_CHARS)}...` : text;
+}

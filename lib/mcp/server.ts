@@ -16,9 +16,10 @@
  * - The reply of a cancelled request is never sent; nor is anything after close.
  */
 import type { Logger } from "../log.ts";
-import { toolError, type ToolResult, type ToolSpec } from "../tools/tool_spec.ts";
+import type { ToolSpec } from "../tools/tool_spec.ts";
 import {
   classifyMessage,
+  clip,
   errorResponse,
   isRecord,
   isRequestId,
@@ -30,7 +31,7 @@ import {
   type RequestId,
   resultResponse,
 } from "./jsonrpc.ts";
-import { checkValue, schemaProblems } from "./schema.ts";
+import { ToolRegistry } from "./tool_registry.ts";
 
 /** Protocol versions we speak, newest first. */
 export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [
@@ -45,9 +46,6 @@ export const LATEST_PROTOCOL_VERSION = "2025-11-25";
 
 /** Experimental capabilities declared unless the caller says otherwise. */
 const DEFAULT_EXPERIMENTAL = { "claude/channel": {} };
-
-/** Longest piece of client-sent text we echo in an error or log line. */
-const MAX_ECHO_CHARS = 100;
 
 /** What McpServer needs. */
 export interface McpServerOptions<Ctx> {
@@ -79,8 +77,7 @@ export class McpServer<Ctx extends object> {
   /** Resolves once the session is over: transport closed or close() called. Never rejects. */
   readonly closed: Promise<void>;
   #opts: McpServerOptions<Ctx>;
-  #tools: ReadonlyMap<string, ToolSpec<Ctx>>;
-  #toolList: Record<string, unknown>[];
+  #tools: ToolRegistry<Ctx>;
   #inFlight = new Map<RequestId, AbortController>();
   #isStarted = false;
   #isClosed = false;
@@ -90,19 +87,8 @@ export class McpServer<Ctx extends object> {
 
   /** Throws TypeError when the tool list is invalid (duplicate names, unsupported schema). */
   constructor(opts: McpServerOptions<Ctx>) {
-    const problems: string[] = [];
-    const tools = new Map<string, ToolSpec<Ctx>>();
-    for (const tool of opts.tools) {
-      if (tools.has(tool.name)) problems.push(`${tool.name}: duplicate tool name`);
-      tools.set(tool.name, tool);
-      problems.push(...schemaProblems(tool.inputSchema).map((p) => `${tool.name}: ${p}`));
-    }
-    if (problems.length > 0) {
-      throw new TypeError(`Invalid tool definitions: ${problems.join("; ")}`);
-    }
+    this.#tools = new ToolRegistry(opts.tools, opts.context, opts.log);
     this.#opts = opts;
-    this.#tools = tools;
-    this.#toolList = opts.tools.map(describeTool);
     const { promise, resolve } = Promise.withResolvers<void>();
     this.closed = promise;
     this.#resolveClosed = resolve;
@@ -239,9 +225,13 @@ export class McpServer<Ctx extends object> {
       case "ping":
         return resultResponse(id, {});
       case "tools/list":
-        return resultResponse(id, { tools: this.#toolList });
-      case "tools/call":
-        return await this.#callTool(id, params, signal);
+        return resultResponse(id, { tools: this.#tools.list });
+      case "tools/call": {
+        const outcome = await this.#tools.call(params, signal);
+        return "result" in outcome
+          ? resultResponse(id, outcome.result)
+          : errorResponse(id, { code: JSONRPC_ERROR.INVALID_PARAMS, message: outcome.invalid });
+      }
       default:
         return errorResponse(id, {
           code: JSONRPC_ERROR.METHOD_NOT_FOUND,
@@ -289,54 +279,6 @@ export class McpServer<Ctx extends object> {
     }
   }
 
-  async #callTool(
-    id: RequestId,
-    params: Params | undefined,
-    signal: AbortSignal,
-  ): Promise<OutgoingMessage> {
-    if (!isRecord(params) || typeof params.name !== "string") {
-      return invalidParams(id, "tools/call needs params.name, a string");
-    }
-    const tool = this.#tools.get(params.name);
-    if (tool === undefined) return invalidParams(id, `Unknown tool: ${clip(params.name)}`);
-    const args = params.arguments ?? {};
-    if (!isRecord(args)) return invalidParams(id, "tools/call arguments must be an object");
-    const problems = checkValue(tool.inputSchema, args);
-    const result = problems.length > 0
-      ? toolError(
-        `Invalid arguments for ${tool.name}: ${problems.join("; ")}`,
-        `fix the arguments and call ${tool.name} again (tools/list shows its input schema)`,
-      )
-      : await this.#runHandler(tool, args, signal);
-    return resultResponse(id, toResultRecord(result));
-  }
-
-  async #runHandler(
-    tool: ToolSpec<Ctx>,
-    args: Record<string, unknown>,
-    signal: AbortSignal,
-  ): Promise<ToolResult> {
-    const { log } = this.#opts;
-    try {
-      const result: unknown = await tool.handler(args, { ...this.#opts.context, signal });
-      if (isToolResult(result)) return result;
-      log.error("tool returned a malformed result", { tool: tool.name });
-    } catch (error) {
-      if (signal.aborted) {
-        log.debug("tool stopped after cancellation", { tool: tool.name, error });
-      } else {
-        log.error("tool failed", { tool: tool.name, error });
-        if (error instanceof Error && log.isEnabled("debug")) {
-          log.debug("tool failure stack", { tool: tool.name, stack: error.stack ?? "" });
-        }
-      }
-    }
-    return toolError(
-      `Internal error in ${tool.name}`,
-      "try again; if it keeps failing, the molecule-mcp log on stderr has the details",
-    );
-  }
-
   /** Sends one message; after close or on failure, drops it and logs (warn once, then debug). */
   async #send(message: OutgoingMessage, what: string): Promise<void> {
     if (this.#isClosed) {
@@ -371,34 +313,4 @@ export class McpServer<Ctx extends object> {
     }
     this.#resolveClosed();
   }
-}
-
-function describeTool<Ctx>(tool: ToolSpec<Ctx>): Record<string, unknown> {
-  const described: Record<string, unknown> = {
-    name: tool.name,
-    description: tool.description,
-    inputSchema: tool.inputSchema,
-    annotations: tool.annotations,
-  };
-  if (tool.title !== undefined) described.title = tool.title;
-  return described;
-}
-
-function toResultRecord(result: ToolResult): Record<string, unknown> {
-  return result.isError === true
-    ? { content: result.content, isError: true }
-    : { content: result.content };
-}
-
-function isToolResult(value: unknown): value is ToolResult {
-  return isRecord(value) && Array.isArray(value.content) &&
-    value.content.every((c) => isRecord(c) && c.type === "text" && typeof c.text === "string");
-}
-
-function invalidParams(id: RequestId, message: string): OutgoingMessage {
-  return errorResponse(id, { code: JSONRPC_ERROR.INVALID_PARAMS, message });
-}
-
-function clip(text: string): string {
-  return text.length > MAX_ECHO_CHARS ? `${text.slice(0, MAX_ECHO_CHARS)}...` : text;
 }
