@@ -9,7 +9,7 @@ import { PlatformError } from "../errors.ts";
 import { isTransportError } from "../platform_http.ts";
 import type { DiscoveredPeer } from "../platform_peers.ts";
 import type { ToolDeps } from "./context.ts";
-import { readPeerId, readTask } from "./ids.ts";
+import { PEER_TASK_SCHEMA, readPeerId, readTask } from "./ids.ts";
 import { escapePeerText, peerLabel, wrapPeerText } from "./trust_boundary.ts";
 import {
   type ToolContext,
@@ -50,22 +50,7 @@ export const delegateTask: ToolSpec<ToolDeps> = {
     "result says the task was delivered and the reply will arrive in your inbox as a " +
     "peer_agent message: do not send the task again. Failures start with DELEGATION FAILED " +
     "and say what to do next.",
-  inputSchema: {
-    type: "object",
-    properties: {
-      workspace_id: {
-        type: "string",
-        description: "ID (UUID) of the peer workspace, as list_peers shows it",
-      },
-      task: {
-        type: "string",
-        minLength: 1,
-        description: "What the peer should do, with every detail it needs: it sees only this text",
-      },
-    },
-    required: ["workspace_id", "task"],
-    additionalProperties: false,
-  },
+  inputSchema: PEER_TASK_SCHEMA,
   annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
   async handler(args, ctx) {
     const target = readPeerId(args.workspace_id, "workspace_id", ctx.selfId);

@@ -5,7 +5,7 @@
  * the result shape; the request is the platform client's.
  */
 import type { ToolDeps } from "./context.ts";
-import { readPeerId, readTask } from "./ids.ts";
+import { PEER_TASK_SCHEMA, readPeerId, readTask } from "./ids.ts";
 import { toolJson, type ToolSpec } from "./tool_spec.ts";
 
 /** The tool spec; upstream's name, arguments and result shape. */
@@ -19,22 +19,7 @@ export const delegateTaskAsync: ToolSpec<ToolDeps> = {
     '{delegation_id, workspace_id, status:"delegated", note}; follow it with ' +
     "check_task_status. Sending the same task to the same peer again returns the existing " +
     "delegation instead of starting a second one.",
-  inputSchema: {
-    type: "object",
-    properties: {
-      workspace_id: {
-        type: "string",
-        description: "ID (UUID) of the peer workspace, as list_peers shows it",
-      },
-      task: {
-        type: "string",
-        minLength: 1,
-        description: "What the peer should do, with every detail it needs: it sees only this text",
-      },
-    },
-    required: ["workspace_id", "task"],
-    additionalProperties: false,
-  },
+  inputSchema: PEER_TASK_SCHEMA,
   // Idempotent: the same target and task map to the same delegation (see idempotencyKey).
   annotations: {
     readOnlyHint: false,

@@ -3,6 +3,7 @@
  * before any request (UUID shape, not ourselves), with failure results that tell the agent
  * where to find a valid id. The UUID rule itself is platform_http.ts's parseWorkspaceId.
  */
+import type { ObjectSchema } from "../mcp/schema.ts";
 import { parseWorkspaceId } from "../platform_http.ts";
 import { toolError, type ToolResult } from "./tool_spec.ts";
 
@@ -51,3 +52,21 @@ export function readTask(
     result: toolError("task is empty", "describe the work the peer should do in task"),
   };
 }
+
+/** Input schema shared by delegate_task and delegate_task_async: a peer and a task. */
+export const PEER_TASK_SCHEMA: ObjectSchema = {
+  type: "object",
+  properties: {
+    workspace_id: {
+      type: "string",
+      description: "ID (UUID) of the peer workspace, as list_peers shows it",
+    },
+    task: {
+      type: "string",
+      minLength: 1,
+      description: "What the peer should do, with every detail it needs: it sees only this text",
+    },
+  },
+  required: ["workspace_id", "task"],
+  additionalProperties: false,
+};
