@@ -75,7 +75,7 @@ interface PollerRig {
   platform: FakePlatform;
   me: { id: string; token: string };
   peer: { id: string; token: string };
-  inbox: DurableInbox;
+  readonly inbox: DurableInbox;
   lines: string[];
   /** Activity ids in the order the inbox announced them (onArrived). */
   announced: string[];
@@ -83,6 +83,8 @@ interface PollerRig {
   send(fromPeer: boolean): string;
   /** One poll, `fault` scripted on it; moves the clock through a timeout. Returns the pause. */
   poll(fault: Fault | null): Promise<number>;
+  /** Closes the inbox and starts over on the same state dir, as a restarted process does. */
+  restart(): Promise<void>;
 }
 
 async function withPollerRig(fn: (rig: PollerRig) => Promise<void>): Promise<void> {
@@ -96,20 +98,26 @@ async function withPollerRig(fn: (rig: PollerRig) => Promise<void>): Promise<voi
       { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
       { fetch: platform.fetch, clock, log },
     );
-    const inbox = await DurableInbox.open({ dir, log, clock });
-    const poller = new InboxPoller(
-      { selfId: me.id, intervalMs: INTERVAL_MS },
-      { platform: client, inbox, clock, log },
-    );
     const announced: string[] = [];
-    inbox.onArrived((msgs) => announced.push(...msgs.map((m) => m.activity_id)));
+    const open = async () => {
+      const inbox = await DurableInbox.open({ dir, log, clock });
+      inbox.onArrived((msgs) => announced.push(...msgs.map((m) => m.activity_id)));
+      const poller = new InboxPoller(
+        { selfId: me.id, intervalMs: INTERVAL_MS },
+        { platform: client, inbox, clock, log },
+      );
+      return { inbox, poller };
+    };
+    let { inbox, poller } = await open();
     let sentCount = 0;
     const rig: PollerRig = {
       clock,
       platform,
       me,
       peer,
-      inbox,
+      get inbox() {
+        return inbox;
+      },
       lines,
       announced,
       send: (fromPeer) =>
@@ -127,6 +135,10 @@ async function withPollerRig(fn: (rig: PollerRig) => Promise<void>): Promise<voi
         const delayMs = await polling;
         assert(delayMs >= 0 && delayMs <= MAX_BACKOFF_MS, `pause ${delayMs} ms`);
         return delayMs;
+      },
+      async restart() {
+        await inbox.close();
+        ({ inbox, poller } = await open());
       },
     };
     try {
@@ -168,12 +180,13 @@ Deno.test(
       const queued = inbox.peek(sent.length + 1).map((m) => m.activity_id);
       assertEquals([...queued].sort(), [...sent].sort(), "every message queued exactly once");
       const { failing, recovered } = pollStateLines(lines);
-      assertEquals(recovered, failureRuns, "one 'recovered' line per failure run");
-      // State changes, not a line per failed poll: repeats of one fault log nothing new.
-      assert(failing >= failureRuns, `${failing} failing lines for ${failureRuns} failure runs`);
+      // State changes, not a line per failed poll: one "failing" and one "recovered" line per
+      // outage, however often its reason changed.
+      assertEquals(recovered, failureRuns, "one 'recovered' line per outage");
+      assertEquals(failing, failureRuns, "one 'failing' line per outage");
       assert(
-        failing <= reasonChanges && reasonChanges < failedPolls,
-        `${failing} failing lines, ${reasonChanges} reason changes, ${failedPolls} failed polls`,
+        reasonChanges > failureRuns,
+        `the storm changed reasons mid-outage (${reasonChanges})`,
       );
     });
   },
@@ -199,6 +212,29 @@ Deno.test({
   },
 });
 
+/** Set FAULT_KNOWN_BUGS=1 to run the tests of bugs not fixed yet (see the report to the lead). */
+const SKIP_KNOWN_BUGS = Deno.env.get("FAULT_KNOWN_BUGS") !== "1";
+
+Deno.test({
+  name: "fault storm: a restart between a 410 and the end of a long outage loses no message " +
+    "(KNOWN BUG: FAULT_KNOWN_BUGS=1 runs it)",
+  ignore: SKIP_KNOWN_BUGS,
+  fn: async () => {
+    await withPollerRig(async (rig) => {
+      const first = rig.send(false);
+      await rig.clock.advance(await rig.poll(null)); // the cursor now sits on `first`
+      const waiting = [rig.send(true), rig.send(false)];
+      await rig.clock.advance(await rig.poll(410)); // cursor pruned: the poller drops it
+      await rig.clock.advance(await rig.poll(500));
+      await rig.restart(); // e.g. the host restarted the MCP server during the outage
+      const outageEnds = rig.clock.now() + 12 * 60_000;
+      while (rig.clock.now() < outageEnds) await rig.clock.advance(await rig.poll(500));
+      await rig.poll(null);
+      assertEquals(rig.announced, [first, ...waiting], "the waiting messages arrive");
+    });
+  },
+});
+
 Deno.test({
   name: "fault storm: a platform flapping between two failures logs the outage once, not a " +
     "line per poll",
@@ -214,23 +250,25 @@ Deno.test({
 });
 
 /**
- * Failed polls in a script, and how many of them differ from the failure just before (or
- * start a run): the most "failing" lines a state-change log may write. A 410 is a reset, not
- * a failure, and does not end a run.
+ * Failed polls in a script, how many of them differ from the failure just before, and how
+ * many outages (runs of failures ended by a good answer) there are. A 410 is a reset, not a
+ * failure, and does not end a run.
  */
 function countFailures(script: readonly (Fault | null)[]) {
   let failedPolls = 0;
   let reasonChanges = 0;
+  let outages = 0;
   let last: Fault | null = null;
   for (const fault of script) {
     if (fault === 410) continue;
     if (fault !== null) {
       failedPolls++;
       if (fault !== last) reasonChanges++;
+      if (last === null) outages++;
     }
     last = fault;
   }
-  return { failedPolls, reasonChanges };
+  return { failedPolls, reasonChanges, outages };
 }
 
 /** Rejects when the program's stderr ends (it died); never resolves otherwise. */
@@ -364,12 +402,10 @@ Deno.test(
         assertEquals(code, 0, `clean exit after the storm; stderr:\n${stderr}`);
         const lines = stderr.split("\n");
         const { failing, recovered } = pollStateLines(lines);
-        const { failedPolls, reasonChanges } = countFailures(script);
-        assert(recovered >= 1 && failing >= 1, `state changes are logged:\n${stderr}`);
-        assert(
-          failing <= reasonChanges && reasonChanges < failedPolls,
-          `${failing} failing lines, ${reasonChanges} reason changes, ${failedPolls} failed polls`,
-        );
+        const { failedPolls, outages } = countFailures(script);
+        assert(outages < failedPolls, `the script has a run of failures (${failedPolls})`);
+        assertEquals(failing, outages, `one "failing" line per outage; stderr:\n${stderr}`);
+        assertEquals(recovered, outages, `one "recovered" line per outage; stderr:\n${stderr}`);
         const heartbeatFailing = lines.filter((l) => l.includes("heartbeat failing")).length;
         assert(heartbeatFailing <= 2, `heartbeat failures logged ${heartbeatFailing} times`);
         const secret = platform.workspace(me.id)?.platform_inbound_secret ?? null;
