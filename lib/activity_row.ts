@@ -3,6 +3,7 @@
  * the text an agent should see for it. Pure: no I/O. Deciding whether a row is delivered at
  * all belongs to inbox_filter.ts; paging and cursors belong to the poller.
  */
+import { parseUuid } from "./uuid.ts";
 
 /** An activity row after parsing. Absent or null text columns become "". */
 export interface ActivityRow {
@@ -34,17 +35,13 @@ export const EMPTY_MESSAGE_PLACEHOLDER = "(empty A2A message)";
  */
 export const TEXT_PART_SEPARATOR = "\n";
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * Returns `raw` as a lowercase UUID, or "" when it is not a string holding exactly one UUID
  * (surrounding whitespace allowed). Ids that reach an agent-visible URL, tag attribute or
  * tool argument pass through this first: a sender-chosen `../../foo` must not.
  */
 export function canonicalUuid(raw: unknown): string {
-  if (typeof raw !== "string") return "";
-  const trimmed = raw.trim();
-  return UUID_PATTERN.test(trimmed) ? trimmed.toLowerCase() : "";
+  return parseUuid(raw) ?? "";
 }
 
 /**

@@ -7,6 +7,7 @@
  * sender cannot inject attributes or header lines (upstream 0b979aed, 02ae2fd6, ffd90dcf).
  */
 import { canonicalUuid } from "./activity_row.ts";
+import { parseUuid } from "./uuid.ts";
 import type { InboxMessage } from "./inbox_message.ts";
 
 /** The JSON-RPC method Claude Code listens on for channel pushes. */
@@ -48,7 +49,6 @@ const METHODS: ReadonlySet<string> = new Set([
   "delegate_result",
   "",
 ]);
-const LOWER_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO_TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
 
 /** Longest sanitised identity, in characters, including the trailing "…". */
@@ -82,7 +82,7 @@ export function buildChannelNotification(
     kind: KINDS.has(msg.kind) ? msg.kind : "",
     peer_id: canonicalUuid(msg.peer_id),
     method: METHODS.has(msg.method) ? msg.method : "",
-    activity_id: LOWER_UUID.test(msg.activity_id) ? msg.activity_id : "",
+    activity_id: parseUuid(msg.activity_id) === msg.activity_id ? msg.activity_id : "",
     ts: ISO_TS.test(msg.created_at) ? msg.created_at : "",
   };
   if (peerName !== undefined) meta.peer_name = peerName;

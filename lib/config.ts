@@ -5,6 +5,7 @@
  * module only lists their variables in ENV_VARS.
  */
 import { normalisePollTimeout } from "./instructions.ts";
+import { parseUuid } from "./uuid.ts";
 import type { LogLevel } from "./log.ts";
 
 /**
@@ -104,7 +105,6 @@ export type ConfigResult =
   | { ok: true; config: Config }
   | { ok: false; problems: string[] };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const DECIMAL = /^\d+(\.\d+)?$/;
 const WHOLE = /^\d+$/;
 
@@ -165,15 +165,15 @@ function parseWorkspaceId(raw: string, problems: string[]): string {
     );
     return "";
   }
-  const id = raw.toLowerCase();
-  if (!UUID.test(id)) {
+  const id = parseUuid(raw);
+  if (id === null) {
     problems.push(
       `WORKSPACE_ID is not a workspace UUID: got ${quote(raw)} ` +
         "(expected the form 1b4e28ba-2fa1-11d2-883f-0016d3cca427, shown in the canvas " +
         "workspace details)",
     );
   }
-  return id;
+  return id ?? "";
 }
 
 function parsePlatformUrl(raw: string, problems: string[]): string {

@@ -16,6 +16,7 @@
  * the ordering against the journal is the durable inbox's (lib/inbox.ts).
  */
 import { atomicWriteFile } from "./atomic_write.ts";
+import { parseUuid } from "./uuid.ts";
 import type { Logger } from "./log.ts";
 
 /** Where the poller resumes: the activity row id and, when known, its created_at. */
@@ -29,16 +30,14 @@ export interface InboxCursor {
 /** File name of the cursor inside the state directory (upstream's name, kept for migration). */
 export const CURSOR_FILE_NAME = ".mcp_inbox_cursor";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 /**
  * Parses a cursor file's text: the JSON object, or upstream's legacy plain id. Returns null when
  * the text is neither (an id that is not a UUID counts as corrupt).
  */
 export function parseCursor(text: string): InboxCursor | null {
   const trimmed = text.trim();
-  const plain = trimmed.toLowerCase();
-  if (UUID.test(plain)) return { id: plain, created_at: null };
+  const plain = parseUuid(trimmed);
+  if (plain !== null) return { id: plain, created_at: null };
   let value: unknown;
   try {
     value = JSON.parse(trimmed);
@@ -49,12 +48,11 @@ export function parseCursor(text: string): InboxCursor | null {
   if (typeof value !== "object" || value === null) return null;
   const id: unknown = Reflect.get(value, "id");
   const createdAt: unknown = Reflect.get(value, "created_at");
-  if (typeof id !== "string" || !UUID.test(id.toLowerCase())) return null;
-  if (createdAt === null || createdAt === undefined) {
-    return { id: id.toLowerCase(), created_at: null };
-  }
+  const cursorId = parseUuid(id);
+  if (cursorId === null) return null;
+  if (createdAt === null || createdAt === undefined) return { id: cursorId, created_at: null };
   if (typeof createdAt !== "string" || Number.isNaN(Date.parse(createdAt))) return null;
-  return { id: id.toLowerCase(), created_at: createdAt };
+  return { id: cursorId, created_at: createdAt };
 }
 
 /**

@@ -5,6 +5,7 @@
  * functions live in platform.ts; retry policies live with the callers that need them.
  */
 import type { Clock } from "./clock.ts";
+import { parseUuid } from "./uuid.ts";
 import type { Fetch } from "./http_client.ts";
 import { PlatformError } from "./errors.ts";
 import { truncate } from "./platform_answer.ts";
@@ -45,17 +46,13 @@ export class TalkToUserDisabledError extends PlatformError {
   override name = "TalkToUserDisabledError";
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 /**
  * Canonicalises a workspace (or any platform) UUID: trimmed and lower-cased, because the
  * platform compares ids as plain strings and an upper-case id fails auth (contract §0).
  * Returns null when `raw` is not a UUID.
  */
 export function parseWorkspaceId(raw: unknown): string | null {
-  if (typeof raw !== "string") return null;
-  const id = raw.trim().toLowerCase();
-  return UUID.test(id) ? id : null;
+  return parseUuid(raw);
 }
 
 /**

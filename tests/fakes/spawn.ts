@@ -114,8 +114,9 @@ export class ProgramHandle {
     const stdin = this.#stdin;
     this.#stdin = undefined;
     await stdin?.close().catch((err) => {
-      // The child may already be gone (broken pipe); the exit status tells the story.
-      if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
+      // The child may already be gone: a broken pipe, or a stream that errored when an earlier
+      // write hit the dead pipe. The exit status tells the story.
+      if (!(err instanceof Deno.errors.BrokenPipe) && !(err instanceof TypeError)) throw err;
     });
   }
 
