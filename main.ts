@@ -86,6 +86,7 @@ async function serve({ config, stateDir, token, log, http }: Setup): Promise<num
     tools: platformTools(),
     context: {
       platform: link.platform,
+      peers: link.peers,
       // Getters: the server copies the context per call, so each call sees the inbox as it is
       // now (it opens later when another process held it at start-up).
       get inbox() {
@@ -107,7 +108,10 @@ async function serve({ config, stateDir, token, log, http }: Setup): Promise<num
   });
   link.onArrived((messages) => {
     for (const message of messages) {
-      const { method, params } = buildChannelNotification(message);
+      const { method, params } = buildChannelNotification(
+        message,
+        link.peers.lookup(message.peer_id),
+      );
       void server.notify(method, params); // never rejects; a closed stdout is logged once
     }
   });

@@ -10,6 +10,7 @@ import { InboxBusyError } from "./inbox_lock.ts";
 import type { InboxMessage } from "./inbox_message.ts";
 import { INBOX_DISABLED, type InboxUnavailable } from "./tools/context.ts";
 import { InboxPoller } from "./inbox_poller.ts";
+import { PeerDirectory } from "./peer_directory.ts";
 import type { Logger } from "./log.ts";
 import { createPlatformClient, type PlatformClient } from "./platform.ts";
 import type { Fetch } from "./http_client.ts";
@@ -48,6 +49,8 @@ export interface WorkspaceLinkDeps {
 /** A workspace's client, inbox and background loops. */
 export class WorkspaceLink {
   readonly platform: PlatformClient;
+  /** Names and roles of this workspace's peers, for pushes and inbox messages. */
+  readonly peers: PeerDirectory;
   #settings: WorkspaceLinkSettings;
   #deps: WorkspaceLinkDeps;
   #loops: Promise<void>[] = [];
@@ -67,6 +70,7 @@ export class WorkspaceLink {
       },
       deps,
     );
+    this.peers = new PeerDirectory({ source: this.platform, clock: deps.clock, log: deps.log });
   }
 
   /**
@@ -178,6 +182,7 @@ export class WorkspaceLink {
       ...(s.agentDescription === undefined ? {} : { agentDescription: s.agentDescription }),
     });
     await registerOnce(card, { platform: this.platform, log });
+    void this.peers.refresh(); // names for the first pushes; never rejects
     const heartbeatDeps: HeartbeatDeps = {
       platform: this.platform,
       clock,

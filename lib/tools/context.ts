@@ -6,6 +6,7 @@
 import type { Clock } from "../clock.ts";
 import type { DurableInbox } from "../inbox.ts";
 import type { Logger } from "../log.ts";
+import type { PeerDirectory } from "../peer_directory.ts";
 import type { PlatformClient } from "../platform.ts";
 
 /** Why a workspace has no inbox right now, worded for the agent and the operator. */
@@ -30,6 +31,8 @@ export interface ToolDeps {
   inbox: DurableInbox | null;
   /** Why `inbox` is null: shown to the agent by the inbox tools. Null when it is open. */
   inboxUnavailable: InboxUnavailable | null;
+  /** Cached peer names and roles (non-blocking lookups) for inbox messages. */
+  peers: PeerDirectory;
   /** This workspace's id, lowercase. */
   selfId: string;
   /** WORKSPACE_TIER: only tier 0 (root) may write GLOBAL memories. */

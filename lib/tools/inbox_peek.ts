@@ -3,6 +3,8 @@
  * "inbox disabled" result the three inbox tools share. The queue itself is lib/inbox.ts.
  */
 import type { ToolDeps } from "./context.ts";
+import { sanitiseIdentity } from "../channel_push.ts";
+import type { InboxMessage } from "../inbox_message.ts";
 import { toolError, toolJson, type ToolResult, type ToolSpec } from "./tool_spec.ts";
 
 /** Messages listed when `limit` is omitted (upstream's default). */
@@ -17,6 +19,25 @@ export function inboxDisabledError(deps: Pick<ToolDeps, "inboxUnavailable">): To
     next: "check the molecule-mcp log on stderr",
   };
   return toolError(why.message, why.next);
+}
+
+/**
+ * A message as the inbox tools show it: with the sender's registry name and role when the
+ * peer directory knows them (sanitised exactly as in a push, since a peer picks its own name).
+ */
+export function withPeerIdentity(
+  msg: InboxMessage,
+  deps: Pick<ToolDeps, "peers">,
+): InboxMessage & { peer_name?: string; peer_role?: string } {
+  if (msg.peer_id === "" || msg.kind !== "peer_agent") return msg;
+  const { peerName, peerRole } = deps.peers.lookup(msg.peer_id);
+  const name = sanitiseIdentity(peerName);
+  const role = sanitiseIdentity(peerRole);
+  return {
+    ...msg,
+    ...(name === undefined ? {} : { peer_name: name }),
+    ...(role === undefined ? {} : { peer_role: role }),
+  };
 }
 
 /** The inbox_peek tool. */
@@ -50,6 +71,6 @@ export const inboxPeek: ToolSpec<ToolDeps> = {
     if (inbox === null) return Promise.resolve(inboxDisabledError(ctx));
     const asked = typeof args.limit === "number" ? args.limit : DEFAULT_PEEK_LIMIT;
     const limit = Math.min(MAX_PEEK_LIMIT, Math.max(1, Math.trunc(asked)));
-    return Promise.resolve(toolJson(inbox.peek(limit)));
+    return Promise.resolve(toolJson(inbox.peek(limit).map((m) => withPeerIdentity(m, ctx))));
   },
 };

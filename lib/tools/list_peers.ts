@@ -31,6 +31,7 @@ export const listPeers: ToolSpec<ToolDeps> = {
   async handler(args, ctx) {
     const query = typeof args.query === "string" ? args.query.trim() : "";
     const peers = await ctx.platform.listPeers(query, { signal: ctx.signal });
+    ctx.peers.remember(peers);
     if (peers.length === 0) {
       return toolText(
         query === ""

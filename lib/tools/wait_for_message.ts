@@ -5,7 +5,7 @@
  * queue and its waiters are lib/inbox.ts.
  */
 import type { ToolDeps } from "./context.ts";
-import { inboxDisabledError } from "./inbox_peek.ts";
+import { inboxDisabledError, withPeerIdentity } from "./inbox_peek.ts";
 import { toolJson, type ToolSpec } from "./tool_spec.ts";
 
 /** Seconds waited when timeout_secs is omitted (upstream's default). */
@@ -49,7 +49,7 @@ export const waitForMessage: ToolSpec<ToolDeps> = {
     const asked = typeof args.timeout_secs === "number" ? args.timeout_secs : DEFAULT_WAIT_SECS;
     const timeoutSecs = Math.min(MAX_WAIT_SECS, Math.max(0, asked));
     const message = await ctx.inbox.wait(timeoutSecs * 1000, ctx.signal);
-    if (message !== null) return toolJson(message);
+    if (message !== null) return toolJson(withPeerIdentity(message, ctx));
     return toolJson({ timeout: true, timeout_secs: timeoutSecs });
   },
 };

@@ -8,6 +8,7 @@ import { McpServer } from "../../lib/mcp/server.ts";
 import { createPlatformClient, type PlatformClient } from "../../lib/platform.ts";
 import { platformTools, type ToolDeps } from "../../lib/tools/index.ts";
 import { INBOX_DISABLED } from "../../lib/tools/context.ts";
+import { PeerDirectory } from "../../lib/peer_directory.ts";
 import { createFakePlatform, type FakePlatform } from "./fake_platform.ts";
 import { captureLog } from "./log_capture.ts";
 import { ManualClock } from "./manual_clock.ts";
@@ -60,6 +61,7 @@ export async function withToolRig(
     platform: client,
     inbox,
     inboxUnavailable: inbox === null ? INBOX_DISABLED : null,
+    peers: new PeerDirectory({ source: client, clock, log }),
     selfId: me.id,
     workspaceTier: opts.workspaceTier ?? 1,
     clock,
