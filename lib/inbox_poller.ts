@@ -91,6 +91,11 @@ export class InboxPoller {
   #caughtUpMs: number | null = null;
   /** Row time of a cursor the platform no longer knows (410), until the backlog is read. */
   #lostCursorMs: number | null = null;
+  /**
+   * The id of the stored cursor the platform answered 410 for. It stays on disk until the
+   * backlog has been read, so a restart in between still knows how far back to read.
+   */
+  #goneCursorId: string | null = null;
   #wakeController: AbortController | null = null;
   #wakeRequested = false;
 
@@ -130,7 +135,8 @@ export class InboxPoller {
     const { inbox, log } = this.#deps;
     if (inbox.isFull) return this.#cfg.intervalMs; // the inbox reports this itself, once
     try {
-      const cursor = inbox.cursor;
+      const stored = inbox.cursor;
+      const cursor = stored !== null && stored.id === this.#goneCursorId ? null : stored;
       const page = cursor === null ? await this.#readBacklog(opts) : await this.#readForward(
         cursor,
         opts,
@@ -138,24 +144,39 @@ export class InboxPoller {
       const readAtMs = this.#deps.clock.now();
       const moreNow = await this.#ingest(page);
       if (!page.hasMore) this.#caughtUpMs = readAtMs;
-      if (cursor === null) this.#lostCursorMs = null;
+      if (cursor === null) await this.#settleGoneCursor();
       this.#recovered();
       return moreNow ? 0 : this.#cfg.intervalMs;
     } catch (err) {
       if (opts.signal?.aborted) return 0;
       if (err instanceof CursorGoneError) {
-        const lost = inbox.cursor?.created_at;
-        const lostMs = lost === undefined || lost === null ? NaN : Date.parse(lost);
+        const lost = inbox.cursor;
+        const lostMs = lost?.created_at == null ? NaN : Date.parse(lost.created_at);
         if (!Number.isNaN(lostMs)) this.#lostCursorMs = lostMs;
+        this.#goneCursorId = lost?.id ?? null;
         log.warn(
           "inbox cursor is no longer known to the platform (pruned or reset): re-reading the " +
-            "last 10 minutes; messages already seen are not delivered twice",
+            "backlog since it; messages already seen are not delivered twice",
         );
-        await inbox.forgetCursor().catch((e) => log.warn("cannot forget inbox cursor", { err: e }));
         return 0;
       }
       return this.#failed(err);
     }
+  }
+
+  /**
+   * After a backlog read that followed a 410: the ingest moved the cursor to the newest row
+   * read; when there was none, the forgotten cursor is dropped now (the next poll reads the
+   * backlog window again, as on a first start).
+   */
+  async #settleGoneCursor(): Promise<void> {
+    const gone = this.#goneCursorId;
+    this.#lostCursorMs = null;
+    this.#goneCursorId = null;
+    if (gone === null || this.#deps.inbox.cursor?.id !== gone) return;
+    await this.#deps.inbox.forgetCursor().catch((err) =>
+      this.#deps.log.warn("cannot forget the inbox cursor", { error: err })
+    );
   }
 
   /** Rows after the cursor, oldest first. */

@@ -212,13 +212,8 @@ Deno.test({
   },
 });
 
-/** Set FAULT_KNOWN_BUGS=1 to run the tests of bugs not fixed yet (see the report to the lead). */
-const SKIP_KNOWN_BUGS = Deno.env.get("FAULT_KNOWN_BUGS") !== "1";
-
 Deno.test({
-  name: "fault storm: a restart between a 410 and the end of a long outage loses no message " +
-    "(KNOWN BUG: FAULT_KNOWN_BUGS=1 runs it)",
-  ignore: SKIP_KNOWN_BUGS,
+  name: "fault storm: a restart between a 410 and the end of a long outage loses no message",
   fn: async () => {
     await withPollerRig(async (rig) => {
       const first = rig.send(false);

@@ -135,20 +135,33 @@ Deno.test("inbox poller: rows sharing one timestamp across a page boundary are a
   }, { pageLimit: 2 });
 });
 
-Deno.test("inbox poller: a 410 drops the cursor, re-reads the backlog and delivers nothing twice", async () => {
+Deno.test("inbox poller: a 410 re-reads the backlog, moves the cursor and delivers nothing twice", async () => {
   await withRig(async (rig) => {
     rig.platform.sendToInbox(rig.me.id, { text: "old" });
     const last = rig.platform.sendToInbox(rig.me.id, { text: "popped" });
     await rig.poller.pollOnce();
     assert(await rig.inbox.pop(last.id));
     rig.platform.pruneActivity(last.id); // the cursor row is gone: next poll gets 410
-    rig.platform.sendToInbox(rig.me.id, { text: "new" });
+    const fresh = rig.platform.sendToInbox(rig.me.id, { text: "new" });
 
-    assertEquals(await rig.poller.pollOnce(), 0);
-    assertEquals(rig.inbox.cursor, null);
+    assertEquals(await rig.poller.pollOnce(), 0, "a 410 is followed at once by the backlog read");
+    assertEquals(rig.inbox.cursor?.id, last.id, "kept on disk until the backlog is read");
     await rig.poller.pollOnce();
     assertEquals(texts(rig.inbox), ["old", "new"]);
+    assertEquals(rig.inbox.cursor?.id, fresh.id);
     assertStringIncludes(rig.logText(), "cursor");
+  });
+});
+
+Deno.test("inbox poller: after a 410 with nothing in the backlog the cursor is dropped", async () => {
+  await withRig(async (rig) => {
+    const only = rig.platform.sendToInbox(rig.me.id, { text: "only" });
+    await rig.poller.pollOnce();
+    rig.platform.pruneActivity(only.id);
+    await rig.poller.pollOnce(); // 410
+    await rig.poller.pollOnce(); // backlog: only rows already seen (none left)
+    assertEquals(rig.inbox.cursor, null);
+    assertEquals(texts(rig.inbox), ["only"]);
   });
 });
 
