@@ -61,11 +61,12 @@ dist: compile
 
 # Benchmarks against the local platform simulator: a table of figures with budgets (PASS/MISS,
 # never asserted). BENCH_QUICK=1 shortens the long runs; BENCH_ONLY=1,6 picks benchmarks;
+# BENCH_V8_FLAGS=... passes DENO_V8_FLAGS to the program (e.g. --optimize-for-size);
 # MOLECULE_MCP_BIN=dist/<binary> measures a compiled binary instead of `deno run`.
 # --allow-run also reads the child's RSS (`cat /proc/<pid>/status`: Deno grants /proc/<pid>
 # paths only with --allow-all).
 .PHONY: bench demo
-BENCH_ENV := BENCH_QUICK,BENCH_ONLY,MOLECULE_MCP_BIN,DENO_DIR
+BENCH_ENV := BENCH_QUICK,BENCH_ONLY,BENCH_V8_FLAGS,MOLECULE_MCP_BIN,DENO_DIR
 bench: $(DENO)
 	@$(DENO) run -q --allow-run --allow-net=127.0.0.1 --allow-read --allow-write --allow-env=$(BENCH_ENV) bench/run.ts
 

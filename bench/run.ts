@@ -2,7 +2,8 @@
  * `make bench`: spawns the real program (`deno run -q -P=shipped main.ts`, or the binary named
  * by MOLECULE_MCP_BIN) against the local platform simulator and prints one table of figures,
  * each beside its budget with PASS/MISS. Budgets are reported, never asserted. BENCH_QUICK=1
- * runs shorter windows and fewer messages; BENCH_ONLY=1,6 runs only the benchmarks numbered.
+ * runs shorter windows and fewer messages; BENCH_ONLY=1,6 runs only the benchmarks numbered;
+ * BENCH_V8_FLAGS passes DENO_V8_FLAGS to every spawned program (to try memory settings).
  * Progress goes to stderr, the table to stdout.
  */
 import { REPO_ROOT } from "../tests/fakes/spawn.ts";
@@ -64,7 +65,7 @@ async function section(
 }
 
 async function coldStart(plan: BenchPlan): Promise<Figure[]> {
-  const sim = await startSimulator({ workspaceName: "bench" });
+  const sim = await startSimulator({ workspaceName: "bench", programEnv: plan.childEnv });
   try {
     return coldStartFigures(await measureColdStart(sim, plan.coldStartRuns));
   } finally {
@@ -73,7 +74,10 @@ async function coldStart(plan: BenchPlan): Promise<Figure[]> {
 }
 
 async function memoryRun(plan: BenchPlan): Promise<Figure[]> {
-  const r = await measureMemoryRun(plan.memoryMessages, plan.memoryBatch);
+  const r = await measureMemoryRun(
+    { messages: plan.memoryMessages, batch: plan.memoryBatch },
+    plan.childEnv,
+  );
   const bench = "2 memory";
   const n = r.messages.toLocaleString("en-US");
   const growth = r.rssAfterMiB - r.rssAfterInitMiB;
@@ -102,7 +106,7 @@ async function memoryRun(plan: BenchPlan): Promise<Figure[]> {
 async function latency(plan: BenchPlan): Promise<Figure[]> {
   const figures: Figure[] = [];
   for (const run of plan.latency) {
-    const r = await measureLatency(run);
+    const r = await measureLatency(run, plan.childEnv);
     const bench = "3 inbound latency";
     const label = `poll ${run.effectiveSecs} s${run.intervalSecs === null ? " (default)" : ""}, ` +
       `${run.messages.toLocaleString("en-US")} msgs, 1 per ${run.spacingMs} ms`;
@@ -120,7 +124,7 @@ async function latency(plan: BenchPlan): Promise<Figure[]> {
 }
 
 async function idle(plan: BenchPlan): Promise<Figure[]> {
-  const r = await measureIdle(plan.idleWindowMs);
+  const r = await measureIdle(plan.idleWindowMs, plan.childEnv);
   const perMin = r.total / (r.windowMs / 60_000);
   const bench = "4 idle load";
   const breakdown = Object.entries(r.byRoute)
@@ -142,7 +146,7 @@ async function idle(plan: BenchPlan): Promise<Figure[]> {
 }
 
 async function roundTrip(plan: BenchPlan): Promise<Figure[]> {
-  const r = await measureRoundTrip(plan.roundTrips);
+  const r = await measureRoundTrip(plan.roundTrips, plan.childEnv);
   const alone = summarize(r.aloneMs);
   const pending = summarize(r.withWaitPendingMs);
   const bench = "5 tool round trip";
@@ -201,17 +205,19 @@ function burstFigures(r: BurstResult): Figure[] {
 }
 
 async function burst(plan: BenchPlan): Promise<Figure[]> {
-  const withCursor = await measureBurst(plan.burstRows, true);
-  const firstStart = await measureBurst(plan.burstRows, false);
+  const withCursor = await measureBurst({ rows: plan.burstRows, hadCursor: true }, plan.childEnv);
+  const firstStart = await measureBurst({ rows: plan.burstRows, hadCursor: false }, plan.childEnv);
   return [...burstFigures(withCursor), ...burstFigures(firstStart)];
 }
 
 /** Runs every benchmark and prints the table. Exits 1 only when a benchmark could not run. */
 async function main(): Promise<number> {
   const isQuick = (Deno.env.get("BENCH_QUICK") ?? "") !== "" && Deno.env.get("BENCH_QUICK") !== "0";
-  const plan = benchPlan(isQuick);
+  const v8Flags = Deno.env.get("BENCH_V8_FLAGS") ?? "";
+  const plan = benchPlan(isQuick, v8Flags === "" ? {} : { DENO_V8_FLAGS: v8Flags });
   const bin = Deno.env.get("MOLECULE_MCP_BIN") ?? "";
-  const program = bin === "" ? "deno run -q -P=shipped main.ts" : bin;
+  const program = (bin === "" ? "deno run -q -P=shipped main.ts" : bin) +
+    (v8Flags === "" ? "" : ` with DENO_V8_FLAGS=${v8Flags}`);
   const t0 = performance.now();
   progress(
     `mode: ${plan.mode}${isQuick ? " (BENCH_QUICK=1)" : " (BENCH_QUICK=1 for a short run)"}`,

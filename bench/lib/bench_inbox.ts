@@ -12,12 +12,12 @@ const POP_CONCURRENCY = 32;
 
 /** Runs `fn` with a fresh simulator and an initialized program, then cleans both up. */
 async function withProgram<T>(
-  extraEnv: Record<string, string>,
+  env: { childEnv: Record<string, string>; extraEnv: Record<string, string> },
   fn: (sim: Simulator, client: McpClient) => Promise<T>,
 ): Promise<T> {
-  const sim = await startSimulator({ workspaceName: "bench" });
+  const sim = await startSimulator({ workspaceName: "bench", programEnv: env.childEnv });
   try {
-    const client = await openSession(sim, extraEnv);
+    const client = await openSession(sim, env.extraEnv);
     try {
       return await fn(sim, client);
     } finally {
@@ -75,8 +75,12 @@ export interface MemoryRunResult {
  * Sends `messages` canvas messages in batches of `batch`; after each batch is pushed, pops all
  * of it with inbox_pop. Poll interval 1 s so the run is quick.
  */
-export function measureMemoryRun(messages: number, batch: number): Promise<MemoryRunResult> {
-  return withProgram({ MOLECULE_MCP_POLL_INTERVAL_SECS: "1" }, async (sim, client) => {
+export function measureMemoryRun(
+  { messages, batch }: { messages: number; batch: number },
+  childEnv: Record<string, string>,
+): Promise<MemoryRunResult> {
+  const extraEnv = { MOLECULE_MCP_POLL_INTERVAL_SECS: "1" };
+  return withProgram({ childEnv, extraEnv }, async (sim, client) => {
     const pushes = new ChannelCollector(client);
     await waitForPolls(sim);
     await sleep(500);
@@ -125,11 +129,14 @@ export interface LatencyResult {
  * Writes `run.messages` canvas messages, one every `run.spacingMs`, and times each from the
  * platform write to the client reading its channel push.
  */
-export function measureLatency(run: LatencyRun): Promise<LatencyResult> {
-  const env: Record<string, string> = run.intervalSecs === null
+export function measureLatency(
+  run: LatencyRun,
+  childEnv: Record<string, string>,
+): Promise<LatencyResult> {
+  const extraEnv: Record<string, string> = run.intervalSecs === null
     ? {}
     : { MOLECULE_MCP_POLL_INTERVAL_SECS: String(run.intervalSecs) };
-  return withProgram(env, async (sim, client) => {
+  return withProgram({ childEnv, extraEnv }, async (sim, client) => {
     const pushes = new ChannelCollector(client);
     await waitForPolls(sim);
     const writtenAt = new Map<string, number>();
@@ -179,8 +186,12 @@ export interface BurstResult {
  * message goes through first so the program pages forward from a cursor (steady state);
  * without, the burst is read as a first-start backlog (newest first with before_ts).
  */
-export function measureBurst(rows: number, hadCursor: boolean): Promise<BurstResult> {
-  return withProgram({ MOLECULE_MCP_POLL_INTERVAL_SECS: "1" }, async (sim, client) => {
+export function measureBurst(
+  { rows, hadCursor }: { rows: number; hadCursor: boolean },
+  childEnv: Record<string, string>,
+): Promise<BurstResult> {
+  const extraEnv = { MOLECULE_MCP_POLL_INTERVAL_SECS: "1" };
+  return withProgram({ childEnv, extraEnv }, async (sim, client) => {
     const pushes = new ChannelCollector(client);
     await waitForPolls(sim);
     if (hadCursor) {

@@ -17,8 +17,11 @@ export interface IdleResult {
  * Starts the program with default settings, lets start-up settle (register, first heartbeat,
  * first poll), then counts every request the platform receives during `windowMs`.
  */
-export async function measureIdle(windowMs: number): Promise<IdleResult> {
-  const sim = await startSimulator({ workspaceName: "bench" });
+export async function measureIdle(
+  windowMs: number,
+  childEnv: Record<string, string>,
+): Promise<IdleResult> {
+  const sim = await startSimulator({ workspaceName: "bench", programEnv: childEnv });
   try {
     const client = await openSession(sim);
     try {
@@ -55,8 +58,11 @@ export interface RoundTripResult {
  * Times `calls` sequential inbox_peek calls on an empty inbox; then starts
  * wait_for_message(timeout_secs=60), checks it is pending, times `calls` more, and cancels it.
  */
-export async function measureRoundTrip(calls: number): Promise<RoundTripResult> {
-  const sim = await startSimulator({ workspaceName: "bench" });
+export async function measureRoundTrip(
+  calls: number,
+  childEnv: Record<string, string>,
+): Promise<RoundTripResult> {
+  const sim = await startSimulator({ workspaceName: "bench", programEnv: childEnv });
   try {
     const client = await openSession(sim);
     try {

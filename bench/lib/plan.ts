@@ -17,6 +17,8 @@ export interface LatencyRun {
 /** The sizes of every benchmark. */
 export interface BenchPlan {
   mode: "full" | "quick";
+  /** Extra environment of every spawned program (DENO_V8_FLAGS from BENCH_V8_FLAGS). */
+  childEnv: Record<string, string>;
   coldStartRuns: number;
   /** Messages received and popped for the RSS-growth figure, in batches of `memoryBatch`. */
   memoryMessages: number;
@@ -27,11 +29,12 @@ export interface BenchPlan {
   burstRows: number;
 }
 
-/** The plan for `quick` (BENCH_QUICK=1) or full mode. */
-export function benchPlan(quick: boolean): BenchPlan {
+/** The plan for `quick` (BENCH_QUICK=1) or full mode, spawning programs with `childEnv`. */
+export function benchPlan(quick: boolean, childEnv: Record<string, string> = {}): BenchPlan {
   if (quick) {
     return {
       mode: "quick",
+      childEnv,
       coldStartRuns: 10,
       memoryMessages: 2_000,
       memoryBatch: 1_000,
@@ -46,6 +49,7 @@ export function benchPlan(quick: boolean): BenchPlan {
   }
   return {
     mode: "full",
+    childEnv,
     coldStartRuns: 20,
     memoryMessages: 10_000,
     memoryBatch: 1_000,

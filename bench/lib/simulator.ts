@@ -22,6 +22,8 @@ export const ACTIVITY_ROUTE = "GET /workspaces/:id/activity";
 export interface SimulatorOptions {
   /** Display name of the workspace (default "local-demo"). */
   workspaceName?: string;
+  /** Variables every program started for this simulator gets (e.g. DENO_V8_FLAGS). */
+  programEnv?: Record<string, string>;
 }
 
 /** A served simulator; close() frees the port and removes the state directory. */
@@ -80,6 +82,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     stateDir,
     stamps,
     programEnv: (extra = {}) => ({
+      ...opts.programEnv,
       WORKSPACE_ID: workspace.id,
       PLATFORM_URL: url,
       MOLECULE_WORKSPACE_TOKEN: workspace.token,
