@@ -35,7 +35,7 @@ interface Setup {
 
 /** Runs the program and returns its exit code. */
 export async function main(args: string[]): Promise<number> {
-  const cli = parseCli(args);
+  const cli = await parseCli(args);
   if ("error" in cli) {
     writeStderr(cli.error);
     return EXIT.CONFIG;

@@ -35,7 +35,7 @@
  * Compaction: at open, and whenever the journal exceeds max(4 MiB, 10 × the last snapshot),
  * the live state is written as a fresh snapshot (atomic rename, mode 0600).
  */
-import { join } from "node:path";
+import { joinPath } from "./paths.ts";
 import type { Clock } from "./clock.ts";
 import {
   CURSOR_FILE_NAME,
@@ -131,7 +131,7 @@ export class DurableInbox {
     this.#log = opts.log;
     this.#clock = opts.clock;
     this.#journal = journal;
-    this.#cursorPath = join(opts.dir, CURSOR_FILE_NAME + (opts.fileSuffix ?? ""));
+    this.#cursorPath = joinPath(opts.dir, CURSOR_FILE_NAME + (opts.fileSuffix ?? ""));
     this.#cursor = cursor;
     this.#seen = new SeenIds(opts.clock);
   }
@@ -161,10 +161,10 @@ export class DurableInbox {
   }
 
   static async #load(opts: DurableInboxOptions): Promise<DurableInbox> {
-    const path = join(opts.dir, JOURNAL_FILE_NAME + (opts.fileSuffix ?? ""));
+    const path = joinPath(opts.dir, JOURNAL_FILE_NAME + (opts.fileSuffix ?? ""));
     const { journal, records } = await InboxJournal.open(path, opts);
     const cursor = await readCursorFile(
-      join(opts.dir, CURSOR_FILE_NAME + (opts.fileSuffix ?? "")),
+      joinPath(opts.dir, CURSOR_FILE_NAME + (opts.fileSuffix ?? "")),
       opts.log,
     );
     const inbox = new DurableInbox(opts, journal, cursor);

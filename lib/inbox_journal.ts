@@ -27,7 +27,7 @@
  *
  * This module knows the format and the file; what the records mean is lib/inbox.ts's business.
  */
-import { basename, dirname, join } from "node:path";
+import { baseName, dirName, joinPath } from "./paths.ts";
 import { atomicWriteFile } from "./atomic_write.ts";
 import type { Clock } from "./clock.ts";
 import type { InboxMessage, MessageKind } from "./inbox_message.ts";
@@ -363,13 +363,13 @@ async function setAside(path: string, clock: Clock, copy = false): Promise<strin
 
 /** Removes temp files an atomic write left behind when the process was killed mid-way. */
 async function removeStaleTempFiles(path: string, log: Logger): Promise<void> {
-  const dir = dirname(path);
-  const prefix = `${basename(path)}.`;
+  const dir = dirName(path);
+  const prefix = `${baseName(path)}.`;
   try {
     for await (const entry of Deno.readDir(dir)) {
       const rest = entry.name.startsWith(prefix) ? entry.name.slice(prefix.length) : "";
       if (!entry.isFile || !/^[0-9a-f]{8}\.tmp$/.test(rest)) continue;
-      await Deno.remove(join(dir, entry.name));
+      await Deno.remove(joinPath(dir, entry.name));
       log.debug("removed a temp file left by an interrupted journal snapshot", {
         file: entry.name,
       });

@@ -5,7 +5,7 @@
  * on a small file beside the journal makes the second one wait its turn instead. The lock is
  * the kernel's (flock), so it goes away with the process, even after kill -9: no stale locks.
  */
-import { join } from "node:path";
+import { joinPath } from "./paths.ts";
 
 /** File name of the lock inside the state directory (suffixed like the journal). */
 export const LOCK_FILE_NAME = ".mcp_inbox.lock";
@@ -34,7 +34,7 @@ export async function acquireInboxLock(
   dir: string,
   opts: { fileSuffix?: string; pid: number },
 ): Promise<InboxLock> {
-  const path = join(dir, LOCK_FILE_NAME + (opts.fileSuffix ?? ""));
+  const path = joinPath(dir, LOCK_FILE_NAME + (opts.fileSuffix ?? ""));
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });

@@ -6,7 +6,7 @@
  * user is refused. Failures are returned as a problem for main.ts (exit 2), never thrown.
  * Which files live there is state_files.ts's business.
  */
-import { isAbsolute, join } from "node:path";
+import { isAbsolutePath, joinPath } from "./paths.ts";
 import type { Logger } from "./log.ts";
 
 /** Name of the fallback directory under $HOME. */
@@ -52,7 +52,7 @@ export async function resolveStateDir(opts: StateDirOptions): Promise<StateDirRe
   }
 
   const home = (opts.home ?? "").trim();
-  if (home === "" || !isAbsolute(home)) {
+  if (home === "" || !isAbsolutePath(home)) {
     return {
       ok: false,
       problem:
@@ -62,7 +62,7 @@ export async function resolveStateDir(opts: StateDirOptions): Promise<StateDirRe
         "directory you own",
     };
   }
-  return await useHomeDir(join(home, HOME_STATE_DIR_NAME), opts);
+  return await useHomeDir(joinPath(home, HOME_STATE_DIR_NAME), opts);
 }
 
 async function useConfigsDir(dir: string): Promise<StateDirResult> {
@@ -71,7 +71,7 @@ async function useConfigsDir(dir: string): Promise<StateDirResult> {
     problem: `CONFIGS_DIR ${JSON.stringify(dir)} ${why}: set CONFIGS_DIR to a directory you ` +
       "own, or unset it to use ~/.molecule-workspace",
   });
-  if (!isAbsolute(dir)) return fail("is not an absolute path");
+  if (!isAbsolutePath(dir)) return fail("is not an absolute path");
   const created = await ensureDir(dir, { recursive: true });
   if (typeof created === "string") return fail(created);
   const probe = await probeWrite(dir);
@@ -161,7 +161,7 @@ async function isWritableDir(dir: string, log: Logger): Promise<boolean> {
  * where the OS has none), or a short reason when the dir is not writable.
  */
 async function probeWrite(dir: string): Promise<{ uid: number | null } | string> {
-  const path = join(dir, `.molecule-mcp-probe-${crypto.randomUUID().slice(0, 8)}`);
+  const path = joinPath(dir, `.molecule-mcp-probe-${crypto.randomUUID().slice(0, 8)}`);
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });

@@ -4,7 +4,7 @@
  * is logged and treated as absent, never fatal. The inbox journal and cursor files belong to
  * the inbox's own store; state_dir.ts decides which directory is used.
  */
-import { join } from "node:path";
+import { joinPath } from "./paths.ts";
 import { atomicWriteFile } from "./atomic_write.ts";
 import type { Logger } from "./log.ts";
 
@@ -18,7 +18,7 @@ export const STATE_FILES = {
 
 /** Full path of one state file in `dir`. */
 export function stateFilePath(dir: string, name: keyof typeof STATE_FILES): string {
-  return join(dir, STATE_FILES[name]);
+  return joinPath(dir, STATE_FILES[name]);
 }
 
 /**

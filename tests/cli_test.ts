@@ -3,46 +3,46 @@ import { parseCli } from "../lib/cli.ts";
 import { usageHint, usageText } from "../lib/help.ts";
 import { ENV_VARS } from "../lib/config.ts";
 
-function errorOf(args: string[]): string {
-  const parsed = parseCli(args);
+async function errorOf(args: string[]): Promise<string> {
+  const parsed = await parseCli(args);
   if (!("error" in parsed)) throw new Error(`expected an error, got ${parsed.command}`);
   assert(!parsed.error.includes("\n"), "the error is one line");
   assertStringIncludes(parsed.error, "run `molecule-mcp --help`");
   return parsed.error;
 }
 
-Deno.test("cli: no arguments means serve", () => {
-  assertEquals(parseCli([]), { command: "serve" });
+Deno.test("cli: no arguments means serve", async () => {
+  assertEquals(await parseCli([]), { command: "serve" });
 });
 
-Deno.test("cli: --help, -h and help ask for the usage", () => {
+Deno.test("cli: --help, -h and help ask for the usage", async () => {
   for (const args of [["--help"], ["-h"], ["help"], ["-h", "-V"], ["--version", "help"]]) {
-    assertEquals(parseCli(args), { command: "help" }, args.join(" "));
+    assertEquals(await parseCli(args), { command: "help" }, args.join(" "));
   }
 });
 
-Deno.test("cli: --version and -V ask for the version", () => {
-  assertEquals(parseCli(["--version"]), { command: "version" });
-  assertEquals(parseCli(["-V"]), { command: "version" });
+Deno.test("cli: --version and -V ask for the version", async () => {
+  assertEquals(await parseCli(["--version"]), { command: "version" });
+  assertEquals(await parseCli(["-V"]), { command: "version" });
 });
 
-Deno.test("cli: an unknown flag is a one-line error naming it", () => {
-  assertMatch(errorOf(["--verbose"]), /^Unknown option: --verbose /);
-  assertMatch(errorOf(["-x"]), /^Unknown option: -x /);
+Deno.test("cli: an unknown flag is a one-line error naming it", async () => {
+  assertMatch(await errorOf(["--verbose"]), /^Unknown option: --verbose /);
+  assertMatch(await errorOf(["-x"]), /^Unknown option: -x /);
 });
 
-Deno.test("cli: an unknown or reserved subcommand is a one-line error naming it", () => {
-  assertMatch(errorOf(["doctor"]), /^Unknown command: doctor /);
-  assertMatch(errorOf(["serve"]), /^Unknown command: serve /);
-  assertMatch(errorOf(["help", "me"]), /^Unexpected argument: me /);
+Deno.test("cli: an unknown or reserved subcommand is a one-line error naming it", async () => {
+  assertMatch(await errorOf(["doctor"]), /^Unknown command: doctor /);
+  assertMatch(await errorOf(["serve"]), /^Unknown command: serve /);
+  assertMatch(await errorOf(["help", "me"]), /^Unexpected argument: me /);
 });
 
-Deno.test("cli: a value given to a flag that takes none is refused", () => {
-  assertMatch(errorOf(["--help=yes"]), /^Option --help takes no value: got --help=yes /);
+Deno.test("cli: a value given to a flag that takes none is refused", async () => {
+  assertMatch(await errorOf(["--help=yes"]), /^Option --help takes no value: got --help=yes /);
 });
 
-Deno.test("cli: odd arguments stay on one line", () => {
-  assertStringIncludes(errorOf(["do\nctor"]), '"do\\nctor"');
+Deno.test("cli: odd arguments stay on one line", async () => {
+  assertStringIncludes(await errorOf(["do\nctor"]), '"do\\nctor"');
 });
 
 Deno.test("help: the usage names every variable, where values come from, files and exit codes", () => {

@@ -5,7 +5,7 @@
  * user (upstream's rule: no half-rendered chips). Upload and notify requests are
  * platform_chat.ts's job.
  */
-import { basename, isAbsolute } from "node:path";
+import { baseName, isAbsolutePath } from "../paths.ts";
 import { PlatformError } from "../errors.ts";
 import type { ChatFile, UploadedFile } from "../platform_chat.ts";
 import { TalkToUserDisabledError } from "../platform_http.ts";
@@ -108,7 +108,7 @@ async function loadAttachments(paths: string[], deps: ToolDeps): Promise<Loaded>
   const files: ChatFile[] = [];
   let total = 0;
   for (const path of paths) {
-    if (!isAbsolute(path)) {
+    if (!isAbsolutePath(path)) {
       problems.push(`${JSON.stringify(path)} is not an absolute path`);
       continue;
     }
@@ -130,7 +130,7 @@ async function loadAttachments(paths: string[], deps: ToolDeps): Promise<Loaded>
       continue;
     }
     total += bytes.length;
-    const name = basename(path);
+    const name = baseName(path);
     files.push({ name, bytes, mimeType: mimeTypeFor(name) });
   }
   if (problems.length > 0) {
