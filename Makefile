@@ -9,8 +9,10 @@ PATH_DENO_VERSION := $(if $(PATH_DENO),$(shell deno --version 2>/dev/null | head
 DENO := $(if $(filter $(DENO_PIN),$(PATH_DENO_VERSION)),$(PATH_DENO),$(LOCAL_DENO))
 
 # The shipped permission set lives in deno.json ("permissions.shipped"); -q hides Deno's
-# "experimental" notice about config-file permissions so stderr stays ours.
-RUN_FLAGS := -q -P=shipped
+# "experimental" notice about config-file permissions so stderr stays ours. The V8 flags
+# ("runtime.v8Flags", chosen by make bench for memory) come from deno.json too.
+V8_FLAGS := $(shell sed -n 's/^ *"v8Flags": *"\([^"]*\)".*/\1/p' deno.json)
+RUN_FLAGS := -q -P=shipped --v8-flags=$(V8_FLAGS)
 
 .PHONY: all deno run test lint fmt compile bench demo formula clean
 
@@ -65,10 +67,16 @@ dist: compile
 # MOLECULE_MCP_BIN=dist/<binary> measures a compiled binary instead of `deno run`.
 # --allow-run also reads the child's RSS (`cat /proc/<pid>/status`: Deno grants /proc/<pid>
 # paths only with --allow-all).
-.PHONY: bench demo
+.PHONY: bench bench-bundled demo
 BENCH_ENV := BENCH_QUICK,BENCH_ONLY,BENCH_V8_FLAGS,MOLECULE_MCP_BIN,DENO_DIR
 bench: $(DENO)
 	@$(DENO) run -q --allow-run --allow-net=127.0.0.1 --allow-read --allow-write --allow-env=$(BENCH_ENV) bench/run.ts
+
+# The same table for the program bundled as `deno compile` embeds it (no runtime download
+# needed): the closest stand-in for the binary on machines that cannot build one.
+bench-bundled: $(DENO)
+	@bin=$$(DENO=$(DENO) bash bench/bundled_program.sh) && MOLECULE_MCP_BIN=$$bin $(MAKE) --no-print-directory bench; \
+	  status=$$?; rm -rf "$$(dirname "$$bin")"; exit $$status
 
 # The whole loop with no Molecule account: simulator + server + a scripted MCP session.
 demo: $(DENO)

@@ -28,6 +28,7 @@ fail() {
 }
 
 version=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' deno.json | head -n 1)
+v8_flags=$(sed -n 's/^ *"v8Flags": *"\([^"]*\)".*/\1/p' deno.json | head -n 1)
 [ -n "$version" ] || fail 'cannot read "version" from deno.json'
 
 targets_text=${TARGETS:-}
@@ -112,7 +113,9 @@ for target in "${targets[@]}"; do
   # -P=shipped: the binary gets exactly the permission set deno.json declares.
   # --exclude-unused-npm: the lockfile's npm packages are test-only; embed none that main.ts
   # does not reach.
-  "$DENO" compile -q -P=shipped --frozen --exclude-unused-npm --target "$target" \
+  # --v8-flags: the runtime flags deno.json declares ("runtime.v8Flags"), baked in.
+  "$DENO" compile -q -P=shipped --v8-flags="$v8_flags" --frozen --exclude-unused-npm \
+    --target "$target" \
     --output "$stage/molecule-mcp" main.ts
   # A binary for this machine must run and report the version before it is packed.
   if [ "$target" = "$host_target" ]; then

@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import manifest from "../../deno.json" with { type: "json" };
 
 /** Options for one program run. */
 export interface SpawnOptions {
@@ -40,12 +41,13 @@ export function programCommand(
   if (bin !== undefined && bin !== "") {
     return { command: bin, args, env: { ...opts.env }, cwd: REPO_ROOT };
   }
-  // Same flags as the Makefile's `run`: the shipped permission set, Deno's notices hidden.
+  // Same flags as the Makefile's `run`: the shipped permission set and V8 flags from deno.json,
+  // Deno's notices hidden.
   const denoEnv: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
   denoEnv.DENO_DIR = Deno.env.get("DENO_DIR") ?? join(REPO_ROOT, ".tools", "deno_dir");
   return {
     command: Deno.execPath(),
-    args: ["run", "-q", "-P=shipped", "main.ts", ...args],
+    args: ["run", "-q", "-P=shipped", `--v8-flags=${manifest.runtime.v8Flags}`, "main.ts", ...args],
     env: { ...denoEnv, ...opts.env },
     cwd: REPO_ROOT,
   };
