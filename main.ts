@@ -108,15 +108,15 @@ async function serve({ config, stateDir, token, log, http }: Setup): Promise<num
   });
   link.onArrived((messages) => {
     for (const message of messages) {
-      const { method, params } = buildChannelNotification(
-        message,
-        link.peers.lookup(message.peer_id),
-      );
+      const sender = message.kind === "peer_agent" ? link.peers.lookup(message.peer_id) : {};
+      const { method, params } = buildChannelNotification(message, sender);
       void server.notify(method, params); // never rejects; a closed stdout is logged once
     }
   });
 
   const stopping = new AbortController();
+  // The listeners stay until the process exits: removing them during shutdown would hand a
+  // late signal back to the default action (exit 130/143) while state is being flushed.
   const onSignal = () => void server.close();
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
@@ -132,8 +132,6 @@ async function serve({ config, stateDir, token, log, http }: Setup): Promise<num
     log.error(err.message);
     exitCode = EXIT.TOKEN_REJECTED;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
     stopping.abort();
     await server.close();
     await link.stop();
