@@ -134,7 +134,10 @@ function checkCaseReplies(seen: RpcMessage[], expect: Expectation, where: string
       return;
     case "id":
       assertEquals(replies.length, 1, `${where}: expected exactly one reply, got ${describe()}`);
-      assert(sameId(replies[0]?.id, expect.id), `${where}: reply carries the wrong id`);
+      assert(
+        sameId(replies[0]?.id, expect.id),
+        `${where}: reply carries the wrong id (want ${JSON.stringify(expect.id)}): ${describe()}`,
+      );
       return;
   }
 }
@@ -366,7 +369,8 @@ Deno.test(
       });
       const decoder = new TextDecoder();
       const wire: Wire = {
-        send: (bytes) => program.write(decoder.decode(bytes)),
+        // Streaming decode: a chunk may end inside a multi-byte character (lines are cut up).
+        send: (bytes) => program.write(decoder.decode(bytes, { stream: true })),
         nextLine: () => program.readLine(),
       };
       let stdoutSeen = "";
@@ -420,7 +424,7 @@ Deno.test(
           `hostile id reached the platform: ${text}`,
         );
         assert(
-          /^\/(registry\/(register|heartbeat|update-card|discover\/[0-9a-f-]{36}|[0-9a-f-]{36}\/peers)|workspaces\/[0-9a-f-]{36}(\/[a-z/-]+)?)$/
+          /^\/(registry\/(register|heartbeat|update-card|discover\/[0-9a-f-]{36}|[0-9a-f-]{36}\/peers)|workspaces\/[0-9a-f-]{36}(\/[a-z0-9/_-]+)?)$/
             .test(req.path),
           `unexpected request path: ${req.path}`,
         );
