@@ -6,6 +6,7 @@ import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { createFakePlatform, type FakePlatform } from "./fakes/fake_platform.ts";
 import { programCommand, type ProgramHandle, spawnProgram } from "./fakes/spawn.ts";
 import { Client, StdioClientTransport } from "./fakes/sdk.ts";
+import { RpcSession } from "./fakes/rpc_session.ts";
 import { withTempDir } from "./fakes/temp_dir.ts";
 
 interface Served {
@@ -37,55 +38,6 @@ async function withServedPlatform(fn: (s: Served) => Promise<void>): Promise<voi
       await served.close();
     }
   });
-}
-
-/** A raw JSON-RPC session over the program's stdio, keeping notifications it reads. */
-class RawSession {
-  readonly notifications: Record<string, unknown>[] = [];
-  readonly stdoutLines: string[] = [];
-  constructor(readonly program: ProgramHandle) {}
-
-  /** Reads stdout until the response with `id` arrives (notifications are kept). */
-  async response(id: number | string): Promise<Record<string, unknown>> {
-    for (;;) {
-      const line = await this.program.readLine();
-      if (line === undefined) throw new Error(`stdout ended before response ${id}`);
-      this.stdoutLines.push(line);
-      const msg = JSON.parse(line) as Record<string, unknown>;
-      if (msg.id === id && ("result" in msg || "error" in msg)) return msg;
-      if ("method" in msg && !("id" in msg)) this.notifications.push(msg);
-    }
-  }
-
-  async request(id: number, method: string, params: unknown = {}) {
-    await this.program.writeLine(JSON.stringify({ jsonrpc: "2.0", id, method, params }));
-    return await this.response(id);
-  }
-
-  /** Reads stdout until a notification with `method` arrives. */
-  async notification(method: string): Promise<Record<string, unknown>> {
-    const seen = this.notifications.find((n) => n.method === method);
-    if (seen !== undefined) return seen;
-    for (;;) {
-      const line = await this.program.readLine();
-      if (line === undefined) throw new Error(`stdout ended before a ${method} notification`);
-      this.stdoutLines.push(line);
-      const msg = JSON.parse(line) as Record<string, unknown>;
-      if (msg.method === method) return msg;
-    }
-  }
-}
-
-async function initialize(session: RawSession) {
-  const reply = await session.request(1, "initialize", {
-    protocolVersion: "2025-06-18",
-    capabilities: {},
-    clientInfo: { name: "e2e", version: "1" },
-  });
-  await session.program.writeLine(
-    JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
-  );
-  return reply;
 }
 
 Deno.test("e2e: the SDK client completes the handshake and lists the platform tools", async () => {
@@ -129,9 +81,9 @@ Deno.test("e2e: the SDK client completes the handshake and lists the platform to
 Deno.test("e2e: it registers in poll mode and pushes an inbound canvas message as a channel notification", async () => {
   await withServedPlatform(async ({ platform, env, me }) => {
     await using program = spawnProgram({ env });
-    const session = new RawSession(program);
-    const init = await initialize(session);
-    assertEquals((init.result as Record<string, unknown>).protocolVersion, "2025-06-18");
+    const session = new RpcSession(program);
+    const init = await session.initialize();
+    assertEquals(init.protocolVersion, "2025-06-18");
     await program.waitForStderr("registered with the platform");
     const registration = platform.registrations.find((r) => r.workspace_id === me.id);
     assertEquals((registration?.body as Record<string, unknown>).delivery_mode, "poll");
@@ -151,8 +103,8 @@ Deno.test("e2e: it registers in poll mode and pushes an inbound canvas message a
 Deno.test("e2e: stdout carries only JSON-RPC lines, even for garbage input", async () => {
   await withServedPlatform(async ({ env }) => {
     await using program = spawnProgram({ env });
-    const session = new RawSession(program);
-    await initialize(session);
+    const session = new RpcSession(program);
+    await session.initialize();
     await program.writeLine("this is not json");
     await program.writeLine(JSON.stringify({ jsonrpc: "2.0", id: { evil: true }, method: "x" }));
     await program.writeLine(JSON.stringify({ jsonrpc: "2.0", method: "unknown/notification" }));
@@ -186,8 +138,8 @@ Deno.test("e2e: a rejected token at registration exits 3 with the fix on stderr"
 Deno.test("e2e: SIGTERM stops the server cleanly with exit 0", async () => {
   await withServedPlatform(async ({ env }) => {
     await using program = spawnProgram({ env });
-    const session = new RawSession(program);
-    await initialize(session);
+    const session = new RpcSession(program);
+    await session.initialize();
     await program.waitForStderr("registered with the platform");
     assertEquals((await program.kill("SIGTERM")).code, 0);
   });
@@ -196,13 +148,13 @@ Deno.test("e2e: SIGTERM stops the server cleanly with exit 0", async () => {
 Deno.test("e2e: a second process on the same state directory waits for the inbox, then takes it over", async () => {
   await withServedPlatform(async ({ platform, env, me }) => {
     await using first = spawnProgram({ env });
-    const firstSession = new RawSession(first);
-    await initialize(firstSession);
+    const firstSession = new RpcSession(first);
+    await firstSession.initialize();
     await first.waitForStderr("registered with the platform");
 
     await using second = spawnProgram({ env });
-    const secondSession = new RawSession(second);
-    await initialize(secondSession);
+    const secondSession = new RpcSession(second);
+    await secondSession.initialize();
     await second.waitForStderr("another molecule-mcp process");
     const busy = await secondSession.request(2, "tools/call", { name: "inbox_peek" });
     const busyResult = busy.result as { isError?: boolean; content: { text: string }[] };
