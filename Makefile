@@ -35,7 +35,7 @@ test: $(DENO)
 lint: $(DENO)
 	@$(DENO) fmt --check
 	@$(DENO) lint
-	@$(DENO) check --frozen main.ts lib/ tests/
+	@$(DENO) check --frozen main.ts lib/ tests/ bench/ demo/ release/
 
 fmt: $(DENO)
 	@$(DENO) fmt

@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { createFakePlatform, type FakePlatform } from "./fakes/fake_platform.ts";
-import { programCommand, type ProgramHandle, spawnProgram } from "./fakes/spawn.ts";
+import { programCommand, spawnProgram } from "./fakes/spawn.ts";
 import { Client, StdioClientTransport } from "./fakes/sdk.ts";
 import { RpcSession } from "./fakes/rpc_session.ts";
 import { withTempDir } from "./fakes/temp_dir.ts";
