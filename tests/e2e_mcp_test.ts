@@ -2,6 +2,7 @@
  * The whole program as a host runs it: spawned with the shipped permission set, speaking MCP
  * on stdio, against the fake platform served on loopback.
  */
+import { UPSTREAM_TOOL_NAMES } from "./fakes/tool_names.ts";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { createFakePlatform, type FakePlatform } from "./fakes/fake_platform.ts";
 import { programCommand, spawnProgram } from "./fakes/spawn.ts";
@@ -59,19 +60,7 @@ Deno.test("e2e: the SDK client completes the handshake and lists the platform to
       assertEquals(caps?.experimental?.["claude/channel"], {});
       assertStringIncludes(client.getInstructions() ?? "", "wait_for_message");
       const { tools } = await client.listTools();
-      assertEquals(tools.map((t) => t.name), [
-        "delegate_task",
-        "delegate_task_async",
-        "check_task_status",
-        "send_message_to_user",
-        "list_peers",
-        "get_workspace_info",
-        "commit_memory",
-        "recall_memory",
-        "wait_for_message",
-        "inbox_peek",
-        "inbox_pop",
-      ]);
+      assertEquals(tools.map((t) => t.name), UPSTREAM_TOOL_NAMES);
     } finally {
       await client.close();
     }

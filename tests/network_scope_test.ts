@@ -10,6 +10,7 @@
  * A compiled binary (MOLECULE_MCP_BIN) has its permissions baked in and takes no flags: then
  * only the narrowing is skipped, with the reason in the test name; the rest still runs.
  */
+import { UPSTREAM_TOOL_NAMES } from "./fakes/tool_names.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { join } from "node:path";
 import { createFakePlatform } from "./fakes/fake_platform.ts";
@@ -23,20 +24,7 @@ const SKIP_REASON = BIN === ""
   : "narrowing skipped: MOLECULE_MCP_BIN is a compiled binary, which takes no permission flags";
 const NO_NET = /Requires net access|NotCapable|PermissionDenied/;
 
-/** The eleven tools, in upstream's order: a twelfth must be added here (and exercised). */
-const ALL_TOOLS = [
-  "delegate_task",
-  "delegate_task_async",
-  "check_task_status",
-  "send_message_to_user",
-  "list_peers",
-  "get_workspace_info",
-  "commit_memory",
-  "recall_memory",
-  "wait_for_message",
-  "inbox_peek",
-  "inbox_pop",
-];
+const ALL_TOOLS = UPSTREAM_TOOL_NAMES;
 
 /**
  * Starts the program as spawn.ts does, with net narrowed to `hostPort` (unless it is a

@@ -1,4 +1,5 @@
 import { PEER_OUTPUT_END } from "../lib/tools/trust_boundary.ts";
+import { UPSTREAM_TOOL_NAMES } from "./fakes/tool_names.ts";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { withToolRig } from "./fakes/tool_harness.ts";
 
@@ -10,19 +11,7 @@ const WORKSPACE = "GET /workspaces/:id";
 Deno.test("tools: tools/list shows exactly the 11 tools in upstream's order", async () => {
   await withToolRig(async (rig) => {
     const { tools } = await rig.client.listTools();
-    assertEquals(tools.map((t) => t.name), [
-      "delegate_task",
-      "delegate_task_async",
-      "check_task_status",
-      "send_message_to_user",
-      "list_peers",
-      "get_workspace_info",
-      "commit_memory",
-      "recall_memory",
-      "wait_for_message",
-      "inbox_peek",
-      "inbox_pop",
-    ]);
+    assertEquals(tools.map((t) => t.name), UPSTREAM_TOOL_NAMES);
     const byName = new Map(tools.map((t) => [t.name, t]));
     assertEquals(byName.get("delegate_task")?.inputSchema.required, ["workspace_id", "task"]);
     assertEquals(byName.get("delegate_task_async")?.annotations?.idempotentHint, true);
