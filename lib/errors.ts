@@ -44,14 +44,28 @@ export class PlatformError extends Error {
   }
 }
 
-/** The platform rejected the workspace token at start-up; main.ts exits 3. */
+/**
+ * The platform refused us at start-up; main.ts exits 3. Register itself has no 403 (contract
+ * §2): a 403 with an empty body comes from the CORS check on the Origin header, which means
+ * PLATFORM_URL is not the tenant's own address, so that case says so instead of blaming the
+ * token.
+ */
 export class AuthRejectedError extends Error {
   override name = "AuthRejectedError";
-  constructor(readonly workspaceId: string, readonly status: number) {
+  constructor(
+    readonly workspaceId: string,
+    readonly status: number,
+    opts: { isOriginRefused?: boolean } = {},
+  ) {
     super(
-      `The platform rejected the token for workspace ${workspaceId} (HTTP ${status}): ` +
-        "regenerate it in the canvas (workspace → Tokens tab), update MOLECULE_WORKSPACE_TOKEN " +
-        "in your MCP config and restart",
+      opts.isOriginRefused
+        ? `The platform refused workspace ${workspaceId} (HTTP ${status} with no body): it ` +
+          "did not accept the Origin sent from PLATFORM_URL; set PLATFORM_URL to your tenant's " +
+          "own address (as the canvas shows it, without a path) and restart; if that is right, " +
+          "regenerate the token in the canvas (workspace → Tokens tab)"
+        : `The platform rejected the token for workspace ${workspaceId} (HTTP ${status}): ` +
+          "regenerate it in the canvas (workspace → Tokens tab), update " +
+          "MOLECULE_WORKSPACE_TOKEN in your MCP config and restart",
     );
   }
 }

@@ -26,9 +26,12 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** The detail of a refusal that came with no body (e.g. the CORS check's empty 403). */
+export const EMPTY_BODY_DETAIL = "empty body";
+
 /** The platform's `{error}` text, or a snippet of a non-JSON body, for PlatformError.detail. */
 export function answerDetail(answer: Answer): string {
-  if (answer.bodyKind === "empty") return "empty body";
+  if (answer.bodyKind === "empty") return EMPTY_BODY_DETAIL;
   if (answer.bodyKind === "text") return truncate(`not JSON: ${answer.text}`);
   if (isRecord(answer.body) && typeof answer.body.error === "string") {
     return truncate(answer.body.error);

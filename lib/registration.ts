@@ -5,6 +5,7 @@
  * several. The HTTP calls are platform.ts's; writing the secret file is state_files.ts's.
  */
 import type { Clock } from "./clock.ts";
+import { EMPTY_BODY_DETAIL } from "./platform_answer.ts";
 import { AuthRejectedError, PlatformError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import type { PlatformClient } from "./platform.ts";
@@ -57,7 +58,10 @@ export async function registerOnce(card: AgentCard, deps: RegisterDeps): Promise
     return true;
   } catch (err) {
     if (!(err instanceof PlatformError)) throw err;
-    if (err.isAuthRejected) throw new AuthRejectedError(workspace, err.status);
+    if (err.isAuthRejected) {
+      const isOriginRefused = err.status === 403 && err.detail === EMPTY_BODY_DETAIL;
+      throw new AuthRejectedError(workspace, err.status, { isOriginRefused });
+    }
     deps.log.warn("cannot register the workspace; the heartbeat keeps it online meanwhile", {
       workspace,
       status: err.status,

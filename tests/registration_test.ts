@@ -111,6 +111,17 @@ Deno.test("registration: a rejected token at register is fatal with a regenerate
   assertStringIncludes(err.message, "Tokens");
 });
 
+Deno.test("registration: an empty 403 (Origin refused) points at PLATFORM_URL, not the token", async () => {
+  const w = world();
+  w.fake.failNext("POST /registry/register", 403);
+  const err = await assertRejects(
+    () => registerOnce({ name: "x", skills: [] }, { platform: w.client(), log: w.captured.log }),
+    AuthRejectedError,
+  );
+  assertStringIncludes(err.message, "PLATFORM_URL");
+  assertStringIncludes(err.message, "Origin");
+});
+
 Deno.test("registration: a 500 or an unreachable platform at register only warns", async () => {
   for (const fault of [500, "refused"] as const) {
     const w = world();
