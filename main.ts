@@ -105,6 +105,7 @@ async function serve({ config, stateDir, token, log, http }: Setup): Promise<num
     },
     log,
     instructions: () => buildInstructions({ pollTimeoutSecs: config.pollTimeoutSecs }),
+    clock: systemClock,
   });
   link.onArrived((messages) => {
     for (const message of messages) {

@@ -157,3 +157,30 @@ Deno.test("e2e: a second process on the same state directory waits for the inbox
     assertEquals((push.params as { meta: { activity_id: string } }).meta.activity_id, row.id);
   });
 });
+
+Deno.test("e2e: stdin and stdout may be regular files (a host that logs through files, or tee)", async () => {
+  await withServedPlatform(async ({ env, dir }) => {
+    const input = `${dir}/in.jsonl`;
+    const output = `${dir}/out.jsonl`;
+    const lines = [
+      { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18" } },
+      { jsonrpc: "2.0", method: "notifications/initialized" },
+      { jsonrpc: "2.0", id: 2, method: "tools/list" },
+    ];
+    await Deno.writeTextFile(input, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+    const { command, args, cwd, env: childEnv } = programCommand({ env });
+    // Through the shell, so stdin and stdout really are regular files (not pipes).
+    const quoted = [command, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+    const shell = await new Deno.Command("bash", {
+      args: ["-c", `${quoted} < '${input}' > '${output}'`],
+      cwd,
+      env: childEnv,
+      clearEnv: true,
+      stderr: "piped",
+    }).output();
+    assertEquals(shell.code, 0, new TextDecoder().decode(shell.stderr));
+    const replies = (await Deno.readTextFile(output)).trim().split("\n").map((l) => JSON.parse(l));
+    assertEquals(replies.map((r) => r.id), [1, 2]);
+    assertEquals(replies[1].result.tools.length, 11);
+  });
+});

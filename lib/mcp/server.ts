@@ -15,6 +15,7 @@
  * - Nothing is ever sent in reply to a notification, whatever it is.
  * - The reply of a cancelled request is never sent; nor is anything after close.
  */
+import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { ToolSpec } from "../tools/tool_spec.ts";
 import {
@@ -44,6 +45,9 @@ export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [
 /** Answered when the client asks for a version we do not know (the spec's negotiation rule). */
 export const LATEST_PROTOCOL_VERSION = "2025-11-25";
 
+/** How long calls still running at the end of input may take to answer. */
+export const DRAIN_GRACE_MS = 2_000;
+
 /** Experimental capabilities declared unless the caller says otherwise. */
 const DEFAULT_EXPERIMENTAL = { "claude/channel": {} };
 
@@ -62,6 +66,12 @@ export interface McpServerOptions<Ctx> {
    */
   instructions?: () => string;
   /**
+   * Times the grace period at end of input: calls still running when stdin ends get
+   * DRAIN_GRACE_MS to answer before they are aborted. Without a clock they are aborted at once
+   * (their replies are still sent).
+   */
+  clock?: Clock;
+  /**
    * `capabilities.experimental`. Default `{"claude/channel": {}}` (Claude Code channel
    * push); `{}` leaves the field out.
    */
@@ -79,6 +89,11 @@ export class McpServer<Ctx extends object> {
   #opts: McpServerOptions<Ctx>;
   #tools: ToolRegistry<Ctx>;
   #inFlight = new Map<RequestId, AbortController>();
+  /** Every request being handled, so the end of input can wait for their replies. */
+  #running = new Set<Promise<void>>();
+  /** Requests the client cancelled: their replies are never sent. */
+  #cancelled = new Set<RequestId>();
+  #isDraining = false;
   #isStarted = false;
   #isClosed = false;
   #isTransportClosing = false;
@@ -101,8 +116,8 @@ export class McpServer<Ctx extends object> {
     const { transport, log } = this.#opts;
     transport.onmessage = (message) => this.#receive(message);
     transport.onclose = () => {
-      log.info("MCP transport closed");
-      this.#markClosed();
+      log.info("MCP input ended");
+      void this.#drain();
     };
     transport.onerror = (error) => log.warn("MCP transport error", { error });
     await transport.start();
@@ -150,7 +165,7 @@ export class McpServer<Ctx extends object> {
         return;
       case "request":
         // #handleRequest catches everything, so this promise never rejects.
-        void this.#handleRequest(message.id, message.method, message.params);
+        this.#track(this.#handleRequest(message.id, message.method, message.params));
         return;
     }
   }
@@ -170,7 +185,7 @@ export class McpServer<Ctx extends object> {
     const { log } = this.#opts;
     const requestId = isRecord(params) ? params.requestId : undefined;
     const controller = isRequestId(requestId) ? this.#inFlight.get(requestId) : undefined;
-    if (controller === undefined) {
+    if (controller === undefined || !isRequestId(requestId)) {
       log.debug("cancel for no request in progress", { requestId: clip(String(requestId)) });
       return;
     }
@@ -178,6 +193,7 @@ export class McpServer<Ctx extends object> {
       ? clip(params.reason)
       : "no reason given";
     log.info("request cancelled by the MCP client", { requestId, reason });
+    this.#cancelled.add(requestId);
     controller.abort(new DOMException(`Cancelled by the client: ${reason}`, "AbortError"));
   }
 
@@ -206,7 +222,7 @@ export class McpServer<Ctx extends object> {
     } finally {
       this.#inFlight.delete(id);
     }
-    if (controller.signal.aborted) {
+    if (this.#cancelled.delete(id)) {
       log.debug("not sending the reply of a cancelled request", { id, method: clip(method) });
       return;
     }
@@ -303,6 +319,35 @@ export class McpServer<Ctx extends object> {
       ...fields,
       next: "the host has probably gone; later drops are logged at debug",
     });
+  }
+
+  #track(request: Promise<void>): void {
+    this.#running.add(request);
+    void request.finally(() => this.#running.delete(request));
+  }
+
+  /**
+   * The input ended (stdin EOF): requests already read still get their replies, so a script
+   * piping requests into the server sees every answer. Calls still running after the grace
+   * period (a long wait_for_message) are aborted and answer at once; then the session closes.
+   */
+  async #drain(): Promise<void> {
+    if (this.#isClosed || this.#isDraining) return;
+    this.#isDraining = true;
+    const clock = this.#opts.clock;
+    if (this.#running.size > 0 && clock !== undefined) {
+      const stopGrace = new AbortController();
+      const grace = clock.sleep(DRAIN_GRACE_MS, stopGrace.signal).then(() => "grace" as const);
+      const settled = Promise.allSettled([...this.#running]).then(() => "done" as const);
+      const first = await Promise.race([settled, grace]);
+      stopGrace.abort();
+      if (first === "grace") this.#opts.log.info("input ended; stopping calls still running");
+    }
+    for (const controller of this.#inFlight.values()) {
+      controller.abort(new DOMException("The MCP input ended", "AbortError"));
+    }
+    await Promise.allSettled([...this.#running]);
+    this.#markClosed();
   }
 
   #markClosed(): void {
