@@ -47,7 +47,15 @@ export function programCommand(
   denoEnv.DENO_DIR = Deno.env.get("DENO_DIR") ?? join(REPO_ROOT, ".tools", "deno_dir");
   return {
     command: Deno.execPath(),
-    args: ["run", "-q", "-P=shipped", `--v8-flags=${manifest.runtime.v8Flags}`, "main.ts", ...args],
+    args: [
+      "run",
+      "-q",
+      "--no-lock",
+      "-P=shipped",
+      `--v8-flags=${manifest.runtime.v8Flags}`,
+      "main.ts",
+      ...args,
+    ],
     env: { ...denoEnv, ...opts.env },
     cwd: REPO_ROOT,
   };
