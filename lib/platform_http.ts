@@ -5,6 +5,7 @@
  * functions live in platform.ts; retry policies live with the callers that need them.
  */
 import type { Clock } from "./clock.ts";
+import { VERSION } from "./version.ts";
 import { parseUuid } from "./uuid.ts";
 import type { Fetch } from "./http_client.ts";
 import { PlatformError } from "./errors.ts";
@@ -191,6 +192,8 @@ export class PlatformHttp {
       "Authorization": `Bearer ${this.#token}`,
       "Origin": this.origin,
       "Accept": "application/json",
+      // Names us in the platform's logs (Deno's default would say only "Deno/<version>").
+      "User-Agent": `molecule-mcp/${VERSION}`,
     });
     if (spec.asSelf === true) headers.set("X-Workspace-ID", this.workspaceId);
     let body: BodyInit | undefined;

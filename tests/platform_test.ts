@@ -6,6 +6,7 @@ import {
   assertStringIncludes,
 } from "./assert.ts";
 import { createFakePlatform } from "./fakes/fake_platform.ts";
+import { VERSION } from "../lib/version.ts";
 import { captureLog } from "./fakes/log_capture.ts";
 import { ManualClock } from "./fakes/manual_clock.ts";
 import { systemClock } from "../lib/clock.ts";
@@ -105,6 +106,7 @@ Deno.test("platform: register sends Bearer, the bare Origin, poll mode and the c
   assertEquals(req.headers.get("origin"), "https://acme.example.com:8443");
   assertEquals(req.headers.get("content-type"), "application/json");
   assertEquals(req.headers.get("x-workspace-id"), null);
+  assertEquals(req.headers.get("user-agent"), `molecule-mcp/${VERSION}`);
   assertEquals(JSON.parse(req.body), {
     id: SELF,
     url: "",
