@@ -4,23 +4,22 @@
  * configuration (every problem at once), then serves MCP on stdio while the workspace link
  * registers, heartbeats and polls the inbox.
  */
-import { parseCli } from "./lib/cli.ts";
-import { type Config, type Env, loadConfig, readEnv } from "./lib/config.ts";
-import { EXIT } from "./lib/errors.ts";
-import { usageHint, usageText } from "./lib/help.ts";
-import { createLogger, type Logger } from "./lib/log.ts";
-import { resolveStateDir } from "./lib/state_dir.ts";
-import { resolveToken, type TokenSource } from "./lib/token.ts";
-import { VERSION } from "./lib/version.ts";
 import { buildChannelNotification } from "./lib/channel_push.ts";
+import { parseCli } from "./lib/cli.ts";
 import { systemClock } from "./lib/clock.ts";
-import { AuthRejectedError } from "./lib/errors.ts";
+import { type Config, type Env, loadConfig, readEnv } from "./lib/config.ts";
+import { AuthRejectedError, EXIT } from "./lib/errors.ts";
+import { usageHint, usageText } from "./lib/help.ts";
+import { buildFetch, type Fetch } from "./lib/http_client.ts";
 import { buildInstructions } from "./lib/instructions.ts";
+import { createLogger, type Logger } from "./lib/log.ts";
 import { McpServer } from "./lib/mcp/server.ts";
 import { StdioTransport } from "./lib/mcp/stdio.ts";
+import { resolveStateDir } from "./lib/state_dir.ts";
+import { resolveToken, type TokenSource } from "./lib/token.ts";
 import { platformTools, type ToolDeps } from "./lib/tools/index.ts";
+import { VERSION } from "./lib/version.ts";
 import { WorkspaceLink } from "./lib/workspace_link.ts";
-import { buildFetch, type Fetch } from "./lib/http_client.ts";
 
 /** Everything the server needs once the configuration is valid. */
 interface Setup {
