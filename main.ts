@@ -155,9 +155,12 @@ async function prepare(
     file: env.MOLECULE_WORKSPACE_TOKEN_FILE,
     stateDir: stateDir.ok ? stateDir.dir : undefined,
   }, { log });
+  // Blank counts as unset, as for every other variable.
+  const caFile = env.MOLECULE_CA_FILE?.trim() ?? "";
+  const proxyUrl = env.MOLECULE_PROXY_URL?.trim() ?? "";
   const http = buildFetch({
-    ...(env.MOLECULE_CA_FILE ? { caFile: env.MOLECULE_CA_FILE } : {}),
-    ...(env.MOLECULE_PROXY_URL ? { proxyUrl: env.MOLECULE_PROXY_URL } : {}),
+    ...(caFile === "" ? {} : { caFile }),
+    ...(proxyUrl === "" ? {} : { proxyUrl }),
   }, {
     readTextFile: (path) => Deno.readTextFileSync(path),
     createHttpClient: (options) => Deno.createHttpClient(options),

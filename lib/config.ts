@@ -94,10 +94,6 @@ export interface Config {
   readonly pollTimeoutSecs: number;
   /** Workspace tier for the GLOBAL memory gate (0 = root workspace). */
   readonly workspaceTier: number;
-  /** MOLECULE_CA_FILE: PEM file of extra CAs to trust (TLS-inspecting corporate proxies). */
-  readonly caFile?: string;
-  /** MOLECULE_PROXY_URL: proxy for every platform request, over Deno's HTTPS_PROXY. */
-  readonly proxyUrl?: string;
 }
 
 /** The outcome of loadConfig: a frozen Config, or every problem found. */
@@ -132,8 +128,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   if (problems.length > 0) return { ok: false, problems };
 
   const description = value("MOLECULE_AGENT_DESCRIPTION");
-  const caFile = value("MOLECULE_CA_FILE");
-  const proxyUrl = value("MOLECULE_PROXY_URL");
   const config: Config = {
     workspaceId,
     platformUrl,
@@ -151,8 +145,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     // Upstream semantics (ea206043), shared with the instructions: never a problem.
     pollTimeoutSecs: normalisePollTimeout(env["MOLECULE_MCP_POLL_TIMEOUT_SECS"]),
     workspaceTier,
-    ...(caFile === "" ? {} : { caFile }),
-    ...(proxyUrl === "" ? {} : { proxyUrl }),
   };
   return { ok: true, config: Object.freeze(config) };
 }

@@ -155,13 +155,22 @@ function parseProxyUrl(raw: string, problems: string[]): Deno.Proxy | undefined 
   // Credentials travel as basicAuth, not inside the URL Deno keeps.
   const proxyUrl = `${url.protocol}//${url.host}`;
   if (url.username === "" && url.password === "") return { url: proxyUrl };
-  return {
-    url: proxyUrl,
-    basicAuth: {
-      username: decodeURIComponent(url.username),
-      password: decodeURIComponent(url.password),
-    },
-  };
+  try {
+    return {
+      url: proxyUrl,
+      basicAuth: {
+        username: decodeURIComponent(url.username),
+        password: decodeURIComponent(url.password),
+      },
+    };
+  } catch (err) {
+    if (!(err instanceof URIError)) throw err;
+    problems.push(
+      "MOLECULE_PROXY_URL user name or password is not valid percent-encoding: " +
+        "write a literal % as %25 (and @ as %40, : as %3A)",
+    );
+    return undefined;
+  }
 }
 
 function errorText(err: unknown): string {

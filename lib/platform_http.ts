@@ -7,7 +7,7 @@
 import type { Clock } from "./clock.ts";
 import { VERSION } from "./version.ts";
 import { parseUuid } from "./uuid.ts";
-import type { Fetch } from "./http_client.ts";
+import { type Fetch, isUntrustedCertificateError } from "./http_client.ts";
 import { PlatformError } from "./errors.ts";
 import { truncate } from "./platform_answer.ts";
 import type { Logger } from "./log.ts";
@@ -104,6 +104,8 @@ export interface RequestSpec {
 
 const NEXT_UNREACHABLE =
   "check that PLATFORM_URL is right and reachable from this machine, and that the network is up";
+const NEXT_UNTRUSTED_CERT = "the platform's certificate is not trusted here (a TLS-inspecting " +
+  "proxy?): set MOLECULE_CA_FILE to your organisation's CA certificate (PEM) and restart";
 
 /** The HTTP core: one instance per workspace, shared by every endpoint function. */
 export class PlatformHttp {
@@ -178,7 +180,9 @@ export class PlatformHttp {
         ? `no answer within ${Math.round(timeoutMs / 1000)} s`
         : describeCause(err);
       this.#deps.log.debug("platform call got no answer", { endpoint, detail });
-      throw new PlatformError(endpoint, 0, { next: NEXT_UNREACHABLE, detail, cause: err });
+      // A TLS-inspecting proxy re-signs traffic with a private CA: say how to trust it.
+      const next = isUntrustedCertificateError(err) ? NEXT_UNTRUSTED_CERT : NEXT_UNREACHABLE;
+      throw new PlatformError(endpoint, 0, { next, detail, cause: err });
     } finally {
       stopTimer.abort();
       caller?.removeEventListener("abort", onCallerAbort);

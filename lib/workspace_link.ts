@@ -97,19 +97,14 @@ export class WorkspaceLink {
     return this.#unavailable;
   }
 
-  /** The poller, once the inbox is open (tests and the event stream wake it). */
-  get poller(): InboxPoller | null {
-    return this.#poller;
-  }
-
   /** Calls `listener` with every batch of newly queued messages, whenever the inbox opens. */
   onArrived(listener: (msgs: InboxMessage[]) => void): void {
     this.#arrivalListeners.push(listener);
     this.#inbox?.onArrived(listener);
   }
 
-  /** Tries to open the inbox; returns whether it is open. Only InboxBusyError is absorbed. */
-  async #openInbox(): Promise<boolean> {
+  /** Tries to open the inbox; only InboxBusyError is absorbed (it is retried in start()). */
+  async #openInbox(): Promise<void> {
     const { log, clock } = this.#deps;
     const s = this.#settings;
     try {
@@ -121,7 +116,6 @@ export class WorkspaceLink {
         { selfId: s.workspaceId, intervalMs: s.pollIntervalMs },
         { platform: this.platform, inbox, clock, log },
       );
-      return true;
     } catch (err) {
       if (!(err instanceof InboxBusyError)) throw err;
       if (this.#unavailable === null) {
@@ -141,7 +135,6 @@ export class WorkspaceLink {
         next: "use the MCP server that owns the inbox, or stop the other process: this one " +
           "takes over within a few seconds",
       };
-      return false;
     }
   }
 
@@ -176,12 +169,7 @@ export class WorkspaceLink {
       log.info("register and heartbeat disabled by MOLECULE_MCP_DISABLE_HEARTBEAT");
       return;
     }
-    const card = buildAgentCard({
-      agentName: s.agentName,
-      agentSkills: s.agentSkills,
-      ...(s.agentDescription === undefined ? {} : { agentDescription: s.agentDescription }),
-    });
-    await registerOnce(card, { platform: this.platform, log });
+    await registerOnce(buildAgentCard(s), { platform: this.platform, log });
     void this.peers.refresh(); // names for the first pushes; never rejects
     const heartbeatDeps: HeartbeatDeps = {
       platform: this.platform,

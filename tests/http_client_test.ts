@@ -15,6 +15,10 @@ import {
   assertStringIncludes,
 } from "./assert.ts";
 import { withTempDir } from "./fakes/temp_dir.ts";
+import { captureLog } from "./fakes/log_capture.ts";
+import { systemClock } from "../lib/clock.ts";
+import { PlatformError } from "../lib/errors.ts";
+import { createPlatformClient } from "../lib/platform.ts";
 
 const FIXTURES = new URL("./fixtures/tls/", import.meta.url);
 const CA_FILE = new URL("ca.pem", FIXTURES).pathname;
@@ -183,6 +187,11 @@ Deno.test("http_client: bad proxy URLs are problems that never repeat the passwo
   assertStringIncludes(noScheme.problems[0] ?? "", "with the scheme");
   assert(!noScheme.problems.join("\n").includes("hunter2"));
 
+  const badEscape = buildFetch({ proxyUrl: "http://ops:hun%ter2@proxy.corp:3128" }, realDeps);
+  assert(!badEscape.ok, "a raw % in the password is a problem, not a crash");
+  assertStringIncludes(badEscape.problems[0] ?? "", "percent-encoding");
+  assert(!badEscape.problems.join("\n").includes("ter2"));
+
   const notUrl = buildFetch({ proxyUrl: "http://ops:hunter2@[proxy.corp" }, realDeps);
   assert(!notUrl.ok);
   assertStringIncludes(notUrl.problems[0] ?? "", "MOLECULE_PROXY_URL is not a URL");
@@ -244,4 +253,18 @@ Deno.test("http_client: with nothing configured, requests go to the plain global
   assertEquals(await (await built.fetch(new Request("https://platform.example/"))).text(), "ok");
   assertEquals(inits, [undefined]);
   built.close();
+});
+
+Deno.test("http_client: a platform behind an untrusted certificate is reported with the MOLECULE_CA_FILE fix", async () => {
+  await withTlsServer(async (origin) => {
+    const built = buildFetch({}, realDeps);
+    assert(built.ok);
+    const platform = createPlatformClient(
+      { platformUrl: origin, workspaceId: crypto.randomUUID(), token: "tok-abcdefgh" },
+      { fetch: built.fetch, clock: systemClock, log: captureLog().log },
+    );
+    const err = await assertRejects(() => platform.heartbeat({ uptimeSeconds: 1 }), PlatformError);
+    assertStringIncludes((err as PlatformError).next, "MOLECULE_CA_FILE");
+    built.close();
+  });
 });
