@@ -4,6 +4,7 @@
  * all belongs to inbox_filter.ts; paging and cursors belong to the poller.
  */
 import { parseUuid } from "./uuid.ts";
+import { isRecord } from "./json_object.ts";
 
 /** An activity row after parsing. Absent or null text columns become "". */
 export interface ActivityRow {
@@ -136,8 +137,4 @@ function decodeBody(raw: unknown): Record<string, unknown> | null {
 
 function stringOrEmpty(value: unknown): string {
   return typeof value === "string" ? value : "";
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -3,7 +3,7 @@
  * `/workspaces/:peer/a2a`, and the classifier that turns whatever comes back into a typed
  * outcome. HTTP refusals are not outcomes: the request core throws those as PlatformError.
  */
-import { isRecord } from "./platform_answer.ts";
+import { isRecord } from "./json_object.ts";
 
 /** What a peer's answer to message/send amounts to. */
 export type A2AOutcome =

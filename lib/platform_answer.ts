@@ -3,6 +3,7 @@
  * becomes (a PlatformError whose `next` tells the operator what to do), and small shape
  * checks shared by the endpoint modules.
  */
+import { isRecord } from "./json_object.ts";
 import { PlatformError } from "./errors.ts";
 import type { Answer } from "./platform_http.ts";
 
@@ -19,11 +20,6 @@ export type NextSteps = Partial<Record<number, string>>;
 export function truncate(text: string): string {
   const flat = text.replace(/\s+/g, " ").trim();
   return flat.length <= DETAIL_MAX_CHARS ? flat : `${flat.slice(0, DETAIL_MAX_CHARS - 1)}…`;
-}
-
-/** True for a JSON object (not an array, not null). */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The detail of a refusal that came with no body (e.g. the CORS check's empty 403). */

@@ -3,7 +3,8 @@
  * POST /workspaces/:self/chat/uploads whose answer becomes notify's attachments (contract §7,
  * §16). Reading files from disk and picking MIME types is the send_message_to_user tool's job.
  */
-import { expectObject, expectOk, isOk, isRecord, malformed, refusal } from "./platform_answer.ts";
+import { isRecord } from "./json_object.ts";
+import { expectObject, expectOk, isOk, malformed, refusal } from "./platform_answer.ts";
 import { type CallOptions, type PlatformHttp, TalkToUserDisabledError } from "./platform_http.ts";
 
 /** A file chip on a notify message (usually what uploadChatFiles returned). */

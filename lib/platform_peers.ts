@@ -3,6 +3,7 @@
  * and workspace lookups (contract §8, §10, §12, §13). Each id is checked to be a UUID before
  * it goes into a URL; retry policies belong to the tools.
  */
+import { isRecord } from "./json_object.ts";
 import {
   A2A_MAX_BODY_BYTES,
   type A2AOutcome,
@@ -14,7 +15,6 @@ import {
   expectObject,
   expectOk,
   isOk,
-  isRecord,
   keepParsed,
   malformed,
   refusal,

@@ -3,7 +3,7 @@
  * memories, the workspace itself). Each takes `unknown` and returns a named type or null;
  * the endpoint functions in platform.ts drop rows that come back null.
  */
-import { isRecord } from "./platform_answer.ts";
+import { isRecord } from "./json_object.ts";
 import { parseWorkspaceId } from "./platform_http.ts";
 
 /** A peer this workspace may talk to (GET /registry/:id/peers, contract §12). */

@@ -14,6 +14,7 @@
  * - Responses (we never send requests) are classified so the caller can ignore them; they
  *   are never answered, which rules out reply ping-pong with a confused peer.
  */
+import { isRecord } from "../json_object.ts";
 
 /** A JSON-RPC request id. MCP forbids null. */
 export type RequestId = string | number;
@@ -177,11 +178,6 @@ export function notificationMessage(
 /** Whether `value` is usable as a JSON-RPC id under MCP (string, or finite number). */
 export function isRequestId(value: unknown): value is RequestId {
   return typeof value === "string" || (typeof value === "number" && Number.isFinite(value));
-}
-
-/** Whether `value` is a plain JSON object (not null, not an array). */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function invalid(id: RequestId | null, message: string, problem: string): IncomingMessage {

@@ -9,6 +9,7 @@
  * default, examples. Any other keyword would be silently unchecked, so `schemaProblems`
  * lists it and the server refuses such a tool at construction.
  */
+import { isRecord } from "../json_object.ts";
 
 /** JSON Schema type names. */
 export type JsonType = "object" | "array" | "string" | "number" | "integer" | "boolean" | "null";
@@ -186,10 +187,6 @@ function hasType(value: unknown, type: JsonType): boolean {
     case "null":
       return value === null;
   }
-}
-
-function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function article(type: JsonType): string {

@@ -15,6 +15,7 @@
  * - Nothing is ever sent in reply to a notification, whatever it is.
  * - The reply of a cancelled request is never sent; nor is anything after close.
  */
+import { isRecord } from "../json_object.ts";
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { ToolSpec } from "../tools/tool_spec.ts";
@@ -22,7 +23,6 @@ import {
   classifyMessage,
   clip,
   errorResponse,
-  isRecord,
   isRequestId,
   JSONRPC_ERROR,
   type JsonRpcTransport,

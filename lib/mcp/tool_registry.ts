@@ -3,9 +3,10 @@
  * called for tools/call with arguments checked against each tool's schema first. The JSON-RPC
  * framing around a call (ids, error responses) stays in lib/mcp/server.ts.
  */
+import { isRecord } from "../json_object.ts";
 import type { Logger } from "../log.ts";
 import { toolError, type ToolResult, type ToolSpec } from "../tools/tool_spec.ts";
-import { clip, isRecord, type Params } from "./jsonrpc.ts";
+import { clip, type Params } from "./jsonrpc.ts";
 import { checkValue, schemaProblems } from "./schema.ts";
 
 /** What a tools/call comes to: a result record, or the message of a -32602 error. */
