@@ -27,9 +27,11 @@ const PATTERNS: readonly SecretPattern[] = [
       /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|$)/g,
   },
   // `api_key = …`, `GITHUB_TOKEN: "…"`, `password=…`: keep the keyword, mask 40+ base64 chars.
+  // No word prefix before the keyword: text before it stays as it is anyway, and a prefix like
+  // `[A-Za-z0-9_-]*` made long hyphenated text take quadratic time (seconds for 100 KB).
   {
     pattern:
-      /(\b[A-Za-z0-9_-]*(?:key|token|secret|password|passwd|pwd)["']?\s*[:=]\s*["']?)[A-Za-z0-9+/=_-]{40,}/gi,
+      /((?:key|token|secret|password|passwd|pwd)["']?\s*[:=]\s*["']?)[A-Za-z0-9+/=_-]{40,}/gi,
     keep: 1,
   },
   // `Authorization: Bearer …` and bare `Bearer …` credentials of 20+ chars.
