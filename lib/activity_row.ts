@@ -3,6 +3,7 @@
  * the text an agent should see for it. Pure: no I/O. Deciding whether a row is delivered at
  * all belongs to inbox_filter.ts; paging and cursors belong to the poller.
  */
+import { timestampKey } from "./timestamps.ts";
 import { parseUuid } from "./uuid.ts";
 import { isRecord } from "./json_object.ts";
 
@@ -47,15 +48,16 @@ export function canonicalUuid(raw: unknown): string {
 
 /**
  * Turns one element of the activity array into an ActivityRow, or null when it is not an
- * object or lacks a non-empty string `id` or `created_at` (such a row can be neither
- * delivered nor used as a cursor). Never throws.
+ * object, its `id` is not a UUID or its `created_at` is not an RFC 3339 timestamp: such a row
+ * can be neither delivered nor used as a cursor (a non-UUID cursor would make every later
+ * poll fail). The id comes back lowercase. Never throws.
  */
 export function parseActivityRow(raw: unknown): ActivityRow | null {
   if (!isRecord(raw)) return null;
-  const id = raw["id"];
+  const id = parseUuid(raw["id"]);
   const createdAt = raw["created_at"];
-  if (typeof id !== "string" || id === "") return null;
-  if (typeof createdAt !== "string" || createdAt === "") return null;
+  if (id === null) return null;
+  if (typeof createdAt !== "string" || timestampKey(createdAt) === null) return null;
   return {
     id,
     workspace_id: stringOrEmpty(raw["workspace_id"]),

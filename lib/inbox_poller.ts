@@ -21,7 +21,7 @@ import type { SeenId } from "./inbox_journal.ts";
 import type { Logger } from "./log.ts";
 import type { ActivityQuery } from "./platform_registry.ts";
 import { type CallOptions, CursorGoneError } from "./platform_http.ts";
-import { compareTimestamps } from "./timestamps.ts";
+import { compareTimestamps, justAfter } from "./timestamps.ts";
 
 /** Upstream's backlog window on a first start or after a 410: ten minutes. */
 export const BACKLOG_WINDOW_SECS = 600;
@@ -203,8 +203,15 @@ export class InboxPoller {
       for (const row of rows) ids.add(row.id);
       newestFirst.push(...rows);
       const oldest = newestFirst.at(-1);
-      if (raw.length < limit || rows.length === 0 || oldest === undefined) break;
-      query = { sinceSecs, limit, beforeTs: oldest.created_at };
+      if (raw.length < limit || oldest === undefined) break;
+      // before_ts is strict. Ask first from just after the oldest row, so rows sharing its
+      // timestamp that the limit cut off come back too; when that brings nothing new (a group
+      // of equal timestamps filling the page), step strictly past the group.
+      const isStuck = rows.length === 0;
+      if (isStuck && query.beforeTs === oldest.created_at) break;
+      const beforeTs = isStuck ? oldest.created_at : justAfter(oldest.created_at);
+      if (beforeTs === null) break;
+      query = { sinceSecs, limit, beforeTs };
     }
     const rows = newestFirst.sort((a, b) => compareTimestamps(a.created_at, b.created_at));
     return { rows, hasMore: false };

@@ -27,3 +27,18 @@ export function compareTimestamps(a: string, b: string): number {
   const kb = timestampKey(b) ?? "";
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
+
+/**
+ * The earliest RFC 3339 timestamp (microseconds, UTC) strictly after `ts`, or null when `ts`
+ * does not parse. The platform filters `before_ts` strictly and keeps microseconds, so asking
+ * for rows before this value still returns the rows that share `ts` itself.
+ */
+export function justAfter(ts: string): string | null {
+  const key = timestampKey(ts);
+  if (key === null) return null;
+  const [secondsText = "", fraction = ""] = key.split(".");
+  const micros = Number(fraction.slice(0, 6)) + 1;
+  const seconds = Number(secondsText) - 1e11 + Math.floor(micros / 1e6);
+  const base = new Date(seconds * 1000).toISOString().slice(0, 19);
+  return `${base}.${String(micros % 1e6).padStart(6, "0")}Z`;
+}

@@ -287,3 +287,37 @@ Deno.test("inbox poller: run() pauses between polls and wake() cuts the pause sh
     await running;
   });
 });
+
+Deno.test("inbox poller: rows sharing a timestamp at a backlog page boundary are all delivered", async () => {
+  await withRig(async (rig) => {
+    rig.platform.sendToInbox(rig.me.id, { text: "a0" });
+    await rig.clock.advance(1_000);
+    const at = new Date(rig.clock.now()).toISOString().replace("Z", "123Z");
+    // As many equal timestamps as a page holds: a strict before_ts on them would skip some.
+    for (let i = 1; i <= 3; i++) {
+      rig.platform.sendToInbox(rig.me.id, { text: `tie${i}`, createdAt: at });
+    }
+    await rig.clock.advance(1_000);
+    rig.platform.sendToInbox(rig.me.id, { text: "z" });
+    await rig.poller.pollOnce();
+    assertEquals(texts(rig.inbox).sort(), ["a0", "tie1", "tie2", "tie3", "z"]);
+  }, { pageLimit: 3 });
+});
+
+Deno.test("inbox poller: a row whose id is not a UUID is passed over and never becomes the cursor", async () => {
+  await withRig(async (rig) => {
+    rig.platform.sendToInbox(rig.me.id, { text: "before" });
+    rig.platform.addActivityRow({
+      workspace_id: rig.me.id,
+      id: "not-a-uuid",
+      activity_type: "a2a_receive",
+      method: "message/send",
+      summary: "odd row",
+    });
+    await rig.poller.pollOnce();
+    assertEquals(texts(rig.inbox), ["before"]);
+    rig.platform.sendToInbox(rig.me.id, { text: "after" });
+    assertEquals(await rig.poller.pollOnce(), INTERVAL_MS, "the next poll succeeds");
+    assertEquals(texts(rig.inbox), ["before", "after"]);
+  });
+});
