@@ -61,12 +61,20 @@ export const delegateTask: ToolSpec<ToolDeps> = {
     const found = await discover(target.id, ctx);
     if (!("id" in found)) return found;
     const label = peerLabel(found.name, target.id);
-    await reportSend(ctx, found, label, task.task);
+    // The activity report runs beside the send: a slow report never delays the delegation.
+    const report = reportSend(ctx, found, label, task.task);
     const sent = await sendWithRetry(ctx, target.id, task.task);
+    await report;
     const where = targetHint(found);
     if (sent.kind === "failed") {
       const tries = sent.attempts > 1 ? ` after ${sent.attempts} attempts` : "";
-      return failed(label, `${sent.error.message}${tries}${sent.why}`, where, sent.error.next);
+      // The detail can be the peer's own error text (the proxy passes it through): quote it.
+      return failed(
+        label,
+        `${quote(sent.error.message)}${tries}${sent.why}`,
+        where,
+        sent.error.next,
+      );
     }
     return describeOutcome(sent.outcome, { label, id: target.id, where });
   },
@@ -114,7 +122,8 @@ async function reportSend(
       requestBody: { task },
     }, { signal: ctx.signal });
   } catch (err) {
-    if (ctx.signal.aborted) throw err;
+    // Never rejects: it runs beside the send, and a cancelled call has nothing left to report.
+    if (ctx.signal.aborted) return;
     // Best-effort by design (upstream too): the delegation matters, its log row does not.
     ctx.log.debug("delegate_task: activity report failed; delegating anyway", { error: err });
   }

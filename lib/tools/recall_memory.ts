@@ -2,6 +2,7 @@
  * recall_memory: searches the workspace's shared memory and lists what matches, one line per
  * memory in upstream's `[<SCOPE>] <content>` shape. The request is platform_memory.ts's job.
  */
+import { escapePeerText } from "./trust_boundary.ts";
 import type { MemoryScope } from "../platform_rows.ts";
 import { MEMORY_SCOPES } from "./commit_memory.ts";
 import type { ToolDeps } from "./context.ts";
@@ -43,6 +44,9 @@ export const recallMemory: ToolSpec<ToolDeps> = {
     const scope: MemoryScope | undefined = MEMORY_SCOPES.find((s) => s === args.scope);
     const rows = await ctx.platform.searchMemory(query, scope, { signal: ctx.signal });
     if (rows.length === 0) return toolText("No memories found.");
-    return toolText(rows.map((row) => `[${row.scope || "?"}] ${row.content}`).join("\n"));
+    // TEAM and GLOBAL memories are written by other workspaces: one line each, escaped, so a
+    // memory cannot forge further entries or boundary markers.
+    const line = (content: string) => escapePeerText(content).replace(/\s*\n\s*/g, " ");
+    return toolText(rows.map((row) => `[${row.scope || "?"}] ${line(row.content)}`).join("\n"));
   },
 };
