@@ -114,17 +114,22 @@ Deno.test("send_message_to_user: a file over 25 MB is refused without being read
   });
 });
 
-Deno.test("send_message_to_user: attachments over 50 MB together are refused before upload", async () => {
+Deno.test("send_message_to_user: attachments over 50 MB together are refused before any is read", async () => {
   await withToolRig(async (rig) => {
     const twenty = new Uint8Array(20 * MB);
+    const read: string[] = [];
     rig.deps.stat = () => Promise.resolve({ isFile: true, size: twenty.length });
-    rig.deps.readFile = () => Promise.resolve(twenty);
+    rig.deps.readFile = (path) => {
+      read.push(path);
+      return Promise.resolve(twenty);
+    };
     const out = await rig.call("send_message_to_user", {
       message: "three parts",
       attachments: ["/tmp/a.bin", "/tmp/b.bin", "/tmp/c.bin"],
     });
     assertEquals(out.isError, true);
     assertStringIncludes(out.text, "60.0 MB, over the platform's 50 MB limit");
+    assertEquals(read, [], "nothing was read into memory");
     assertNothingSent(rig);
   });
 });

@@ -100,23 +100,30 @@ export const sendMessageToUser: ToolSpec<ToolDeps> = {
 type Loaded = { ok: true; files: ChatFile[] } | { ok: false; result: ToolResult };
 
 /**
- * Checks and reads every attachment before anything is uploaded: each must be an absolute
- * path to a regular file of at most 25 MB, 50 MB together. Reports every bad path at once.
+ * Checks every attachment (absolute path, regular file, at most 25 MB, 50 MB together) before
+ * reading any, then reads them all before anything is uploaded. Reports every bad path at once.
  */
 async function loadAttachments(paths: string[], deps: ToolDeps): Promise<Loaded> {
   const problems: string[] = [];
-  const files: ChatFile[] = [];
+  const sized: string[] = [];
   let total = 0;
   for (const path of paths) {
     if (!isAbsolutePath(path)) {
       problems.push(`${JSON.stringify(path)} is not an absolute path`);
       continue;
     }
-    const problem = await checkFile(path, deps);
-    if (problem !== null) {
-      problems.push(`${path}: ${problem}`);
-      continue;
+    const checked = await checkFile(path, deps);
+    if (typeof checked === "string") problems.push(`${path}: ${checked}`);
+    else {
+      sized.push(path);
+      total += checked;
     }
+  }
+  // Refused on the sizes stat gave, before a single byte is read into memory.
+  if (problems.length === 0 && total > MAX_TOTAL_ATTACHMENT_BYTES) return tooMuch(total);
+  const files: ChatFile[] = [];
+  total = 0;
+  for (const path of sized) {
     let bytes: Uint8Array;
     try {
       bytes = await deps.readFile(path);
@@ -144,21 +151,22 @@ async function loadAttachments(paths: string[], deps: ToolDeps): Promise<Loaded>
       ),
     };
   }
-  if (total > MAX_TOTAL_ATTACHMENT_BYTES) {
-    return {
-      ok: false,
-      result: toolError(
-        `Message not sent: the attachments total ${megabytes(total)} MB, over the ` +
-          "platform's 50 MB limit per message",
-        "send the files in several messages, or compress them",
-      ),
-    };
-  }
-  return { ok: true, files };
+  return total > MAX_TOTAL_ATTACHMENT_BYTES ? tooMuch(total) : { ok: true, files };
 }
 
-/** Why `path` cannot be attached, or null when it is a regular file within the limit. */
-async function checkFile(path: string, deps: ToolDeps): Promise<string | null> {
+function tooMuch(total: number): Loaded {
+  return {
+    ok: false,
+    result: toolError(
+      `Message not sent: the attachments total ${megabytes(total)} MB, over the ` +
+        "platform's 50 MB limit per message",
+      "send the files in several messages, or compress them",
+    ),
+  };
+}
+
+/** Why `path` cannot be attached, or its size when it is a regular file within the limit. */
+async function checkFile(path: string, deps: ToolDeps): Promise<string | number> {
   let info: { isFile: boolean; size: number };
   try {
     info = await deps.stat(path);
@@ -167,7 +175,7 @@ async function checkFile(path: string, deps: ToolDeps): Promise<string | null> {
   }
   if (!info.isFile) return "not a regular file (a directory or a device?)";
   if (info.size > MAX_ATTACHMENT_BYTES) return tooLarge(info.size);
-  return null;
+  return info.size;
 }
 
 function tooLarge(bytes: number): string {
