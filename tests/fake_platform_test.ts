@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./assert.ts";
 import { createFakePlatform, type FakePlatform } from "./fakes/fake_platform.ts";
-import { ManualClock } from "./fakes/manual_clock.ts";
+import { flushMicrotasks, ManualClock } from "./fakes/manual_clock.ts";
 
 const BASE = "http://platform.test";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -652,6 +652,10 @@ Deno.test("fake platform: a timeout fault hangs until the caller aborts, then re
     token: me.token,
     signal: ac.signal,
   });
+  let isSettled = false;
+  void pending.then(() => isSettled = true, () => isSettled = true);
+  await flushMicrotasks(50);
+  assertEquals(isSettled, false, "no answer while the caller waits");
   const reason = new Error("poll deadline");
   ac.abort(reason);
   const err = await assertRejects(() => pending);

@@ -239,7 +239,7 @@ Deno.test({
       await rig.poll(null);
       const { failing, recovered } = pollStateLines(rig.lines);
       assertEquals(recovered, 1);
-      assert(failing <= 2, `${failing} "inbox poll failing" lines for 20 failed polls`);
+      assertEquals(failing, 1, `${failing} "inbox poll failing" lines for 20 failed polls`);
     });
   },
 });

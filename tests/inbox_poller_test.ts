@@ -244,7 +244,7 @@ Deno.test("inbox poller: a full inbox holds the cursor back and loses nothing", 
   }, { capacity: 2 });
 });
 
-Deno.test("inbox poller: a crash after fetching but before saving refetches the messages once", async () => {
+Deno.test("inbox poller: a poll cut short before anything was saved refetches the messages once", async () => {
   await withRig(async (rig) => {
     rig.platform.sendToInbox(rig.me.id, { text: "survives" });
     // The process dies while the fetch is in flight: nothing reached the disk.

@@ -9,7 +9,7 @@ Deno.test("log: lines carry the prefix, level and key=value fields", () => {
   ]);
 });
 
-Deno.test("log: warn is the default threshold, info is hidden", () => {
+Deno.test("log: at the warn level info and debug are hidden", () => {
   const { log, lines } = captureLog("warn");
   log.info("registered");
   log.debug("noise");
