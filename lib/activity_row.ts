@@ -38,15 +38,6 @@ export const EMPTY_MESSAGE_PLACEHOLDER = "(empty A2A message)";
 export const TEXT_PART_SEPARATOR = "\n";
 
 /**
- * Returns `raw` as a lowercase UUID, or "" when it is not a string holding exactly one UUID
- * (surrounding whitespace allowed). Ids that reach an agent-visible URL, tag attribute or
- * tool argument pass through this first: a sender-chosen `../../foo` must not.
- */
-export function canonicalUuid(raw: unknown): string {
-  return parseUuid(raw) ?? "";
-}
-
-/**
  * Turns one element of the activity array into an ActivityRow, or null when it is not an
  * object, its `id` is not a UUID or its `created_at` is not an RFC 3339 timestamp: such a row
  * can be neither delivered nor used as a cursor (a non-UUID cursor would make every later

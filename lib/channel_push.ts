@@ -6,7 +6,6 @@
  * Every meta value and header token comes from an allow-list or a strict shape check, so a
  * sender cannot inject attributes or header lines (upstream 0b979aed, 02ae2fd6, ffd90dcf).
  */
-import { canonicalUuid } from "./activity_row.ts";
 import { parseUuid } from "./uuid.ts";
 import type { InboxMessage } from "./inbox_message.ts";
 
@@ -80,7 +79,7 @@ export function buildChannelNotification(
   const meta: ChannelMeta = {
     source: "molecule",
     kind: KINDS.has(msg.kind) ? msg.kind : "",
-    peer_id: canonicalUuid(msg.peer_id),
+    peer_id: parseUuid(msg.peer_id) ?? "",
     method: METHODS.has(msg.method) ? msg.method : "",
     activity_id: parseUuid(msg.activity_id) === msg.activity_id ? msg.activity_id : "",
     ts: ISO_TS.test(msg.created_at) ? msg.created_at : "",

@@ -3,7 +3,8 @@
  * poller owns fetching and the cursor, the inbox owns queueing. Every skipped row is still
  * consumed: the poller moves its cursor past it, so a skip is final, never "retry later".
  */
-import { type ActivityRow, canonicalUuid, extractText } from "./activity_row.ts";
+import { parseUuid } from "./uuid.ts";
+import { type ActivityRow, extractText } from "./activity_row.ts";
 import type { InboxMessage, MessageKind } from "./inbox_message.ts";
 
 /**
@@ -48,7 +49,7 @@ export function classifyRow(row: ActivityRow, selfWorkspaceId: string): RowDecis
     deliver: {
       activity_id: row.id.toLowerCase(),
       text: extractText(row),
-      peer_id: canonicalUuid(source),
+      peer_id: parseUuid(source) ?? "",
       kind,
       method: row.method,
       created_at: row.created_at,

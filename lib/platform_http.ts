@@ -48,21 +48,12 @@ export class TalkToUserDisabledError extends PlatformError {
 }
 
 /**
- * Canonicalises a workspace (or any platform) UUID: trimmed and lower-cased, because the
- * platform compares ids as plain strings and an upper-case id fails auth (contract §0).
- * Returns null when `raw` is not a UUID.
- */
-export function parseWorkspaceId(raw: unknown): string | null {
-  return parseUuid(raw);
-}
-
-/**
- * Like parseWorkspaceId, but throws: TypeError when `raw` is not a string, RangeError when it
+ * Like parseUuid (lib/uuid.ts), but throws: TypeError when `raw` is not a string, RangeError when it
  * is not a UUID. Every id is checked this way before it goes into a URL or a body.
  */
 export function requireUuid(raw: unknown, what: string): string {
   if (typeof raw !== "string") throw new TypeError(`${what} must be a string: got ${typeof raw}`);
-  const id = parseWorkspaceId(raw);
+  const id = parseUuid(raw);
   if (id === null) throw new RangeError(`${what} must be a UUID: got "${raw.slice(0, 64)}"`);
   return id;
 }

@@ -3,6 +3,7 @@
  * and workspace lookups (contract §8, §10, §12, §13). Each id is checked to be a UUID before
  * it goes into a URL; retry policies belong to the tools.
  */
+import { parseUuid } from "./uuid.ts";
 import { isRecord } from "./json_object.ts";
 import {
   A2A_MAX_BODY_BYTES,
@@ -19,12 +20,7 @@ import {
   malformed,
   refusal,
 } from "./platform_answer.ts";
-import {
-  type CallOptions,
-  parseWorkspaceId,
-  type PlatformHttp,
-  requireUuid,
-} from "./platform_http.ts";
+import { type CallOptions, type PlatformHttp, requireUuid } from "./platform_http.ts";
 import {
   type DelegationRow,
   parseDelegationRow,
@@ -83,7 +79,7 @@ export async function discoverPeer(
     endpoint,
     expectOk(endpoint, answer, { 403: NEXT_HIERARCHY, 404: NEXT_LIST_PEERS }),
   );
-  const id = parseWorkspaceId(body.id);
+  const id = parseUuid(body.id);
   if (id === null) throw malformed(endpoint, answer, "an object with a UUID id");
   return {
     id,

@@ -3,8 +3,8 @@
  * memories, the workspace itself). Each takes `unknown` and returns a named type or null;
  * the endpoint functions in platform.ts drop rows that come back null.
  */
+import { parseUuid } from "./uuid.ts";
 import { isRecord } from "./json_object.ts";
-import { parseWorkspaceId } from "./platform_http.ts";
 
 /** A peer this workspace may talk to (GET /registry/:id/peers, contract §12). */
 export interface Peer {
@@ -76,7 +76,7 @@ function count(row: Record<string, unknown>, key: string): number | null {
 /** A peer row, or null when it has no UUID id. */
 export function parsePeer(raw: unknown): Peer | null {
   if (!isRecord(raw)) return null;
-  const id = parseWorkspaceId(raw.id);
+  const id = parseUuid(raw.id);
   if (id === null) return null;
   return {
     id,
@@ -84,7 +84,7 @@ export function parsePeer(raw: unknown): Peer | null {
     role: textOrNull(raw, "role"),
     tier: count(raw, "tier"),
     status: text(raw, "status"),
-    parentId: parseWorkspaceId(raw.parent_id),
+    parentId: parseUuid(raw.parent_id),
     activeTasks: count(raw, "active_tasks") ?? 0,
     agentCard: raw.agent_card ?? null,
   };
@@ -125,7 +125,7 @@ export function parseMemoryRow(raw: unknown): MemoryRow | null {
 /** The workspace row, or null when it lacks a UUID id or a status. */
 export function parseWorkspaceInfo(raw: unknown): WorkspaceInfo | null {
   if (!isRecord(raw)) return null;
-  const id = parseWorkspaceId(raw.id);
+  const id = parseUuid(raw.id);
   if (id === null || typeof raw.status !== "string") return null;
   return {
     id,

@@ -1,7 +1,6 @@
 import { assertEquals } from "./assert.ts";
 import {
   type ActivityRow,
-  canonicalUuid,
   EMPTY_MESSAGE_PLACEHOLDER,
   extractText,
   parseActivityRow,
@@ -210,14 +209,4 @@ Deno.test("extract text: response_body.text is ignored for ordinary messages", (
     response_body: { text: "our own reply" },
   });
   assertEquals(extractText(r), "the request");
-});
-
-Deno.test("canonical uuid: trims and lowercases UUIDs, refuses everything else", () => {
-  assertEquals(
-    canonicalUuid(" 0B6A43A0-3C1E-4A8E-9F4E-2B1D9C7E5A10 "),
-    "0b6a43a0-3c1e-4a8e-9f4e-2b1d9c7e5a10",
-  );
-  for (const raw of ["../../foo", "", `${ID}x`, `${ID}\n`.repeat(2), `"${ID}"`, 5, null]) {
-    assertEquals(canonicalUuid(raw), "", String(raw));
-  }
 });

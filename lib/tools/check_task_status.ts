@@ -3,7 +3,7 @@
  * delegation rows (contract §10), folds the request and result rows of one delegation into
  * its newest state, and puts the peer-written parts behind the trust boundary.
  */
-import { parseWorkspaceId } from "../platform_http.ts";
+import { parseUuid } from "../uuid.ts";
 import type { DelegationRow } from "../platform_rows.ts";
 import type { ToolDeps } from "./context.ts";
 import { readWorkspaceId } from "./ids.ts";
@@ -61,7 +61,7 @@ export const checkTaskStatus: ToolSpec<ToolDeps> = {
     }
     let taskId: string | null = null;
     if (typeof args.task_id === "string" && args.task_id.trim() !== "") {
-      taskId = parseWorkspaceId(args.task_id); // Delegation ids are UUIDs too.
+      taskId = parseUuid(args.task_id); // Delegation ids are UUIDs too.
       if (taskId === null) {
         return toolError(
           `task_id must be a delegation_id (a UUID): got "${

@@ -1,10 +1,10 @@
 /**
  * Reading workspace ids out of tool arguments: the checks every tool that names a peer makes
  * before any request (UUID shape, not ourselves), with failure results that tell the agent
- * where to find a valid id. The UUID rule itself is platform_http.ts's parseWorkspaceId.
+ * where to find a valid id. The UUID rule itself is lib/uuid.ts.
  */
+import { parseUuid } from "../uuid.ts";
 import type { ObjectSchema } from "../mcp/schema.ts";
-import { parseWorkspaceId } from "../platform_http.ts";
 import { toolError, type ToolResult } from "./tool_spec.ts";
 
 /** A checked id, or the isError result to return instead. */
@@ -17,7 +17,7 @@ const NEXT_FIND_ID = "call list_peers and use the ID it shows";
  * (the platform compares ids as plain strings). Refuses anything else without a request.
  */
 export function readWorkspaceId(raw: unknown, name: string): IdArg {
-  const id = parseWorkspaceId(raw);
+  const id = parseUuid(raw);
   if (id !== null) return { ok: true, id };
   const seen = typeof raw === "string" ? `"${[...raw].slice(0, 64).join("")}"` : typeof raw;
   return {
