@@ -100,7 +100,12 @@ function textFromParts(body: Record<string, unknown> | null): string {
   return "";
 }
 
-function joinTextParts(parts: unknown): string {
+/**
+ * The text of A2A message parts: parts whose discriminator is `kind:"text"` (a2a-sdk v1) or
+ * `type:"text"` (v0), joined; "" when there is none or it is blank. Shared by inbox rows and
+ * A2A replies (platform_a2a.ts).
+ */
+export function joinTextParts(parts: unknown): string {
   if (!Array.isArray(parts)) return "";
   const texts: string[] = [];
   for (const part of parts) {

@@ -3,6 +3,7 @@
  * `/workspaces/:peer/a2a`, and the classifier that turns whatever comes back into a typed
  * outcome. HTTP refusals are not outcomes: the request core throws those as PlatformError.
  */
+import { joinTextParts } from "./activity_row.ts";
 import { isRecord } from "./json_object.ts";
 
 /** What a peer's answer to message/send amounts to. */
@@ -64,21 +65,11 @@ export function classifyA2AAnswer(body: unknown): A2AOutcome {
  * as the platform itself reads them (contract §8). Accepts `kind` and `type` text parts.
  */
 function extractResultText(result: Record<string, unknown>): string {
-  const direct = textOfParts(result.parts);
+  const direct = joinTextParts(result.parts);
   if (direct !== "") return direct;
   if (!Array.isArray(result.artifacts)) return "";
   return result.artifacts
-    .map((artifact) => (isRecord(artifact) ? textOfParts(artifact.parts) : ""))
+    .map((artifact) => (isRecord(artifact) ? joinTextParts(artifact.parts) : ""))
     .filter((text) => text !== "")
     .join("\n");
-}
-
-function textOfParts(parts: unknown): string {
-  if (!Array.isArray(parts)) return "";
-  const texts: string[] = [];
-  for (const part of parts) {
-    if (!isRecord(part) || typeof part.text !== "string") continue;
-    if (part.kind === "text" || part.type === "text") texts.push(part.text);
-  }
-  return texts.join("\n");
 }
