@@ -50,10 +50,14 @@ export interface RegisterDeps {
  * for any failure the heartbeat can outlive (5xx, no answer, a malformed answer). Throws
  * AuthRejectedError on 401/403: the token cannot work, so main.ts exits 3 with its message.
  */
-export async function registerOnce(card: AgentCard, deps: RegisterDeps): Promise<boolean> {
+export async function registerOnce(
+  card: AgentCard,
+  deps: RegisterDeps,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const workspace = deps.platform.workspaceId;
   try {
-    await deps.platform.register(card);
+    await deps.platform.register(card, signal === undefined ? {} : { signal });
     deps.log.info("registered with the platform", { workspace, mode: "poll" });
     return true;
   } catch (err) {
@@ -90,16 +94,6 @@ export class HeartbeatState {
   constructor(opts: { workspaceId: string; startedAtMs: number }) {
     this.workspaceId = opts.workspaceId;
     this.startedAtMs = opts.startedAtMs;
-  }
-
-  /** Consecutive 401/403 answers; 0 after any successful beat. */
-  get authFailures(): number {
-    return this.#authFailures;
-  }
-
-  /** True while the last beat failed. */
-  get isFailing(): boolean {
-    return this.#phase === "failing";
   }
 
   /** Records a 2xx; returns the phase before it and how many beats had failed in a row. */

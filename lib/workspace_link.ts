@@ -169,7 +169,12 @@ export class WorkspaceLink {
       log.info("register and heartbeat disabled by MOLECULE_MCP_DISABLE_HEARTBEAT");
       return;
     }
-    await registerOnce(buildAgentCard(s), { platform: this.platform, log });
+    try {
+      await registerOnce(buildAgentCard(s), { platform: this.platform, log }, signal);
+    } catch (err) {
+      if (signal.aborted) return; // shut down while registering: nothing more to start
+      throw err;
+    }
     void this.peers.refresh(); // names for the first pushes; never rejects
     const heartbeatDeps: HeartbeatDeps = {
       platform: this.platform,
