@@ -35,6 +35,7 @@
  * Compaction: at open, and whenever the journal exceeds max(4 MiB, 10 × the last snapshot),
  * the live state is written as a fresh snapshot (atomic rename, mode 0600).
  */
+import { removeStaleTemps } from "./atomic_write.ts";
 import { joinPath } from "./paths.ts";
 import type { Clock } from "./clock.ts";
 import {
@@ -163,10 +164,9 @@ export class DurableInbox {
   static async #load(opts: DurableInboxOptions): Promise<DurableInbox> {
     const path = joinPath(opts.dir, JOURNAL_FILE_NAME + (opts.fileSuffix ?? ""));
     const { journal, records } = await InboxJournal.open(path, opts);
-    const cursor = await readCursorFile(
-      joinPath(opts.dir, CURSOR_FILE_NAME + (opts.fileSuffix ?? "")),
-      opts.log,
-    );
+    const cursorPath = joinPath(opts.dir, CURSOR_FILE_NAME + (opts.fileSuffix ?? ""));
+    await removeStaleTemps(cursorPath, opts.log); // written on most polls: kills leave these
+    const cursor = await readCursorFile(cursorPath, opts.log);
     const inbox = new DurableInbox(opts, journal, cursor);
     for (const record of records) inbox.#apply(record);
     inbox.#seen.prune(true);

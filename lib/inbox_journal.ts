@@ -27,7 +27,7 @@
  *
  * This module knows the format and the file; what the records mean is lib/inbox.ts's business.
  */
-import { baseName, dirName, joinPath } from "./paths.ts";
+import { removeStaleTemps } from "./atomic_write.ts";
 import { atomicWriteFile } from "./atomic_write.ts";
 import type { Clock } from "./clock.ts";
 import type { InboxMessage, MessageKind } from "./inbox_message.ts";
@@ -145,7 +145,7 @@ export class InboxJournal {
     path: string,
     deps: JournalDeps,
   ): Promise<{ journal: InboxJournal; records: JournalRecord[] }> {
-    await removeStaleTempFiles(path, deps.log);
+    await removeStaleTemps(path, deps.log);
     const journal = new InboxJournal(path);
     let bytes: Uint8Array;
     try {
@@ -358,25 +358,6 @@ async function setAside(path: string, clock: Clock, copy = false): Promise<strin
     return target;
   } catch (err) {
     return err instanceof Error ? err : new Error(String(err));
-  }
-}
-
-/** Removes temp files an atomic write left behind when the process was killed mid-way. */
-async function removeStaleTempFiles(path: string, log: Logger): Promise<void> {
-  const dir = dirName(path);
-  const prefix = `${baseName(path)}.`;
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      const rest = entry.name.startsWith(prefix) ? entry.name.slice(prefix.length) : "";
-      if (!entry.isFile || !/^[0-9a-f]{8}\.tmp$/.test(rest)) continue;
-      await Deno.remove(joinPath(dir, entry.name));
-      log.debug("removed a temp file left by an interrupted journal snapshot", {
-        file: entry.name,
-      });
-    }
-  } catch (err) {
-    // Leftover temp files only waste space; opening the journal will report real problems.
-    log.debug("could not clean journal temp files", { dir, error: describe(err) });
   }
 }
 

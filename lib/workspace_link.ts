@@ -4,6 +4,7 @@
  * several workspaces later means several links sharing the MCP server. It leaves the MCP
  * surface to lib/mcp and lib/tools, and exit codes to main.ts.
  */
+import { removeStaleTemps } from "./atomic_write.ts";
 import type { Clock } from "./clock.ts";
 import { DurableInbox } from "./inbox.ts";
 import { InboxBusyError } from "./inbox_lock.ts";
@@ -21,7 +22,7 @@ import {
   registerOnce,
   runHeartbeat,
 } from "./registration.ts";
-import { saveInboundSecret } from "./state_files.ts";
+import { saveInboundSecret, stateFilePath } from "./state_files.ts";
 
 /** The settings of one workspace link (a slice of Config plus what main.ts resolved). */
 export interface WorkspaceLinkSettings {
@@ -79,6 +80,7 @@ export class WorkspaceLink {
    */
   static async open(settings: WorkspaceLinkSettings, deps: WorkspaceLinkDeps) {
     const link = new WorkspaceLink(settings, deps);
+    await removeStaleTemps(stateFilePath(settings.stateDir, "inboundSecret"), deps.log);
     if (settings.isInboxDisabled) {
       link.#unavailable = INBOX_DISABLED;
     } else {
