@@ -21,7 +21,7 @@ import type { SeenId } from "./inbox_journal.ts";
 import type { Logger } from "./log.ts";
 import type { ActivityQuery } from "./platform_registry.ts";
 import { type CallOptions, CursorGoneError } from "./platform_http.ts";
-import { compareTimestamps, justAfter } from "./timestamps.ts";
+import { compareTimestamps, justAfter, timestampKey } from "./timestamps.ts";
 
 /** Upstream's backlog window on a first start or after a 410: ten minutes. */
 export const BACKLOG_WINDOW_SECS = 600;
@@ -213,7 +213,10 @@ export class InboxPoller {
       if (beforeTs === null) break;
       query = { sinceSecs, limit, beforeTs };
     }
-    const rows = newestFirst.sort((a, b) => compareTimestamps(a.created_at, b.created_at));
+    // Keys computed once per row (a backlog may hold thousands), then sorted oldest first.
+    const keyed = newestFirst.map((row) => ({ row, key: timestampKey(row.created_at) ?? "" }));
+    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const rows = keyed.map((k) => k.row);
     return { rows, hasMore: false };
   }
 
