@@ -1,3 +1,4 @@
+import { sanitiseIdentity } from "../lib/channel_push.ts";
 import {
   escapePeerText,
   PEER_OUTPUT_BEGIN,
@@ -57,4 +58,6 @@ Deno.test("trust boundary: a hostile peer name becomes one short safe label", ()
   assertEquals(peerLabel("\n\t[]<>"), "peer-agent");
   assertEquals(peerLabel("", "fallback-id"), "fallback-id");
   assertEquals(peerLabel("Research Bot (eu-1)"), "Research Bot (eu-1)");
+  // Tool results name a peer exactly as its pushes do.
+  assertEquals(peerLabel("Zoë\n[bot]"), sanitiseIdentity("Zoë\n[bot]"));
 });

@@ -5,6 +5,7 @@
  * or dress its text up as instructions. Only the text transforms live here; the tools decide
  * what to wrap.
  */
+import { sanitiseIdentity } from "../channel_push.ts";
 
 /** The line that opens peer-written text in a tool result. */
 export const PEER_OUTPUT_BEGIN = "<<<PEER_OUTPUT_BEGIN>>>";
@@ -49,17 +50,13 @@ export function wrapPeerText(text: string): string {
   return `${PEER_OUTPUT_BEGIN}\n${escapePeerText(text)}\n${PEER_OUTPUT_END}`;
 }
 
-/** Longest peer label we print (a registry name can be any length). */
-const LABEL_MAX_CHARS = 64;
-
 /**
- * A peer's registry name as one safe token for a result line: letters, digits, spaces and
- * `._-@()` kept, everything else (newlines, brackets, quotes, controls) dropped, at most 64
- * characters; `fallback` when nothing is left. Registry names are not attested: anyone who
- * can name a workspace chooses them.
+ * A peer's registry name (or role, or status) as one safe token for a result line: the same
+ * character rule and length cap as the push header (channel_push.ts sanitiseIdentity), with
+ * injection words escaped too; `fallback` when nothing is left. Registry names are not
+ * attested: anyone who can name a workspace chooses them.
  */
 export function peerLabel(name: string, fallback = "peer-agent"): string {
-  const kept = name.replace(/[^\p{L}\p{N} ._@()-]/gu, " ").replace(/\s+/g, " ").trim();
-  const cut = [...kept].slice(0, LABEL_MAX_CHARS).join("").trim();
-  return cut === "" ? fallback : escapePeerText(cut);
+  const safe = sanitiseIdentity(name);
+  return safe === undefined ? fallback : escapePeerText(safe);
 }
