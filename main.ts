@@ -108,8 +108,7 @@ async function serve({ config, stateDir, token, log, http }: Setup): Promise<num
   });
   link.onArrived((messages) => {
     for (const message of messages) {
-      const sender = message.kind === "peer_agent" ? link.peers.lookup(message.peer_id) : {};
-      const { method, params } = buildChannelNotification(message, sender);
+      const { method, params } = buildChannelNotification(message, link.peers.senderOf(message));
       void server.notify(method, params); // never rejects; a closed stdout is logged once
     }
   });

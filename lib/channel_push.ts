@@ -6,6 +6,7 @@
  * Every meta value and header token comes from an allow-list or a strict shape check, so a
  * sender cannot inject attributes or header lines (upstream 0b979aed, 02ae2fd6, ffd90dcf).
  */
+import type { PeerIdentity } from "./peer_directory.ts";
 import { parseUuid } from "./uuid.ts";
 import type { InboxMessage } from "./inbox_message.ts";
 
@@ -33,10 +34,6 @@ export interface ChannelNotification {
 }
 
 /** Registry identity of the sender, unsanitised (from `GET /registry/discover/:id`). */
-export interface PeerIdentity {
-  peerName?: string | undefined;
-  peerRole?: string | undefined;
-}
 
 const KINDS: ReadonlySet<string> = new Set(["canvas_user", "peer_agent", "delegation_result"]);
 // Upstream's gate forgot delegate_result; we keep it so delegation results keep their meta.

@@ -8,6 +8,7 @@
  * callers sanitise them (channel_push.ts) and the instructions say they are not attested.
  */
 import type { Clock } from "./clock.ts";
+import type { InboxMessage } from "./inbox_message.ts";
 import type { Logger } from "./log.ts";
 import type { Peer } from "./platform_rows.ts";
 import { parseUuid } from "./uuid.ts";
@@ -66,6 +67,11 @@ export class PeerDirectory {
     this.#wanted.add(id);
     void this.refresh();
     return entry?.identity ?? {};
+  }
+
+  /** Who sent `msg`: the cached identity for a peer_agent message, {} for anything else. */
+  senderOf(msg: Pick<InboxMessage, "kind" | "peer_id">): PeerIdentity {
+    return msg.kind === "peer_agent" ? this.lookup(msg.peer_id) : {};
   }
 
   /** Records peers seen elsewhere (list_peers results), so later lookups hit. */

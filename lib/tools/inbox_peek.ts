@@ -29,8 +29,7 @@ export function withPeerIdentity(
   msg: InboxMessage,
   deps: Pick<ToolDeps, "peers">,
 ): InboxMessage & { peer_name?: string; peer_role?: string } {
-  if (msg.peer_id === "" || msg.kind !== "peer_agent") return msg;
-  const { peerName, peerRole } = deps.peers.lookup(msg.peer_id);
+  const { peerName, peerRole } = deps.peers.senderOf(msg);
   const name = sanitiseIdentity(peerName);
   const role = sanitiseIdentity(peerRole);
   return {
