@@ -45,27 +45,19 @@ export class PlatformError extends Error {
 }
 
 /**
- * The platform refused us at start-up; main.ts exits 3. Register itself has no 403 (contract
- * §2): a 403 with an empty body comes from the CORS check on the Origin header, which means
- * PLATFORM_URL is not the tenant's own address, so that case says so instead of blaming the
- * token.
+ * The platform refused us at registration (401/403); main.ts exits 3. The message carries
+ * the refusal's own next step, which platform_answer.ts picked from the answer: a new token
+ * for a 401, PLATFORM_URL for the empty 403 of the Origin check.
  */
 export class AuthRejectedError extends Error {
   override name = "AuthRejectedError";
-  constructor(
-    readonly workspaceId: string,
-    readonly status: number,
-    opts: { isOriginRefused?: boolean } = {},
-  ) {
+  readonly status: number;
+  constructor(readonly workspaceId: string, refusal: PlatformError) {
     super(
-      opts.isOriginRefused
-        ? `The platform refused workspace ${workspaceId} (HTTP ${status} with no body): it ` +
-          "did not accept the Origin sent from PLATFORM_URL; set PLATFORM_URL to your tenant's " +
-          "own address (as the canvas shows it, without a path) and restart; if that is right, " +
-          "regenerate the token in the canvas (workspace → Tokens tab)"
-        : `The platform rejected the token for workspace ${workspaceId} (HTTP ${status}): ` +
-          "regenerate it in the canvas (workspace → Tokens tab), update " +
-          "MOLECULE_WORKSPACE_TOKEN in your MCP config and restart",
+      `The platform refused workspace ${workspaceId} (HTTP ${refusal.status}` +
+        `${refusal.detail === "" ? "" : `: ${refusal.detail}`}): ${refusal.next}`,
+      { cause: refusal },
     );
+    this.status = refusal.status;
   }
 }

@@ -22,12 +22,9 @@ export function truncate(text: string): string {
   return flat.length <= DETAIL_MAX_CHARS ? flat : `${flat.slice(0, DETAIL_MAX_CHARS - 1)}…`;
 }
 
-/** The detail of a refusal that came with no body (e.g. the CORS check's empty 403). */
-export const EMPTY_BODY_DETAIL = "empty body";
-
 /** The platform's `{error}` text, or a snippet of a non-JSON body, for PlatformError.detail. */
 export function answerDetail(answer: Answer): string {
-  if (answer.bodyKind === "empty") return EMPTY_BODY_DETAIL;
+  if (answer.bodyKind === "empty") return "empty body";
   if (answer.bodyKind === "text") return truncate(`not JSON: ${answer.text}`);
   if (isRecord(answer.body) && typeof answer.body.error === "string") {
     return truncate(answer.body.error);

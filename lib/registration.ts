@@ -5,7 +5,6 @@
  * several. The HTTP calls are platform.ts's; writing the secret file is state_files.ts's.
  */
 import type { Clock } from "./clock.ts";
-import { EMPTY_BODY_DETAIL } from "./platform_answer.ts";
 import { AuthRejectedError, PlatformError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import type { PlatformClient } from "./platform.ts";
@@ -24,8 +23,6 @@ const DEFAULT_HEARTBEAT_INTERVAL_MS = 20_000;
 const AUTH_ERROR_AT = 3;
 /** After that, the loud error repeats every this many further failures (upstream: 20). */
 const AUTH_ERROR_EVERY = 20;
-const NEXT_NEW_TOKEN = "regenerate the token in the canvas (workspace → Tokens tab), update " +
-  "MOLECULE_WORKSPACE_TOKEN in your MCP config and restart molecule-mcp";
 
 /** The card sent on register: name, skills as `{name}`, description only when set. */
 export function buildAgentCard(settings: AgentCardSettings): AgentCard {
@@ -62,10 +59,7 @@ export async function registerOnce(
     return true;
   } catch (err) {
     if (!(err instanceof PlatformError)) throw err;
-    if (err.isAuthRejected) {
-      const isOriginRefused = err.status === 403 && err.detail === EMPTY_BODY_DETAIL;
-      throw new AuthRejectedError(workspace, err.status, { isOriginRefused });
-    }
+    if (err.isAuthRejected) throw new AuthRejectedError(workspace, err);
     deps.log.warn("cannot register the workspace; the heartbeat keeps it online meanwhile", {
       workspace,
       status: err.status,
@@ -192,13 +186,13 @@ function noteFailure(state: HeartbeatState, log: Logger, err: unknown): BeatOutc
       log.warn(
         `heartbeat auth failure ${count}/${AUTH_ERROR_AT}: the platform answered HTTP ` +
           `${err.status}; the token may be revoked`,
-        { workspace, next: NEXT_NEW_TOKEN },
+        { workspace, next: err.next },
       );
     } else if ((count - AUTH_ERROR_AT) % AUTH_ERROR_EVERY === 0) {
       log.error(
         `The platform has rejected the token for workspace ${workspace} ${count} times in a ` +
           "row: it was probably revoked, or the workspace was deleted",
-        { status: err.status, next: NEXT_NEW_TOKEN },
+        { status: err.status, next: err.next },
       );
     } else {
       log.debug("heartbeat auth failure", { workspace, count, status: err.status });
