@@ -42,8 +42,11 @@ export function refusal(
   next?: NextSteps,
 ): PlatformError {
   const status = answer.status;
+  // An empty body never comes from the endpoint's handler but from the edge (the CORS check,
+  // TenantGuard): the endpoint's own advice does not apply to it.
+  const own = answer.bodyKind === "empty" ? undefined : next?.[status];
   return new PlatformError(endpoint, status, {
-    next: next?.[status] ?? defaultNext(answer),
+    next: own ?? defaultNext(answer),
     detail: answerDetail(answer),
   });
 }

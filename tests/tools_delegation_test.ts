@@ -339,6 +339,16 @@ Deno.test("delegate_task: a peer's own error text in a failure cannot forge a bo
   });
 });
 
+Deno.test("delegate_task: an empty 403 from the platform's edge points at PLATFORM_URL, not access rules", async () => {
+  await withToolRig(async (rig) => {
+    rig.platform.failNext("GET /registry/discover/:id", { status: 403 });
+    const out = await rig.call("delegate_task", { workspace_id: rig.peer.id, task: "go" });
+    assertEquals(out.isError, true);
+    assertStringIncludes(out.text, "not found or not accessible");
+    assertStringIncludes(out.text, "PLATFORM_URL");
+  });
+});
+
 Deno.test("delegate_task: a peer outside the hierarchy reads as not found or not accessible", async () => {
   await withToolRig(async (rig) => {
     const parent = rig.platform.addWorkspace({ name: "other-root" });

@@ -90,9 +90,11 @@ async function discover(
   } catch (err) {
     if (!(err instanceof PlatformError)) throw err;
     if (err.status === 403 || err.status === 404) {
+      // Upstream's wording; the next step is the platform answer's own (it differs when the
+      // refusal came from the edge, e.g. a wrong PLATFORM_URL).
       return toolError(
         `workspace ${peerId} not found or not accessible (check access control)`,
-        "call list_peers for the workspaces this one may reach",
+        err.next,
       );
     }
     if (err.status === 503) {
