@@ -321,16 +321,16 @@ Deno.test("stdio: a closed stdout is swallowed and stdin is still read", async (
   await io.server.notify("notifications/claude/channel", { content: "lost" });
   await io.transport.send({ jsonrpc: "2.0", method: "notifications/also_lost" });
   io.stdin.write(ping(1));
-  await flushMicrotasks(200);
+  // The transport is still reading: EOF is noticed, the ping is answered (into the broken
+  // stdout) and the session ends normally.
+  io.stdin.end();
+  await io.server.closed;
   assertEquals(writes, 1, "after the first broken write, nothing more is attempted");
   const warnings = io.logs.lines.filter((l) => l.includes("] warn ") && l.includes("stdout"));
   assertEquals(warnings.length, 1);
   assertStringIncludes(warnings[0] ?? "", "stdout is closed");
   const dropped = io.logs.lines.filter((l) => l.includes("stdout is closed; message dropped"));
   assertEquals(dropped.length, 2, "the second notification and the ping's reply were dropped");
-  // The transport is still reading: EOF is noticed and the session ends normally.
-  io.stdin.end();
-  await io.server.closed;
 });
 
 Deno.test("stdio: EOF ends the session and a trailing partial line is dropped", async () => {
