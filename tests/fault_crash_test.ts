@@ -88,19 +88,16 @@ interface HookedPlatform {
   close(): Promise<void>;
 }
 
-function serveHooked(platform: FakePlatform): HookedPlatform {
+async function serveHooked(platform: FakePlatform): Promise<HookedPlatform> {
   const hooked: HookedPlatform = {
     url: "",
     beforeAnswer: () => {},
     afterAnswer: () => {},
     close: () => Promise.resolve(),
   };
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    async (req) => {
-      const route = routeOf(req);
-      hooked.beforeAnswer(route);
-      const res = await platform.fetch(req);
+  const served = await platform.serve({
+    beforeAnswer: (_req, route) => hooked.beforeAnswer(route),
+    async afterAnswer(route, res) {
       const bytes = new Uint8Array(await res.arrayBuffer());
       let rows = 0;
       if (route === ACTIVITY_ROUTE && res.status === 200) {
@@ -110,17 +107,10 @@ function serveHooked(platform: FakePlatform): HookedPlatform {
       await hooked.afterAnswer(route, rows);
       return new Response(bytes, { status: res.status, headers: res.headers });
     },
-  );
-  hooked.url = `http://127.0.0.1:${server.addr.port}`;
-  hooked.close = () => server.shutdown();
+  });
+  hooked.url = served.url;
+  hooked.close = () => served.close();
   return hooked;
-}
-
-function routeOf(req: Request): string | null {
-  const path = new URL(req.url).pathname;
-  if (req.method === "GET" && /^\/workspaces\/[^/]+\/activity$/.test(path)) return ACTIVITY_ROUTE;
-  if (req.method === "POST" && path === "/registry/register") return "POST /registry/register";
-  return null;
 }
 
 function drawPlan(rng: SeededRandom): KillPlan {
@@ -409,7 +399,7 @@ Deno.test(
     await withTempDir(async (dir) => {
       const platform = createFakePlatform();
       const me = platform.addWorkspace({ delivery_mode: "poll", name: "crash-me" });
-      const hooked = serveHooked(platform);
+      const hooked = await serveHooked(platform);
       const world: CrashWorld = {
         platform,
         hooked,

@@ -275,41 +275,6 @@ function untilDeath(program: ProgramHandle): Promise<never> {
   });
 }
 
-/** The fake platform served on loopback, with a hook that runs before each request is answered. */
-interface HookedServer {
-  url: string;
-  close(): Promise<void>;
-}
-
-function serveWithHook(
-  platform: FakePlatform,
-  beforeAnswer: (req: Request) => void,
-): HookedServer {
-  const closing = new AbortController();
-  const server = Deno.serve(
-    {
-      hostname: "127.0.0.1",
-      port: 0,
-      onListen: () => {},
-      // As FakePlatform.serve: a "refused" fault (a rejected fetch) becomes an empty 502.
-      onError: (err) => new Response(null, { status: err instanceof TypeError ? 502 : 500 }),
-    },
-    (req) => {
-      beforeAnswer(req);
-      return platform.fetch(
-        new Request(req, { signal: AbortSignal.any([req.signal, closing.signal]) }),
-      );
-    },
-  );
-  return {
-    url: `http://127.0.0.1:${server.addr.port}`,
-    async close() {
-      closing.abort(new Error("hooked platform closed"));
-      await server.shutdown();
-    },
-  };
-}
-
 /**
  * The activity-feed script of the short storm: one entry per poll, null = a good answer.
  * Faults come in runs of at most two (the backoff doubles per failure, so this keeps the run
@@ -345,20 +310,22 @@ Deno.test(
       let polls = 0;
       let beats = 0;
       const scriptDone = Promise.withResolvers<void>();
-      const server = serveWithHook(platform, (req) => {
-        const path = new URL(req.url).pathname;
-        if (req.method === "GET" && path === `/workspaces/${me.id}/activity`) {
-          const fault = script[polls++];
-          if (polls === script.length + 1) scriptDone.resolve();
-          if (fault !== undefined && fault !== null) platform.failNext(ACTIVITY_ROUTE, fault);
-          if (polls <= script.length && rng.chance(0.4)) {
-            const from = rng.chance(0.5) ? peer.id : null;
-            sent.push(platform.sendToInbox(me.id, { text: `e2e storm ${sent.length}`, from }).id);
+      const server = await platform.serve({
+        beforeAnswer: (req) => {
+          const path = new URL(req.url).pathname;
+          if (req.method === "GET" && path === `/workspaces/${me.id}/activity`) {
+            const fault = script[polls++];
+            if (polls === script.length + 1) scriptDone.resolve();
+            if (fault !== undefined && fault !== null) platform.failNext(ACTIVITY_ROUTE, fault);
+            if (polls <= script.length && rng.chance(0.4)) {
+              const from = rng.chance(0.5) ? peer.id : null;
+              sent.push(platform.sendToInbox(me.id, { text: `e2e storm ${sent.length}`, from }).id);
+            }
+          } else if (req.method === "POST" && path === "/registry/heartbeat") {
+            const fault = heartbeatFaults[beats++];
+            if (fault !== undefined) platform.failNext(HEARTBEAT_ROUTE, fault);
           }
-        } else if (req.method === "POST" && path === "/registry/heartbeat") {
-          const fault = heartbeatFaults[beats++];
-          if (fault !== undefined) platform.failNext(HEARTBEAT_ROUTE, fault);
-        }
+        },
       });
       const program = spawnProgram({
         env: {

@@ -75,6 +75,14 @@ export interface RecordedRequest {
   body: unknown;
 }
 
+/** Hooks of a served fake; `route` is the route key ("GET /workspaces/:id/activity") or null. */
+export interface ServeHooks {
+  /** Runs before the platform answers (may script a fault, or kill the client). */
+  beforeAnswer?: (req: Request, route: string | null) => void;
+  /** Runs after it answered; returns the response to send (read the body, rebuild it). */
+  afterAnswer?: (route: string | null, res: Response) => Promise<Response> | Response;
+}
+
 /** A served fake: its base URL (no trailing slash) and a close that frees the port. */
 export interface ServedPlatform {
   url: string;
@@ -126,9 +134,11 @@ export class FakePlatform {
   /**
    * Serves the same platform on 127.0.0.1 at a free port. `close()` ends hung ("timeout")
    * requests and shuts the listener down. Needs --allow-net. In served mode a "refused" fault
-   * cannot refuse a live connection; it answers 502 with an empty body instead.
+   * cannot refuse a live connection; it answers 502 with an empty body instead. `hooks` (read
+   * at each request, so a test may swap them) see every request before the platform answers
+   * and may replace the answer after.
    */
-  serve(): Promise<ServedPlatform> {
+  serve(hooks: ServeHooks = {}): Promise<ServedPlatform> {
     const closing = new AbortController();
     const server = Deno.serve(
       {
@@ -137,7 +147,12 @@ export class FakePlatform {
         onListen: () => {},
         onError: (err) => new Response(null, { status: err instanceof TypeError ? 502 : 500 }),
       },
-      (req) => this.#handle(req, AbortSignal.any([req.signal, closing.signal])),
+      async (req) => {
+        const route = matchRoute(req.method, new URL(req.url).pathname)?.route.key ?? null;
+        hooks.beforeAnswer?.(req, route);
+        const res = await this.#handle(req, AbortSignal.any([req.signal, closing.signal]));
+        return hooks.afterAnswer === undefined ? res : await hooks.afterAnswer(route, res);
+      },
     );
     let closed: Promise<void> | null = null;
     return Promise.resolve({
