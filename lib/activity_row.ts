@@ -6,6 +6,7 @@
 import { timestampKey } from "./timestamps.ts";
 import { parseUuid } from "./uuid.ts";
 import { isRecord } from "./json_object.ts";
+import { joinTextParts } from "./platform_a2a.ts";
 
 /** An activity row after parsing. Absent or null text columns become "". */
 export interface ActivityRow {
@@ -30,12 +31,6 @@ export interface ActivityRow {
 
 /** Shown when a message has neither text parts nor a summary: text is never empty. */
 export const EMPTY_MESSAGE_PLACEHOLDER = "(empty A2A message)";
-
-/**
- * Joins the text of several text parts. A2A senders split paragraphs and attachments' captions
- * into separate parts; a newline keeps them readable where "" would glue words together.
- */
-export const TEXT_PART_SEPARATOR = "\n";
 
 /**
  * Turns one element of the activity array into an ActivityRow, or null when it is not an
@@ -98,24 +93,6 @@ function textFromParts(body: Record<string, unknown> | null): string {
     if (text !== "") return text;
   }
   return "";
-}
-
-/**
- * The text of A2A message parts: parts whose discriminator is `kind:"text"` (a2a-sdk v1) or
- * `type:"text"` (v0), joined; "" when there is none or it is blank. Shared by inbox rows and
- * A2A replies (platform_a2a.ts).
- */
-export function joinTextParts(parts: unknown): string {
-  if (!Array.isArray(parts)) return "";
-  const texts: string[] = [];
-  for (const part of parts) {
-    if (!isRecord(part)) continue;
-    const isText = part["kind"] === "text" || part["type"] === "text";
-    const text = part["text"];
-    if (isText && typeof text === "string" && text !== "") texts.push(text);
-  }
-  const joined = texts.join(TEXT_PART_SEPARATOR);
-  return joined.trim() === "" ? "" : joined;
 }
 
 /** Bodies are raw JSON objects (contract §5), but older writers stored JSON strings. */

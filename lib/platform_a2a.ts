@@ -3,8 +3,31 @@
  * `/workspaces/:peer/a2a`, and the classifier that turns whatever comes back into a typed
  * outcome. HTTP refusals are not outcomes: the request core throws those as PlatformError.
  */
-import { joinTextParts } from "./activity_row.ts";
 import { isRecord } from "./json_object.ts";
+
+/**
+ * Joins the text of several text parts. A2A senders split paragraphs and attachments' captions
+ * into separate parts; a newline keeps them readable where "" would glue words together.
+ */
+export const TEXT_PART_SEPARATOR = "\n";
+
+/**
+ * The text of A2A message parts: parts whose discriminator is `kind:"text"` (a2a-sdk v1) or
+ * `type:"text"` (v0), joined; "" when there is none or it is blank. Shared by A2A replies and
+ * inbox rows (activity_row.ts): the part format is the platform's.
+ */
+export function joinTextParts(parts: unknown): string {
+  if (!Array.isArray(parts)) return "";
+  const texts: string[] = [];
+  for (const part of parts) {
+    if (!isRecord(part)) continue;
+    const isText = part["kind"] === "text" || part["type"] === "text";
+    const text = part["text"];
+    if (isText && typeof text === "string" && text !== "") texts.push(text);
+  }
+  const joined = texts.join(TEXT_PART_SEPARATOR);
+  return joined.trim() === "" ? "" : joined;
+}
 
 /** What a peer's answer to message/send amounts to. */
 export type A2AOutcome =

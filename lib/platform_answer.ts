@@ -5,7 +5,17 @@
  */
 import { isRecord } from "./json_object.ts";
 import { PlatformError } from "./errors.ts";
-import type { Answer } from "./platform_http.ts";
+
+/** One answer from the platform, body already read. */
+export interface Answer {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON, or undefined when the body was empty or not JSON (see `bodyKind`). */
+  body: unknown;
+  bodyKind: "json" | "empty" | "text";
+  /** The raw text, for a short snippet in errors. */
+  text: string;
+}
 
 /** Platform `{error}` text is cut to this many characters before it reaches a message. */
 const DETAIL_MAX_CHARS = 200;

@@ -9,7 +9,7 @@ import { VERSION } from "./version.ts";
 import { parseUuid } from "./uuid.ts";
 import { type Fetch, isUntrustedCertificateError } from "./http_client.ts";
 import { PlatformError } from "./errors.ts";
-import { truncate } from "./platform_answer.ts";
+import { type Answer, truncate } from "./platform_answer.ts";
 import type { Logger } from "./log.ts";
 
 /** Who we are on the platform. `workspaceId` must be a UUID; it is lower-cased. */
@@ -64,17 +64,6 @@ export function requireUuid(raw: unknown, what: string): string {
  */
 export function isTransportError(err: unknown): boolean {
   return err instanceof PlatformError && err.status === 0;
-}
-
-/** One answer from the platform, body already read. */
-export interface Answer {
-  status: number;
-  headers: Headers;
-  /** Parsed JSON, or undefined when the body was empty or not JSON (see `bodyKind`). */
-  body: unknown;
-  bodyKind: "json" | "empty" | "text";
-  /** The raw text, for a short snippet in errors. */
-  text: string;
 }
 
 /** One request as an endpoint function describes it. */

@@ -11,8 +11,8 @@ import {
   isOk,
   refusal,
 } from "./platform_answer.ts";
+import type { Answer } from "./platform_answer.ts";
 import {
-  type Answer,
   type CallOptions,
   CursorGoneError,
   type PlatformHttp,

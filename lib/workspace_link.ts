@@ -9,7 +9,7 @@ import type { Clock } from "./clock.ts";
 import { DurableInbox } from "./inbox.ts";
 import { InboxBusyError } from "./inbox_lock.ts";
 import type { InboxMessage } from "./inbox_message.ts";
-import { INBOX_DISABLED, type InboxUnavailable } from "./tools/context.ts";
+import { INBOX_DISABLED, type InboxUnavailable } from "./inbox_unavailable.ts";
 import { InboxPoller } from "./inbox_poller.ts";
 import { PeerDirectory } from "./peer_directory.ts";
 import type { Logger } from "./log.ts";

@@ -5,7 +5,7 @@
 import { assertEquals } from "./assert.ts";
 import type { JsonRpcTransport, WireMessage } from "../lib/mcp/jsonrpc.ts";
 import { DRAIN_GRACE_MS, McpServer } from "../lib/mcp/server.ts";
-import { type ToolSpec, toolText } from "../lib/tools/tool_spec.ts";
+import { type ToolSpec, toolText } from "../lib/mcp/tool_spec.ts";
 import { captureLog } from "./fakes/log_capture.ts";
 import { ManualClock } from "./fakes/manual_clock.ts";
 

@@ -15,7 +15,7 @@ import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types";
 import { type CapturedLog, captureLog } from "./fakes/log_capture.ts";
 import { flushMicrotasks } from "./fakes/manual_clock.ts";
 import { McpServer, type McpServerOptions } from "../lib/mcp/server.ts";
-import { toolError, toolJson, type ToolSpec, toolText } from "../lib/tools/tool_spec.ts";
+import { toolError, toolJson, type ToolSpec, toolText } from "../lib/mcp/tool_spec.ts";
 
 /** Resolves with `promise` if it settles within a bounded number of microtask turns. */
 async function settlesSoon<T>(promise: Promise<T>, what: string): Promise<T> {

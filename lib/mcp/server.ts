@@ -18,7 +18,7 @@
 import { isRecord } from "../json_object.ts";
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
-import type { ToolSpec } from "../tools/tool_spec.ts";
+import type { ToolSpec } from "./tool_spec.ts";
 import {
   classifyMessage,
   clip,

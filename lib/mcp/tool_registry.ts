@@ -5,7 +5,7 @@
  */
 import { isRecord } from "../json_object.ts";
 import type { Logger } from "../log.ts";
-import { toolError, type ToolResult, type ToolSpec } from "../tools/tool_spec.ts";
+import { toolError, type ToolResult, type ToolSpec } from "./tool_spec.ts";
 import { clip, type Params } from "./jsonrpc.ts";
 import { checkValue, schemaProblems } from "./schema.ts";
 

@@ -8,7 +8,7 @@ import type { DelegationRow } from "../platform_rows.ts";
 import type { ToolDeps } from "./context.ts";
 import { readWorkspaceId } from "./ids.ts";
 import { escapePeerText, wrapPeerText } from "./trust_boundary.ts";
-import { toolError, toolJson, type ToolSpec } from "./tool_spec.ts";
+import { toolError, toolJson, type ToolSpec } from "../mcp/tool_spec.ts";
 
 /** Upstream lists at most 10 delegations when no task_id is given. */
 const LIST_MAX = 10;

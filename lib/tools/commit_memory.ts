@@ -6,7 +6,7 @@
 import type { MemoryScope } from "../platform_rows.ts";
 import type { ToolDeps } from "./context.ts";
 import { redactSecrets } from "./redact_secrets.ts";
-import { toolError, toolJson, type ToolSpec } from "./tool_spec.ts";
+import { toolError, toolJson, type ToolSpec } from "../mcp/tool_spec.ts";
 
 /** Memory scopes, narrowest first. */
 export const MEMORY_SCOPES: readonly MemoryScope[] = ["LOCAL", "TEAM", "GLOBAL"];

@@ -5,23 +5,10 @@
  */
 import type { Clock } from "../clock.ts";
 import type { DurableInbox } from "../inbox.ts";
+import type { InboxUnavailable } from "../inbox_unavailable.ts";
 import type { Logger } from "../log.ts";
 import type { PeerDirectory } from "../peer_directory.ts";
 import type { PlatformClient } from "../platform.ts";
-
-/** Why a workspace has no inbox right now, worded for the agent and the operator. */
-export interface InboxUnavailable {
-  message: string;
-  next: string;
-}
-
-/** Why the inbox is off when MOLECULE_MCP_DISABLE_INBOX is set. */
-export const INBOX_DISABLED: InboxUnavailable = {
-  message: "The inbox is disabled: MOLECULE_MCP_DISABLE_INBOX is set, so this server does not " +
-    "receive messages from the user or peers",
-  next: "to receive messages here, remove MOLECULE_MCP_DISABLE_INBOX from this MCP server's " +
-    "environment and restart it",
-};
 
 /** Dependencies of the platform tools. */
 export interface ToolDeps {

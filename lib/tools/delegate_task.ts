@@ -17,7 +17,7 @@ import {
   type ToolResult,
   type ToolSpec,
   toolText,
-} from "./tool_spec.ts";
+} from "../mcp/tool_spec.ts";
 
 /** Attempts at message/send when the proxy gives no answer at all (upstream: 5). */
 const MAX_ATTEMPTS = 5;

@@ -6,7 +6,7 @@
  */
 import type { ToolDeps } from "./context.ts";
 import { PEER_TASK_SCHEMA, readPeerId, readTask } from "./ids.ts";
-import { toolJson, type ToolSpec } from "./tool_spec.ts";
+import { toolJson, type ToolSpec } from "../mcp/tool_spec.ts";
 
 /** The tool spec; upstream's name, arguments and result shape. */
 export const delegateTaskAsync: ToolSpec<ToolDeps> = {

@@ -5,7 +5,7 @@
 import type { ToolDeps } from "./context.ts";
 import { readWorkspaceId } from "./ids.ts";
 import { escapePeerText } from "./trust_boundary.ts";
-import { toolJson, type ToolSpec, toolText } from "./tool_spec.ts";
+import { toolJson, type ToolSpec, toolText } from "../mcp/tool_spec.ts";
 
 /** The tool spec; upstream's name and JSON shapes, plus an optional workspace_id. */
 export const getWorkspaceInfo: ToolSpec<ToolDeps> = {

@@ -5,7 +5,7 @@
  */
 import { parseUuid } from "../uuid.ts";
 import type { ObjectSchema } from "../mcp/schema.ts";
-import { toolError, type ToolResult } from "./tool_spec.ts";
+import { toolError, type ToolResult } from "../mcp/tool_spec.ts";
 
 /** A checked id, or the isError result to return instead. */
 export type IdArg = { ok: true; id: string } | { ok: false; result: ToolResult };

@@ -5,7 +5,7 @@
 import type { ToolDeps } from "./context.ts";
 import { sanitiseIdentity } from "../channel_push.ts";
 import type { InboxMessage } from "../inbox_message.ts";
-import { toolError, toolJson, type ToolResult, type ToolSpec } from "./tool_spec.ts";
+import { toolError, toolJson, type ToolResult, type ToolSpec } from "../mcp/tool_spec.ts";
 
 /** Messages listed when `limit` is omitted (upstream's default). */
 export const DEFAULT_PEEK_LIMIT = 10;

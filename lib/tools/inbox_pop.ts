@@ -4,7 +4,7 @@
  */
 import type { ToolDeps } from "./context.ts";
 import { inboxDisabledError } from "./inbox_peek.ts";
-import { toolError, toolJson, type ToolSpec } from "./tool_spec.ts";
+import { toolError, toolJson, type ToolSpec } from "../mcp/tool_spec.ts";
 
 /** The inbox_pop tool. */
 export const inboxPop: ToolSpec<ToolDeps> = {

@@ -14,7 +14,7 @@ import { inboxPop } from "./inbox_pop.ts";
 import { recallMemory } from "./recall_memory.ts";
 import { sendMessageToUser } from "./send_message_to_user.ts";
 import type { ToolDeps } from "./context.ts";
-import { toolError, type ToolSpec } from "./tool_spec.ts";
+import { toolError, type ToolSpec } from "../mcp/tool_spec.ts";
 import { waitForMessage } from "./wait_for_message.ts";
 
 export type { ToolDeps } from "./context.ts";

@@ -6,7 +6,7 @@
 import type { Peer } from "../platform_rows.ts";
 import type { ToolDeps } from "./context.ts";
 import { peerLabel } from "./trust_boundary.ts";
-import { type ToolSpec, toolText } from "./tool_spec.ts";
+import { type ToolSpec, toolText } from "../mcp/tool_spec.ts";
 
 /** The tool spec; upstream's name and line format, plus an optional filter. */
 export const listPeers: ToolSpec<ToolDeps> = {

@@ -6,7 +6,7 @@ import { escapePeerText } from "./trust_boundary.ts";
 import type { MemoryScope } from "../platform_rows.ts";
 import { MEMORY_SCOPES } from "./commit_memory.ts";
 import type { ToolDeps } from "./context.ts";
-import { type ToolSpec, toolText } from "./tool_spec.ts";
+import { type ToolSpec, toolText } from "../mcp/tool_spec.ts";
 
 /** The recall_memory tool. */
 export const recallMemory: ToolSpec<ToolDeps> = {

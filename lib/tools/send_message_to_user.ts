@@ -11,7 +11,7 @@ import type { ChatFile, UploadedFile } from "../platform_chat.ts";
 import { TalkToUserDisabledError } from "../platform_http.ts";
 import type { ToolDeps } from "./context.ts";
 import { mimeTypeFor } from "./mime_types.ts";
-import { toolError, type ToolResult, type ToolSpec, toolText } from "./tool_spec.ts";
+import { toolError, type ToolResult, type ToolSpec, toolText } from "../mcp/tool_spec.ts";
 
 /** The platform's per-file limit (contract §7: 413 above 25 MB per file). */
 export const MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;

@@ -6,7 +6,7 @@
  */
 import type { ToolDeps } from "./context.ts";
 import { inboxDisabledError, withPeerIdentity } from "./inbox_peek.ts";
-import { toolJson, type ToolSpec } from "./tool_spec.ts";
+import { toolJson, type ToolSpec } from "../mcp/tool_spec.ts";
 
 /** Seconds waited when timeout_secs is omitted (upstream's default). */
 export const DEFAULT_WAIT_SECS = 60;

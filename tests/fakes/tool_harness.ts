@@ -7,7 +7,7 @@ import { DurableInbox } from "../../lib/inbox.ts";
 import { McpServer } from "../../lib/mcp/server.ts";
 import { createPlatformClient, type PlatformClient } from "../../lib/platform.ts";
 import { platformTools, type ToolDeps } from "../../lib/tools/index.ts";
-import { INBOX_DISABLED } from "../../lib/tools/context.ts";
+import { INBOX_DISABLED } from "../../lib/inbox_unavailable.ts";
 import { PeerDirectory } from "../../lib/peer_directory.ts";
 import { createFakePlatform, type FakePlatform } from "./fake_platform.ts";
 import { captureLog } from "./log_capture.ts";

@@ -3,7 +3,7 @@
  * The dispatcher (lib/mcp/server.ts) lists and calls tools through this type only; what each
  * tool does lives in its own file.
  */
-import type { ObjectSchema } from "../mcp/schema.ts";
+import type { ObjectSchema } from "./schema.ts";
 
 /** Hints for the host about a tool's effects (MCP ToolAnnotations; absent means the spec's default). */
 export interface ToolAnnotations {
