@@ -4,22 +4,22 @@
  * configuration (every problem at once), then serves MCP on stdio while the workspace link
  * registers, heartbeats and polls the inbox.
  */
-import { buildChannelNotification } from "./lib/channel_push.ts";
-import { parseCli } from "./lib/cli.ts";
+import { buildChannelNotification } from "./lib/workspace/channel_push.ts";
+import { parseCli } from "./lib/cli/args.ts";
 import { systemClock } from "./lib/clock.ts";
 import { type Config, type Env, loadConfig, readEnv } from "./lib/config.ts";
 import { AuthRejectedError, EXIT } from "./lib/errors.ts";
-import { usageHint, usageText } from "./lib/help.ts";
-import { buildFetch, type Fetch } from "./lib/http_client.ts";
+import { usageHint, usageText } from "./lib/cli/help.ts";
+import { buildFetch, type Fetch } from "./lib/platform/http_client.ts";
 import { buildInstructions } from "./lib/instructions.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { McpServer } from "./lib/mcp/server.ts";
 import { StdioTransport } from "./lib/mcp/stdio.ts";
-import { resolveStateDir } from "./lib/state_dir.ts";
-import { resolveToken, type TokenSource } from "./lib/token.ts";
+import { resolveStateDir } from "./lib/state/state_dir.ts";
+import { resolveToken, type TokenSource } from "./lib/state/token.ts";
 import { platformTools, type ToolDeps } from "./lib/tools/index.ts";
 import { VERSION } from "./lib/version.ts";
-import { WorkspaceLink } from "./lib/workspace_link.ts";
+import { WorkspaceLink } from "./lib/workspace/link.ts";
 
 /** Everything the server needs once the configuration is valid. */
 interface Setup {

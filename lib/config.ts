@@ -1,7 +1,7 @@
 /**
  * Configuration from the environment: one pure function turns the env record into a frozen
  * Config, or into the full list of problems (every one, not just the first). The token and
- * the state directory need the file system, so token.ts and state_dir.ts own those; this
+ * the state directory need the file system, so state/token.ts and state/state_dir.ts own those; this
  * module only lists their variables in ENV_VARS.
  */
 import { normalisePollTimeout } from "./instructions.ts";
@@ -107,7 +107,7 @@ const WHOLE = /^\d+$/;
 /**
  * Validates the environment record and returns a frozen Config, or every problem found, each
  * naming the variable and the value seen. Pure: never reads Deno.env itself. The token
- * variables are not read here (token.ts resolves them), so no secret can reach a problem.
+ * variables are not read here (state/token.ts resolves them), so no secret can reach a problem.
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {
   const problems: string[] = [];

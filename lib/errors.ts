@@ -46,7 +46,7 @@ export class PlatformError extends Error {
 
 /**
  * The platform refused us at registration (401/403); main.ts exits 3. The message carries
- * the refusal's own next step, which platform_answer.ts picked from the answer: a new token
+ * the refusal's own next step, which platform/answer.ts picked from the answer: a new token
  * for a 401, PLATFORM_URL for the empty 403 of the Origin check.
  */
 export class AuthRejectedError extends Error {

@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ALL_TARGETS=(x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu x86_64-apple-darwin aarch64-apple-darwin)
-# DENORT_PROBE_URL exists for tests (tests/compile_test.ts points it at a closed loopback port).
+# DENORT_PROBE_URL exists for tests (tests/release/compile_test.ts points it at a closed loopback port).
 RUNTIME_HOST=${DENORT_PROBE_URL:-https://dl.deno.land}
 PROBE_TIMEOUT_SECS=5
 DENO=${DENO:-deno}

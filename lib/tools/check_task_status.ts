@@ -4,7 +4,7 @@
  * its newest state, and puts the peer-written parts behind the trust boundary.
  */
 import { parseUuid } from "../uuid.ts";
-import type { DelegationRow } from "../platform_rows.ts";
+import type { DelegationRow } from "../platform/rows.ts";
 import type { ToolDeps } from "./context.ts";
 import { readWorkspaceId } from "./ids.ts";
 import { escapePeerText, wrapPeerText } from "./trust_boundary.ts";

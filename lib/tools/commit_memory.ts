@@ -1,9 +1,9 @@
 /**
  * commit_memory: stores a note in the workspace's shared memory, secrets masked first
  * (redact_secrets.ts). The GLOBAL tier gate is checked here so a non-root workspace learns
- * the rule without a round trip; the request itself is platform_memory.ts's job.
+ * the rule without a round trip; the request itself is platform/memory.ts's job.
  */
-import type { MemoryScope } from "../platform_rows.ts";
+import type { MemoryScope } from "../platform/rows.ts";
 import type { ToolDeps } from "./context.ts";
 import { redactSecrets } from "./redact_secrets.ts";
 import { toolError, toolJson, type ToolSpec } from "../mcp/tool_spec.ts";

@@ -4,11 +4,11 @@
  * copies it per call to add `signal`.
  */
 import type { Clock } from "../clock.ts";
-import type { DurableInbox } from "../inbox.ts";
-import type { InboxUnavailable } from "../inbox_unavailable.ts";
+import type { DurableInbox } from "../inbox/inbox.ts";
+import type { InboxUnavailable } from "../inbox/unavailable.ts";
 import type { Logger } from "../log.ts";
-import type { PeerDirectory } from "../peer_directory.ts";
-import type { PlatformClient } from "../platform.ts";
+import type { PeerDirectory } from "../workspace/peer_directory.ts";
+import type { PlatformClient } from "../platform/client.ts";
 
 /** Dependencies of the platform tools. */
 export interface ToolDeps {

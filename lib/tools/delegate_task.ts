@@ -4,10 +4,10 @@
  * how each outcome reads to the agent. Requests are the platform client's; the trust
  * boundary around peer text is trust_boundary.ts's.
  */
-import type { A2AOutcome } from "../platform_a2a.ts";
+import type { A2AOutcome } from "../platform/a2a.ts";
 import { PlatformError } from "../errors.ts";
-import { isTransportError } from "../platform_http.ts";
-import type { DiscoveredPeer } from "../platform_peers.ts";
+import { isTransportError } from "../platform/http.ts";
+import type { DiscoveredPeer } from "../platform/peers.ts";
 import type { ToolDeps } from "./context.ts";
 import { PEER_TASK_SCHEMA, readPeerId, readTask } from "./ids.ts";
 import { escapePeerText, peerLabel, wrapPeerText } from "./trust_boundary.ts";

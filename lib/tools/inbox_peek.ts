@@ -1,10 +1,10 @@
 /**
  * inbox_peek: lists queued inbound messages without removing them. Also home of the one
- * "inbox disabled" result the three inbox tools share. The queue itself is lib/inbox.ts.
+ * "inbox disabled" result the three inbox tools share. The queue itself is lib/inbox/inbox.ts.
  */
 import type { ToolDeps } from "./context.ts";
-import { sanitiseIdentity } from "../channel_push.ts";
-import type { InboxMessage } from "../inbox_message.ts";
+import { sanitiseIdentity } from "../workspace/channel_push.ts";
+import type { InboxMessage } from "../inbox/message.ts";
 import { toolError, toolJson, type ToolResult, type ToolSpec } from "../mcp/tool_spec.ts";
 
 /** Messages listed when `limit` is omitted (upstream's default). */

@@ -1,6 +1,6 @@
 /**
  * inbox_pop: acknowledges a handled message so it leaves the durable inbox (and is not shown
- * again after a restart). The queue itself is lib/inbox.ts.
+ * again after a restart). The queue itself is lib/inbox/inbox.ts.
  */
 import type { ToolDeps } from "./context.ts";
 import { inboxDisabledError } from "./inbox_peek.ts";

@@ -3,7 +3,7 @@
  * each in upstream's format, so the agent can pick an ID for delegate_task. Names and roles
  * are peer-chosen text and go through the trust boundary's label rule.
  */
-import type { Peer } from "../platform_rows.ts";
+import type { Peer } from "../platform/rows.ts";
 import type { ToolDeps } from "./context.ts";
 import { peerLabel } from "./trust_boundary.ts";
 import { type ToolSpec, toolText } from "../mcp/tool_spec.ts";

@@ -1,9 +1,9 @@
 /**
  * recall_memory: searches the workspace's shared memory and lists what matches, one line per
- * memory in upstream's `[<SCOPE>] <content>` shape. The request is platform_memory.ts's job.
+ * memory in upstream's `[<SCOPE>] <content>` shape. The request is platform/memory.ts's job.
  */
 import { escapePeerText } from "./trust_boundary.ts";
-import type { MemoryScope } from "../platform_rows.ts";
+import type { MemoryScope } from "../platform/rows.ts";
 import { MEMORY_SCOPES } from "./commit_memory.ts";
 import type { ToolDeps } from "./context.ts";
 import { type ToolSpec, toolText } from "../mcp/tool_spec.ts";

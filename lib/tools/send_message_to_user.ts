@@ -3,12 +3,12 @@
  * user. Attachments are all-or-nothing: every path is checked and read, then uploaded in one
  * multipart request, and only then is the message sent; if any step fails, nothing reaches the
  * user (upstream's rule: no half-rendered chips). Upload and notify requests are
- * platform_chat.ts's job.
+ * platform/chat.ts's job.
  */
 import { baseName, isAbsolutePath } from "../paths.ts";
 import { PlatformError } from "../errors.ts";
-import type { ChatFile, UploadedFile } from "../platform_chat.ts";
-import { TalkToUserDisabledError } from "../platform_http.ts";
+import type { ChatFile, UploadedFile } from "../platform/chat.ts";
+import { TalkToUserDisabledError } from "../platform/http.ts";
 import type { ToolDeps } from "./context.ts";
 import { mimeTypeFor } from "./mime_types.ts";
 import { toolError, type ToolResult, type ToolSpec, toolText } from "../mcp/tool_spec.ts";

@@ -5,7 +5,7 @@
  * or dress its text up as instructions. Only the text transforms live here; the tools decide
  * what to wrap.
  */
-import { sanitiseIdentity } from "../channel_push.ts";
+import { sanitiseIdentity } from "../workspace/channel_push.ts";
 
 /** The line that opens peer-written text in a tool result. */
 export const PEER_OUTPUT_BEGIN = "<<<PEER_OUTPUT_BEGIN>>>";
@@ -52,7 +52,7 @@ export function wrapPeerText(text: string): string {
 
 /**
  * A peer's registry name (or role, or status) as one safe token for a result line: the same
- * character rule and length cap as the push header (channel_push.ts sanitiseIdentity), with
+ * character rule and length cap as the push header (workspace/channel_push.ts sanitiseIdentity), with
  * injection words escaped too; `fallback` when nothing is left. Registry names are not
  * attested: anyone who can name a workspace chooses them.
  */

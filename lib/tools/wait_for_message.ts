@@ -2,7 +2,7 @@
  * wait_for_message: blocks until the inbox holds a message (or a timeout passes) and returns
  * the oldest one WITHOUT removing it, so an agent that crashes before replying sees it again.
  * The server runs calls concurrently, so a long wait never delays other tools or pings; the
- * queue and its waiters are lib/inbox.ts.
+ * queue and its waiters are lib/inbox/inbox.ts.
  */
 import type { ToolDeps } from "./context.ts";
 import { inboxDisabledError, withPeerIdentity } from "./inbox_peek.ts";

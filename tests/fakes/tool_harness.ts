@@ -3,12 +3,12 @@
  * peer, a platform client on it, a durable inbox in a temp dir, our McpServer serving the
  * platform tools, and the official SDK Client connected over an in-memory pair.
  */
-import { DurableInbox } from "../../lib/inbox.ts";
+import { DurableInbox } from "../../lib/inbox/inbox.ts";
 import { McpServer } from "../../lib/mcp/server.ts";
-import { createPlatformClient, type PlatformClient } from "../../lib/platform.ts";
+import { createPlatformClient, type PlatformClient } from "../../lib/platform/client.ts";
 import { platformTools, type ToolDeps } from "../../lib/tools/index.ts";
-import { INBOX_DISABLED } from "../../lib/inbox_unavailable.ts";
-import { PeerDirectory } from "../../lib/peer_directory.ts";
+import { INBOX_DISABLED } from "../../lib/inbox/unavailable.ts";
+import { PeerDirectory } from "../../lib/workspace/peer_directory.ts";
 import { createFakePlatform, type FakePlatform } from "./fake_platform.ts";
 import { captureLog } from "./log_capture.ts";
 import { ManualClock } from "./manual_clock.ts";

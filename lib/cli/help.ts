@@ -1,0 +1,125 @@
+/**
+ * The usage text (`--help`) and the short hint printed after configuration problems. Defaults
+ * come from config.ts and exit codes from errors.ts, so the text cannot drift from the code.
+ * Printing is main.ts's job.
+ */
+import {
+  AGENT_NAME_PREFIX,
+  DEFAULT_HEARTBEAT_INTERVAL_SECS,
+  DEFAULT_POLL_INTERVAL_SECS,
+  DEFAULT_WORKSPACE_TIER,
+  HEARTBEAT_INTERVAL_BOUNDS_SECS,
+  POLL_INTERVAL_BOUNDS_SECS,
+} from "../config.ts";
+import { DEFAULT_POLL_TIMEOUT_SECS, MAX_POLL_TIMEOUT_SECS } from "../instructions.ts";
+import { EXIT } from "../errors.ts";
+import { CURSOR_FILE_NAME } from "../inbox/cursor.ts";
+import { JOURNAL_FILE_NAME } from "../inbox/journal.ts";
+import { CONTAINER_CONFIGS_DIR, HOME_STATE_DIR_NAME } from "../state/state_dir.ts";
+import { STATE_FILES } from "../state/state_files.ts";
+
+const NAME_WIDTH = 38;
+
+/** Renders rows of "name  meaning" with the meaning column aligned (long names wrap). */
+function table(rows: readonly (readonly [string, string])[], width = NAME_WIDTH): string[] {
+  return rows.flatMap(([name, meaning]) =>
+    name.length < width - 2
+      ? [`  ${name.padEnd(width - 2)}${meaning}`]
+      : [`  ${name}`, `  ${"".padEnd(width - 2)}${meaning}`]
+  );
+}
+
+/** The full `--help` text (ends with a newline), for stdout. */
+export function usageText(version: string): string {
+  const poll = POLL_INTERVAL_BOUNDS_SECS;
+  const beat = HEARTBEAT_INTERVAL_BOUNDS_SECS;
+  const home = `~/${HOME_STATE_DIR_NAME}`;
+  const lines = [
+    `molecule-mcp ${version}: connects an MCP agent (Claude Code, Cursor, Codex, ...) on your`,
+    "machine to a Molecule AI workspace. It registers the workspace with the platform, keeps it",
+    "online with heartbeats, polls the workspace inbox, and serves MCP over stdin/stdout (tools",
+    "and push notifications). Your MCP host starts it; run it by hand only to check the setup.",
+    "",
+    "Usage:",
+    ...table([
+      ["molecule-mcp", "serve MCP on stdin/stdout until stdin closes"],
+      ["molecule-mcp --help", "show this help (also -h or help)"],
+      ["molecule-mcp --version", "print the version (also -V)"],
+    ]),
+    "",
+    "Required environment:",
+    ...table([
+      ["WORKSPACE_ID", "the workspace UUID: in the canvas, open the workspace; its"],
+      ["", "details show the ID"],
+      ["PLATFORM_URL", "the platform URL of your tenant, e.g."],
+      ["", "https://acme.moleculesai.app (trailing / is ignored)"],
+      ["MOLECULE_WORKSPACE_TOKEN", "the workspace token: in the canvas, open the workspace,"],
+      ["", "then the Tokens tab (it is shown only once)"],
+    ]),
+    "  The token can come instead from (first one set wins):",
+    ...table([
+      ["MOLECULE_WORKSPACE_TOKEN_FILE", "a file holding only the token, keeping it out of your"],
+      ["", "MCP host's config; if set, it must be usable"],
+      [`<state dir>/${STATE_FILES.authToken}`, "written by in-container runtimes"],
+    ]),
+    "",
+    "Optional environment:",
+    ...table([
+      ["CONFIGS_DIR", "state directory (absolute path, created 0700); default:"],
+      ["", `${CONTAINER_CONFIGS_DIR} if writable, else ${home}`],
+      ["HOME", `home directory, for the ${home} fallback`],
+      ["MOLECULE_MCP_VERBOSE", "any non-empty value: log at info level on stderr"],
+      ["", "(default: warnings and errors only)"],
+      ["MOLECULE_MCP_DISABLE_HEARTBEAT", "any non-empty value (even 0): no register, no heartbeat"],
+      ["MOLECULE_MCP_DISABLE_INBOX", "any non-empty value (even 0): no inbox polling"],
+      [
+        "MOLECULE_MCP_POLL_INTERVAL_SECS",
+        `seconds between inbox polls, ${poll.min} to ${poll.max} (default ${DEFAULT_POLL_INTERVAL_SECS})`,
+      ],
+      [
+        "MOLECULE_MCP_HEARTBEAT_INTERVAL_SECS",
+        `seconds between heartbeats, ${beat.min} to ${beat.max} (default ${DEFAULT_HEARTBEAT_INTERVAL_SECS})`,
+      ],
+      [
+        "MOLECULE_MCP_POLL_TIMEOUT_SECS",
+        "whole seconds the agent waits for messages each turn, 0",
+      ],
+      [
+        "",
+        `to ${MAX_POLL_TIMEOUT_SECS}; 0 = rely on push only (default ${DEFAULT_POLL_TIMEOUT_SECS})`,
+      ],
+      ["MOLECULE_AGENT_NAME", `agent-card name (default ${AGENT_NAME_PREFIX}<first 8 of the ID>)`],
+      ["MOLECULE_AGENT_DESCRIPTION", "agent-card description (default: none)"],
+      ["MOLECULE_AGENT_SKILLS", "comma-separated skill names for the agent card"],
+      [
+        "WORKSPACE_TIER",
+        `workspace tier; 0 (root) may write GLOBAL memory (default ${DEFAULT_WORKSPACE_TIER})`,
+      ],
+      ["MOLECULE_CA_FILE", "PEM file of extra CA certificates (corporate TLS proxies)"],
+      ["MOLECULE_PROXY_URL", "proxy for platform calls (else HTTPS_PROXY/NO_PROXY)"],
+    ]),
+    "",
+    "State files (in the state directory):",
+    ...table([
+      [STATE_FILES.authToken, "optional token source; only read"],
+      [STATE_FILES.inboundSecret, "secret the platform sends with heartbeats; mode 0600"],
+      [JOURNAL_FILE_NAME, "queued inbox messages, kept across restarts; mode 0600"],
+      [CURSOR_FILE_NAME, "where inbox polling resumes after a restart; mode 0600"],
+    ]),
+    "",
+    "Exit codes:",
+    ...table([
+      [String(EXIT.OK), "stdin closed, normal end"],
+      [String(EXIT.BUG), "internal error (a bug: please report it)"],
+      [String(EXIT.CONFIG), "configuration problem (printed on stderr)"],
+      [String(EXIT.TOKEN_REJECTED), "the platform rejected the token: create a new one"],
+    ], 5),
+  ];
+  return lines.map((line) => line.trimEnd()).join("\n") + "\n";
+}
+
+/** The short hint printed on stderr after the list of configuration problems. */
+export function usageHint(): string {
+  return "Set these in the env section of your MCP host's config for molecule-mcp; " +
+    "run `molecule-mcp --help` to see every variable, its default and where to find its value";
+}

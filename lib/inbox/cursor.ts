@@ -1,0 +1,100 @@
+/**
+ * The inbox cursor file (`.mcp_inbox_cursor`): the last activity row the poller has moved past,
+ * so a restart resumes with `since_id` instead of replaying the backlog window.
+ *
+ * Format: JSON `{"id":"<uuid>","created_at":"<RFC 3339>"}`, written atomically with mode 0600
+ * (upstream used default permissions, see upstream-features §5). On read we also accept upstream's
+ * legacy file, which holds only the plain row id; its `created_at` is then `null`.
+ *
+ * A cursor is only ever a hint: a missing file is the normal first start, and a corrupt or
+ * unreadable one is logged and treated as absent, which makes the poller fall back to the
+ * backlog window while the durable inbox's dedupe absorbs any rows seen before. The id must be a
+ * UUID, because the platform answers a non-UUID `since_id` with 500 on every poll
+ * (platform-contract §5) while a missing cursor recovers by itself.
+ *
+ * This module owns the file format only; when to move the cursor is the poller's business and
+ * the ordering against the journal is the durable inbox's (lib/inbox/inbox.ts).
+ */
+import { atomicWriteFile } from "../state/atomic_write.ts";
+import { parseUuid } from "../uuid.ts";
+import type { Logger } from "../log.ts";
+
+/** Where the poller resumes: the activity row id and, when known, its created_at. */
+export interface InboxCursor {
+  /** Activity row id, a lowercase UUID. */
+  id: string;
+  /** The row's created_at as the platform sent it; null for a legacy plain-id file. */
+  created_at: string | null;
+}
+
+/** File name of the cursor inside the state directory (upstream's name, kept for migration). */
+export const CURSOR_FILE_NAME = ".mcp_inbox_cursor";
+
+/**
+ * Parses a cursor file's text: the JSON object, or upstream's legacy plain id. Returns null when
+ * the text is neither (an id that is not a UUID counts as corrupt).
+ */
+export function parseCursor(text: string): InboxCursor | null {
+  const trimmed = text.trim();
+  const plain = parseUuid(trimmed);
+  if (plain !== null) return { id: plain, created_at: null };
+  let value: unknown;
+  try {
+    value = JSON.parse(trimmed);
+  } catch (err) {
+    if (err instanceof SyntaxError) return null;
+    throw err;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const id: unknown = Reflect.get(value, "id");
+  const createdAt: unknown = Reflect.get(value, "created_at");
+  const cursorId = parseUuid(id);
+  if (cursorId === null) return null;
+  if (createdAt === null || createdAt === undefined) return { id: cursorId, created_at: null };
+  if (typeof createdAt !== "string" || Number.isNaN(Date.parse(createdAt))) return null;
+  return { id: cursorId, created_at: createdAt };
+}
+
+/**
+ * Reads the cursor at `path`. Missing → null, quietly. Corrupt or unreadable → null plus a
+ * warning naming the file and the consequence. Never throws. Needs --allow-read.
+ */
+export async function readCursorFile(path: string, log: Logger): Promise<InboxCursor | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    log.warn("cannot read the inbox cursor; fetching the recent backlog instead", {
+      path,
+      error: err instanceof Error ? err : String(err),
+      next: "check the file's owner and permissions; it is rewritten after the next poll",
+    });
+    return null;
+  }
+  const cursor = parseCursor(text);
+  if (cursor === null) {
+    log.warn("inbox cursor file is corrupt; fetching the recent backlog instead", {
+      path,
+      next: "nothing to do: duplicates are filtered and the file is rewritten after the next poll",
+    });
+  }
+  return cursor;
+}
+
+/** Writes `cursor` to `path` atomically, mode 0600. Throws the Deno error on failure. */
+export async function writeCursorFile(path: string, cursor: InboxCursor): Promise<void> {
+  await atomicWriteFile(
+    path,
+    JSON.stringify({ id: cursor.id, created_at: cursor.created_at }) + "\n",
+  );
+}
+
+/** Removes the cursor file; a file that is already gone is fine. Throws other Deno errors. */
+export async function removeCursorFile(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+}

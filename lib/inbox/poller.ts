@@ -1,0 +1,353 @@
+/**
+ * Moves inbound messages from the platform's activity feed into the durable inbox. It owns the
+ * paging rules (contract §5): without a cursor it reads the backlog window (newest first, and
+ * backwards with before_ts while pages are full), with one it reads forward from the cursor
+ * (oldest first, following full pages at once). It leaves row parsing to inbox/activity_row.ts and
+ * inbox/filter.ts, and storage, dedupe and the cap to inbox/inbox.ts.
+ *
+ * Cursor rule: the cursor may only move to a row R when every row with created_at <= R's has
+ * been handled (queued, recognised as a duplicate, or filtered). The platform compares the
+ * cursor's created_at strictly and ids are random (contract §17.1), so moving to the last row
+ * of a full page could skip a sibling with the same timestamp on the next page; moving past a
+ * row the full inbox could not take would lose it. Both are what this rule prevents.
+ */
+import { type ActivityRow, parseActivityRow } from "./activity_row.ts";
+import type { Clock } from "../clock.ts";
+import { PlatformError } from "../errors.ts";
+import type { AcceptBatch, AcceptResult, InboxCursor } from "./inbox.ts";
+import { classifyRow } from "./filter.ts";
+import type { InboxMessage } from "./message.ts";
+import type { SeenId } from "./journal.ts";
+import type { Logger } from "../log.ts";
+import type { ActivityQuery } from "../platform/registry.ts";
+import { type CallOptions, CursorGoneError } from "../platform/http.ts";
+import { compareTimestamps, justAfter, timestampKey } from "../timestamps.ts";
+
+/** Upstream's backlog window on a first start or after a 410: ten minutes. */
+export const BACKLOG_WINDOW_SECS = 600;
+/** The platform's maximum page (contract §5): fewer round trips for a burst. */
+export const PAGE_LIMIT = 500;
+/** Pages read backwards through a large backlog before giving up on older rows. */
+const MAX_BACKLOG_PAGES = 40;
+/** Longest wait between polls while the platform keeps failing. */
+const MAX_BACKOFF_MS = 60_000;
+/** The platform clamps since_secs to 30 days (contract §5). */
+const MAX_BACKLOG_SECS = 30 * 24 * 3600;
+/** Slack added when the backlog window is stretched over an outage (clock skew, in flight). */
+const BACKLOG_MARGIN_SECS = 60;
+
+/** What the poller needs from the platform client. */
+export interface PollerPlatform {
+  listActivity(query: ActivityQuery, opts?: CallOptions): Promise<unknown[]>;
+}
+
+/** What the poller needs from the inbox (DurableInbox satisfies it). */
+export interface PollerInbox {
+  readonly cursor: InboxCursor | null;
+  readonly isFull: boolean;
+  hasSeen(activityId: string): boolean;
+  accept(batch: AcceptBatch): Promise<AcceptResult>;
+  setCursor(cursor: InboxCursor): Promise<void>;
+  forgetCursor(): Promise<void>;
+  onRoom(listener: () => void): () => void;
+}
+
+/** Settings of one workspace's poller. */
+export interface PollerConfig {
+  /** This workspace's id (lowercase), for the self-echo filter. */
+  selfId: string;
+  /** Pause between polls when there is nothing more to read. */
+  intervalMs: number;
+  /** Rows per request; the platform's maximum by default. */
+  pageLimit?: number;
+}
+
+/** Dependencies of the poller. */
+export interface PollerDeps {
+  platform: PollerPlatform;
+  inbox: PollerInbox;
+  clock: Clock;
+  log: Logger;
+}
+
+interface Page {
+  /** Parsed rows, oldest first. */
+  rows: ActivityRow[];
+  /** More rows may follow right after the last one (forward paging only). */
+  hasMore: boolean;
+}
+
+/**
+ * One workspace's inbox poller. `pollOnce` is the step (tests drive it directly); `run` loops
+ * it until aborted; `wake` cuts the current pause short (used when the inbox gets room again,
+ * and later by the platform's event stream).
+ */
+export class InboxPoller {
+  #cfg: Required<PollerConfig>;
+  #deps: PollerDeps;
+  #failures = 0;
+  #failingReason = "";
+  /** When a poll last caught up with the feed (local clock): the backlog reaches back to it. */
+  #caughtUpMs: number | null = null;
+  /** Row time of a cursor the platform no longer knows (410), until the backlog is read. */
+  #lostCursorMs: number | null = null;
+  /**
+   * The id of the stored cursor the platform answered 410 for. It stays on disk until the
+   * backlog has been read, so a restart in between still knows how far back to read.
+   */
+  #goneCursorId: string | null = null;
+  #wakeController: AbortController | null = null;
+  #wakeRequested = false;
+
+  constructor(cfg: PollerConfig, deps: PollerDeps) {
+    this.#cfg = { pageLimit: PAGE_LIMIT, ...cfg };
+    this.#deps = deps;
+  }
+
+  /** Ends the current pause at once (or makes the next one zero-length). */
+  wake(): void {
+    this.#wakeRequested = true;
+    this.#wakeController?.abort();
+  }
+
+  /**
+   * Polls until `signal` aborts. Never throws: every fault becomes a pause. The inbox's
+   * "room again" event wakes it, so a full inbox resumes as soon as the agent pops.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    const unsubscribe = this.#deps.inbox.onRoom(() => this.wake());
+    try {
+      while (!signal.aborted) {
+        const delayMs = await this.pollOnce({ signal });
+        if (signal.aborted) break;
+        await this.#pause(delayMs, signal);
+      }
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  /**
+   * One step: read what is new, hand it to the inbox, move the cursor. Returns how long to
+   * wait before the next step (0 when a full page says more is waiting). Never throws.
+   */
+  async pollOnce(opts: CallOptions = {}): Promise<number> {
+    const { inbox, log } = this.#deps;
+    if (inbox.isFull) return this.#cfg.intervalMs; // the inbox reports this itself, once
+    try {
+      const stored = inbox.cursor;
+      const cursor = stored !== null && stored.id === this.#goneCursorId ? null : stored;
+      const page = cursor === null ? await this.#readBacklog(opts) : await this.#readForward(
+        cursor,
+        opts,
+      );
+      const readAtMs = this.#deps.clock.now();
+      const moreNow = await this.#ingest(page);
+      if (!page.hasMore) this.#caughtUpMs = readAtMs;
+      if (cursor === null) await this.#settleGoneCursor();
+      this.#recovered();
+      return moreNow ? 0 : this.#cfg.intervalMs;
+    } catch (err) {
+      if (opts.signal?.aborted) return 0;
+      if (err instanceof CursorGoneError) {
+        const lost = inbox.cursor;
+        const lostMs = lost?.created_at == null ? NaN : Date.parse(lost.created_at);
+        if (!Number.isNaN(lostMs)) this.#lostCursorMs = lostMs;
+        this.#goneCursorId = lost?.id ?? null;
+        log.warn(
+          "inbox cursor is no longer known to the platform (pruned or reset): re-reading the " +
+            "backlog since it; messages already seen are not delivered twice",
+        );
+        return 0;
+      }
+      return this.#failed(err);
+    }
+  }
+
+  /**
+   * After a backlog read that followed a 410: the ingest moved the cursor to the newest row
+   * read; when there was none, the forgotten cursor is dropped now (the next poll reads the
+   * backlog window again, as on a first start).
+   */
+  async #settleGoneCursor(): Promise<void> {
+    const gone = this.#goneCursorId;
+    this.#lostCursorMs = null;
+    this.#goneCursorId = null;
+    if (gone === null || this.#deps.inbox.cursor?.id !== gone) return;
+    await this.#deps.inbox.forgetCursor().catch((err) =>
+      this.#deps.log.warn("cannot forget the inbox cursor", { error: err })
+    );
+  }
+
+  /** Rows after the cursor, oldest first. */
+  async #readForward(cursor: InboxCursor, opts: CallOptions): Promise<Page> {
+    const limit = this.#cfg.pageLimit;
+    const raw = await this.#deps.platform.listActivity({ sinceId: cursor.id, limit }, opts);
+    return { rows: this.#parse(raw), hasMore: raw.length >= limit };
+  }
+
+  /**
+   * The backlog window, oldest first. The platform returns it newest first and cut at the
+   * limit, so while pages are full this reads further back with before_ts (contract §16); a
+   * platform without before_ts answers the same page again, which ends the walk.
+   */
+  async #readBacklog(opts: CallOptions): Promise<Page> {
+    const limit = this.#cfg.pageLimit;
+    const newestFirst: ActivityRow[] = [];
+    const ids = new Set<string>();
+    const sinceSecs = this.#backlogSecs();
+    let query: ActivityQuery = { sinceSecs, limit };
+    for (let pageNo = 0; pageNo < MAX_BACKLOG_PAGES; pageNo++) {
+      const raw = await this.#deps.platform.listActivity(query, opts);
+      const rows = this.#parse(raw).filter((r) => !ids.has(r.id));
+      for (const row of rows) ids.add(row.id);
+      newestFirst.push(...rows);
+      const oldest = newestFirst.at(-1);
+      if (raw.length < limit || oldest === undefined) break;
+      // before_ts is strict. Ask first from just after the oldest row, so rows sharing its
+      // timestamp that the limit cut off come back too; when that brings nothing new (a group
+      // of equal timestamps filling the page), step strictly past the group.
+      const isStuck = rows.length === 0;
+      if (isStuck && query.beforeTs === oldest.created_at) break;
+      const beforeTs = isStuck ? oldest.created_at : justAfter(oldest.created_at);
+      if (beforeTs === null) break;
+      query = { sinceSecs, limit, beforeTs };
+    }
+    // Keys computed once per row (a backlog may hold thousands), then sorted oldest first.
+    const keyed = newestFirst.map((row) => ({ row, key: timestampKey(row.created_at) ?? "" }));
+    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const rows = keyed.map((k) => k.row);
+    return { rows, hasMore: false };
+  }
+
+  /**
+   * How far back the backlog read reaches: upstream's ten minutes, stretched to reach the last
+   * time a poll caught up with the feed (an outage after a 410, or with no cursor) or, after a
+   * restart, the row time of a cursor the platform forgot. No message written meanwhile falls
+   * out of the window; rows read twice are absorbed by the inbox's dedupe.
+   */
+  #backlogSecs(): number {
+    const now = this.#deps.clock.now();
+    const from = this.#caughtUpMs ?? this.#lostCursorMs;
+    if (from === null) return BACKLOG_WINDOW_SECS;
+    const secs = Math.ceil((now - from) / 1000) + BACKLOG_MARGIN_SECS;
+    return Math.min(MAX_BACKLOG_SECS, Math.max(BACKLOG_WINDOW_SECS, secs));
+  }
+
+  #parse(raw: unknown[]): ActivityRow[] {
+    const rows: ActivityRow[] = [];
+    for (const item of raw) {
+      const row = parseActivityRow(item);
+      if (row === null) this.#deps.log.debug("skipping an activity row without id or created_at");
+      else rows.push(row);
+    }
+    return rows;
+  }
+
+  /** Hands a page to the inbox and moves the cursor. Returns whether to read again at once. */
+  async #ingest(page: Page): Promise<boolean> {
+    const { inbox, log } = this.#deps;
+    const { rows } = page;
+    const messages: InboxMessage[] = [];
+    const skipped: SeenId[] = [];
+    const messageRowIndex: number[] = [];
+    rows.forEach((row, index) => {
+      if (inbox.hasSeen(row.id)) return;
+      const decision = classifyRow(row, this.#cfg.selfId);
+      if ("deliver" in decision) {
+        messages.push(decision.deliver);
+        messageRowIndex.push(index);
+      } else {
+        skipped.push({ id: row.id, created_at: row.created_at });
+        log.debug("skipping activity row", { id: row.id, reason: decision.skip });
+      }
+    });
+    const { taken, queued } = messages.length + skipped.length === 0
+      ? { taken: 0, queued: [] }
+      : await inbox.accept({ messages, skipped });
+    if (queued.length > 0) log.info("inbox received messages", { count: queued.length });
+
+    // Rows before the first message the inbox could not take are handled.
+    const handled = taken < messages.length ? messageRowIndex[taken] ?? rows.length : rows.length;
+    const next = safeCursor(rows, handled, page.hasMore);
+    if (next !== null) await inbox.setCursor({ id: next.id, created_at: next.created_at });
+    if (handled < rows.length) return false; // inbox full: wait for room
+    return page.hasMore && next !== null;
+  }
+
+  async #pause(delayMs: number, signal: AbortSignal): Promise<void> {
+    if (this.#wakeRequested) {
+      this.#wakeRequested = false;
+      return;
+    }
+    if (delayMs <= 0) return;
+    const controller = new AbortController();
+    this.#wakeController = controller;
+    const onAbort = () => controller.abort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      await this.#deps.clock.sleep(delayMs, controller.signal);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      this.#wakeController = null;
+      this.#wakeRequested = false;
+    }
+  }
+
+  /** Logs a failure when the state changes, and backs off. Returns the pause in ms. */
+  #failed(err: unknown): number {
+    const { log } = this.#deps;
+    this.#failures++;
+    const reason = err instanceof PlatformError
+      ? `${err.message}`
+      : err instanceof Error
+      ? `${err.name}: ${err.message}`
+      : String(err);
+    if (this.#failingReason === "") {
+      const next = err instanceof PlatformError
+        ? err.next
+        : "messages stay on the platform and are fetched when it answers again";
+      log.warn("inbox poll failing; retrying", { reason, next });
+    } else if (reason !== this.#failingReason) {
+      log.debug("inbox poll still failing, for another reason", { reason });
+    }
+    this.#failingReason = reason;
+    const backoff = this.#cfg.intervalMs * 2 ** Math.min(this.#failures - 1, 4);
+    return Math.min(backoff, Math.max(MAX_BACKOFF_MS, this.#cfg.intervalMs));
+  }
+
+  #recovered(): void {
+    if (this.#failingReason !== "") {
+      this.#deps.log.warn("inbox poll recovered", { afterFailures: this.#failures });
+    }
+    this.#failures = 0;
+    this.#failingReason = "";
+  }
+}
+
+/**
+ * The row the cursor may move to: the last of the first `handled` rows whose created_at is
+ * strictly before every row not yet handled (the rest of the page, and when `hasMore`, the
+ * unseen rows after the page, which are no older than its last row). Null: stay put. When a
+ * whole full page shares one timestamp no such row exists; then the last row is taken so the
+ * poller cannot loop forever, accepting the platform's own limit (contract §17.1).
+ */
+export function safeCursor(
+  rows: readonly ActivityRow[],
+  handled: number,
+  hasMore: boolean,
+): ActivityRow | null {
+  if (handled === 0) return null;
+  const boundary = handled < rows.length
+    ? rows[handled]?.created_at
+    : hasMore
+    ? rows.at(-1)?.created_at
+    : undefined;
+  const prefix = rows.slice(0, handled);
+  if (boundary === undefined) return prefix.at(-1) ?? null;
+  for (let i = prefix.length - 1; i >= 0; i--) {
+    const row = prefix[i];
+    if (row !== undefined && compareTimestamps(row.created_at, boundary) < 0) return row;
+  }
+  return handled === rows.length ? prefix.at(-1) ?? null : null;
+}

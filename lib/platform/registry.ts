@@ -1,0 +1,207 @@
+/**
+ * The background endpoints: register, heartbeat, the inbox feed and self-reported activity
+ * (contract §2, §3, §5, §6). What to do with their answers (escalation, cursor handling) is
+ * left to workspace/registration.ts and the inbox poller.
+ */
+import { answerDetail, expectArray, expectObject, expectOk, isOk, refusal } from "./answer.ts";
+import type { Answer } from "./answer.ts";
+import { type CallOptions, CursorGoneError, type PlatformHttp, requireUuid } from "./http.ts";
+
+/** The agent card sent on register (contract §2). */
+export interface AgentCard {
+  name: string;
+  skills: { name: string }[];
+  description?: string;
+}
+
+/** What a register or heartbeat answer carries that we keep. */
+export interface RegistryAnswer {
+  /** The bearer the platform presents when calling into the workspace; persisted for parity. */
+  platformInboundSecret?: string;
+}
+
+/** The varying part of a heartbeat; the rest of the body is fixed (contract §3). */
+export interface HeartbeatReport {
+  uptimeSeconds: number;
+  /** Shown on the canvas; a change fires TASK_UPDATED. */
+  currentTask?: string;
+}
+
+/** Filters for the inbox feed. `type=a2a_receive` is always sent. */
+export interface ActivityQuery {
+  /** Cursor: the id of the last row seen (rows then come oldest first). */
+  sinceId?: string;
+  /** Backlog window in seconds (rows come newest first without sinceId). */
+  sinceSecs?: number;
+  /** 1…500; the platform's default is 100. */
+  limit?: number;
+  /** RFC 3339; only rows created before it. */
+  beforeTs?: string;
+}
+
+/** Activity types the platform accepts on POST /activity (contract §5). */
+export type ActivityType =
+  | "a2a_send"
+  | "a2a_receive"
+  | "task_update"
+  | "agent_log"
+  | "skill_promotion"
+  | "memory_write"
+  | "error";
+
+/** A self-reported activity row. `source_id` is left to the platform's default: ourselves. */
+export interface ActivityReport {
+  activityType: ActivityType;
+  method?: string;
+  summary?: string;
+  targetId?: string;
+  status?: "ok" | "error";
+  errorDetail?: string;
+  durationMs?: number;
+  requestBody?: unknown;
+  responseBody?: unknown;
+}
+
+/** Registry calls and feed polls: upstream's 10 s. */
+const REGISTRY_TIMEOUT_MS = 10_000;
+/** Activity reports are best-effort; upstream gives them 5 s. */
+const REPORT_TIMEOUT_MS = 5_000;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** POST /registry/register as a poll-mode workspace with no URL. */
+export async function registerWorkspace(
+  http: PlatformHttp,
+  card: AgentCard,
+  opts?: CallOptions,
+): Promise<RegistryAnswer> {
+  const endpoint = "POST /registry/register";
+  const answer = await http.request({
+    method: "POST",
+    template: "/registry/register",
+    path: "/registry/register",
+    json: { id: http.workspaceId, url: "", agent_card: card, delivery_mode: "poll" },
+    timeoutMs: REGISTRY_TIMEOUT_MS,
+    opts,
+  });
+  return registryAnswer(endpoint, expectOk(endpoint, answer));
+}
+
+/** POST /registry/heartbeat with the fixed standalone body plus uptime and current task. */
+export async function sendHeartbeat(
+  http: PlatformHttp,
+  report: HeartbeatReport,
+  opts?: CallOptions,
+): Promise<RegistryAnswer> {
+  const body: Record<string, unknown> = {
+    workspace_id: http.workspaceId,
+    error_rate: 0,
+    sample_error: "",
+    active_tasks: 0,
+    uptime_seconds: Math.max(0, Math.floor(report.uptimeSeconds)),
+  };
+  if (report.currentTask !== undefined) body.current_task = report.currentTask;
+  const endpoint = "POST /registry/heartbeat";
+  const answer = await http.request({
+    method: "POST",
+    template: "/registry/heartbeat",
+    path: "/registry/heartbeat",
+    json: body,
+    timeoutMs: REGISTRY_TIMEOUT_MS,
+    opts,
+  });
+  return registryAnswer(endpoint, expectOk(endpoint, answer));
+}
+
+function registryAnswer(endpoint: string, answer: Answer): RegistryAnswer {
+  const secret = expectObject(endpoint, answer).platform_inbound_secret;
+  return typeof secret === "string" && secret !== "" ? { platformInboundSecret: secret } : {};
+}
+
+/**
+ * GET /workspaces/:self/activity?type=a2a_receive. Returns the raw rows (checked to be an
+ * array; the inbox parses them). Throws CursorGoneError on 410, RangeError on a bad query.
+ */
+export async function listActivity(
+  http: PlatformHttp,
+  query: ActivityQuery,
+  opts?: CallOptions,
+): Promise<unknown[]> {
+  const endpoint = "GET /workspaces/:id/activity";
+  const answer = await http.request({
+    method: "GET",
+    template: "/workspaces/:id/activity",
+    path: `/workspaces/${http.workspaceId}/activity`,
+    query: activityParams(query),
+    timeoutMs: REGISTRY_TIMEOUT_MS,
+    opts,
+  });
+  if (answer.status === 410) {
+    throw new CursorGoneError(endpoint, 410, {
+      next: "forget the saved inbox cursor and read the recent backlog again",
+      detail: answerDetail(answer),
+    });
+  }
+  if (!isOk(answer)) throw refusal(endpoint, answer);
+  return expectArray(endpoint, answer);
+}
+
+/** POST /workspaces/:self/activity. Best-effort for callers: they may ignore its failures. */
+export async function reportActivity(
+  http: PlatformHttp,
+  report: ActivityReport,
+  opts?: CallOptions,
+): Promise<void> {
+  const endpoint = "POST /workspaces/:id/activity";
+  const answer = await http.request({
+    method: "POST",
+    template: "/workspaces/:id/activity",
+    path: `/workspaces/${http.workspaceId}/activity`,
+    json: activityBody(report),
+    timeoutMs: REPORT_TIMEOUT_MS,
+    opts,
+  });
+  expectObject(endpoint, expectOk(endpoint, answer));
+}
+
+/** Query for the inbox feed; throws RangeError on a value the platform would 400 or 500 on. */
+function activityParams(query: ActivityQuery): URLSearchParams {
+  const params = new URLSearchParams({ type: "a2a_receive" });
+  // A non-UUID cursor makes the platform answer 500, not 410 (contract §5).
+  if (query.sinceId !== undefined) params.set("since_id", requireUuid(query.sinceId, "sinceId"));
+  if (query.sinceSecs !== undefined) {
+    if (!Number.isInteger(query.sinceSecs) || query.sinceSecs <= 0) {
+      throw new RangeError(`sinceSecs must be a positive integer: got ${query.sinceSecs}`);
+    }
+    params.set("since_secs", String(query.sinceSecs));
+  }
+  if (query.limit !== undefined) {
+    if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > 500) {
+      throw new RangeError(`limit must be an integer from 1 to 500: got ${query.limit}`);
+    }
+    params.set("limit", String(query.limit));
+  }
+  if (query.beforeTs !== undefined) {
+    if (!RFC3339.test(query.beforeTs)) {
+      throw new RangeError(
+        `beforeTs must be an RFC 3339 time: got "${query.beforeTs.slice(0, 40)}"`,
+      );
+    }
+    params.set("before_ts", query.beforeTs);
+  }
+  return params;
+}
+
+function activityBody(report: ActivityReport): Record<string, unknown> {
+  const body: Record<string, unknown> = { activity_type: report.activityType };
+  if (report.method !== undefined) body.method = report.method;
+  if (report.summary !== undefined) body.summary = report.summary;
+  if (report.targetId !== undefined) body.target_id = requireUuid(report.targetId, "targetId");
+  if (report.status !== undefined) body.status = report.status;
+  if (report.errorDetail !== undefined) body.error_detail = report.errorDetail;
+  if (report.durationMs !== undefined) {
+    body.duration_ms = Math.max(0, Math.round(report.durationMs));
+  }
+  if (report.requestBody !== undefined) body.request_body = report.requestBody;
+  if (report.responseBody !== undefined) body.response_body = report.responseBody;
+  return body;
+}

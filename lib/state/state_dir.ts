@@ -1,0 +1,185 @@
+/**
+ * Chooses the directory for our state files, in upstream's order (c636022d): CONFIGS_DIR if
+ * set (created), `/configs` if it exists and is writable (the in-container default), else
+ * `$HOME/.molecule-workspace` (created 0700). Beyond upstream, the home fallback is kept
+ * private: wider modes are tightened to 0700 with a notice, and a directory owned by another
+ * user is refused. Failures are returned as a problem for main.ts (exit 2), never thrown.
+ * Which files live there is state/state_files.ts's business.
+ */
+import { isAbsolutePath, joinPath } from "../paths.ts";
+import type { Logger } from "../log.ts";
+
+/** Name of the fallback directory under $HOME. */
+export const HOME_STATE_DIR_NAME = ".molecule-workspace";
+/** Where in-container runtimes mount their configs. */
+export const CONTAINER_CONFIGS_DIR = "/configs";
+
+/** Which rule chose the directory. */
+export type StateDirSource = "CONFIGS_DIR" | "/configs" | "HOME";
+
+/** The outcome of resolveStateDir. */
+export type StateDirResult =
+  | { ok: true; dir: string; source: StateDirSource }
+  | { ok: false; problem: string };
+
+/** Inputs of resolveStateDir. */
+export interface StateDirOptions {
+  /** CONFIGS_DIR as read from the environment. */
+  configsDir: string | undefined;
+  /** HOME as read from the environment. */
+  home: string | undefined;
+  log: Logger;
+  /** The in-container directory to try second; tests point it elsewhere. */
+  containerDir?: string;
+  /**
+   * Our user id, to refuse a fallback dir owned by someone else. Default: the owner of a probe
+   * file we create in the dir, which needs no --allow-sys (Deno.uid() would).
+   */
+  uid?: number;
+}
+
+/**
+ * Resolves (and creates when needed) the state directory. Really writes and removes a probe
+ * file to prove the directory is writable. Needs --allow-read and --allow-write on the dirs.
+ */
+export async function resolveStateDir(opts: StateDirOptions): Promise<StateDirResult> {
+  const configsDir = (opts.configsDir ?? "").trim();
+  if (configsDir !== "") return await useConfigsDir(configsDir);
+
+  const containerDir = opts.containerDir ?? CONTAINER_CONFIGS_DIR;
+  if (await isWritableDir(containerDir, opts.log)) {
+    return { ok: true, dir: containerDir, source: "/configs" };
+  }
+
+  const home = (opts.home ?? "").trim();
+  if (home === "" || !isAbsolutePath(home)) {
+    return {
+      ok: false,
+      problem:
+        `Cannot choose a state directory: HOME is ${
+          home === "" ? "not set" : `not an absolute path (${JSON.stringify(home)})`
+        }, CONFIGS_DIR is not set and ${containerDir} is not writable: set CONFIGS_DIR to a ` +
+        "directory you own",
+    };
+  }
+  return await useHomeDir(joinPath(home, HOME_STATE_DIR_NAME), opts);
+}
+
+async function useConfigsDir(dir: string): Promise<StateDirResult> {
+  const fail = (why: string): StateDirResult => ({
+    ok: false,
+    problem: `CONFIGS_DIR ${JSON.stringify(dir)} ${why}: set CONFIGS_DIR to a directory you ` +
+      "own, or unset it to use ~/.molecule-workspace",
+  });
+  if (!isAbsolutePath(dir)) return fail("is not an absolute path");
+  const created = await ensureDir(dir, { recursive: true });
+  if (typeof created === "string") return fail(created);
+  const probe = await probeWrite(dir);
+  if (typeof probe === "string") return fail(`is not writable (${probe})`);
+  return { ok: true, dir, source: "CONFIGS_DIR" };
+}
+
+async function useHomeDir(dir: string, opts: StateDirOptions): Promise<StateDirResult> {
+  const fail = (why: string, next: string): StateDirResult => ({
+    ok: false,
+    problem: `State directory ${dir} ${why}: ${next}`,
+  });
+  // Not recursive: a HOME that does not exist is a mistake to report, not a tree to create.
+  const created = await ensureDir(dir, { recursive: false });
+  if (typeof created === "string") {
+    return fail(created, "fix it, or set CONFIGS_DIR to a directory you own");
+  }
+  const stat = await Deno.stat(dir);
+  if (opts.uid !== undefined && stat.uid !== null && stat.uid !== opts.uid) {
+    return fail(`is owned by user id ${stat.uid}, not by you (${opts.uid})`, ownerNext(dir));
+  }
+  const probe = await probeWrite(dir);
+  if (typeof probe === "string") {
+    return fail(`is not writable (${probe})`, "fix its permissions, or set CONFIGS_DIR");
+  }
+  if (stat.uid !== null && probe.uid !== null && stat.uid !== probe.uid) {
+    return fail(`is owned by user id ${stat.uid}, not by you (${probe.uid})`, ownerNext(dir));
+  }
+  if (stat.mode !== null && (stat.mode & 0o077) !== 0 && !created.isNew) {
+    await Deno.chmod(dir, 0o700);
+    opts.log.warn("tightened the state directory to mode 0700: it was readable by others", {
+      dir,
+      was: (stat.mode & 0o777).toString(8).padStart(4, "0"),
+    });
+  }
+  return { ok: true, dir, source: "HOME" };
+}
+
+function ownerNext(dir: string): string {
+  return `another user could read or replace our state; remove it (rm -r ${dir}) or chown it ` +
+    "to yourself, or set CONFIGS_DIR to a directory you own";
+}
+
+/**
+ * Makes sure `dir` is a directory, creating it 0700 (with its parents if `recursive`) when missing. Returns
+ * whether it was created, or a short reason when it cannot be used.
+ */
+async function ensureDir(
+  dir: string,
+  opts: { recursive: boolean },
+): Promise<{ isNew: boolean } | string> {
+  try {
+    const stat = await Deno.stat(dir);
+    return stat.isDirectory ? { isNew: false } : "exists but is not a directory";
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) return `cannot be inspected (${reason(err)})`;
+  }
+  try {
+    await Deno.mkdir(dir, { recursive: opts.recursive, mode: 0o700 });
+    // The umask can only narrow the mode; chmod makes it exactly 0700 on systems with modes.
+    if (Deno.build.os !== "windows") await Deno.chmod(dir, 0o700);
+    return { isNew: true };
+  } catch (err) {
+    return `cannot be created (${reason(err)})`;
+  }
+}
+
+/** True when `dir` is an existing directory we can create files in. */
+async function isWritableDir(dir: string, log: Logger): Promise<boolean> {
+  try {
+    if (!(await Deno.stat(dir)).isDirectory) return false;
+  } catch (err) {
+    log.debug("not using the container configs dir", { dir, error: err });
+    return false;
+  }
+  const probe = await probeWrite(dir);
+  if (typeof probe === "string") {
+    log.debug("not using the container configs dir: not writable", { dir, error: probe });
+    return false;
+  }
+  return true;
+}
+
+/**
+ * Creates and removes a probe file in `dir`: the only honest writability test (access bits
+ * lie for root, read-only mounts and ACLs). Returns the probe's owner uid (our own uid, null
+ * where the OS has none), or a short reason when the dir is not writable.
+ */
+async function probeWrite(dir: string): Promise<{ uid: number | null } | string> {
+  const path = joinPath(dir, `.molecule-mcp-probe-${crypto.randomUUID().slice(0, 8)}`);
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+  } catch (err) {
+    return reason(err);
+  }
+  try {
+    return { uid: (await file.stat()).uid };
+  } finally {
+    file.close();
+    await Deno.remove(path);
+  }
+}
+
+/** A short reason for a file-system error, for a problem line. */
+function reason(err: unknown): string {
+  if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (err instanceof Deno.errors.NotADirectory) return "a parent is not a directory";
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,153 @@
+/**
+ * Builds the channel push notification for one inbox message: the `content` the agent reads
+ * and the `meta` attributes a host renders as `<channel source="molecule" …>`. Pure: sending
+ * it (and choosing a host-specific method) belongs to the notifier.
+ *
+ * Every meta value and header token comes from an allow-list or a strict shape check, so a
+ * sender cannot inject attributes or header lines (upstream 0b979aed, 02ae2fd6, ffd90dcf).
+ */
+import type { PeerIdentity } from "./peer_directory.ts";
+import { parseUuid } from "../uuid.ts";
+import type { InboxMessage } from "../inbox/message.ts";
+
+/** The JSON-RPC method Claude Code listens on for channel pushes. */
+export const CHANNEL_METHOD = "notifications/claude/channel";
+
+/** The `<channel>` tag attributes. Values failing their gate are "". */
+export interface ChannelMeta {
+  source: "molecule";
+  kind: string;
+  peer_id: string;
+  method: string;
+  activity_id: string;
+  ts: string;
+  /** Sanitised, self-chosen display name of the sender; absent when unknown or all-stripped. */
+  peer_name?: string;
+  /** Sanitised, self-chosen role of the sender; absent when unknown or all-stripped. */
+  peer_role?: string;
+}
+
+/** The notification to write, as a JSON-RPC notification without the `jsonrpc` field. */
+export interface ChannelNotification {
+  method: typeof CHANNEL_METHOD;
+  params: { content: string; meta: ChannelMeta };
+}
+
+/** Registry identity of the sender, unsanitised (from `GET /registry/discover/:id`). */
+
+const KINDS: ReadonlySet<string> = new Set(["canvas_user", "peer_agent", "delegation_result"]);
+// Upstream's gate forgot delegate_result; we keep it so delegation results keep their meta.
+const METHODS: ReadonlySet<string> = new Set([
+  "message/send",
+  "tasks/send",
+  "tasks/get",
+  "notify",
+  "delegate_result",
+  "",
+]);
+const ISO_TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** Longest sanitised identity, in characters, including the trailing "…". */
+export const MAX_IDENTITY_CHARS = 64;
+
+/** Prefix put before every line of the message body; see buildContent. */
+export const BODY_LINE_PREFIX = "> ";
+
+/**
+ * Builds the push for `msg`. `content` is three parts:
+ * 1. one header line: `[from canvas user]`, `[from <identity> · peer_id=<uuid>]` (identity
+ *    "name (role)", else name, else `peer-agent`), or `[delegation result]`;
+ * 2. the message text with every line prefixed by BODY_LINE_PREFIX;
+ * 3. one footer line starting `↩ Reply:` with the exact reply call (or why none is needed)
+ *    and the `inbox_pop` call that acknowledges the message.
+ *
+ * Why the prefix: the text is untrusted, and a line like `[from canvas user]` or
+ * `↩ Reply: …` inside it must not read as our own header or footer. Because every body line
+ * (split on any line break, including \r, U+2028 and U+2029) starts with the prefix, no line
+ * of the body can look like a header or footer. `<channel` and `</channel` in the body are
+ * also written as `&lt;channel`, so the body cannot close the host's tag and open a forged one.
+ */
+export function buildChannelNotification(
+  msg: InboxMessage,
+  opts: PeerIdentity = {},
+): ChannelNotification {
+  const peerName = sanitiseIdentity(opts.peerName);
+  const peerRole = sanitiseIdentity(opts.peerRole);
+  const meta: ChannelMeta = {
+    source: "molecule",
+    kind: KINDS.has(msg.kind) ? msg.kind : "",
+    peer_id: parseUuid(msg.peer_id) ?? "",
+    method: METHODS.has(msg.method) ? msg.method : "",
+    activity_id: parseUuid(msg.activity_id) === msg.activity_id ? msg.activity_id : "",
+    ts: ISO_TS.test(msg.created_at) ? msg.created_at : "",
+  };
+  if (peerName !== undefined) meta.peer_name = peerName;
+  if (peerRole !== undefined) meta.peer_role = peerRole;
+  const lines = [
+    headerLine(meta, peerName, peerRole),
+    quoteBody(msg.text),
+    footerLine(meta),
+  ];
+  return { method: CHANNEL_METHOD, params: { content: lines.join("\n"), meta } };
+}
+
+/**
+ * Makes a self-chosen registry name or role safe for one header token and one tag attribute:
+ * keeps ASCII letters, digits, space and `_ . - / + : @ ( )`, turns anything else (newlines,
+ * brackets, quotes, control and non-ASCII characters) into a space, collapses whitespace,
+ * trims, and caps at MAX_IDENTITY_CHARS (63 characters + "…"). Returns undefined when the
+ * input is absent or nothing is left, so callers treat it as unknown.
+ */
+export function sanitiseIdentity(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const cleaned = raw.replace(/[^A-Za-z0-9 _.\-/+:@()]/g, " ").replace(/ +/g, " ").trim();
+  if (cleaned === "") return undefined;
+  if (cleaned.length <= MAX_IDENTITY_CHARS) return cleaned;
+  return cleaned.slice(0, MAX_IDENTITY_CHARS - 1).trimEnd() + "…";
+}
+
+function headerLine(meta: ChannelMeta, name?: string, role?: string): string {
+  switch (meta.kind) {
+    case "canvas_user":
+      return "[from canvas user]";
+    case "delegation_result":
+      return "[delegation result]";
+    case "peer_agent": {
+      const identity = name === undefined
+        ? "peer-agent"
+        : role === undefined
+        ? name
+        : `${name} (${role})`;
+      const id = meta.peer_id === "" ? "no valid peer_id" : `peer_id=${meta.peer_id}`;
+      return `[from ${identity} · ${id}]`;
+    }
+    default:
+      return "[from unknown sender]";
+  }
+}
+
+function footerLine(meta: ChannelMeta): string {
+  const pop = meta.activity_id === ""
+    ? "inbox_pop with this message's activity_id from inbox_peek"
+    : `inbox_pop(activity_id="${meta.activity_id}")`;
+  switch (meta.kind) {
+    case "canvas_user":
+      return `↩ Reply: send_message_to_user(message="<your reply>"), then ${pop}`;
+    case "peer_agent":
+      return meta.peer_id === ""
+        ? `↩ Reply: none possible (the sender has no valid peer_id); do not reply, just ${pop}`
+        : `↩ Reply: delegate_task(workspace_id="${meta.peer_id}", task="<your reply>"), then ${pop}`;
+    case "delegation_result":
+      return `↩ Reply: none needed (this is the result of an earlier delegation you made); use it, then ${pop}`;
+    default:
+      return `↩ Reply: none (unknown sender); ${pop}`;
+  }
+}
+
+function quoteBody(text: string): string {
+  const neutralised = text.replace(/<(\/?channel)/gi, "&lt;$1");
+  return neutralised
+    .split(/\r\n|[\n\r\v\f\u0085\u2028\u2029]/)
+    .map((line) => BODY_LINE_PREFIX + line)
+    .join("\n");
+}

@@ -1,0 +1,199 @@
+/**
+ * One workspace's link to the platform: its client, its durable inbox, and the loops that keep
+ * it alive (register once, heartbeat, inbox poller). All of it lives in one object, so serving
+ * several workspaces later means several links sharing the MCP server. It leaves the MCP
+ * surface to lib/mcp and lib/tools, and exit codes to main.ts.
+ */
+import { removeStaleTemps } from "../state/atomic_write.ts";
+import type { Clock } from "../clock.ts";
+import { DurableInbox } from "../inbox/inbox.ts";
+import { InboxBusyError } from "../inbox/lock.ts";
+import type { InboxMessage } from "../inbox/message.ts";
+import { INBOX_DISABLED, type InboxUnavailable } from "../inbox/unavailable.ts";
+import { InboxPoller } from "../inbox/poller.ts";
+import { PeerDirectory } from "./peer_directory.ts";
+import type { Logger } from "../log.ts";
+import { createPlatformClient, type PlatformClient } from "../platform/client.ts";
+import type { Fetch } from "../platform/http_client.ts";
+import {
+  buildAgentCard,
+  type HeartbeatDeps,
+  HeartbeatState,
+  registerOnce,
+  runHeartbeat,
+} from "./registration.ts";
+import { saveInboundSecret, stateFilePath } from "../state/state_files.ts";
+
+/** The settings of one workspace link (a slice of Config plus what main.ts resolved). */
+export interface WorkspaceLinkSettings {
+  workspaceId: string;
+  platformUrl: string;
+  token: string;
+  /** State directory (0700) for the inbound secret, inbox journal and cursor. */
+  stateDir: string;
+  agentName: string;
+  agentDescription?: string;
+  agentSkills: readonly string[];
+  isHeartbeatDisabled: boolean;
+  isInboxDisabled: boolean;
+  pollIntervalMs: number;
+  heartbeatIntervalMs: number;
+}
+
+/** Real or fake things the link uses. */
+export interface WorkspaceLinkDeps {
+  fetch: Fetch;
+  clock: Clock;
+  log: Logger;
+}
+
+/** A workspace's client, inbox and background loops. */
+export class WorkspaceLink {
+  readonly platform: PlatformClient;
+  /** Names and roles of this workspace's peers, for pushes and inbox messages. */
+  readonly peers: PeerDirectory;
+  #settings: WorkspaceLinkSettings;
+  #deps: WorkspaceLinkDeps;
+  #loops: Promise<void>[] = [];
+  #inbox: DurableInbox | null = null;
+  #poller: InboxPoller | null = null;
+  #unavailable: InboxUnavailable | null = null;
+  #arrivalListeners: ((msgs: InboxMessage[]) => void)[] = [];
+
+  private constructor(settings: WorkspaceLinkSettings, deps: WorkspaceLinkDeps) {
+    this.#settings = settings;
+    this.#deps = deps;
+    this.platform = createPlatformClient(
+      {
+        platformUrl: settings.platformUrl,
+        workspaceId: settings.workspaceId,
+        token: settings.token,
+      },
+      deps,
+    );
+    this.peers = new PeerDirectory({ source: this.platform, clock: deps.clock, log: deps.log });
+  }
+
+  /**
+   * Builds the client and opens the inbox (replaying its journal). Nothing is sent yet. When
+   * another process holds this inbox, the link starts without it and keeps trying (start()).
+   */
+  static async open(settings: WorkspaceLinkSettings, deps: WorkspaceLinkDeps) {
+    const link = new WorkspaceLink(settings, deps);
+    await removeStaleTemps(stateFilePath(settings.stateDir, "inboundSecret"), deps.log);
+    if (settings.isInboxDisabled) {
+      link.#unavailable = INBOX_DISABLED;
+    } else {
+      await link.#openInbox();
+    }
+    return link;
+  }
+
+  /** The durable inbox, or null while it is disabled or held by another process. */
+  get inbox(): DurableInbox | null {
+    return this.#inbox;
+  }
+
+  /** Why `inbox` is null (null when it is open). */
+  get inboxUnavailable(): InboxUnavailable | null {
+    return this.#unavailable;
+  }
+
+  /** Calls `listener` with every batch of newly queued messages, whenever the inbox opens. */
+  onArrived(listener: (msgs: InboxMessage[]) => void): void {
+    this.#arrivalListeners.push(listener);
+    this.#inbox?.onArrived(listener);
+  }
+
+  /** Tries to open the inbox; only InboxBusyError is absorbed (it is retried in start()). */
+  async #openInbox(): Promise<void> {
+    const { log, clock } = this.#deps;
+    const s = this.#settings;
+    try {
+      const inbox = await DurableInbox.open({ dir: s.stateDir, log, clock });
+      this.#inbox = inbox;
+      this.#unavailable = null;
+      for (const listener of this.#arrivalListeners) inbox.onArrived(listener);
+      this.#poller = new InboxPoller(
+        { selfId: s.workspaceId, intervalMs: s.pollIntervalMs },
+        { platform: this.platform, inbox, clock, log },
+      );
+    } catch (err) {
+      if (!(err instanceof InboxBusyError)) throw err;
+      if (this.#unavailable === null) {
+        log.warn(
+          "another molecule-mcp process is receiving this workspace's messages; " +
+            "this one serves the tools and takes over the inbox when that process exits",
+          {
+            pid: err.pid ?? "unknown",
+            stateDir: s.stateDir,
+          },
+        );
+      }
+      this.#unavailable = {
+        message: `The inbox is held by another molecule-mcp process${
+          err.pid === null ? "" : ` (pid ${err.pid})`
+        } using the same state directory; only one process per workspace receives messages`,
+        next: "use the MCP server that owns the inbox, or stop the other process: this one " +
+          "takes over within a few seconds",
+      };
+    }
+  }
+
+  /** Waits until the inbox can be opened (another process let go), then polls it. */
+  async #runInbox(signal: AbortSignal): Promise<void> {
+    while (this.#inbox === null && !signal.aborted) {
+      await this.#deps.clock.sleep(this.#settings.pollIntervalMs, signal);
+      if (signal.aborted) break;
+      try {
+        await this.#openInbox();
+      } catch (err) {
+        this.#deps.log.warn("cannot open the inbox; retrying", { error: err });
+      }
+    }
+    if (this.#inbox !== null && !signal.aborted) {
+      this.#deps.log.info("inbox open; polling for messages");
+    }
+    await this.#poller?.run(signal);
+  }
+
+  /**
+   * Registers (unless disabled), then runs the heartbeat and the poller until `signal` aborts.
+   * Resolves once registration is settled; rejects only with AuthRejectedError (the token
+   * cannot work: the caller aborts `signal` and calls stop()). Other failures are logged and
+   * retried by the heartbeat.
+   */
+  async start(signal: AbortSignal): Promise<void> {
+    const { log, clock } = this.#deps;
+    const s = this.#settings;
+    if (!s.isInboxDisabled) this.#loops.push(this.#runInbox(signal));
+    if (s.isHeartbeatDisabled) {
+      log.info("register and heartbeat disabled by MOLECULE_MCP_DISABLE_HEARTBEAT");
+      return;
+    }
+    try {
+      await registerOnce(buildAgentCard(s), { platform: this.platform, log }, signal);
+    } catch (err) {
+      if (signal.aborted) return; // shut down while registering: nothing more to start
+      throw err;
+    }
+    void this.peers.refresh(); // names for the first pushes; never rejects
+    const heartbeatDeps: HeartbeatDeps = {
+      platform: this.platform,
+      clock,
+      log,
+      saveInboundSecret: (secret) => saveInboundSecret(s.stateDir, secret),
+    };
+    const state = new HeartbeatState({ workspaceId: s.workspaceId, startedAtMs: clock.now() });
+    this.#loops.push(
+      runHeartbeat({ state, intervalMs: s.heartbeatIntervalMs }, heartbeatDeps, signal),
+    );
+  }
+
+  /** Waits for the loops (after their signal aborted), then flushes and closes the inbox. */
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.#loops);
+    this.#loops = [];
+    await this.#inbox?.close();
+  }
+}

@@ -1,0 +1,67 @@
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
+import { parseCli } from "../../lib/cli/args.ts";
+import { usageHint, usageText } from "../../lib/cli/help.ts";
+import { ENV_VARS } from "../../lib/config.ts";
+
+async function errorOf(args: string[]): Promise<string> {
+  const parsed = await parseCli(args);
+  if (!("error" in parsed)) throw new Error(`expected an error, got ${parsed.command}`);
+  assert(!parsed.error.includes("\n"), "the error is one line");
+  assertStringIncludes(parsed.error, "run `molecule-mcp --help`");
+  return parsed.error;
+}
+
+Deno.test("cli: no arguments means serve", async () => {
+  assertEquals(await parseCli([]), { command: "serve" });
+});
+
+Deno.test("cli: --help, -h and help ask for the usage", async () => {
+  for (const args of [["--help"], ["-h"], ["help"], ["-h", "-V"], ["--version", "help"]]) {
+    assertEquals(await parseCli(args), { command: "help" }, args.join(" "));
+  }
+});
+
+Deno.test("cli: --version and -V ask for the version", async () => {
+  assertEquals(await parseCli(["--version"]), { command: "version" });
+  assertEquals(await parseCli(["-V"]), { command: "version" });
+});
+
+Deno.test("cli: an unknown flag is a one-line error naming it", async () => {
+  assertMatch(await errorOf(["--verbose"]), /^Unknown option: --verbose /);
+  assertMatch(await errorOf(["-x"]), /^Unknown option: -x /);
+});
+
+Deno.test("cli: an unknown or reserved subcommand is a one-line error naming it", async () => {
+  assertMatch(await errorOf(["doctor"]), /^Unknown command: doctor /);
+  assertMatch(await errorOf(["serve"]), /^Unknown command: serve /);
+  assertMatch(await errorOf(["help", "me"]), /^Unexpected argument: me /);
+});
+
+Deno.test("cli: a value given to a flag that takes none is refused", async () => {
+  assertMatch(await errorOf(["--help=yes"]), /^Option --help takes no value: got --help=yes /);
+});
+
+Deno.test("cli: odd arguments stay on one line", async () => {
+  assertStringIncludes(await errorOf(["do\nctor"]), '"do\\nctor"');
+});
+
+Deno.test("help: the usage names every variable, where values come from, files and exit codes", () => {
+  const text = usageText("9.9.9");
+  assertStringIncludes(text, "molecule-mcp 9.9.9");
+  for (const name of ENV_VARS) assertStringIncludes(text, name);
+  assertStringIncludes(text, "Tokens tab");
+  assertStringIncludes(text, "platform URL of your tenant");
+  assertStringIncludes(text, "details show the ID");
+  assertStringIncludes(text, ".platform_inbound_secret");
+  assertStringIncludes(text, ".auth_token");
+  assertStringIncludes(text, ".mcp_inbox_cursor");
+  assertStringIncludes(text, ".mcp_inbox_journal");
+  for (const code of ["0  ", "1  ", "2  ", "3  "]) assertStringIncludes(text, `\n  ${code}`);
+  assertStringIncludes(text, "(default 5)");
+  assertStringIncludes(text, "(default 20)");
+  for (const line of text.split("\n")) assert(line.length <= 100, `too long: ${line}`);
+});
+
+Deno.test("help: the hint after problems points at --help", () => {
+  assertStringIncludes(usageHint(), "molecule-mcp --help");
+});

@@ -1,0 +1,155 @@
+/**
+ * The CLI and configuration paths of the real program, run as a subprocess with the shipped
+ * permission set (tests/fakes/spawn.ts): exit codes, what lands on stdout and on stderr.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
+import { runProgram, spawnProgram } from "../fakes/spawn.ts";
+import { withTempDir } from "../fakes/temp_dir.ts";
+import { VERSION } from "../../lib/version.ts";
+import { ENV_VARS } from "../../lib/config.ts";
+
+const WORKSPACE_ID = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
+const TOKEN = "tok_e2e_abcdefghijklmnopqrstuvwxyz0123456";
+
+function validEnv(configsDir: string): Record<string, string> {
+  return {
+    WORKSPACE_ID,
+    // Loopback only: tests never send traffic off this machine. Nothing listens on port 9.
+    PLATFORM_URL: "http://127.0.0.1:9/",
+    MOLECULE_WORKSPACE_TOKEN: TOKEN,
+    CONFIGS_DIR: configsDir,
+    MOLECULE_MCP_DISABLE_HEARTBEAT: "1",
+    MOLECULE_MCP_DISABLE_INBOX: "1",
+  };
+}
+
+for (const flag of ["--help", "-h", "help"]) {
+  Deno.test(`e2e: \`molecule-mcp ${flag}\` prints the usage on stdout and exits 0`, async () => {
+    const { code, stdout, stderr } = await runProgram({ env: {}, args: [flag] });
+    assertEquals(code, 0);
+    assertEquals(stderr, "");
+    assertStringIncludes(stdout, `molecule-mcp ${VERSION}`);
+    for (const name of ENV_VARS) assertStringIncludes(stdout, name);
+    assertStringIncludes(stdout, "Exit codes:");
+  });
+}
+
+for (const flag of ["--version", "-V"]) {
+  Deno.test(`e2e: \`molecule-mcp ${flag}\` prints the version and exits 0`, async () => {
+    const { code, stdout, stderr } = await runProgram({ env: {}, args: [flag] });
+    assertEquals([code, stdout, stderr], [0, `molecule-mcp ${VERSION}\n`, ""]);
+  });
+}
+
+Deno.test("e2e: an unknown flag is one stderr line, nothing on stdout, exit 2", async () => {
+  const { code, stdout, stderr } = await runProgram({ env: {}, args: ["--frobnicate"] });
+  assertEquals(code, 2);
+  assertEquals(stdout, "");
+  assertEquals(stderr.trimEnd().split("\n").length, 1);
+  assertStringIncludes(stderr, "--frobnicate");
+  assertStringIncludes(stderr, "molecule-mcp --help");
+});
+
+Deno.test("e2e: `doctor` is not a command yet: exit 2 naming it", async () => {
+  const { code, stdout, stderr } = await runProgram({ env: {}, args: ["doctor"] });
+  assertEquals([code, stdout], [2, ""]);
+  assertMatch(stderr, /^Unknown command: doctor /);
+});
+
+Deno.test("e2e: with no environment every missing setting is listed, then exit 2", async () => {
+  await withTempDir(async (dir) => {
+    const { code, stdout, stderr } = await runProgram({ env: { CONFIGS_DIR: dir } });
+    assertEquals(code, 2);
+    assertEquals(stdout, "");
+    assertStringIncludes(stderr, "WORKSPACE_ID is not set");
+    assertStringIncludes(stderr, "PLATFORM_URL is not set");
+    assertStringIncludes(stderr, "No workspace token found");
+    assertStringIncludes(stderr, "MOLECULE_WORKSPACE_TOKEN_FILE");
+    assertStringIncludes(stderr, "molecule-mcp --help");
+    assert(!stderr.includes("    at "), "no stack trace");
+  });
+});
+
+Deno.test("e2e: invalid values are all named with the value seen, then exit 2", async () => {
+  await withTempDir(async (dir) => {
+    const { code, stdout, stderr } = await runProgram({
+      env: {
+        ...validEnv(dir),
+        WORKSPACE_ID: "not-a-uuid",
+        PLATFORM_URL: "ftp://example.com",
+        MOLECULE_MCP_HEARTBEAT_INTERVAL_SECS: "120",
+      },
+    });
+    assertEquals([code, stdout], [2, ""]);
+    assertStringIncludes(stderr, 'WORKSPACE_ID is not a workspace UUID: got "not-a-uuid"');
+    assertStringIncludes(stderr, 'PLATFORM_URL must start with https:// or http://: got "ftp:');
+    assertStringIncludes(stderr, "MOLECULE_MCP_HEARTBEAT_INTERVAL_SECS must be a number");
+    assertStringIncludes(stderr, "3 configuration problem(s)");
+    assert(!stderr.includes(TOKEN), "the token never appears");
+  });
+});
+
+Deno.test("e2e: a token file that cannot be used gives its reason and exit 2, with no fallback", async () => {
+  await withTempDir(async (dir) => {
+    // A usable .auth_token exists, but the explicit file wins and its failure is reported.
+    await Deno.writeTextFile(`${dir}/.auth_token`, "fallback-token-value\n");
+    const env = { ...validEnv(dir), MOLECULE_WORKSPACE_TOKEN: "" };
+    const cases: [string, string | Uint8Array | undefined, string][] = [
+      ["missing", undefined, "does not exist"],
+      ["empty", "  \n", "is empty"],
+      ["two", "first-token second-token\n", "contains whitespace inside the token"],
+      ["latin1", new Uint8Array([0x74, 0x6f, 0xe9, 0x6b]), "is not UTF-8 text"],
+    ];
+    for (const [name, content, reason] of cases) {
+      const path = `${dir}/${name}.token`;
+      if (typeof content === "string") await Deno.writeTextFile(path, content);
+      if (content instanceof Uint8Array) await Deno.writeFile(path, content);
+      const r = await runProgram({ env: { ...env, MOLECULE_WORKSPACE_TOKEN_FILE: path } });
+      assertEquals([r.code, r.stdout], [2, ""], name);
+      assertStringIncludes(r.stderr, `MOLECULE_WORKSPACE_TOKEN_FILE "${path}" ${reason}`);
+      assert(!r.stderr.includes("first-token"), "the file's content never appears");
+    }
+  });
+});
+
+Deno.test("e2e: with a valid environment it serves stdin until EOF, then exits 0", async () => {
+  await withTempDir(async (dir) => {
+    const configsDir = `${dir}/state`;
+    await using program = spawnProgram({
+      env: { ...validEnv(configsDir), MOLECULE_MCP_VERBOSE: "1" },
+    });
+    const ok = await program.waitForStderr("configuration ok");
+    assertStringIncludes(ok, `workspace=${WORKSPACE_ID}`);
+    assertStringIncludes(ok, "platform=http://127.0.0.1:9 ");
+    await program.writeLine("not a JSON-RPC message");
+    const reply = JSON.parse(await program.readLine() ?? "null");
+    assertEquals(reply.error.code, -32700, "bad input gets a JSON-RPC error, not an exit");
+    assertEquals(await program.hasExited(), false);
+    const { code, stdout, stderr } = await program.wait();
+    assertEquals([code, stdout], [0, ""]);
+    assert(!stderr.includes(TOKEN), "the token never appears");
+    assertEquals((await Deno.stat(configsDir)).mode! & 0o777, 0o700);
+  });
+});
+
+/** A writable /configs on the test host would (rightly) win over $HOME. */
+const hasContainerConfigs = (() => {
+  try {
+    return Deno.statSync("/configs").isDirectory;
+  } catch {
+    // Absent (the normal case on a developer machine or CI runner).
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "e2e: the state dir falls back to $HOME/.molecule-workspace, created 0700",
+  ignore: hasContainerConfigs,
+}, async () => {
+  await withTempDir(async (home) => {
+    const env = { ...validEnv(""), HOME: home };
+    const { code, stdout, stderr } = await runProgram({ env });
+    assertEquals([code, stdout, stderr], [0, "", ""]);
+    assertEquals((await Deno.stat(`${home}/.molecule-workspace`)).mode! & 0o777, 0o700);
+  });
+});

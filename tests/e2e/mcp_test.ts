@@ -1,0 +1,186 @@
+/**
+ * The whole program as a host runs it: spawned with the shipped permission set, speaking MCP
+ * on stdio, against the fake platform served on loopback.
+ */
+import { UPSTREAM_TOOL_NAMES } from "../fakes/tool_names.ts";
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
+import { programCommand, spawnProgram } from "../fakes/spawn.ts";
+import { Client, StdioClientTransport } from "../fakes/sdk.ts";
+import { RpcSession } from "../fakes/rpc_session.ts";
+import { withTempDir } from "../fakes/temp_dir.ts";
+
+interface Served {
+  platform: FakePlatform;
+  url: string;
+  me: { id: string; token: string };
+  peer: { id: string; token: string };
+  dir: string;
+  env: Record<string, string>;
+}
+
+async function withServedPlatform(fn: (s: Served) => Promise<void>): Promise<void> {
+  await withTempDir(async (dir) => {
+    const platform = createFakePlatform();
+    const me = platform.addWorkspace({ delivery_mode: "poll", name: "me" });
+    const peer = platform.addWorkspace({ delivery_mode: "poll", name: "peer" });
+    const served = await platform.serve();
+    const env = {
+      WORKSPACE_ID: me.id,
+      PLATFORM_URL: served.url,
+      MOLECULE_WORKSPACE_TOKEN: me.token,
+      CONFIGS_DIR: dir,
+      MOLECULE_MCP_POLL_INTERVAL_SECS: "1",
+      MOLECULE_MCP_VERBOSE: "1",
+    };
+    try {
+      await fn({ platform, url: served.url, me, peer, dir, env });
+    } finally {
+      await served.close();
+    }
+  });
+}
+
+Deno.test("e2e: the SDK client completes the handshake and lists the platform tools", async () => {
+  await withServedPlatform(async ({ env }) => {
+    const { command, args, cwd, env: childEnv } = programCommand({ env });
+    const transport = new StdioClientTransport({
+      command,
+      args,
+      cwd,
+      env: childEnv,
+      stderr: "pipe",
+    });
+    const client = new Client({ name: "e2e", version: "1.0.0" });
+    try {
+      await client.connect(transport);
+      assertEquals(client.getServerVersion()?.name, "molecule");
+      const caps = client.getServerCapabilities();
+      assert(caps?.tools !== undefined);
+      assertEquals(caps?.experimental?.["claude/channel"], {});
+      assertStringIncludes(client.getInstructions() ?? "", "wait_for_message");
+      const { tools } = await client.listTools();
+      assertEquals(tools.map((t) => t.name), UPSTREAM_TOOL_NAMES);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+Deno.test("e2e: it registers in poll mode and pushes an inbound canvas message as a channel notification", async () => {
+  await withServedPlatform(async ({ platform, env, me }) => {
+    await using program = spawnProgram({ env });
+    const session = new RpcSession(program);
+    const init = await session.initialize();
+    assertEquals(init.protocolVersion, "2025-06-18");
+    await program.waitForStderr("registered with the platform");
+    const registration = platform.registrations.find((r) => r.workspace_id === me.id);
+    assertEquals((registration?.body as Record<string, unknown>).delivery_mode, "poll");
+
+    const row = platform.sendToInbox(me.id, { text: "hello from the canvas" });
+    const push = await session.notification("notifications/claude/channel");
+    const params = push.params as { content: string; meta: Record<string, string> };
+    assertStringIncludes(params.content, "hello from the canvas");
+    assertEquals(params.meta.kind, "canvas_user");
+    assertEquals(params.meta.activity_id, row.id);
+    assertEquals(params.meta.source, "molecule");
+    await program.closeStdin();
+    assertEquals((await program.wait()).code, 0);
+  });
+});
+
+Deno.test("e2e: stdout carries only JSON-RPC lines, even for garbage input", async () => {
+  await withServedPlatform(async ({ env }) => {
+    await using program = spawnProgram({ env });
+    const session = new RpcSession(program);
+    await session.initialize();
+    await program.writeLine("this is not json");
+    await program.writeLine(JSON.stringify({ jsonrpc: "2.0", id: { evil: true }, method: "x" }));
+    await program.writeLine(JSON.stringify({ jsonrpc: "2.0", method: "unknown/notification" }));
+    const pong = await session.request(7, "ping");
+    assertEquals(pong.result, {});
+    await program.closeStdin();
+    const { code, stdout } = await program.wait();
+    assertEquals(code, 0);
+    for (const line of [...session.stdoutLines, ...stdout.split("\n").filter((l) => l !== "")]) {
+      const msg = JSON.parse(line) as Record<string, unknown>;
+      assertEquals(msg.jsonrpc, "2.0", `not JSON-RPC: ${line}`);
+    }
+    const errors = session.stdoutLines.map((l) => JSON.parse(l)).filter((m) => "error" in m);
+    assertEquals(errors.map((m) => m.error.code).sort((a, b) => a - b), [-32700, -32600]);
+  });
+});
+
+Deno.test("e2e: a rejected token at registration exits 3 with the fix on stderr", async () => {
+  await withServedPlatform(async ({ env, me }) => {
+    await using program = spawnProgram({
+      env: { ...env, MOLECULE_WORKSPACE_TOKEN: "not-the-right-token-aaaaaaaaaaaaaaaaaaaaaaaaa" },
+    });
+    const { code, stderr, stdout } = await program.exited();
+    assertEquals(code, 3);
+    assertStringIncludes(stderr, me.id);
+    assertStringIncludes(stderr, "Tokens");
+    assertEquals(stdout, "");
+  });
+});
+
+Deno.test("e2e: SIGTERM stops the server cleanly with exit 0", async () => {
+  await withServedPlatform(async ({ env }) => {
+    await using program = spawnProgram({ env });
+    const session = new RpcSession(program);
+    await session.initialize();
+    await program.waitForStderr("registered with the platform");
+    assertEquals((await program.kill("SIGTERM")).code, 0);
+  });
+});
+
+Deno.test("e2e: a second process on the same state directory waits for the inbox, then takes it over", async () => {
+  await withServedPlatform(async ({ platform, env, me }) => {
+    await using first = spawnProgram({ env });
+    const firstSession = new RpcSession(first);
+    await firstSession.initialize();
+    await first.waitForStderr("registered with the platform");
+
+    await using second = spawnProgram({ env });
+    const secondSession = new RpcSession(second);
+    await secondSession.initialize();
+    await second.waitForStderr("another molecule-mcp process");
+    const busy = await secondSession.request(2, "tools/call", { name: "inbox_peek" });
+    const busyResult = busy.result as { isError?: boolean; content: { text: string }[] };
+    assertEquals(busyResult.isError, true);
+    assertStringIncludes(busyResult.content[0]?.text ?? "", "another molecule-mcp process");
+
+    assertEquals((await first.kill("SIGTERM")).code, 0);
+    await second.waitForStderr("inbox open");
+    const row = platform.sendToInbox(me.id, { text: "for the survivor" });
+    const push = await secondSession.notification("notifications/claude/channel");
+    assertEquals((push.params as { meta: { activity_id: string } }).meta.activity_id, row.id);
+  });
+});
+
+Deno.test("e2e: stdin and stdout may be regular files (a host that logs through files, or tee)", async () => {
+  await withServedPlatform(async ({ env, dir }) => {
+    const input = `${dir}/in.jsonl`;
+    const output = `${dir}/out.jsonl`;
+    const lines = [
+      { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18" } },
+      { jsonrpc: "2.0", method: "notifications/initialized" },
+      { jsonrpc: "2.0", id: 2, method: "tools/list" },
+    ];
+    await Deno.writeTextFile(input, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+    const { command, args, cwd, env: childEnv } = programCommand({ env });
+    // Through the shell, so stdin and stdout really are regular files (not pipes).
+    const quoted = [command, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+    const shell = await new Deno.Command("bash", {
+      args: ["-c", `${quoted} < '${input}' > '${output}'`],
+      cwd,
+      env: childEnv,
+      clearEnv: true,
+      stderr: "piped",
+    }).output();
+    assertEquals(shell.code, 0, new TextDecoder().decode(shell.stderr));
+    const replies = (await Deno.readTextFile(output)).trim().split("\n").map((l) => JSON.parse(l));
+    assertEquals(replies.map((r) => r.id), [1, 2]);
+    assertEquals(replies[1].result.tools.length, 11);
+  });
+});

@@ -1,0 +1,511 @@
+/**
+ * McpServer through the official SDK Client over InMemoryTransport: the ecosystem's own
+ * client checks every protocol claim. A few things the Client cannot send (a second
+ * initialize, non-object arguments) go through a raw session on the same transport.
+ */
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
+import { Client, InMemoryTransport } from "../fakes/sdk.ts";
+// fakes/sdk.ts names the SDK's `.js` subpaths, which Deno types as `any` (the SDK's "./*"
+// export maps types to `*.js.d.ts`, which does not exist); these type-only imports use the
+// extensionless subpaths, whose types resolve, so this file is checked against the real API.
+import type { Client as SdkClient } from "@modelcontextprotocol/sdk/client";
+import type { InMemoryTransport as SdkInMemoryTransport } from "@modelcontextprotocol/sdk/inMemory";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types";
+import { type CapturedLog, captureLog } from "../fakes/log_capture.ts";
+import { flushMicrotasks } from "../fakes/manual_clock.ts";
+import { McpServer, type McpServerOptions } from "../../lib/mcp/server.ts";
+import { toolError, toolJson, type ToolSpec, toolText } from "../../lib/mcp/tool_spec.ts";
+
+/** Resolves with `promise` if it settles within a bounded number of microtask turns. */
+async function settlesSoon<T>(promise: Promise<T>, what: string): Promise<T> {
+  const stuck = Symbol("stuck");
+  const outcome = await Promise.race([promise, flushMicrotasks(200).then(() => stuck)]);
+  if (outcome === stuck) throw new Error(`${what} did not settle while other work was pending`);
+  return outcome as T;
+}
+
+/** Deps the dummy tools share with the test. */
+interface TestCtx {
+  calls: { tool: string; args: Record<string, unknown> }[];
+  blockStarted: PromiseWithResolvers<AbortSignal>;
+  release: PromiseWithResolvers<string>;
+  blockReturned: PromiseWithResolvers<void>;
+}
+
+function newCtx(): TestCtx {
+  return {
+    calls: [],
+    blockStarted: Promise.withResolvers(),
+    release: Promise.withResolvers(),
+    blockReturned: Promise.withResolvers(),
+  };
+}
+
+const echo: ToolSpec<TestCtx> = {
+  name: "echo",
+  title: "Echo",
+  description: "Returns its arguments as JSON. Use it to test the server.",
+  inputSchema: {
+    type: "object",
+    properties: {
+      text: { type: "string", minLength: 1 },
+      count: { type: "integer", minimum: 1, maximum: 5 },
+      mode: { type: "string", enum: ["plain", "loud"] },
+    },
+    required: ["text"],
+    additionalProperties: false,
+  },
+  annotations: { readOnlyHint: true, openWorldHint: false },
+  handler(args, ctx) {
+    ctx.calls.push({ tool: "echo", args });
+    return Promise.resolve(toolJson(args));
+  },
+};
+
+const block: ToolSpec<TestCtx> = {
+  name: "block",
+  description: "Waits until the test releases it or the call is cancelled.",
+  inputSchema: { type: "object" },
+  annotations: { readOnlyHint: true },
+  async handler(args, ctx) {
+    ctx.calls.push({ tool: "block", args });
+    ctx.blockStarted.resolve(ctx.signal);
+    const aborted = new Promise<string>((resolve) =>
+      ctx.signal.addEventListener("abort", () => resolve("aborted"), { once: true })
+    );
+    const outcome = await Promise.race([ctx.release.promise, aborted]);
+    ctx.blockReturned.resolve();
+    return toolText(`late result: ${outcome}`);
+  },
+};
+
+const boom: ToolSpec<TestCtx> = {
+  name: "boom",
+  description: "Always throws.",
+  inputSchema: { type: "object", properties: {} },
+  annotations: {},
+  handler() {
+    return Promise.reject(new Error("db password hunter2 leaked"));
+  },
+};
+
+const refuse: ToolSpec<TestCtx> = {
+  name: "refuse",
+  description: "Always answers with an expected failure.",
+  inputSchema: { type: "object" },
+  annotations: { destructiveHint: false, idempotentHint: true },
+  handler(args, ctx) {
+    ctx.calls.push({ tool: "refuse", args });
+    return Promise.resolve(toolError("The inbox is disabled.", "unset MOLECULE_MCP_DISABLE_INBOX"));
+  },
+};
+
+const TOOLS = [echo, block, boom, refuse];
+
+type ServerExtras = Partial<Pick<McpServerOptions<TestCtx>, "instructions" | "experimental">>;
+
+function makeServer(transport: Transport, ctx: TestCtx, log: CapturedLog, extra: ServerExtras) {
+  return new McpServer<TestCtx>({
+    transport,
+    serverInfo: { name: "molecule-mcp", version: "9.9.9" },
+    tools: TOOLS,
+    context: ctx,
+    log: log.log,
+    ...extra,
+  });
+}
+
+/** The client side of the pair, recording traffic and optionally rewriting the asked version. */
+class TapTransport implements Transport {
+  onmessage?: Transport["onmessage"];
+  onclose?: Transport["onclose"];
+  onerror?: Transport["onerror"];
+  received: JSONRPCMessage[] = [];
+  sent: JSONRPCMessage[] = [];
+  negotiatedVersion = "";
+
+  constructor(private inner: Transport, private askVersion?: string) {}
+
+  start(): Promise<void> {
+    this.inner.onmessage = (message, extra) => {
+      this.received.push(message);
+      this.onmessage?.(message, extra);
+    };
+    this.inner.onclose = () => this.onclose?.();
+    this.inner.onerror = (error) => this.onerror?.(error);
+    return this.inner.start();
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    let out = message;
+    if (this.askVersion !== undefined && "method" in out && out.method === "initialize") {
+      out = { ...out, params: { ...out.params, protocolVersion: this.askVersion } };
+    }
+    this.sent.push(out);
+    return this.inner.send(out);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  setProtocolVersion(version: string): void {
+    this.negotiatedVersion = version;
+  }
+}
+
+/** A server plus a connected SDK Client; disposing closes both. */
+function linkedPair(): [SdkInMemoryTransport, SdkInMemoryTransport] {
+  return InMemoryTransport.createLinkedPair();
+}
+
+async function connect(opts: ServerExtras & { askVersion?: string } = {}) {
+  const { askVersion, ...extra } = opts;
+  const [clientSide, serverSide] = linkedPair();
+  const ctx = newCtx();
+  const logs = captureLog("debug");
+  const server = makeServer(serverSide, ctx, logs, extra);
+  await server.start();
+  const tap = new TapTransport(clientSide, askVersion);
+  const client: SdkClient = new Client({ name: "sdk-test-client", version: "1.0.0" });
+  await client.connect(tap);
+  return {
+    client,
+    server,
+    ctx,
+    tap,
+    logs,
+    async [Symbol.asyncDispose]() {
+      ctx.release.resolve("test over");
+      await client.close();
+      await server.closed;
+    },
+  };
+}
+
+/** A server driven by hand-written JSON-RPC messages, for what the SDK Client never sends. */
+async function rawSession(extra: ServerExtras = {}) {
+  const [clientSide, serverSide] = linkedPair();
+  const ctx = newCtx();
+  const logs = captureLog("debug");
+  const server = makeServer(serverSide, ctx, logs, extra);
+  await server.start();
+  const received: JSONRPCMessage[] = [];
+  const waiting = new Map<string | number, (message: JSONRPCMessage) => void>();
+  clientSide.onmessage = (message) => {
+    received.push(message);
+    if ("id" in message && message.id !== undefined) waiting.get(message.id)?.(message);
+  };
+  await clientSide.start();
+  return {
+    received,
+    logs,
+    calls: ctx.calls,
+    send: (message: JSONRPCMessage) => clientSide.send(message),
+    request(id: number, method: string, params?: Record<string, unknown>) {
+      const reply = new Promise<JSONRPCMessage>((resolve) => waiting.set(id, resolve));
+      const message: JSONRPCMessage = params === undefined
+        ? { jsonrpc: "2.0", id, method }
+        : { jsonrpc: "2.0", id, method, params };
+      return clientSide.send(message).then(() => settlesSoon(reply, `reply to ${method}`));
+    },
+    async [Symbol.asyncDispose]() {
+      await clientSide.close();
+      await server.closed;
+    },
+  };
+}
+
+function textOf(result: unknown): string {
+  const content = (result as { content?: { type: string; text: string }[] }).content ?? [];
+  return content.map((c) => c.text).join("\n");
+}
+
+Deno.test("server: each supported protocol version is accepted as asked", async () => {
+  for (const version of ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]) {
+    await using env = await connect({ askVersion: version });
+    assertEquals(env.tap.negotiatedVersion, version);
+  }
+});
+
+Deno.test("server: an unknown protocol version is answered with the latest one", async () => {
+  await using env = await connect({ askVersion: "2099-01-01" });
+  const asked = env.tap.sent.find((m) => "method" in m && m.method === "initialize");
+  assertEquals(
+    asked !== undefined && "params" in asked && asked.params?.protocolVersion,
+    "2099-01-01",
+  );
+  assertEquals(env.tap.negotiatedVersion, "2025-11-25");
+});
+
+Deno.test("server: initialize carries serverInfo, capabilities and instructions", async () => {
+  await using env = await connect({ instructions: () => "Call wait_for_message to read." });
+  assertEquals(env.client.getServerVersion(), { name: "molecule-mcp", version: "9.9.9" });
+  assertEquals(env.client.getServerCapabilities(), {
+    tools: { listChanged: false },
+    experimental: { "claude/channel": {} },
+  });
+  assertEquals(env.client.getInstructions(), "Call wait_for_message to read.");
+});
+
+Deno.test("server: instructions are rebuilt on every initialize", async () => {
+  let n = 0;
+  await using raw = await rawSession({ instructions: () => `generation ${++n}` });
+  const params = {
+    protocolVersion: "2025-06-18",
+    capabilities: {},
+    clientInfo: { name: "x", version: "1" },
+  };
+  const first = await raw.request(1, "initialize", params);
+  const second = await raw.request(2, "initialize", params);
+  assertEquals("result" in first && first.result.instructions, "generation 1");
+  assertEquals("result" in second && second.result.instructions, "generation 2");
+});
+
+Deno.test("server: experimental capabilities can be replaced or left out", async () => {
+  {
+    await using env = await connect({ experimental: { "acme/x": { on: true } } });
+    assertEquals(env.client.getServerCapabilities()?.experimental, { "acme/x": { on: true } });
+  }
+  await using env = await connect({ experimental: {} });
+  assertEquals(env.client.getServerCapabilities(), { tools: { listChanged: false } });
+  assertEquals(env.client.getInstructions(), undefined);
+});
+
+Deno.test("server: failing instructions do not stop the client from connecting", async () => {
+  await using env = await connect({
+    instructions: () => {
+      throw new Error("template bug");
+    },
+  });
+  assertEquals(env.client.getInstructions(), undefined);
+  assertStringIncludes(env.logs.text(), "building the MCP instructions failed");
+});
+
+Deno.test("server: tools/list shows every tool with its schema and annotations", async () => {
+  await using env = await connect();
+  const { tools } = await env.client.listTools();
+  assertEquals(tools.map((t) => t.name), ["echo", "block", "boom", "refuse"]);
+  assertEquals(tools[0], {
+    name: "echo",
+    title: "Echo",
+    description: "Returns its arguments as JSON. Use it to test the server.",
+    inputSchema: echo.inputSchema,
+    annotations: { readOnlyHint: true, openWorldHint: false },
+  });
+  assertEquals(tools[1]?.title, undefined);
+});
+
+Deno.test("server: ping answers with an empty result", async () => {
+  await using env = await connect();
+  assertEquals(await env.client.ping(), {});
+});
+
+Deno.test("server: a valid call reaches the handler with every argument", async () => {
+  await using env = await connect();
+  const result = await env.client.callTool({
+    name: "echo",
+    arguments: { text: "hi", count: 5, mode: "loud" },
+  });
+  assertEquals(env.ctx.calls, [{ tool: "echo", args: { text: "hi", count: 5, mode: "loud" } }]);
+  assertEquals(result.isError, undefined);
+  assertEquals(JSON.parse(textOf(result)), { text: "hi", count: 5, mode: "loud" });
+  assertEquals(textOf(result), '{\n  "text": "hi",\n  "count": 5,\n  "mode": "loud"\n}');
+});
+
+Deno.test("server: an expected failure reaches the client as an isError result", async () => {
+  await using env = await connect();
+  const result = await env.client.callTool({ name: "refuse" });
+  assertEquals(result.isError, true);
+  assertEquals(textOf(result), "The inbox is disabled. Next: unset MOLECULE_MCP_DISABLE_INBOX");
+});
+
+Deno.test("server: bad arguments get an isError result naming each argument", async () => {
+  await using env = await connect();
+  const cases: [Record<string, unknown>, string][] = [
+    [{ text: 5 }, "text must be a string: got 5"],
+    [{}, "text is required"],
+    [{ text: "a", mode: "quiet" }, 'mode must be one of "plain", "loud": got "quiet"'],
+    [{ text: "a", count: 6 }, "count must be at most 5: got 6"],
+    [{ text: "a", count: 0 }, "count must be at least 1: got 0"],
+    [{ text: "" }, "text must be at least 1 character long: got 0"],
+    [{ text: "a", colour: "red" }, "colour is not a known argument"],
+  ];
+  for (const [args, problem] of cases) {
+    const result = await env.client.callTool({ name: "echo", arguments: args });
+    assertEquals(result.isError, true, JSON.stringify(args));
+    assertEquals(
+      textOf(result),
+      `Invalid arguments for echo: ${problem}. Next: fix the arguments and call echo again ` +
+        "(tools/list shows its input schema)",
+    );
+  }
+  assertEquals(env.ctx.calls, [], "no handler ran for a bad call");
+});
+
+Deno.test("server: an unknown tool is a -32602 error", async () => {
+  await using env = await connect();
+  const err = await assertRejects(() => env.client.callTool({ name: "nope" }));
+  assertEquals(err.message, "MCP error -32602: Unknown tool: nope");
+});
+
+Deno.test("server: absent or null arguments count as none; other shapes are -32602", async () => {
+  await using raw = await rawSession();
+  const noArgs = await raw.request(1, "tools/call", { name: "refuse" });
+  const nullArgs = await raw.request(2, "tools/call", { name: "refuse", arguments: null });
+  assert("result" in noArgs && "result" in nullArgs);
+  assertEquals(raw.calls, [{ tool: "refuse", args: {} }, { tool: "refuse", args: {} }]);
+  for (
+    const [id, params] of [
+      [3, { name: "echo", arguments: ["text"] }],
+      [4, { name: "echo", arguments: "text=hi" }],
+      [5, { arguments: {} }],
+      [6, { name: 7 }],
+    ] as const
+  ) {
+    const reply = await raw.request(id, "tools/call", params);
+    assert("error" in reply, `call ${id} should be a protocol error`);
+    assertEquals(reply.error.code, -32602);
+  }
+  assertEquals(raw.calls.length, 2, "no handler ran for a malformed call");
+});
+
+Deno.test("server: a handler that throws gives a short internal error, details in the log", async () => {
+  await using env = await connect();
+  const result = await env.client.callTool({ name: "boom" });
+  assertEquals(result.isError, true);
+  assertEquals(
+    textOf(result),
+    "Internal error in boom. Next: try again; if it keeps failing, the molecule-mcp log on " +
+      "stderr has the details",
+  );
+  assertStringIncludes(env.logs.text(), "tool failed tool=boom");
+  assertStringIncludes(env.logs.text(), "db password hunter2 leaked");
+  assertEquals(await env.client.ping(), {}, "the server still answers");
+});
+
+Deno.test("server: a call that waits does not delay ping or another call", async () => {
+  await using env = await connect();
+  const waiting = env.client.callTool({ name: "block" });
+  await env.ctx.blockStarted.promise;
+  assertEquals(await settlesSoon(env.client.ping(), "ping"), {});
+  const other = await settlesSoon(
+    env.client.callTool({ name: "echo", arguments: { text: "meanwhile" } }),
+    "second call",
+  );
+  assertEquals(JSON.parse(textOf(other)), { text: "meanwhile" });
+  env.ctx.release.resolve("released");
+  assertEquals(textOf(await waiting), "late result: released");
+});
+
+Deno.test("server: cancelling a call aborts its handler and no result is sent", async () => {
+  await using env = await connect();
+  env.client.onerror = (error) => {
+    throw new Error(`client saw a stray message: ${error.message}`);
+  };
+  const controller = new AbortController();
+  const call = env.client.callTool({ name: "block" }, undefined, { signal: controller.signal });
+  const signal = await env.ctx.blockStarted.promise;
+  const request = env.tap.sent.find((m) => "method" in m && m.method === "tools/call");
+  assert(request !== undefined && "id" in request);
+  controller.abort("operator pressed Esc");
+  await assertRejects(() => call);
+  await env.ctx.blockReturned.promise;
+  assert(signal.aborted, "the handler's signal is aborted");
+  assertEquals(await env.client.ping(), {});
+  await flushMicrotasks();
+  const cancelled = env.tap.sent.find((m) =>
+    "method" in m && m.method === "notifications/cancelled"
+  );
+  assertEquals(
+    cancelled !== undefined && "params" in cancelled && cancelled.params?.requestId,
+    request.id,
+  );
+  assertEquals(env.tap.received.filter((m) => "id" in m && m.id === request.id), []);
+});
+
+Deno.test("server: closing aborts calls still in flight", async () => {
+  const env = await connect();
+  const call = env.client.callTool({ name: "block" });
+  const signal = await env.ctx.blockStarted.promise;
+  await env.server.close();
+  assert(signal.aborted);
+  await assertRejects(() => call);
+  await env.server.closed;
+});
+
+Deno.test("server: notify reaches the client as a notification", async () => {
+  await using env = await connect();
+  const got = Promise.withResolvers<unknown>();
+  env.client.fallbackNotificationHandler = (notification) => {
+    got.resolve(notification);
+    return Promise.resolve();
+  };
+  await env.server.notify("notifications/claude/channel", { content: "hello", meta: { k: "v" } });
+  assertEquals(await settlesSoon(got.promise, "notification"), {
+    jsonrpc: "2.0",
+    method: "notifications/claude/channel",
+    params: { content: "hello", meta: { k: "v" } },
+  });
+});
+
+Deno.test("server: notify after close neither throws nor floods the log", async () => {
+  const env = await connect();
+  await env.client.close();
+  await env.server.closed;
+  await env.server.notify("notifications/claude/channel", { content: "one" });
+  await env.server.notify("notifications/claude/channel", { content: "two" });
+  const drops = env.logs.lines.filter((l) => l.includes("cannot send to the MCP client"));
+  assertEquals(drops.length, 2);
+  assertStringIncludes(drops[0] ?? "", "] warn ");
+  assertStringIncludes(drops[1] ?? "", "] debug ");
+});
+
+Deno.test("server: notifications never get a reply, known or not", async () => {
+  await using raw = await rawSession();
+  await raw.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+  await raw.send({ jsonrpc: "2.0", method: "notifications/unknown", params: { x: 1 } });
+  await raw.send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 99 } });
+  await raw.send({ jsonrpc: "2.0", method: "tools/list" });
+  const pong = await raw.request(1, "ping");
+  assertEquals(raw.received, [pong]);
+});
+
+Deno.test("server: an unknown method is -32601", async () => {
+  await using raw = await rawSession();
+  assertEquals(await raw.request(1, "resources/list"), {
+    jsonrpc: "2.0",
+    id: 1,
+    error: { code: -32601, message: "Method not found: resources/list" },
+  });
+});
+
+Deno.test("server: a bad tool list is refused at construction", () => {
+  const [, serverSide] = linkedPair();
+  const loose: ToolSpec<TestCtx> = {
+    ...echo,
+    name: "loose",
+    inputSchema: JSON.parse(
+      '{"type":"object","properties":{"id":{"type":"string","pattern":"x"}}}',
+    ),
+  };
+  let message = "";
+  try {
+    new McpServer({
+      transport: serverSide,
+      serverInfo: { name: "m", version: "1" },
+      tools: [echo, echo, loose],
+      context: newCtx(),
+      log: captureLog().log,
+    });
+  } catch (err) {
+    assert(err instanceof TypeError);
+    message = err.message;
+  }
+  assertEquals(
+    message,
+    "Invalid tool definitions: echo: duplicate tool name; " +
+      "loose: inputSchema.properties.id: unsupported keyword pattern",
+  );
+});

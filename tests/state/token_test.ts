@@ -1,0 +1,131 @@
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { resolveToken, type TokenResult } from "../../lib/state/token.ts";
+import { captureLog } from "../fakes/log_capture.ts";
+import { withTempDir } from "../fakes/temp_dir.ts";
+
+const INLINE = "inline-token-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+const IN_FILE = "file-token-BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+const IN_STATE = "state-token-CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC";
+
+function problemOf(result: TokenResult): string {
+  if (result.ok) throw new Error(`expected a problem, got a token from ${result.source}`);
+  for (const secret of [INLINE, IN_FILE, IN_STATE]) {
+    assert(!result.problem.includes(secret), "a token never appears in a problem");
+  }
+  return result.problem;
+}
+
+/** A state dir holding .auth_token and a token file, for precedence tests. */
+async function withSources(fn: (dir: string, file: string) => Promise<void>): Promise<void> {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/.auth_token`, `${IN_STATE}\n`);
+    await Deno.writeTextFile(`${dir}/token.txt`, `${IN_FILE}\n`);
+    await fn(dir, `${dir}/token.txt`);
+  });
+}
+
+Deno.test("token: MOLECULE_WORKSPACE_TOKEN wins over the token file and .auth_token", async () => {
+  await withSources(async (dir, file) => {
+    const { log } = captureLog();
+    const result = await resolveToken({ inline: `  ${INLINE}\n`, file, stateDir: dir }, { log });
+    assertEquals(result, { ok: true, token: INLINE, source: "MOLECULE_WORKSPACE_TOKEN" });
+  });
+});
+
+Deno.test("token: MOLECULE_WORKSPACE_TOKEN_FILE wins over .auth_token, trimmed", async () => {
+  await withSources(async (dir, file) => {
+    const { log } = captureLog();
+    const result = await resolveToken({ inline: "", file, stateDir: dir }, { log });
+    assertEquals(result, { ok: true, token: IN_FILE, source: "MOLECULE_WORKSPACE_TOKEN_FILE" });
+  });
+});
+
+Deno.test("token: <state dir>/.auth_token is used when neither variable is set", async () => {
+  await withSources(async (dir) => {
+    const { log } = captureLog();
+    const result = await resolveToken({ inline: undefined, file: " ", stateDir: dir }, { log });
+    assertEquals(result, { ok: true, token: IN_STATE, source: ".auth_token" });
+  });
+});
+
+Deno.test("token: with no source the problem names all three and where to get a token", async () => {
+  await withTempDir(async (dir) => {
+    const { log } = captureLog();
+    const problem = problemOf(
+      await resolveToken({ inline: undefined, file: undefined, stateDir: dir }, { log }),
+    );
+    assertStringIncludes(problem, "MOLECULE_WORKSPACE_TOKEN,");
+    assertStringIncludes(problem, "MOLECULE_WORKSPACE_TOKEN_FILE");
+    assertStringIncludes(problem, `${dir}/.auth_token`);
+    assertStringIncludes(problem, "Tokens tab");
+  });
+});
+
+Deno.test("token: every unusable token file is its own problem and never falls back to .auth_token", async () => {
+  await withSources(async (dir) => {
+    const cases: [string, string | Uint8Array | "dir" | undefined, string][] = [
+      ["missing", undefined, "does not exist"],
+      ["a-dir", "dir", "is a directory"],
+      ["empty", "", "is empty"],
+      ["blank", " \n\t\n", "is empty"],
+      ["two-tokens", `${IN_FILE}\n${IN_FILE}\n`, "contains whitespace inside the token"],
+      ["two-words", `Bearer ${IN_FILE}`, "contains whitespace inside the token"],
+      ["not-utf8", new Uint8Array([0x66, 0xff, 0xfe, 0x6f]), "is not UTF-8 text"],
+    ];
+    for (const [name, content, reason] of cases) {
+      const path = `${dir}/${name}`;
+      if (content === "dir") await Deno.mkdir(path);
+      else if (typeof content === "string") await Deno.writeTextFile(path, content);
+      else if (content !== undefined) await Deno.writeFile(path, content);
+      const { log } = captureLog();
+      const problem = problemOf(
+        await resolveToken({ inline: "", file: path, stateDir: dir }, { log }),
+      );
+      assertStringIncludes(problem, `MOLECULE_WORKSPACE_TOKEN_FILE "${path}" ${reason}`, name);
+    }
+  });
+});
+
+Deno.test("token: a token file we may not read says permission denied", async () => {
+  // Tests run as root, where chmod 000 does not stop a read: the refusal is injected.
+  const readFile = () => Promise.reject(new Deno.errors.PermissionDenied("denied by test"));
+  const { log } = captureLog();
+  const problem = problemOf(
+    await resolveToken({ inline: "", file: "/run/secrets/token", stateDir: undefined }, {
+      log,
+      readFile,
+    }),
+  );
+  assertStringIncludes(problem, '"/run/secrets/token" cannot be read (permission denied)');
+});
+
+Deno.test("token: an inline token with whitespace inside is refused without echoing it", async () => {
+  const { log } = captureLog();
+  const problem = problemOf(
+    await resolveToken({ inline: `${INLINE} ${INLINE}`, file: undefined, stateDir: undefined }, {
+      log,
+    }),
+  );
+  assertStringIncludes(problem, "MOLECULE_WORKSPACE_TOKEN contains whitespace inside the token");
+});
+
+Deno.test("token: an unusable .auth_token is logged and treated as absent", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/.auth_token`, "\n");
+    const { log, text } = captureLog();
+    const problem = problemOf(
+      await resolveToken({ inline: undefined, file: undefined, stateDir: dir }, { log }),
+    );
+    assertStringIncludes(problem, "No workspace token found");
+    assertStringIncludes(text(), "ignoring the token file: it is empty");
+    assertStringIncludes(text(), `${dir}/.auth_token`);
+  });
+});
+
+Deno.test("token: without a state dir the problem still names the three sources", async () => {
+  const { log } = captureLog();
+  const problem = problemOf(
+    await resolveToken({ inline: undefined, file: undefined, stateDir: undefined }, { log }),
+  );
+  assertStringIncludes(problem, "<state dir>/.auth_token");
+});

@@ -1,0 +1,279 @@
+import type { DurableInbox } from "../../lib/inbox/inbox.ts";
+import type { InboxMessage } from "../../lib/inbox/message.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
+import { flushMicrotasks } from "../fakes/manual_clock.ts";
+import { type ToolRig, withToolRig } from "../fakes/tool_harness.ts";
+
+function message(text: string, overrides: Partial<InboxMessage> = {}): InboxMessage {
+  return {
+    activity_id: crypto.randomUUID(),
+    text,
+    peer_id: "",
+    kind: "canvas_user",
+    method: "message/send",
+    created_at: "2026-05-01T10:00:00.000Z",
+    ...overrides,
+  };
+}
+
+function inboxOf(rig: ToolRig): DurableInbox {
+  assert(rig.inbox !== null, "the rig has an inbox");
+  return rig.inbox;
+}
+
+async function queue(rig: ToolRig, ...msgs: InboxMessage[]): Promise<void> {
+  await inboxOf(rig).accept({ messages: msgs, skipped: [] });
+}
+
+function ids(text: string): string[] {
+  const parsed: unknown = JSON.parse(text);
+  assert(Array.isArray(parsed), `expected a JSON array: ${text}`);
+  return parsed.map((m: { activity_id: string }) => m.activity_id);
+}
+
+// ---- inbox_peek ----------------------------------------------------------------------------
+
+Deno.test("inbox_peek: an empty inbox lists []", async () => {
+  await withToolRig(async (rig) => {
+    const out = await rig.call("inbox_peek");
+    assertEquals(out.isError, false);
+    assertEquals(JSON.parse(out.text), []);
+  });
+});
+
+Deno.test("inbox_peek: lists queued messages oldest first with upstream's fields, removing none", async () => {
+  await withToolRig(async (rig) => {
+    const first = message("hello from the canvas");
+    const second = message("peer asks", { peer_id: rig.peer.id, kind: "peer_agent" });
+    await queue(rig, first, second);
+    const out = await rig.call("inbox_peek", {});
+    assertEquals(out.isError, false);
+    assertEquals(JSON.parse(out.text), [first, second]);
+    assertEquals(ids((await rig.call("inbox_peek")).text), [first.activity_id, second.activity_id]);
+    assertEquals(inboxOf(rig).size, 2);
+  });
+});
+
+Deno.test("inbox_peek: limit caps the list, defaults to 10, and is clamped to 1..100", async () => {
+  await withToolRig(async (rig) => {
+    const msgs = Array.from({ length: 105 }, (_, i) => message(`m${i}`));
+    await queue(rig, ...msgs);
+    assertEquals(ids((await rig.call("inbox_peek", { limit: 3 })).text), [
+      msgs[0]?.activity_id,
+      msgs[1]?.activity_id,
+      msgs[2]?.activity_id,
+    ]);
+    assertEquals(ids((await rig.call("inbox_peek")).text).length, 10);
+    assertEquals(ids((await rig.call("inbox_peek", { limit: 0 })).text), [msgs[0]?.activity_id]);
+    assertEquals(ids((await rig.call("inbox_peek", { limit: -5 })).text).length, 1);
+    assertEquals(ids((await rig.call("inbox_peek", { limit: 500 })).text).length, 100);
+  });
+});
+
+Deno.test("inbox_peek: a non-integer limit is refused with the argument named", async () => {
+  await withToolRig(async (rig) => {
+    const out = await rig.call("inbox_peek", { limit: "ten" });
+    assertEquals(out.isError, true);
+    assertStringIncludes(out.text, "limit");
+  });
+});
+
+// ---- inbox_pop -----------------------------------------------------------------------------
+
+Deno.test("inbox_pop: removes the message, and popping it again reports removed:false", async () => {
+  await withToolRig(async (rig) => {
+    const keep = message("keep me");
+    const done = message("handled");
+    await queue(rig, done, keep);
+    const out = await rig.call("inbox_pop", { activity_id: done.activity_id });
+    assertEquals(out.isError, false);
+    assertEquals(JSON.parse(out.text), { removed: true, activity_id: done.activity_id });
+    assertEquals(ids((await rig.call("inbox_peek")).text), [keep.activity_id]);
+    const again = await rig.call("inbox_pop", { activity_id: done.activity_id });
+    assertEquals(again.isError, false);
+    assertEquals(JSON.parse(again.text), { removed: false, activity_id: done.activity_id });
+  });
+});
+
+Deno.test("inbox_pop: an id echoed back in upper case or with spaces still removes the message", async () => {
+  await withToolRig(async (rig) => {
+    const msg = message("hi");
+    await queue(rig, msg);
+    const out = await rig.call("inbox_pop", {
+      activity_id: `  ${msg.activity_id.toUpperCase()}\n`,
+    });
+    assertEquals(JSON.parse(out.text), { removed: true, activity_id: msg.activity_id });
+    assertEquals(inboxOf(rig).size, 0);
+  });
+});
+
+Deno.test("inbox_pop: an unknown id is removed:false, not an error", async () => {
+  await withToolRig(async (rig) => {
+    const out = await rig.call("inbox_pop", { activity_id: "not-a-known-id" });
+    assertEquals(out.isError, false);
+    assertEquals(JSON.parse(out.text), { removed: false, activity_id: "not-a-known-id" });
+  });
+});
+
+Deno.test("inbox_pop: a blank or missing activity_id is refused and nothing is removed", async () => {
+  await withToolRig(async (rig) => {
+    await queue(rig, message("stay"));
+    const blank = await rig.call("inbox_pop", { activity_id: "   " });
+    assertEquals(blank.isError, true);
+    assertStringIncludes(blank.text, "activity_id is empty");
+    assertStringIncludes(blank.text, "Next:");
+    const missing = await rig.call("inbox_pop", {});
+    assertEquals(missing.isError, true);
+    assertStringIncludes(missing.text, "activity_id is required");
+    assertEquals(inboxOf(rig).size, 1);
+  });
+});
+
+Deno.test("inbox_pop: a removal the journal cannot record keeps the message and says so", async () => {
+  await withToolRig(async (rig) => {
+    const msg = message("stays");
+    await queue(rig, msg);
+    await inboxOf(rig).close(); // every later write fails, as a vanished state dir would
+    const out = await rig.call("inbox_pop", { activity_id: msg.activity_id });
+    assertEquals(out.isError, true);
+    assertStringIncludes(out.text, "stays queued");
+    assertStringIncludes(out.text, "retry inbox_pop");
+    assertStringIncludes(rig.logText(), "inbox_pop could not record the removal");
+  });
+});
+
+// ---- wait_for_message ----------------------------------------------------------------------
+
+Deno.test("wait_for_message: a queued message is returned at once and stays queued", async () => {
+  await withToolRig(async (rig) => {
+    const msg = message("already here", { peer_id: rig.peer.id, kind: "peer_agent" });
+    await queue(rig, msg);
+    const first = await rig.call("wait_for_message", { timeout_secs: 30 });
+    assertEquals(first.isError, false);
+    assertEquals(JSON.parse(first.text), msg);
+    const second = await rig.call("wait_for_message");
+    assertEquals(JSON.parse(second.text), msg);
+    assertEquals(inboxOf(rig).size, 1);
+    assertEquals(rig.clock.pendingSleeps, 0);
+  });
+});
+
+Deno.test("wait_for_message: while it waits, another tool call is answered; then it times out", async () => {
+  await withToolRig(async (rig) => {
+    let settled = false;
+    const waiting = rig.call("wait_for_message").finally(() => {
+      settled = true;
+    });
+    await rig.clock.whenSleeping();
+    // The server runs calls concurrently: a 60 s wait must not hold up other tools.
+    const peek = await rig.call("inbox_peek");
+    assertEquals(JSON.parse(peek.text), []);
+    await rig.clock.advance(59_999);
+    assertEquals(settled, false);
+    await rig.clock.advance(1);
+    const out = await waiting;
+    assertEquals(out.isError, false);
+    assertEquals(JSON.parse(out.text), { timeout: true, timeout_secs: 60 });
+  });
+});
+
+Deno.test("wait_for_message: a message arriving during the wait is returned and stays queued", async () => {
+  await withToolRig(async (rig) => {
+    const waiting = rig.call("wait_for_message", { timeout_secs: 120 });
+    await rig.clock.whenSleeping();
+    const msg = message("just arrived");
+    await queue(rig, msg);
+    const out = await waiting;
+    assertEquals(JSON.parse(out.text), msg);
+    assertEquals(ids((await rig.call("inbox_peek")).text), [msg.activity_id]);
+    assertEquals(rig.clock.pendingSleeps, 0);
+  });
+});
+
+Deno.test("wait_for_message: timeout_secs above 300 waits 300 s", async () => {
+  await withToolRig(async (rig) => {
+    let settled = false;
+    const waiting = rig.call("wait_for_message", { timeout_secs: 900 }).finally(() => {
+      settled = true;
+    });
+    await rig.clock.whenSleeping();
+    await rig.clock.advance(299_999);
+    assertEquals(settled, false);
+    await rig.clock.advance(1);
+    assertEquals(JSON.parse((await waiting).text), { timeout: true, timeout_secs: 300 });
+  });
+});
+
+Deno.test("wait_for_message: zero or negative timeout_secs just checks and returns at once", async () => {
+  await withToolRig(async (rig) => {
+    const negative = await rig.call("wait_for_message", { timeout_secs: -3 });
+    assertEquals(JSON.parse(negative.text), { timeout: true, timeout_secs: 0 });
+    const zero = await rig.call("wait_for_message", { timeout_secs: 0 });
+    assertEquals(JSON.parse(zero.text), { timeout: true, timeout_secs: 0 });
+    assertEquals(rig.clock.pendingSleeps, 0);
+  });
+});
+
+Deno.test("wait_for_message: fractional seconds are kept in the timeout answer", async () => {
+  await withToolRig(async (rig) => {
+    const waiting = rig.call("wait_for_message", { timeout_secs: 1.5 });
+    await rig.clock.whenSleeping();
+    await rig.clock.advance(1_500);
+    assertEquals(JSON.parse((await waiting).text), { timeout: true, timeout_secs: 1.5 });
+  });
+});
+
+Deno.test("wait_for_message: cancelling the call ends the wait and leaves no timer", async () => {
+  await withToolRig(async (rig) => {
+    const controller = new AbortController();
+    const call = rig.client.callTool(
+      { name: "wait_for_message", arguments: { timeout_secs: 300 } },
+      undefined,
+      { signal: controller.signal },
+    );
+    await rig.clock.whenSleeping();
+    controller.abort("operator pressed Esc");
+    await assertRejects(() => call);
+    // The server needs a round trip to see the cancellation; a ping provides it.
+    await rig.client.ping();
+    await flushMicrotasks();
+    assertEquals(rig.clock.pendingSleeps, 0);
+  });
+});
+
+// ---- inbox disabled ------------------------------------------------------------------------
+
+Deno.test("inbox tools: with the inbox disabled each says MOLECULE_MCP_DISABLE_INBOX is set", async () => {
+  await withToolRig(async (rig) => {
+    for (
+      const [name, args] of [
+        ["wait_for_message", { timeout_secs: 60 }],
+        ["inbox_peek", {}],
+        ["inbox_pop", { activity_id: crypto.randomUUID() }],
+      ] as const
+    ) {
+      const out = await rig.call(name, args);
+      assertEquals(out.isError, true, name);
+      assertStringIncludes(out.text, "MOLECULE_MCP_DISABLE_INBOX is set");
+      assertStringIncludes(out.text, "Next:");
+    }
+    assertEquals(rig.clock.pendingSleeps, 0);
+    assertEquals(rig.platform.requests.length, 0);
+  }, { isInboxDisabled: true });
+});
+
+Deno.test("inbox tools: tools/list marks peek and wait read-only and pop idempotent", async () => {
+  await withToolRig(async (rig) => {
+    const { tools } = await rig.client.listTools();
+    const byName = new Map(tools.map((t) => [t.name, t]));
+    assertEquals(byName.get("inbox_peek")?.annotations?.readOnlyHint, true);
+    assertEquals(byName.get("wait_for_message")?.annotations?.readOnlyHint, true);
+    assertEquals(byName.get("inbox_pop")?.annotations?.readOnlyHint, false);
+    assertEquals(byName.get("inbox_pop")?.annotations?.idempotentHint, true);
+    assertEquals(byName.get("inbox_pop")?.inputSchema.required, ["activity_id"]);
+    assertEquals(
+      Object.keys(byName.get("wait_for_message")?.inputSchema.properties ?? {}),
+      ["timeout_secs"],
+    );
+  });
+});

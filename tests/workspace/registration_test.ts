@@ -1,0 +1,318 @@
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
+import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
+import { type CapturedLog, captureLog } from "../fakes/log_capture.ts";
+import { ManualClock } from "../fakes/manual_clock.ts";
+import type { Clock } from "../../lib/clock.ts";
+import { AuthRejectedError } from "../../lib/errors.ts";
+import { createPlatformClient, type PlatformClient } from "../../lib/platform/client.ts";
+import type { HeartbeatReport, RegistryAnswer } from "../../lib/platform/registry.ts";
+import {
+  buildAgentCard,
+  type HeartbeatDeps,
+  heartbeatOnce,
+  HeartbeatState,
+  registerOnce,
+  runHeartbeat,
+} from "../../lib/workspace/registration.ts";
+
+const PLATFORM_URL = "https://acme.example.com";
+const SECRET = "inbound-secret-0123456789abcdef";
+
+interface World {
+  clock: ManualClock;
+  fake: FakePlatform;
+  id: string;
+  token: string;
+  captured: CapturedLog;
+  /** A client for the workspace, with its real token unless `token` is given. */
+  client(token?: string): PlatformClient;
+}
+
+function world(): World {
+  const clock = new ManualClock();
+  const fake = createFakePlatform({ clock });
+  const { id, token } = fake.addWorkspace({ delivery_mode: "poll", runtime: "external" });
+  const captured = captureLog("debug");
+  return {
+    clock,
+    fake,
+    id,
+    token,
+    captured,
+    client: (t = token) =>
+      createPlatformClient({ platformUrl: PLATFORM_URL, workspaceId: id, token: t }, {
+        fetch: fake.fetch,
+        clock,
+        log: captured.log,
+      }),
+  };
+}
+
+/** Heartbeat deps whose secret saves are recorded (and fail while `failSaves` is set). */
+function heartbeatDeps(w: World, platform: PlatformClient) {
+  const saved: string[] = [];
+  const control = { failSaves: false };
+  const deps: HeartbeatDeps = {
+    platform,
+    clock: w.clock,
+    log: w.captured.log,
+    saveInboundSecret: (secret) => {
+      if (control.failSaves) return Promise.reject(new Error("EACCES: permission denied"));
+      saved.push(secret);
+      return Promise.resolve(true);
+    },
+  };
+  return { deps, saved, control };
+}
+
+function linesAt(captured: CapturedLog, level: string): string[] {
+  return captured.lines.filter((line) => line.startsWith(`[molecule-mcp] ${level} `));
+}
+
+Deno.test("registration: the card carries name, non-blank skills and a description only when set", () => {
+  assertEquals(
+    buildAgentCard({ agentName: "laptop", agentSkills: ["review", " ", "ship "] }),
+    { name: "laptop", skills: [{ name: "review" }, { name: "ship" }] },
+  );
+  assertEquals(
+    buildAgentCard({ agentName: "laptop", agentDescription: "Reviews PRs", agentSkills: [] }),
+    { name: "laptop", skills: [], description: "Reviews PRs" },
+  );
+});
+
+Deno.test("registration: register announces a poll-mode workspace with Bearer and the platform's Origin", async () => {
+  const w = world();
+  const card = buildAgentCard({ agentName: "laptop", agentSkills: ["review"] });
+  assertEquals(await registerOnce(card, { platform: w.client(), log: w.captured.log }), true);
+  assertEquals(w.fake.registrations.map((r) => r.body), [
+    {
+      id: w.id,
+      url: "",
+      agent_card: { name: "laptop", skills: [{ name: "review" }] },
+      delivery_mode: "poll",
+    },
+  ]);
+  const req = w.fake.requests[0];
+  assertEquals(req?.headers["authorization"], `Bearer ${w.token}`);
+  assertEquals(req?.headers["origin"], PLATFORM_URL);
+  assertEquals(w.fake.workspace(w.id)?.status, "online");
+});
+
+Deno.test("registration: a rejected token at register is fatal with a regenerate hint", async () => {
+  const w = world();
+  const err = await assertRejects(
+    () =>
+      registerOnce({ name: "x", skills: [] }, { platform: w.client("wrong"), log: w.captured.log }),
+    AuthRejectedError,
+  );
+  assert(err instanceof AuthRejectedError);
+  assertEquals(err.status, 401);
+  assertStringIncludes(err.message, w.id);
+  assertStringIncludes(err.message, "Tokens");
+});
+
+Deno.test("registration: an empty 403 (Origin refused) points at PLATFORM_URL, not the token", async () => {
+  const w = world();
+  w.fake.failNext("POST /registry/register", 403);
+  const err = await assertRejects(
+    () => registerOnce({ name: "x", skills: [] }, { platform: w.client(), log: w.captured.log }),
+    AuthRejectedError,
+  );
+  assertStringIncludes(err.message, "PLATFORM_URL");
+  assertStringIncludes(err.message, "Origin");
+});
+
+Deno.test("registration: shutting down during a slow register stops it at once", async () => {
+  const w = world();
+  w.fake.failNext("POST /registry/register", "timeout");
+  const stop = new AbortController();
+  const registering = registerOnce(
+    { name: "x", skills: [] },
+    { platform: w.client(), log: w.captured.log },
+    stop.signal,
+  );
+  const reason = new Error("shutting down");
+  stop.abort(reason);
+  const err = await assertRejects(() => registering);
+  assertEquals(err, reason);
+});
+
+Deno.test("registration: a 500 or an unreachable platform at register only warns", async () => {
+  for (const fault of [500, "refused"] as const) {
+    const w = world();
+    w.fake.failNext("POST /registry/register", fault);
+    const isRegistered = await registerOnce({ name: "x", skills: [] }, {
+      platform: w.client(),
+      log: w.captured.log,
+    });
+    assertEquals(isRegistered, false);
+    const warnings = linesAt(w.captured, "warn");
+    assertEquals(warnings.length, 1);
+    assertStringIncludes(warnings[0] ?? "", `status=${fault === 500 ? 500 : 0}`);
+    assertStringIncludes(warnings[0] ?? "", "next=");
+  }
+});
+
+Deno.test("registration: a heartbeat reports uptime in the standalone body", async () => {
+  const w = world();
+  const state = new HeartbeatState({ workspaceId: w.id, startedAtMs: w.clock.now() });
+  await w.clock.advance(61_500);
+  assertEquals(await heartbeatOnce(state, heartbeatDeps(w, w.client()).deps), "ok");
+  assertEquals(w.fake.heartbeats.map((h) => h.body), [
+    { workspace_id: w.id, error_rate: 0, sample_error: "", active_tasks: 0, uptime_seconds: 61 },
+  ]);
+});
+
+Deno.test("registration: the inbound secret is saved only when it changes and never logged", async () => {
+  const w = world();
+  w.fake.updateWorkspace(w.id, { platform_inbound_secret: SECRET });
+  const state = new HeartbeatState({ workspaceId: w.id, startedAtMs: w.clock.now() });
+  const { deps, saved } = heartbeatDeps(w, w.client());
+  await heartbeatOnce(state, deps);
+  await heartbeatOnce(state, deps);
+  await heartbeatOnce(state, deps);
+  assertEquals(saved, [SECRET]);
+  w.fake.updateWorkspace(w.id, { platform_inbound_secret: `${SECRET}-rotated` });
+  await heartbeatOnce(state, deps);
+  assertEquals(saved, [SECRET, `${SECRET}-rotated`]);
+  w.captured.log.warn(`something printed ${SECRET}`);
+  assert(!w.captured.text().includes(SECRET), w.captured.text());
+});
+
+Deno.test("registration: a failed secret write warns once and is retried on the next beat", async () => {
+  const w = world();
+  w.fake.updateWorkspace(w.id, { platform_inbound_secret: SECRET });
+  const state = new HeartbeatState({ workspaceId: w.id, startedAtMs: w.clock.now() });
+  const { deps, saved, control } = heartbeatDeps(w, w.client());
+  control.failSaves = true;
+  assertEquals(await heartbeatOnce(state, deps), "ok");
+  await heartbeatOnce(state, deps);
+  assertEquals(linesAt(w.captured, "warn").filter((l) => l.includes("cannot save")).length, 1);
+  control.failSaves = false;
+  await heartbeatOnce(state, deps);
+  assertEquals(saved, [SECRET]);
+  assertEquals(
+    linesAt(w.captured, "warn").filter((l) => l.includes("saved the platform")).length,
+    1,
+  );
+  assert(!w.captured.text().includes(SECRET));
+});
+
+Deno.test("registration: a revoked token warns twice, then errors on the 3rd and every 20th failure after", async () => {
+  const w = world();
+  const state = new HeartbeatState({ workspaceId: w.id, startedAtMs: w.clock.now() });
+  const rejected = heartbeatDeps(w, w.client("revoked-token-value")).deps;
+  const errorsAfter: number[] = [];
+  for (let beat = 1; beat <= 44; beat++) {
+    assertEquals(await heartbeatOnce(state, rejected), "auth_rejected");
+    errorsAfter.push(linesAt(w.captured, "error").length);
+  }
+  const warnings = linesAt(w.captured, "warn");
+  assertEquals(warnings.length, 2);
+  assertStringIncludes(warnings[0] ?? "", "auth failure 1/3");
+  assertStringIncludes(warnings[1] ?? "", "auth failure 2/3");
+  assertStringIncludes(warnings[1] ?? "", "may be revoked");
+  // Errors appear on beats 3, 23 and 43 only.
+  assertEquals(errorsAfter[1], 0);
+  assertEquals(errorsAfter[2], 1);
+  assertEquals(errorsAfter[21], 1);
+  assertEquals(errorsAfter[22], 2);
+  assertEquals(errorsAfter[42], 3);
+  const loud = linesAt(w.captured, "error")[0] ?? "";
+  assertStringIncludes(loud, w.id);
+  assertStringIncludes(loud, "revoked");
+  assertStringIncludes(loud, "deleted");
+  assertStringIncludes(loud, "Tokens");
+  assertStringIncludes(loud, "MCP config");
+  assertStringIncludes(loud, "restart");
+});
+
+Deno.test("registration: a successful beat resets the auth-failure count", async () => {
+  const w = world();
+  const state = new HeartbeatState({ workspaceId: w.id, startedAtMs: w.clock.now() });
+  const rejected = heartbeatDeps(w, w.client("revoked-token-value")).deps;
+  await heartbeatOnce(state, rejected);
+  await heartbeatOnce(state, rejected);
+  assertEquals(await heartbeatOnce(state, heartbeatDeps(w, w.client()).deps), "ok");
+  await heartbeatOnce(state, rejected);
+  await heartbeatOnce(state, rejected);
+  assertEquals(linesAt(w.captured, "error").length, 0);
+  const lastWarning = linesAt(w.captured, "warn").at(-1) ?? "";
+  assertStringIncludes(lastWarning, "auth failure 2/3");
+});
+
+Deno.test("registration: other heartbeat failures warn when failing starts and when it recovers", async () => {
+  const w = world();
+  const state = new HeartbeatState({ workspaceId: w.id, startedAtMs: w.clock.now() });
+  const { deps } = heartbeatDeps(w, w.client());
+  w.fake.failNext("POST /registry/heartbeat", 503, 3);
+  for (let i = 0; i < 3; i++) assertEquals(await heartbeatOnce(state, deps), "failed");
+  assertEquals(await heartbeatOnce(state, deps), "ok");
+  assertEquals(await heartbeatOnce(state, deps), "ok");
+  const warnings = linesAt(w.captured, "warn");
+  assertEquals(warnings.length, 2, warnings.join("\n"));
+  assertStringIncludes(warnings[0] ?? "", "heartbeat failing");
+  assertStringIncludes(warnings[0] ?? "", "status=503");
+  assertStringIncludes(warnings[1] ?? "", "heartbeat recovered");
+});
+
+/** A heartbeat that answers at once and records the uptime each beat reported. */
+function recordingPlatform() {
+  const uptimes: number[] = [];
+  const platform = {
+    heartbeat(report: HeartbeatReport): Promise<RegistryAnswer> {
+      uptimes.push(report.uptimeSeconds);
+      return Promise.resolve({});
+    },
+  };
+  return { platform, uptimes };
+}
+
+function loopDeps(clock: Clock, platform: ReturnType<typeof recordingPlatform>["platform"]) {
+  return {
+    platform,
+    clock,
+    log: captureLog().log,
+    saveInboundSecret: () => Promise.resolve(false),
+  };
+}
+
+Deno.test("registration: the heartbeat beats at once and then every 20 s until stopped", async () => {
+  const clock = new ManualClock();
+  const { platform, uptimes } = recordingPlatform();
+  const state = new HeartbeatState({ workspaceId: "w", startedAtMs: clock.now() });
+  const stop = new AbortController();
+  const loop = runHeartbeat({ state }, loopDeps(clock, platform), stop.signal);
+  await clock.whenSleeping(1);
+  assertEquals(uptimes, [0]);
+  await clock.advance(19_999);
+  assertEquals(uptimes, [0]);
+  await clock.advance(1);
+  await clock.advance(20_000);
+  assertEquals(uptimes, [0, 20, 40]);
+  stop.abort();
+  await loop;
+  assertEquals(clock.pendingSleeps, 0);
+});
+
+Deno.test("registration: after the laptop slept, the heartbeat beats once, not a burst", async () => {
+  const manual = new ManualClock();
+  let jumpMs = 0;
+  // The wall clock jumps while no timer fires: what a suspended laptop looks like on wake.
+  const clock: Clock = {
+    now: () => manual.now() + jumpMs,
+    sleep: (ms, signal) => manual.sleep(ms, signal),
+  };
+  const { platform, uptimes } = recordingPlatform();
+  const state = new HeartbeatState({ workspaceId: "w", startedAtMs: clock.now() });
+  const stop = new AbortController();
+  const loop = runHeartbeat({ state }, loopDeps(clock, platform), stop.signal);
+  await manual.whenSleeping(1);
+  jumpMs = 600_000;
+  await manual.advance(20_000);
+  assertEquals(uptimes, [0, 620]);
+  await manual.advance(20_000);
+  assertEquals(uptimes, [0, 620, 640]);
+  stop.abort();
+  await loop;
+});
