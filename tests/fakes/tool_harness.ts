@@ -6,6 +6,7 @@
 import { DurableInbox } from "../../lib/inbox/inbox.ts";
 import { McpServer } from "../../lib/mcp/server.ts";
 import { createPlatformClient, type PlatformClient } from "../../lib/platform/client.ts";
+import type { Fetch } from "../../lib/platform/http_client.ts";
 import { platformTools, type ToolDeps } from "../../lib/tools/index.ts";
 import { INBOX_DISABLED } from "../../lib/inbox/unavailable.ts";
 import { PeerDirectory } from "../../lib/workspace/peer_directory.ts";
@@ -37,6 +38,8 @@ export interface ToolRigOptions {
   files?: Record<string, Uint8Array>;
   /** Deterministic jitter source (default 0.5: no jitter). */
   random?: () => number;
+  /** Wraps the fake platform's fetch (to hold, count or rewrite requests). */
+  wrapFetch?: (fetch: Fetch) => Fetch;
 }
 
 /** Builds the rig, runs `fn`, then closes everything and removes the temp dir. */
@@ -52,7 +55,7 @@ export async function withToolRig(
   const { log, text } = captureLog("debug");
   const client: PlatformClient = createPlatformClient(
     { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
-    { fetch: platform.fetch, clock, log },
+    { fetch: opts.wrapFetch?.(platform.fetch) ?? platform.fetch, clock, log },
   );
   const inbox = opts.isInboxDisabled ? null : await DurableInbox.open({ dir, log, clock });
   const files = opts.files ?? {};
