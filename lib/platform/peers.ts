@@ -56,10 +56,11 @@ const A2A_TIMEOUT_MS = 300_000;
  */
 const A2A_MAX_BODY_BYTES_IN = 16 * 1024 * 1024;
 /**
- * Body cap for the peer list: a row is a few hundred bytes plus the peer's agent card (a few
- * KB), so 32 MiB holds about ten thousand peers with large cards (organisations have dozens).
+ * Body cap for the peer list: a bare row is about 200 bytes, so an organisation of 200,000
+ * peers is 40 MB (the list_peers tool then shows what fits in one result); 64 MiB admits it,
+ * or ten thousand peers with 6 KB agent cards.
  */
-const PEERS_MAX_BODY_BYTES = 32 * 1024 * 1024;
+const PEERS_MAX_BODY_BYTES = 64 * 1024 * 1024;
 /**
  * Body cap for the delegation list: at most 50 rows (contract §10), whose summaries may quote
  * a task of up to 1 MiB (the A2A limit); 16 MiB holds fifteen such rows and any ordinary page.

@@ -5,7 +5,8 @@
 import type { ToolDeps } from "./context.ts";
 import { sanitiseIdentity } from "../workspace/channel_push.ts";
 import type { InboxMessage } from "../inbox/message.ts";
-import { toolError, toolJson, type ToolResult, type ToolSpec } from "../mcp/tool_spec.ts";
+import { toolError, type ToolResult, type ToolSpec } from "../mcp/tool_spec.ts";
+import { messagesResult } from "./inbox_result.ts";
 
 /** Messages listed when `limit` is omitted (upstream's default). */
 export const DEFAULT_PEEK_LIMIT = 10;
@@ -70,6 +71,7 @@ export const inboxPeek: ToolSpec<ToolDeps> = {
     if (inbox === null) return Promise.resolve(inboxDisabledError(ctx));
     const asked = typeof args.limit === "number" ? args.limit : DEFAULT_PEEK_LIMIT;
     const limit = Math.min(MAX_PEEK_LIMIT, Math.max(1, Math.trunc(asked)));
-    return Promise.resolve(toolJson(inbox.peek(limit).map((m) => withPeerIdentity(m, ctx))));
+    const messages = inbox.peek(limit).map((m) => withPeerIdentity(m, ctx));
+    return Promise.resolve(messagesResult(messages, { waiting: inbox.size }));
   },
 };
