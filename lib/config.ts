@@ -4,6 +4,7 @@
  * the state directory need the file system, so state/token.ts and state/state_dir.ts own those; this
  * module only lists their variables in ENV_VARS.
  */
+import { cutCodePoints } from "./text.ts";
 import { normalisePollTimeout } from "./instructions.ts";
 import { parseUuid } from "./uuid.ts";
 import type { LogLevel } from "./log.ts";
@@ -240,6 +241,6 @@ function parseTier(raw: string, problems: string[]): number {
 
 /** Quotes a seen value for a problem line, cut so a pasted blob cannot flood the terminal. */
 function quote(raw: string): string {
-  const cut = raw.length > 80 ? `${raw.slice(0, 77)}...` : raw;
+  const cut = cutCodePoints(raw, 80, "...");
   return JSON.stringify(cut);
 }

@@ -3,6 +3,7 @@
  * (contract §2, §3, §5, §6). What to do with their answers (escalation, cursor handling) is
  * left to workspace/registration.ts and the inbox poller.
  */
+import { cutCodePoints } from "../text.ts";
 import { answerDetail, expectArray, expectObject, expectOk, isOk, refusal } from "./answer.ts";
 import type { Answer } from "./answer.ts";
 import { type CallOptions, CursorGoneError, type PlatformHttp, requireUuid } from "./http.ts";
@@ -183,7 +184,7 @@ function activityParams(query: ActivityQuery): URLSearchParams {
   if (query.beforeTs !== undefined) {
     if (!RFC3339.test(query.beforeTs)) {
       throw new RangeError(
-        `beforeTs must be an RFC 3339 time: got "${query.beforeTs.slice(0, 40)}"`,
+        `beforeTs must be an RFC 3339 time: got "${cutCodePoints(query.beforeTs, 40)}"`,
       );
     }
     params.set("before_ts", query.beforeTs);
