@@ -253,10 +253,13 @@ export class StdioTransport implements JsonRpcTransport {
 /**
  * JSON text of `message` with every string (keys too) made well-formed: a lone surrogate
  * becomes U+FFFD instead of a `\ud83d` escape, which strict JSON parsers (Python's SDK)
- * reject, leaving the caller waiting forever (issue 11 item 3).
+ * reject, leaving the caller waiting forever (issue 11 item 3). The one exception is the
+ * message's own `id`: a reply carries the request's id exactly (JSON-RPC 2.0 §5), so a client
+ * that chose an ill-formed id gets it back as it sent it.
  */
 export function wellFormedJson(message: unknown): string {
-  return JSON.stringify(message, function (this: unknown, _key: string, value: unknown) {
+  return JSON.stringify(message, function (this: unknown, key: string, value: unknown) {
+    if (key === "id" && this === message) return value;
     if (typeof value === "string") return value.toWellFormed();
     if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
     // Keys are rare offenders; rebuild the object only when one is ill-formed.
