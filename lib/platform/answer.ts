@@ -113,6 +113,15 @@ function defaultNext(answer: Answer): string {
   return NEXT_NOT_PLATFORM;
 }
 
+/**
+ * True when the platform does not know the route at all: gin's plain-text
+ * `404 page not found` (contract §0), which is what a platform older than the endpoint
+ * answers. A JSON 404 comes from the endpoint's own handler, an empty one from the edge.
+ */
+export function isRouteMissing(answer: Answer): boolean {
+  return answer.status === 404 && answer.bodyKind === "text";
+}
+
 /** True for a 2xx status. */
 export function isOk(answer: Answer): boolean {
   return answer.status >= 200 && answer.status < 300;

@@ -15,6 +15,33 @@ export interface AgentCard {
   description?: string;
 }
 
+/**
+ * POST /registry/update-card {workspace_id, agent_card} (contract §4): replaces the card the
+ * canvas shows, live. `card` is any JSON object with a non-empty `name` (the agent-card
+ * schema requires one, upstream-latest §2 P). Resolves the platform's `status` ("updated").
+ * Throws RangeError for a card without a name, PlatformError on a refusal.
+ */
+export async function updateAgentCard(
+  http: PlatformHttp,
+  card: Record<string, unknown>,
+  opts?: CallOptions,
+): Promise<string> {
+  if (typeof card.name !== "string" || card.name.trim() === "") {
+    throw new RangeError("the agent card needs a non-empty name");
+  }
+  const endpoint = "POST /registry/update-card";
+  const answer = await http.request({
+    method: "POST",
+    template: "/registry/update-card",
+    path: "/registry/update-card",
+    json: { workspace_id: http.workspaceId, agent_card: card },
+    timeoutMs: REGISTRY_TIMEOUT_MS,
+    opts,
+  });
+  const body = expectObject(endpoint, expectOk(endpoint, answer));
+  return typeof body.status === "string" ? body.status : "updated";
+}
+
 /** What a register or heartbeat answer carries that we keep. */
 export interface RegistryAnswer {
   /** The bearer the platform presents when calling into the workspace; persisted for parity. */
