@@ -6,6 +6,7 @@
  */
 import type { Logger } from "../log.ts";
 import { decodeUtf8, readAuthToken, stateFilePath } from "./state_files.ts";
+import { readNamedFile, SECRET_FILE_MAX_BYTES, UnsafeStateFileError } from "./safe_file.ts";
 
 /** Where the token came from (safe to log: it names a source, not the value). */
 export type TokenSource =
@@ -26,12 +27,18 @@ export interface TokenInputs {
   file: string | undefined;
   /** The resolved state directory, or undefined when it could not be resolved. */
   stateDir: string | undefined;
+  /** Owner `.auth_token` must have; default the state directory's (state/safe_file.ts). */
+  uid?: number | null;
 }
 
 /** Effects resolveToken needs. */
 export interface TokenDeps {
   log: Logger;
-  /** Reads a whole file; defaults to Deno.readFile. Tests inject failures root cannot cause. */
+  /**
+   * Reads the token file; defaults to a bounded read of a regular file (links followed:
+   * secret mounts are links; state/safe_file.ts readNamedFile). Tests inject failures root
+   * cannot cause.
+   */
   readFile?: (path: string) => Promise<Uint8Array>;
 }
 
@@ -56,10 +63,15 @@ export async function resolveToken(inputs: TokenInputs, deps: TokenDeps): Promis
   }
 
   const file = (inputs.file ?? "").trim();
-  if (file !== "") return await readTokenFile(file, deps.readFile ?? Deno.readFile);
+  if (file !== "") {
+    return await readTokenFile(
+      file,
+      deps.readFile ?? ((path) => readNamedFile(path, SECRET_FILE_MAX_BYTES)),
+    );
+  }
 
   if (inputs.stateDir !== undefined) {
-    const fromState = await readStateToken(inputs.stateDir, deps.log);
+    const fromState = await readStateToken(inputs.stateDir, inputs.uid, deps.log);
     if (fromState !== undefined) return fromState;
   }
   const stateFile = inputs.stateDir === undefined
@@ -97,6 +109,11 @@ async function readTokenFile(
     if (err instanceof Deno.errors.IsADirectory) {
       return fail("is a directory", "point it at the file that holds the token");
     }
+    if (err instanceof UnsafeStateFileError) {
+      // The message starts with "State file <path>"; the variable already names the path.
+      const detail = err.message.slice(`State file ${path} `.length);
+      return fail(detail, "point it at a regular file holding only the token");
+    }
     const detail = err instanceof Error ? err.message : String(err);
     return fail(`cannot be read (${detail})`, "point it at a readable file holding the token");
   }
@@ -107,11 +124,22 @@ async function readTokenFile(
 
 /**
  * The `.auth_token` fallback: missing or empty is "absent" (a runtime may create it later);
- * content that cannot be a token is a problem naming the file, like the other two sources.
+ * a file that must not be used (a link, a FIFO, another user's file) and content that cannot
+ * be a token are problems naming the file, like the other two sources.
  */
-async function readStateToken(dir: string, log: Logger): Promise<TokenResult | undefined> {
+async function readStateToken(
+  dir: string,
+  uid: number | null | undefined,
+  log: Logger,
+): Promise<TokenResult | undefined> {
   const path = stateFilePath(dir, "authToken");
-  const bytes = await readAuthToken(dir, log);
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await readAuthToken(dir, log, uid);
+  } catch (err) {
+    if (!(err instanceof UnsafeStateFileError)) throw err;
+    return { ok: false, problem: `${err.message}: ${err.next}` };
+  }
   if (bytes === undefined) return undefined;
   const decoded = decodeToken(bytes);
   if (decoded.ok) return { ok: true, token: decoded.token, source: ".auth_token" };
