@@ -135,7 +135,7 @@ export class StdioTransport implements JsonRpcTransport {
    */
   async send(message: WireMessage): Promise<void> {
     if (this.#isCloseCalled) throw new Error("Cannot send: the stdio transport is closed");
-    const bytes = this.#encoder.encode(`${JSON.stringify(message)}\n`);
+    const bytes = this.#encoder.encode(`${wellFormedJson(message)}\n`);
     if (isNotification(message)) {
       if (!this.#hasRoomFor(bytes.length)) {
         this.#dropNotification(message, bytes.length);
@@ -371,6 +371,25 @@ export class StdioTransport implements JsonRpcTransport {
 /** A message with a method and no id: it expects no reply, so it may be dropped. */
 function isNotification(message: WireMessage): boolean {
   return typeof message.method === "string" && !("id" in message);
+}
+
+/**
+ * JSON text of `message` with every string (keys too) made well-formed: a lone surrogate
+ * becomes U+FFFD instead of a `\ud83d` escape, which strict JSON parsers (Python's SDK)
+ * reject, leaving the caller waiting forever (issue 11 item 3). The one exception is the
+ * message's own `id`: a reply carries the request's id exactly (JSON-RPC 2.0 §5), so a client
+ * that chose an ill-formed id gets it back as it sent it.
+ */
+export function wellFormedJson(message: unknown): string {
+  return JSON.stringify(message, function (this: unknown, key: string, value: unknown) {
+    if (key === "id" && this === message) return value;
+    if (typeof value === "string") return value.toWellFormed();
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+    // Keys are rare offenders; rebuild the object only when one is ill-formed.
+    const keys = Object.keys(value);
+    if (keys.every((k) => k.isWellFormed())) return value;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toWellFormed(), v]));
+  });
 }
 
 /** Whether a write failed because the reader of stdout went away. */

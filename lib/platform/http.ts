@@ -12,6 +12,7 @@
  *   DEFAULT_MAX_BODY_BYTES); past it the read stops with a ResponseTooLargeError.
  * - At most a few dozen requests are on the wire at once (platform/request_gate.ts).
  */
+import { cutCodePoints } from "../text.ts";
 import type { Clock } from "../clock.ts";
 import { VERSION } from "../version.ts";
 import { parseUuid } from "../uuid.ts";
@@ -93,7 +94,7 @@ export class TalkToUserDisabledError extends PlatformError {
 export function requireUuid(raw: unknown, what: string): string {
   if (typeof raw !== "string") throw new TypeError(`${what} must be a string: got ${typeof raw}`);
   const id = parseUuid(raw);
-  if (id === null) throw new RangeError(`${what} must be a UUID: got "${raw.slice(0, 64)}"`);
+  if (id === null) throw new RangeError(`${what} must be a UUID: got "${cutCodePoints(raw, 64)}"`);
   return id;
 }
 
@@ -131,6 +132,8 @@ const NEXT_UNREACHABLE =
   "check that PLATFORM_URL is right and reachable from this machine, and that the network is up";
 const NEXT_TOO_LARGE = "the platform (or a proxy in front of it) sent far more than this " +
   "endpoint ever needs; check that PLATFORM_URL points at the platform API, and narrow the request";
+const NEXT_BAD_HEADER = "the workspace token holds characters an HTTP header cannot carry: " +
+  "copy the token again from the canvas (Tokens tab) as plain text and restart";
 const NEXT_UNTRUSTED_CERT = "the platform's certificate is not trusted here (a TLS-inspecting " +
   "proxy?): set MOLECULE_CA_FILE to your organisation's CA certificate (PEM) and restart";
 
@@ -208,10 +211,24 @@ export class PlatformHttp {
     });
     gaveUp.catch(() => undefined); // observed by the races below, or not needed at all
 
+    let hop: Hop = { url: this.#url(spec), method: spec.method, hasBody: true };
+    let req: Request;
     try {
-      let hop: Hop = { url: this.#url(spec), method: spec.method, hasBody: true };
+      req = this.#buildRequest(spec, hop, abort.signal);
+    } catch (err) {
+      stopTimer.abort();
+      caller?.removeEventListener("abort", onCallerAbort);
+      await timer;
+      if (!(err instanceof TypeError)) throw err;
+      // Deno's message quotes the refused header value (the token): never pass it on.
+      throw new PlatformError(endpoint, 0, {
+        next: NEXT_BAD_HEADER,
+        detail: "the request could not be built: a header value was refused",
+      });
+    }
+    try {
       for (let redirects = 0;; redirects++) {
-        const res = await this.#send(spec, hop, abort.signal, gaveUp);
+        const res = await this.#send(req, abort.signal, gaveUp);
         if (!REDIRECT_STATUSES.has(res.status) || !res.headers.has("location")) {
           const cap = spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
           const body = await Promise.race([readCappedBody(res, cap), gaveUp]);
@@ -234,17 +251,21 @@ export class PlatformHttp {
         }
         void res.body?.cancel().catch(() => undefined); // a redirect's own body is never read
         hop = this.#redirected(endpoint, res, hop, redirects);
+        req = this.#buildRequest(spec, hop, abort.signal); // same headers: built once already
       }
     } catch (err) {
       if (caller?.aborted && !timedOut) throw caller.reason;
       if (err instanceof PlatformError) throw err; // an answer we refuse: already explained
-      const detail = timedOut
+      const raw = timedOut
         ? `no answer within ${Math.round(timeoutMs / 1000)} s`
         : describeCause(err);
+      // No request header value ever goes into an error text (a fetch error may quote one).
+      const detail = scrubHeaderValues(raw, this.#credentialValues());
       this.#deps.log.debug("platform call got no answer", { endpoint, detail });
       // A TLS-inspecting proxy re-signs traffic with a private CA: say how to trust it.
       const next = isUntrustedCertificateError(err) ? NEXT_UNTRUSTED_CERT : NEXT_UNREACHABLE;
-      throw new PlatformError(endpoint, 0, { next, detail, cause: err });
+      const cause = detail === raw ? err : new Error(detail);
+      throw new PlatformError(endpoint, 0, { next, detail, cause });
     } finally {
       stopTimer.abort();
       caller?.removeEventListener("abort", onCallerAbort);
@@ -253,13 +274,8 @@ export class PlatformHttp {
   }
 
   /** One hop: sends it and waits for the head of the answer (or for the call to give up). */
-  async #send(
-    spec: RequestSpec,
-    hop: Hop,
-    signal: AbortSignal,
-    gaveUp: Promise<never>,
-  ): Promise<Response> {
-    const pending = this.#deps.fetch(this.#buildRequest(spec, hop, signal));
+  async #send(req: Request, signal: AbortSignal, gaveUp: Promise<never>): Promise<Response> {
+    const pending = this.#deps.fetch(req);
     pending.then(
       (late) => {
         if (signal.aborted) void late.body?.cancel().catch(() => undefined);
@@ -317,11 +333,23 @@ export class PlatformHttp {
     };
   }
 
+  /**
+   * The credential header values, for scrubbing error texts: the other values (Origin,
+   * Accept, User-Agent) are no secret, and the Origin helps in a DNS or connection error.
+   */
+  #credentialValues(): string[] {
+    return [`Bearer ${this.#token}`, this.#token];
+  }
+
   #url(spec: RequestSpec): string {
     const query = spec.query === undefined || spec.query.size === 0 ? "" : `?${spec.query}`;
     return `${this.#base}${spec.path}${query}`;
   }
 
+  /**
+   * Builds the Request for one hop. Throws the TypeError of Headers or Request when a value
+   * cannot be sent; its message may quote it.
+   */
   #buildRequest(spec: RequestSpec, hop: Hop, signal: AbortSignal): Request {
     const headers = new Headers({
       "Authorization": `Bearer ${this.#token}`,
@@ -365,6 +393,15 @@ const NEXT_REDIRECT_ELSEWHERE = "check PLATFORM_URL: it should be the platform A
 /** A redirect target for errors and logs: its origin only, never the path or query. */
 function describeOrigin(url: URL): string {
   return url.origin === "null" ? `a ${url.protocol} location` : url.origin;
+}
+
+/** Replaces every credential header value (6+ characters) found in `text` with a placeholder. */
+function scrubHeaderValues(text: string, values: readonly string[]): string {
+  let out = text;
+  for (const value of values) {
+    if (value.length >= 6 && out.includes(value)) out = out.replaceAll(value, "[header value]");
+  }
+  return out;
 }
 
 function toAnswer(res: Response, text: string): Answer {
