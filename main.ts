@@ -7,7 +7,7 @@
 import { buildChannelNotification } from "./lib/workspace/channel_push.ts";
 import { parseCli } from "./lib/cli/args.ts";
 import { systemClock } from "./lib/clock.ts";
-import { type Config, type Env, loadConfig, readEnv } from "./lib/config.ts";
+import { type Config, type Env, loadConfig, readEnv, warnIfCleartextRemote } from "./lib/config.ts";
 import { AuthRejectedError, EXIT } from "./lib/errors.ts";
 import { usageHint, usageText } from "./lib/cli/help.ts";
 import { buildFetch, type Fetch } from "./lib/platform/http_client.ts";
@@ -60,6 +60,7 @@ export async function main(args: string[]): Promise<number> {
     stateDir,
     credentialsFrom: tokenSource,
   });
+  warnIfCleartextRemote(config.platformUrl, log);
   return await serve(setup.value);
 }
 
