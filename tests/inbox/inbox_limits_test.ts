@@ -49,7 +49,11 @@ Deno.test("inbox: a message over 256 KiB is cut on a code point and says its ful
     assertStringIncludes(marker, "262,141 are kept");
     await inbox.close();
     const again = await open(dir, {});
-    assertEquals(again.head()?.text, text, "the agent sees the cut text and marker after a restart");
+    assertEquals(
+      again.head()?.text,
+      text,
+      "the agent sees the cut text and marker after a restart",
+    );
     await again.close();
   });
 });

@@ -1,6 +1,6 @@
 import type { DurableInbox } from "../../lib/inbox/inbox.ts";
 import type { InboxMessage } from "../../lib/inbox/message.ts";
-import { type InboxOpening, inboxLoading } from "../../lib/inbox/unavailable.ts";
+import { inboxLoading, type InboxOpening } from "../../lib/inbox/unavailable.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
 import { flushMicrotasks } from "../fakes/manual_clock.ts";
 import { type ToolRig, withToolRig } from "../fakes/tool_harness.ts";
