@@ -100,6 +100,11 @@ export interface DurableInboxOptions {
    * (upstream's multi-workspace cursor files are `.mcp_inbox_cursor_<first 8 of id>`).
    */
   fileSuffix?: string;
+  /**
+   * The user id every state file must belong to; default the state directory's owner
+   * (state/safe_file.ts). Tests pass another id to play files owned by someone else.
+   */
+  uid?: number | null;
 }
 
 /** One poller page, already parsed: rows to queue and rows filtered out (echoes etc.). */
@@ -172,6 +177,8 @@ export class DurableInbox {
     }
     const lock = await acquireInboxLock(opts.dir, {
       pid: Deno.pid,
+      log: opts.log,
+      ...(opts.uid === undefined ? {} : { uid: opts.uid }),
       ...(opts.fileSuffix === undefined ? {} : { fileSuffix: opts.fileSuffix }),
     });
     try {
@@ -188,7 +195,10 @@ export class DurableInbox {
     const path = joinPath(opts.dir, JOURNAL_FILE_NAME + (opts.fileSuffix ?? ""));
     const cursorPath = joinPath(opts.dir, CURSOR_FILE_NAME + (opts.fileSuffix ?? ""));
     await removeStaleTemps(cursorPath, opts.log); // written on most polls: kills leave these
-    const cursor = await readCursorFile(cursorPath, opts.log);
+    const cursor = await readCursorFile(cursorPath, {
+      log: opts.log,
+      ...(opts.uid === undefined ? {} : { uid: opts.uid }),
+    });
     const inbox = new DurableInbox(opts, cursor);
     const journal = await InboxJournal.open(path, opts, (record) => inbox.#apply(record));
     inbox.#journal = journal;

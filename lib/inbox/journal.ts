@@ -37,6 +37,7 @@
 import { removeStaleTemps } from "../state/atomic_write.ts";
 import { atomicWriteFile } from "../state/atomic_write.ts";
 import type { Clock } from "../clock.ts";
+import { openStateFile, UnsafeStateFileError } from "../state/safe_file.ts";
 import type { InboxMessage, MessageKind } from "./message.ts";
 import type { Logger } from "../log.ts";
 import { utf8Length } from "../text.ts";
@@ -60,6 +61,8 @@ export interface JournalDeps {
   log: Logger;
   /** Used only to name a set-aside corrupt file. */
   clock: Clock;
+  /** Owner the file must have; default the state directory's (state/safe_file.ts). */
+  uid?: number | null;
 }
 
 /**
@@ -197,7 +200,18 @@ export class InboxJournal {
     const journal = new InboxJournal(path);
     let result: ReplayResult;
     try {
-      result = await replayFile(path, apply);
+      // Checked at open (no link, regular file we own); see state/safe_file.ts.
+      const file = await openStateFile(path, {
+        log: deps.log,
+        widePerms: "tighten",
+        ...(deps.uid === undefined ? {} : { uid: deps.uid }),
+      });
+      if (file === null) return journal;
+      try {
+        result = await replayFile(file, apply);
+      } finally {
+        file.close();
+      }
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return journal;
       const aside = await setAside(path, deps.clock);
@@ -208,12 +222,17 @@ export class InboxJournal {
           { cause: err },
         );
       }
-      deps.log.warn("cannot read the inbox journal; set it aside and kept what was read", {
-        path,
-        setAside: aside,
-        error: describe(err),
-        next: `messages pending before the restart may be missing; inspect ${aside}`,
-      });
+      deps.log.warn(
+        err instanceof UnsafeStateFileError
+          ? "refused the inbox journal; set it aside and started an empty inbox"
+          : "cannot read the inbox journal; set it aside and kept what was read before the error",
+        {
+          path,
+          setAside: aside,
+          error: describe(err),
+          next: `messages pending before the restart may be missing; inspect ${aside}`,
+        },
+      );
       return journal;
     }
     const { records, badLines, tornTail } = result;
@@ -342,7 +361,7 @@ interface ReplayResult {
  * was applied before stays applied).
  */
 async function replayFile(
-  path: string,
+  file: Deno.FsFile,
   apply: (record: JournalRecord) => void,
 ): Promise<ReplayResult> {
   const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -364,7 +383,6 @@ async function replayFile(
       result.records++;
     }
   };
-  using file = await Deno.open(path, { read: true });
   for (;;) {
     const n = await file.read(chunk);
     if (n === null) break;

@@ -27,7 +27,7 @@ import {
   registerOnce,
   runHeartbeat,
 } from "./registration.ts";
-import { saveInboundSecret, stateFilePath } from "../state/state_files.ts";
+import { saveInboundSecret, workspaceStatePath } from "../state/state_files.ts";
 
 /** The settings of one workspace link (a slice of Config plus what main.ts resolved). */
 export interface WorkspaceLinkSettings {
@@ -92,7 +92,7 @@ export class WorkspaceLink {
    */
   static async open(settings: WorkspaceLinkSettings, deps: WorkspaceLinkDeps) {
     const link = new WorkspaceLink(settings, deps);
-    await removeStaleTemps(stateFilePath(settings.stateDir, "inboundSecret"), deps.log);
+    await removeStaleTemps(link.#secretPath(), deps.log);
     if (settings.isInboxDisabled) {
       link.#unavailable = INBOX_DISABLED;
     } else {
@@ -109,6 +109,12 @@ export class WorkspaceLink {
   /** Settles once the first attempt to open the inbox has (the inbox, or null). */
   get inboxOpened(): Promise<InboxOpening> {
     return this.#opening;
+  }
+
+  /** This workspace's inbound secret file (keyed by the workspace id). */
+  #secretPath(): string {
+    const s = this.#settings;
+    return workspaceStatePath(s.stateDir, "inboundSecret", s.workspaceId);
   }
 
   /** The durable inbox, or null while it is disabled or held by another process. */
@@ -136,7 +142,13 @@ export class WorkspaceLink {
     const s = this.#settings;
     try {
       const t0 = clock.now();
-      const inbox = await DurableInbox.open({ dir: s.stateDir, log, clock });
+      const inbox = await DurableInbox.open({
+        dir: s.stateDir,
+        log,
+        clock,
+        // Keyed by the workspace: one state directory holds several workspaces side by side.
+        fileSuffix: `.${s.workspaceId}`,
+      });
       log.info("inbox journal loaded", {
         pending: inbox.size,
         pendingBytes: inbox.bytes,
@@ -222,7 +234,7 @@ export class WorkspaceLink {
       platform: this.platform,
       clock,
       log,
-      saveInboundSecret: (secret) => saveInboundSecret(s.stateDir, secret),
+      saveInboundSecret: (secret) => saveInboundSecret(this.#secretPath(), secret, log),
     };
     const state = new HeartbeatState({ workspaceId: s.workspaceId, startedAtMs: clock.now() });
     this.#loops.push(

@@ -172,7 +172,8 @@ Deno.test(
       assert(platform.delegations.length >= 1, "the async delegation was recorded");
       assertEquals(platform.memories.length, 1, "the memory was stored");
 
-      const secret = (await Deno.readTextFile(join(stateDir, ".platform_inbound_secret"))).trim();
+      const secret = (await Deno.readTextFile(join(stateDir, `.platform_inbound_secret.${me.id}`)))
+        .trim();
       assert(secret.length > 0, "the inbound secret was saved");
       const stdout = session.stdoutLines.join("\n");
       for (const [name, text] of [["stdout", stdout], ["stderr", stderr]] as const) {

@@ -93,7 +93,9 @@ Deno.test("inbox journal: an older version's multi-MB lines spanning read chunks
     }
     lines.push(encodeRecord({ op: "pop", id: msg(5, 0).activity_id }));
     const torn = encodeRecord({ op: "add", msgs: [msg(99, 10)], seen: [] });
-    await Deno.writeTextFile(`${dir}/.mcp_inbox_journal`, lines.join("") + torn.slice(0, 50));
+    await Deno.writeTextFile(`${dir}/.mcp_inbox_journal`, lines.join("") + torn.slice(0, 50), {
+      mode: 0o600,
+    });
     const captured = captureLog("warn");
     const inbox = await open(dir, captured);
     assertEquals(inbox.size, 89);

@@ -25,7 +25,9 @@ Deno.test("workspace link: opening returns before the journal is replayed, which
   await withTempDir(async (dir) => {
     const clock = new ManualClock();
     const { log, text } = captureLog("info");
-    const saved = await DurableInbox.open({ dir, log, clock });
+    const platform = createFakePlatform({ clock });
+    const me = platform.addWorkspace({ delivery_mode: "poll", name: "me" });
+    const saved = await DurableInbox.open({ dir, log, clock, fileSuffix: `.${me.id}` });
     await saved.accept({
       messages: [{
         activity_id: "00000000-0000-4000-8000-000000000001",
@@ -39,8 +41,6 @@ Deno.test("workspace link: opening returns before the journal is replayed, which
     });
     await saved.close();
 
-    const platform = createFakePlatform({ clock });
-    const me = platform.addWorkspace({ delivery_mode: "poll", name: "me" });
     const link = await WorkspaceLink.open(settings(dir, me), { fetch: platform.fetch, clock, log });
     // The MCP session starts here; the inbox tools wait on `opening`.
     assertEquals(link.inbox, null);
