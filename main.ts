@@ -99,6 +99,7 @@ async function serve({ config, stateDir, token, log, http }: Setup): Promise<num
       },
       selfId: config.workspaceId,
       workspaceTier: config.workspaceTier,
+      runtimeIdentity: config.runtimeIdentity,
       clock: systemClock,
       log,
       random: Math.random,
