@@ -31,6 +31,10 @@ export const ENV_VARS = [
   "WORKSPACE_TIER",
   "MOLECULE_CA_FILE",
   "MOLECULE_PROXY_URL",
+  // Read only by `doctor` (colour) and `install` (where the hosts keep their config).
+  "NO_COLOR",
+  "CLAUDE_CONFIG_DIR",
+  "CODEX_HOME",
 ] as const;
 
 /** The name of one variable the program reads. */

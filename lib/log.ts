@@ -46,11 +46,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   for (const s of opts.secrets ?? []) addSecret(s);
   const threshold = RANK[opts.level];
 
-  const redact = (text: string): string => {
-    let out = text;
-    for (const s of secrets) out = out.replaceAll(s, "[redacted]");
-    return out;
-  };
+  const redact = (text: string): string => redactSecrets(text, secrets);
 
   const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (RANK[level] < threshold) return;
@@ -74,6 +70,17 @@ export function createLogger(opts: LoggerOptions): Logger {
     addSecret,
     isEnabled: (level) => RANK[level] >= threshold,
   };
+}
+
+/**
+ * Masks every secret in `text` as "[redacted]": the one redaction step, shared by the logger and
+ * by the modes that print reports instead of log lines (doctor, install). Secrets shorter than
+ * 6 characters are left alone (masking "a" would wreck every line).
+ */
+export function redactSecrets(text: string, secrets: Iterable<string>): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= MIN_SECRET_LENGTH) out = out.replaceAll(s, "[redacted]");
+  return out;
 }
 
 /** Renders one field value: bare when it is a simple word, JSON-quoted otherwise. */

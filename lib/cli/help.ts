@@ -15,6 +15,7 @@ import { DEFAULT_POLL_TIMEOUT_SECS, MAX_POLL_TIMEOUT_SECS } from "../instruction
 import { EXIT } from "../errors.ts";
 import { CURSOR_FILE_NAME } from "../inbox/cursor.ts";
 import { JOURNAL_FILE_NAME } from "../inbox/journal.ts";
+import { LOCK_FILE_NAME } from "../inbox/lock.ts";
 import { CONTAINER_CONFIGS_DIR, HOME_STATE_DIR_NAME } from "../state/state_dir.ts";
 import { STATE_FILES } from "../state/state_files.ts";
 
@@ -45,7 +46,9 @@ export function usageText(version: string): string {
       ["molecule-mcp", "serve MCP on stdin/stdout until stdin closes"],
       ["molecule-mcp --help", "show this help (also -h or help)"],
       ["molecule-mcp --version", "print the version (also -V)"],
+      ["molecule-mcp doctor", "check the setup step by step (exit 0 ok, 1 a check failed)"],
     ]),
+    ...onboardingSection(),
     "",
     "Required environment:",
     ...table([
@@ -97,6 +100,9 @@ export function usageText(version: string): string {
       ],
       ["MOLECULE_CA_FILE", "PEM file of extra CA certificates (corporate TLS proxies)"],
       ["MOLECULE_PROXY_URL", "proxy for platform calls (else HTTPS_PROXY/NO_PROXY)"],
+      ["NO_COLOR", "any non-empty value: doctor prints no colour"],
+      ["CLAUDE_CONFIG_DIR", "install: Claude Code's config dir (default: your home)"],
+      ["CODEX_HOME", "install: Codex's config dir (default ~/.codex)"],
     ]),
     "",
     "State files (in the state directory):",
@@ -105,6 +111,7 @@ export function usageText(version: string): string {
       [STATE_FILES.inboundSecret, "secret the platform sends with heartbeats; mode 0600"],
       [JOURNAL_FILE_NAME, "queued inbox messages, kept across restarts; mode 0600"],
       [CURSOR_FILE_NAME, "where inbox polling resumes after a restart; mode 0600"],
+      [LOCK_FILE_NAME, "held by the process that receives this workspace's messages"],
     ]),
     "",
     "Exit codes:",
@@ -116,6 +123,22 @@ export function usageText(version: string): string {
     ], 5),
   ];
   return lines.map((line) => line.trimEnd()).join("\n") + "\n";
+}
+
+/**
+ * doctor and install: what they do and when to reach for them. A section of its own so the
+ * other parts of the help can change without touching it.
+ */
+function onboardingSection(): string[] {
+  return [
+    "",
+    "Host shows the server connected, but no message arrives? Run `molecule-mcp doctor` in a",
+    "shell with the same environment as the host's entry: it checks the configuration (and",
+    "where each value came from), the state directory, the platform, the token and the inbox,",
+    "and prints a next step for each problem. Hosts add their own environment to the entry's,",
+    "so a WORKSPACE_ID exported in your shell reaches the server silently: doctor and the",
+    "start-up log (MOLECULE_MCP_VERBOSE=1) name the source of each value.",
+  ];
 }
 
 /** The short hint printed on stderr after the list of configuration problems. */

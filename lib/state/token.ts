@@ -35,6 +35,9 @@ export interface TokenDeps {
   readFile?: (path: string) => Promise<Uint8Array>;
 }
 
+/** What the canvas shows in place of a token it has already revealed (upstream-latest.md O5). */
+export const TOKEN_PLACEHOLDER = "ROTATE_TO_REVEAL_TOKEN";
+
 const WHERE_TO_GET_ONE = "create a token in the canvas: open the workspace, then the Tokens tab";
 
 /**
@@ -121,6 +124,11 @@ async function readStateToken(dir: string, log: Logger): Promise<string | undefi
 /** Why a trimmed token text cannot be a token, or undefined when it looks usable. */
 function checkToken(text: string): string | undefined {
   if (text === "") return "is empty";
+  // The canvas re-shows connection snippets with this placeholder: the token is shown only
+  // once (upstream-latest.md O5).
+  if (text === TOKEN_PLACEHOLDER) {
+    return `holds the placeholder ${TOKEN_PLACEHOLDER}, not a token (the canvas shows a token only once: rotate it to get a new one)`;
+  }
   // Two words or two lines: a pasted extra or a file holding several tokens.
   if (/\s/.test(text)) return "contains whitespace inside the token";
   return undefined;
