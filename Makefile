@@ -33,10 +33,13 @@ run: $(DENO)
 test: $(DENO)
 	@$(DENO) test -q -P=test --frozen $(TEST_ARGS)
 
+# The layer check (scripts/check_layers.ts) reads `deno info --json` and fails when a folder of
+# lib/ imports what it must not, or when imports form a cycle (README "Development").
 lint: $(DENO)
 	@$(DENO) fmt --check
 	@$(DENO) lint
-	@$(DENO) check --frozen main.ts lib/ tests/ bench/ demo/ release/
+	@$(DENO) check --frozen main.ts lib/ tests/ bench/ demo/ release/ scripts/
+	@$(DENO) run -q --no-lock --allow-read --allow-run=$$(readlink -f $(DENO)) scripts/check_layers.ts
 
 fmt: $(DENO)
 	@$(DENO) fmt

@@ -9,7 +9,7 @@
  */
 import type { Clock } from "../clock.ts";
 import type { Env } from "../config.ts";
-import { redactSecrets } from "../log.ts";
+import { Redactor } from "../redact.ts";
 import type { HttpClientDeps } from "../platform/http_client.ts";
 import {
   checkConfiguration,
@@ -18,21 +18,8 @@ import {
   type LocalFindings,
   type LockProbe,
 } from "./doctor_checks.ts";
+import type { CheckResult, CheckStatus } from "./doctor_result.ts";
 import { checkWorkspace, type DoctorWorkspace, workspaceLabel } from "./doctor_network.ts";
-
-/** The verdict of one check. `skip` and `ok` pass; `warn` passes with a note; `fail`/`bug` fail. */
-export type CheckStatus = "ok" | "warn" | "fail" | "skip" | "bug";
-
-/** One printed check: `[STATUS] label: message`, optional indented details, then `next:`. */
-export interface CheckResult {
-  status: CheckStatus;
-  label: string;
-  message: string;
-  /** Extra lines shown under the verdict (settings, problems). */
-  details?: string[];
-  /** What to do about it; omitted when there is nothing to do. */
-  next?: string;
-}
 
 /** What doctor reports: every result in order, and the exit code (0 no FAIL, 1 otherwise). */
 export interface DoctorReport {
@@ -87,7 +74,7 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps): Promise<
     results.push(...found.results);
     return found;
   });
-  if (local?.token !== undefined) secrets.push(local.token);
+  secrets.push(...local?.secrets ?? []);
   await guard("state directory", async () => {
     results.push(await checkStateDir(local?.stateDir, deps.probeLock));
   });
@@ -190,5 +177,5 @@ export function renderReport(report: DoctorReport, opts: { colour: boolean }): s
       ? `No failures (${count("warn")} warning(s)). Exit code 0.`
       : `${failures} failure(s), ${count("warn")} warning(s). Exit code 1.`,
   );
-  return redactSecrets(lines.join("\n"), report.secrets) + "\n";
+  return new Redactor(report.secrets).redact(lines.join("\n")) + "\n";
 }

@@ -16,7 +16,7 @@ import { resolveStateDir, type StateDirSource } from "../state/state_dir.ts";
 import { STATE_FILES } from "../state/state_files.ts";
 import { resolveToken } from "../state/token.ts";
 import { describeSources } from "./config_sources.ts";
-import type { CheckResult } from "./doctor.ts";
+import type { CheckResult } from "./doctor_result.ts";
 import type { DoctorWorkspace } from "./doctor_network.ts";
 
 /** Whether a lock file is held by another process (null: no lock file). */
@@ -25,8 +25,8 @@ export type LockProbe = (path: string) => Promise<{ isHeld: boolean; pid: number
 /** What the configuration check found, for the checks after it. */
 export interface LocalFindings {
   results: CheckResult[];
-  /** The resolved token (to keep it out of every printed line), when one was found. */
-  token?: string;
+  /** The resolved token and proxy password forms: kept out of every printed line. */
+  secrets: string[];
   stateDir?: { dir: string; source: StateDirSource };
   /** Empty when the configuration has problems. */
   workspaces: DoctorWorkspace[];
@@ -116,11 +116,11 @@ export async function checkConfiguration(
     fetch: http.ok ? http.fetch : deps.http.fetch,
     closeHttp: http.ok ? http.close : () => {},
   };
-  const withToken = base.token === undefined ? {} : { token: base.token };
+  const secrets = [...(token.ok ? [token.token] : []), ...(http.ok ? http.secrets : [])];
   const withDir = stateDir.ok ? { stateDir: { dir: stateDir.dir, source: stateDir.source } } : {};
   if (problems.length > 0 || !loaded.ok || !stateDir.ok || !token.ok) {
     return {
-      ...withToken,
+      secrets,
       ...withDir,
       fetch: base.fetch,
       closeHttp: base.closeHttp,
@@ -149,7 +149,7 @@ export async function checkConfiguration(
     pollIntervalSecs: config.pollIntervalMs / 1000,
   };
   return {
-    ...withToken,
+    secrets,
     ...withDir,
     fetch: base.fetch,
     closeHttp: base.closeHttp,

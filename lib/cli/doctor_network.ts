@@ -14,7 +14,7 @@ import { createPlatformClient, type PlatformClient } from "../platform/client.ts
 import { CursorGoneError } from "../platform/http.ts";
 import { type Fetch, isUntrustedCertificateError } from "../platform/http_client.ts";
 import type { WorkspaceLookup } from "../platform/peers.ts";
-import type { CheckResult } from "./doctor.ts";
+import type { CheckResult } from "./doctor_result.ts";
 
 /** Each network step's time limit: the whole run stays within a few seconds. */
 export const DOCTOR_STEP_TIMEOUT_MS = 3_000;

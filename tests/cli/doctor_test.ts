@@ -4,7 +4,8 @@
  * names it, and the rest of the report stays honest.
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { type CheckResult, renderReport, runDoctor } from "../../lib/cli/doctor.ts";
+import { renderReport, runDoctor } from "../../lib/cli/doctor.ts";
+import type { CheckResult } from "../../lib/cli/doctor_result.ts";
 import { type Env, readEnv } from "../../lib/config.ts";
 import { systemClock } from "../../lib/clock.ts";
 import { acquireInboxLock } from "../../lib/inbox/lock.ts";

@@ -49,7 +49,8 @@ export async function withToolRig(
   const platform = createFakePlatform({ clock });
   const me = platform.addWorkspace({ delivery_mode: "poll", name: "me" });
   const peer = platform.addWorkspace({ delivery_mode: "poll", name: "peer-one" });
-  const { log, text } = captureLog("debug");
+  // The token is a known secret, as main.ts makes it: logs and results mask it.
+  const { log, text } = captureLog("debug", [me.token]);
   const client: PlatformClient = createPlatformClient(
     { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
     { fetch: platform.fetch, clock, log },
@@ -85,6 +86,7 @@ export async function withToolRig(
     tools: platformTools(),
     context: deps,
     log,
+    outgoingText: (t) => log.redactor.redact(t),
   });
   const sdkClient = new Client({ name: "tool-test", version: "1.0.0" });
   await server.start();
