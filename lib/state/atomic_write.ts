@@ -10,17 +10,23 @@ const TMP_SUFFIX = ".tmp";
 const TMP_NAME = /^[0-9a-f]{8}\.tmp$/;
 
 /**
- * Writes `data` to `path` atomically with mode 0600. Throws the underlying Deno error on
- * failure (after removing the temp file). Needs --allow-write and --allow-read on the dir.
+ * Writes `data` to `path` atomically with mode 0600 (or `opts.mode`: `install` keeps a host
+ * config file's own mode). Throws the underlying Deno error on failure (after removing the
+ * temp file). Needs --allow-write and --allow-read on the dir.
  */
-export async function atomicWriteFile(path: string, data: string | Uint8Array): Promise<void> {
+export async function atomicWriteFile(
+  path: string,
+  data: string | Uint8Array,
+  opts: { mode?: number } = {},
+): Promise<void> {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const mode = opts.mode ?? 0o600;
   const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}${TMP_SUFFIX}`;
   let file: Deno.FsFile | undefined;
   try {
-    file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
-    // The umask may have narrowed the mode at creation; make sure it is exactly 0600.
-    await Deno.chmod(tmp, 0o600);
+    file = await Deno.open(tmp, { write: true, createNew: true, mode });
+    // The umask may have narrowed the mode at creation; make sure it is exactly the one asked.
+    await Deno.chmod(tmp, mode);
     let written = 0;
     while (written < bytes.length) written += await file.write(bytes.subarray(written));
     await file.syncData();

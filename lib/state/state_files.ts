@@ -16,6 +16,18 @@ export const STATE_FILES = {
   inboundSecret: ".platform_inbound_secret",
 } as const;
 
+/**
+ * The token file `molecule-mcp install` writes for one workspace (mode 0600), named by its
+ * host entry's MOLECULE_WORKSPACE_TOKEN_FILE: `.mcp_token_<first 8 hex of the id>`, keyed by
+ * workspace like upstream's per-workspace cursor files.
+ */
+export function installedTokenFileName(workspaceId: string): string {
+  return `${INSTALLED_TOKEN_PREFIX}${workspaceId.replace(/-/g, "").slice(0, 8)}`;
+}
+
+/** Prefix of installedTokenFileName; README and --help show `.mcp_token_<first 8 of the ID>`. */
+export const INSTALLED_TOKEN_PREFIX = ".mcp_token_";
+
 /** Full path of one state file in `dir`. */
 export function stateFilePath(dir: string, name: keyof typeof STATE_FILES): string {
   return joinPath(dir, STATE_FILES[name]);
