@@ -17,6 +17,7 @@ import { createLogger, type Logger } from "./lib/log.ts";
 import { McpServer } from "./lib/mcp/server.ts";
 import { Redactor } from "./lib/redact.ts";
 import { StdioTransport } from "./lib/mcp/stdio.ts";
+import { UnsafeStateFileError } from "./lib/state/safe_file.ts";
 import { resolveStateDir, type StateDirSource } from "./lib/state/state_dir.ts";
 import { resolveToken, type TokenSource } from "./lib/state/token.ts";
 import { platformTools, type ToolDeps } from "./lib/tools/index.ts";
@@ -83,7 +84,8 @@ async function serve({ config, stateDir, token, log, http }: Setup): Promise<num
   } catch (err) {
     // The state directory passed the start-up probe, so this is rare: a full disk, or files
     // in it that another user owns.
-    writeStderr(`molecule-mcp cannot start: ${err instanceof Error ? err.message : err}`);
+    const next = err instanceof UnsafeStateFileError ? `: ${err.next}` : "";
+    writeStderr(`molecule-mcp cannot start: ${err instanceof Error ? err.message : err}${next}`);
     return EXIT.CONFIG;
   }
   const server = new McpServer<ToolDeps>({
@@ -103,6 +105,7 @@ async function serve({ config, stateDir, token, log, http }: Setup): Promise<num
       },
       selfId: config.workspaceId,
       workspaceTier: config.workspaceTier,
+      runtimeIdentity: config.runtimeIdentity,
       clock: systemClock,
       log,
       random: Math.random,

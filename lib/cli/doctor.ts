@@ -76,7 +76,8 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps): Promise<
   });
   secrets.push(...local?.secrets ?? []);
   await guard("state directory", async () => {
-    results.push(await checkStateDir(local?.stateDir, deps.probeLock));
+    const ids = (local?.workspaces ?? []).map((w) => w.id);
+    results.push(await checkStateDir(local?.stateDir, ids, deps.probeLock));
   });
 
   const workspaces: DoctorWorkspace[] = local?.workspaces ?? [];

@@ -6,14 +6,11 @@
  * with the configured CA file and proxy, exactly as the server builds them.
  */
 import { type Env, ENV_VARS, type EnvVar, loadConfig } from "../config.ts";
-import { CURSOR_FILE_NAME } from "../inbox/cursor.ts";
-import { JOURNAL_FILE_NAME } from "../inbox/journal.ts";
-import { LOCK_FILE_NAME } from "../inbox/lock.ts";
 import { createLogger } from "../log.ts";
 import { joinPath } from "../paths.ts";
 import { buildFetch, type Fetch, type HttpClientDeps } from "../platform/http_client.ts";
 import { resolveStateDir, type StateDirSource } from "../state/state_dir.ts";
-import { STATE_FILES } from "../state/state_files.ts";
+import { STATE_FILES, WORKSPACE_STATE_FILES, workspaceStatePath } from "../state/state_files.ts";
 import { resolveToken } from "../state/token.ts";
 import { describeSources } from "./config_sources.ts";
 import type { CheckResult } from "./doctor_result.ts";
@@ -143,7 +140,7 @@ export async function checkConfiguration(
     platformUrl: config.platformUrl,
     token: token.token,
     stateDir: stateDir.dir,
-    cursorPath: joinPath(stateDir.dir, CURSOR_FILE_NAME),
+    cursorPath: workspaceStatePath(stateDir.dir, "cursor", config.workspaceId),
     isHeartbeatDisabled: config.isHeartbeatDisabled,
     isInboxDisabled: config.isInboxDisabled,
     pollIntervalSecs: config.pollIntervalMs / 1000,
@@ -198,11 +195,13 @@ function withoutCredentials(raw: string): string {
 
 /**
  * The state directory: private (mode 0700 or narrower), each of our files a regular private
- * file, and whether a server holds the inbox lock now. Writability was proven by
- * resolveStateDir's probe file during the configuration check.
+ * file, whose state it holds besides ours, and whether a server holds each configured
+ * workspace's inbox lock now. Writability was proven by resolveStateDir's probe file during the
+ * configuration check.
  */
 export async function checkStateDir(
   stateDir: { dir: string; source: StateDirSource } | undefined,
+  workspaceIds: readonly string[],
   probeLock: LockProbe = probeLockFile,
 ): Promise<CheckResult> {
   const label = "state directory";
@@ -219,24 +218,20 @@ export async function checkStateDir(
   if (dirMode !== null && (dirMode & 0o077) !== 0) {
     warnings.push(`${dir} is open to other users (mode ${octal(dirMode)}): run chmod 700 ${dir}`);
   }
-  const names = [
-    STATE_FILES.authToken,
-    STATE_FILES.inboundSecret,
-    JOURNAL_FILE_NAME,
-    CURSOR_FILE_NAME,
-    LOCK_FILE_NAME,
-  ];
+  const bases = Object.values(WORKSPACE_STATE_FILES);
+  const others = new Set<string>();
   let present = 0;
-  for (const name of names) {
-    const path = joinPath(dir, name);
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.lstat(path);
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound) continue;
-      throw err;
+  for await (const entry of Deno.readDir(dir)) {
+    const owner = ownerOf(entry.name, bases);
+    const isShared = entry.name === STATE_FILES.authToken;
+    if (owner === null && !isShared) continue;
+    if (owner !== null && !workspaceIds.includes(owner)) {
+      others.add(owner);
+      continue;
     }
     present++;
+    const path = joinPath(dir, entry.name);
+    const info = await Deno.lstat(path);
     if (info.isSymlink) {
       warnings.push(`${path} is a symbolic link: state files must be regular files; remove it`);
     } else if (!info.isFile) {
@@ -245,13 +240,23 @@ export async function checkStateDir(
       warnings.push(`${path} is readable by other users (mode ${octal(info.mode)}): chmod 600`);
     }
   }
-  const lock = await probeLock(joinPath(dir, LOCK_FILE_NAME));
-  const serving = lock === null || !lock.isHeld
-    ? "no molecule-mcp server is using its inbox right now"
-    : `a molecule-mcp server${
-      lock.pid === null ? "" : ` (pid ${lock.pid})`
-    } is using its inbox now`;
-  const message = `${dir}: writable, ${present} of our files; ${serving}`;
+  const serving: string[] = [];
+  for (const id of workspaceIds) {
+    const lock = await probeLock(workspaceStatePath(dir, "lock", id));
+    const who = workspaceIds.length > 1 ? ` for ${id.slice(0, 8)}` : "";
+    serving.push(
+      lock === null || !lock.isHeld
+        ? `no molecule-mcp server is using its inbox${who} right now`
+        : `a molecule-mcp server${
+          lock.pid === null ? "" : ` (pid ${lock.pid})`
+        } is using its inbox${who} now`,
+    );
+  }
+  const shared = others.size === 0
+    ? ""
+    : `; it also holds the state of ${others.size} other workspace(s), kept apart by their IDs`;
+  const message = `${dir}: writable, ${present} of our files${shared}` +
+    (serving.length === 0 ? "" : `; ${serving.join("; ")}`);
   if (warnings.length > 0) {
     return {
       status: "warn",
@@ -261,11 +266,17 @@ export async function checkStateDir(
       next: "fix the permissions above: other users could read queued messages",
     };
   }
-  return {
-    status: "ok",
-    label,
-    message: `${message.replace(": writable", ": writable, private")}`,
-  };
+  return { status: "ok", label, message: message.replace(": writable", ": writable, private") };
+}
+
+/** The workspace id a state file belongs to (`<base>.<uuid>`), or null for other names. */
+function ownerOf(name: string, bases: readonly string[]): string | null {
+  for (const base of bases) {
+    if (!name.startsWith(`${base}.`)) continue;
+    const rest = name.slice(base.length + 1);
+    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(rest)) return rest;
+  }
+  return null;
 }
 
 function octal(mode: number): string {

@@ -214,7 +214,7 @@ async function inboxVerdict(
   client: PlatformClient,
   opts: { timeoutMs: number; log: Logger },
 ): Promise<Verdict> {
-  const cursor = await readCursorFile(ws.cursorPath, opts.log);
+  const cursor = await readCursorFile(ws.cursorPath, { log: opts.log });
   try {
     await client.listActivity(
       cursor === null ? { limit: 1 } : { limit: 1, sinceId: cursor.id },

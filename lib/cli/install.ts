@@ -17,9 +17,9 @@ import { buildFetch, type HttpClientDeps } from "../platform/http_client.ts";
 import { Redactor } from "../redact.ts";
 import { atomicWriteFile } from "../state/atomic_write.ts";
 import { resolveStateDir } from "../state/state_dir.ts";
-import { installedTokenFileName, stateFilePath } from "../state/state_files.ts";
+import { stateFilePath, workspaceStatePath } from "../state/state_files.ts";
 import { resolveToken } from "../state/token.ts";
-import { dirName, joinPath } from "../paths.ts";
+import { dirName } from "../paths.ts";
 import type { InstallRequest } from "./args.ts";
 import {
   absolutePath,
@@ -139,7 +139,7 @@ export async function runInstall(
     ? absolutePath((env.MOLECULE_WORKSPACE_TOKEN_FILE ?? "").trim(), deps.cwd)
     : token.source === ".auth_token"
     ? stateFilePath(stateDir.dir, "authToken")
-    : joinPath(stateDir.dir, installedTokenFileName(config.workspaceId));
+    : workspaceStatePath(stateDir.dir, "installedToken", config.workspaceId);
   const entryEnv: Record<string, string> = {
     WORKSPACE_ID: config.workspaceId,
     PLATFORM_URL: config.platformUrl,

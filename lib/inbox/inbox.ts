@@ -80,6 +80,11 @@ export interface DurableInboxOptions {
    * (upstream's multi-workspace cursor files are `.mcp_inbox_cursor_<first 8 of id>`).
    */
   fileSuffix?: string;
+  /**
+   * The user id every state file must belong to; default the state directory's owner
+   * (state/safe_file.ts). Tests pass another id to play files owned by someone else.
+   */
+  uid?: number | null;
 }
 
 /** One poller page, already parsed: rows to queue and rows filtered out (echoes etc.). */
@@ -149,6 +154,8 @@ export class DurableInbox {
     }
     const lock = await acquireInboxLock(opts.dir, {
       pid: Deno.pid,
+      log: opts.log,
+      ...(opts.uid === undefined ? {} : { uid: opts.uid }),
       ...(opts.fileSuffix === undefined ? {} : { fileSuffix: opts.fileSuffix }),
     });
     try {
@@ -166,7 +173,10 @@ export class DurableInbox {
     const { journal, records } = await InboxJournal.open(path, opts);
     const cursorPath = joinPath(opts.dir, CURSOR_FILE_NAME + (opts.fileSuffix ?? ""));
     await removeStaleTemps(cursorPath, opts.log); // written on most polls: kills leave these
-    const cursor = await readCursorFile(cursorPath, opts.log);
+    const cursor = await readCursorFile(cursorPath, {
+      log: opts.log,
+      ...(opts.uid === undefined ? {} : { uid: opts.uid }),
+    });
     const inbox = new DurableInbox(opts, journal, cursor);
     for (const record of records) inbox.#apply(record);
     inbox.#seen.prune(true);

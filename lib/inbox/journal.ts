@@ -30,6 +30,7 @@
 import { removeStaleTemps } from "../state/atomic_write.ts";
 import { atomicWriteFile } from "../state/atomic_write.ts";
 import type { Clock } from "../clock.ts";
+import { openStateFile, UnsafeStateFileError } from "../state/safe_file.ts";
 import type { InboxMessage, MessageKind } from "./message.ts";
 import type { Logger } from "../log.ts";
 
@@ -52,6 +53,8 @@ export interface JournalDeps {
   log: Logger;
   /** Used only to name a set-aside corrupt file. */
   clock: Clock;
+  /** Owner the file must have; default the state directory's (state/safe_file.ts). */
+  uid?: number | null;
 }
 
 /** Records per snapshot line, so no single line grows without bound. */
@@ -149,7 +152,18 @@ export class InboxJournal {
     const journal = new InboxJournal(path);
     let bytes: Uint8Array;
     try {
-      bytes = await Deno.readFile(path);
+      // Checked at open (no link, regular file we own); see state/safe_file.ts.
+      const file = await openStateFile(path, {
+        log: deps.log,
+        widePerms: "tighten",
+        ...(deps.uid === undefined ? {} : { uid: deps.uid }),
+      });
+      if (file === null) return { journal, records: [] };
+      try {
+        bytes = await readAll(file);
+      } finally {
+        file.close();
+      }
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return { journal, records: [] };
       const aside = await setAside(path, deps.clock);
@@ -160,12 +174,17 @@ export class InboxJournal {
           { cause: err },
         );
       }
-      deps.log.warn("cannot read the inbox journal; set it aside and started an empty inbox", {
-        path,
-        setAside: aside,
-        error: describe(err),
-        next: `messages pending before the restart may be missing; inspect ${aside}`,
-      });
+      deps.log.warn(
+        err instanceof UnsafeStateFileError
+          ? "refused the inbox journal; set it aside and started an empty inbox"
+          : "cannot read the inbox journal; set it aside and started an empty inbox",
+        {
+          path,
+          setAside: aside,
+          error: describe(err),
+          next: `messages pending before the restart may be missing; inspect ${aside}`,
+        },
+      );
       return { journal, records: [] };
     }
     const { records, badLines, tornTail } = parseJournalBytes(bytes);
@@ -271,6 +290,26 @@ export class InboxJournal {
     });
     return run;
   }
+}
+
+/** Reads an open file to its end (the journal streams its reads; see issue 10 item 5). */
+async function readAll(file: Deno.FsFile): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const buf = new Uint8Array(1 << 20);
+    const n = await file.read(buf);
+    if (n === null) break;
+    chunks.push(buf.subarray(0, n));
+    total += n;
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }
 
 /** Splits the file into lines and parses each; see the module comment for the rules. */

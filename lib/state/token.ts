@@ -6,6 +6,7 @@
  */
 import type { Logger } from "../log.ts";
 import { decodeUtf8, readAuthToken, stateFilePath } from "./state_files.ts";
+import { readNamedFile, SECRET_FILE_MAX_BYTES, UnsafeStateFileError } from "./safe_file.ts";
 
 /** Where the token came from (safe to log: it names a source, not the value). */
 export type TokenSource =
@@ -26,12 +27,18 @@ export interface TokenInputs {
   file: string | undefined;
   /** The resolved state directory, or undefined when it could not be resolved. */
   stateDir: string | undefined;
+  /** Owner `.auth_token` must have; default the state directory's (state/safe_file.ts). */
+  uid?: number | null;
 }
 
 /** Effects resolveToken needs. */
 export interface TokenDeps {
   log: Logger;
-  /** Reads a whole file; defaults to Deno.readFile. Tests inject failures root cannot cause. */
+  /**
+   * Reads the token file; defaults to a bounded read of a regular file (links followed:
+   * secret mounts are links; state/safe_file.ts readNamedFile). Tests inject failures root
+   * cannot cause.
+   */
   readFile?: (path: string) => Promise<Uint8Array>;
 }
 
@@ -55,10 +62,16 @@ export async function resolveToken(inputs: TokenInputs, deps: TokenDeps): Promis
   }
 
   const file = (inputs.file ?? "").trim();
-  if (file !== "") return await readTokenFile(file, deps.readFile ?? Deno.readFile);
+  if (file !== "") {
+    return await readTokenFile(
+      file,
+      deps.readFile ?? ((path) => readNamedFile(path, SECRET_FILE_MAX_BYTES)),
+    );
+  }
 
   if (inputs.stateDir !== undefined) {
-    const fromState = await readStateToken(inputs.stateDir, deps.log);
+    const fromState = await readStateToken(inputs.stateDir, inputs.uid, deps.log);
+    if (typeof fromState !== "string" && fromState !== undefined) return fromState;
     if (fromState !== undefined) return { ok: true, token: fromState, source: ".auth_token" };
   }
   const stateFile = inputs.stateDir === undefined
@@ -96,6 +109,11 @@ async function readTokenFile(
     if (err instanceof Deno.errors.IsADirectory) {
       return fail("is a directory", "point it at the file that holds the token");
     }
+    if (err instanceof UnsafeStateFileError) {
+      // The message starts with "State file <path>"; the variable already names the path.
+      const detail = err.message.slice(`State file ${path} `.length);
+      return fail(detail, "point it at a regular file holding only the token");
+    }
     const detail = err instanceof Error ? err.message : String(err);
     return fail(`cannot be read (${detail})`, "point it at a readable file holding the token");
   }
@@ -108,9 +126,22 @@ async function readTokenFile(
   return { ok: true, token: text.trim(), source: "MOLECULE_WORKSPACE_TOKEN_FILE" };
 }
 
-/** The `.auth_token` fallback: unusable content is logged and treated as absent. */
-async function readStateToken(dir: string, log: Logger): Promise<string | undefined> {
-  const bytes = await readAuthToken(dir, log);
+/**
+ * The `.auth_token` fallback: a file that must not be used (a link, a FIFO, another user's
+ * file) is a problem; unusable content is logged and treated as absent.
+ */
+async function readStateToken(
+  dir: string,
+  uid: number | null | undefined,
+  log: Logger,
+): Promise<string | TokenResult | undefined> {
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await readAuthToken(dir, log, uid);
+  } catch (err) {
+    if (!(err instanceof UnsafeStateFileError)) throw err;
+    return { ok: false, problem: `${err.message}: ${err.next}` };
+  }
   if (bytes === undefined) return undefined;
   const text = decodeUtf8(bytes)?.trim();
   const reason = text === undefined ? "is not UTF-8 text" : checkToken(text);

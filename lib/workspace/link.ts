@@ -22,7 +22,7 @@ import {
   registerOnce,
   runHeartbeat,
 } from "./registration.ts";
-import { saveInboundSecret, stateFilePath } from "../state/state_files.ts";
+import { saveInboundSecret, workspaceStatePath } from "../state/state_files.ts";
 
 /** The settings of one workspace link (a slice of Config plus what main.ts resolved). */
 export interface WorkspaceLinkSettings {
@@ -80,13 +80,19 @@ export class WorkspaceLink {
    */
   static async open(settings: WorkspaceLinkSettings, deps: WorkspaceLinkDeps) {
     const link = new WorkspaceLink(settings, deps);
-    await removeStaleTemps(stateFilePath(settings.stateDir, "inboundSecret"), deps.log);
+    await removeStaleTemps(link.#secretPath(), deps.log);
     if (settings.isInboxDisabled) {
       link.#unavailable = INBOX_DISABLED;
     } else {
       await link.#openInbox();
     }
     return link;
+  }
+
+  /** This workspace's inbound secret file (keyed by the workspace id). */
+  #secretPath(): string {
+    const s = this.#settings;
+    return workspaceStatePath(s.stateDir, "inboundSecret", s.workspaceId);
   }
 
   /** The durable inbox, or null while it is disabled or held by another process. */
@@ -110,7 +116,13 @@ export class WorkspaceLink {
     const { log, clock } = this.#deps;
     const s = this.#settings;
     try {
-      const inbox = await DurableInbox.open({ dir: s.stateDir, log, clock });
+      const inbox = await DurableInbox.open({
+        dir: s.stateDir,
+        log,
+        clock,
+        // Keyed by the workspace: one state directory holds several workspaces side by side.
+        fileSuffix: `.${s.workspaceId}`,
+      });
       this.#inbox = inbox;
       this.#unavailable = null;
       for (const listener of this.#arrivalListeners) inbox.onArrived(listener);
@@ -182,7 +194,7 @@ export class WorkspaceLink {
       platform: this.platform,
       clock,
       log,
-      saveInboundSecret: (secret) => saveInboundSecret(s.stateDir, secret),
+      saveInboundSecret: (secret) => saveInboundSecret(this.#secretPath(), secret, log),
     };
     const state = new HeartbeatState({ workspaceId: s.workspaceId, startedAtMs: clock.now() });
     this.#loops.push(

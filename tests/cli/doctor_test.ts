@@ -8,8 +8,9 @@ import { renderReport, runDoctor } from "../../lib/cli/doctor.ts";
 import type { CheckResult } from "../../lib/cli/doctor_result.ts";
 import { type Env, readEnv } from "../../lib/config.ts";
 import { systemClock } from "../../lib/clock.ts";
+import { createLogger } from "../../lib/log.ts";
 import { acquireInboxLock } from "../../lib/inbox/lock.ts";
-import { CURSOR_FILE_NAME } from "../../lib/inbox/cursor.ts";
+import { workspaceStatePath } from "../../lib/state/state_files.ts";
 import type { HttpClientDeps } from "../../lib/platform/http_client.ts";
 import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
@@ -231,7 +232,11 @@ Deno.test("doctor: a check that throws prints [BUG] and counts as a failure", as
 
 Deno.test("doctor: a running server is seen through its inbox lock", async () => {
   await withPlatform(async (s) => {
-    const lock = await acquireInboxLock(s.dir, { pid: 4242 });
+    const lock = await acquireInboxLock(s.dir, {
+      pid: 4242,
+      fileSuffix: `.${s.id}`,
+      log: createLogger({ write: () => {}, level: "error" }),
+    });
     try {
       const { text } = await doctorWith(baseEnv(s));
       assertStringIncludes(text, "a molecule-mcp server (pid 4242) is using its inbox now");
@@ -248,7 +253,7 @@ Deno.test("doctor: an inbox cursor from another workspace warns of a shared stat
     const other = s.platform.addWorkspace();
     const row = s.platform.sendToInbox(other.id, { text: "hello" });
     await Deno.writeTextFile(
-      `${s.dir}/${CURSOR_FILE_NAME}`,
+      workspaceStatePath(s.dir, "cursor", s.id),
       JSON.stringify({ id: row.id, created_at: row.created_at }),
     );
     const { report, text, status } = await doctorWith(baseEnv(s));

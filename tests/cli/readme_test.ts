@@ -7,10 +7,7 @@ import { assertEquals } from "../assert.ts";
 import { usageText } from "../../lib/cli/help.ts";
 import { ENV_VARS } from "../../lib/config.ts";
 import { EXIT } from "../../lib/errors.ts";
-import { CURSOR_FILE_NAME } from "../../lib/inbox/cursor.ts";
-import { JOURNAL_FILE_NAME } from "../../lib/inbox/journal.ts";
-import { LOCK_FILE_NAME } from "../../lib/inbox/lock.ts";
-import { STATE_FILES } from "../../lib/state/state_files.ts";
+import { STATE_FILES, WORKSPACE_STATE_FILES } from "../../lib/state/state_files.ts";
 import { REPO_ROOT } from "../fakes/spawn.ts";
 
 const README = await Deno.readTextFile(`${REPO_ROOT}README.md`);
@@ -25,7 +22,8 @@ function readmeTable(heading: string): string[] {
   return section.split("\n")
     .filter((line) => line.startsWith("| ") && !/^\|\s*-/.test(line))
     .slice(1) // the header row
-    .map((line) => (line.split("|")[1] ?? "").trim().replace(/^`|`$/g, ""));
+    .flatMap((line) => (line.split("|")[1] ?? "").split(","))
+    .map((cell) => cell.trim().replace(/^`|`$/g, ""));
 }
 
 /** The first-column names of the help section that starts with `title`. */
@@ -33,9 +31,12 @@ function helpSection(title: string, until: string): string[] {
   const start = HELP.indexOf(`\n${title}`);
   const end = until === "" ? HELP.length : HELP.indexOf(`\n${until}`, start + 1);
   if (start < 0 || end < 0) throw new Error(`help has no "${title}" section`);
+  // The first column: text after the two-space indent, up to the next run of spaces; a cell
+  // may name several variables ("MODEL, MODEL_PROVIDER").
   return HELP.slice(start, end).split("\n")
-    .map((line) => /^ {2}(\S+)/.exec(line)?.[1])
-    .filter((name): name is string => name !== undefined);
+    .map((line) => /^ {2}([^\s,]+(?:, [^\s,]+)*)/.exec(line)?.[1])
+    .filter((cell): cell is string => cell !== undefined)
+    .flatMap((cell) => cell.split(", "));
 }
 
 const sorted = (names: Iterable<string>) => [...new Set(names)].sort();
@@ -55,12 +56,11 @@ Deno.test("help: the environment sections list exactly the variables the program
 Deno.test("readme and help: the state files are the same, and are the program's", () => {
   const files = sorted([
     ...Object.values(STATE_FILES),
-    JOURNAL_FILE_NAME,
-    CURSOR_FILE_NAME,
-    LOCK_FILE_NAME,
+    ...Object.values(WORKSPACE_STATE_FILES).map((base) => `${base}.<id>`),
   ]);
   assertEquals(sorted(readmeTable("State files")), files);
-  assertEquals(sorted(helpSection("State files", "Exit codes:")), files);
+  const inHelp = helpSection("State files", "Exit codes:").filter((name) => name.startsWith("."));
+  assertEquals(sorted(inHelp), files);
 });
 
 Deno.test("readme and help: the exit codes are the program's", () => {

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { resolveToken, type TokenResult } from "../../lib/state/token.ts";
 import { captureLog } from "../fakes/log_capture.ts";
+import { HOSTILE_FILES } from "../fakes/special_files.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 
 const INLINE = "inline-token-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
@@ -128,4 +129,58 @@ Deno.test("token: without a state dir the problem still names the three sources"
     await resolveToken({ inline: undefined, file: undefined, stateDir: undefined }, { log }),
   );
   assertStringIncludes(problem, "<state dir>/.auth_token");
+});
+
+for (const { kind, make } of HOSTILE_FILES) {
+  Deno.test(`token: .auth_token that is ${kind} is a problem naming it, read without hanging`, async () => {
+    await withTempDir(async (dir) => {
+      await make(`${dir}/.auth_token`);
+      const { log } = captureLog();
+      const problem = problemOf(
+        await resolveToken({ inline: undefined, file: undefined, stateDir: dir }, { log }),
+      );
+      assertStringIncludes(problem, `State file ${dir}/.auth_token is `);
+      assertStringIncludes(problem, `rm ${dir}/.auth_token`);
+    });
+  });
+
+  Deno.test(`token: MOLECULE_WORKSPACE_TOKEN_FILE that is ${kind} is a problem, read without hanging`, async () => {
+    await withTempDir(async (dir) => {
+      await make(`${dir}/token`);
+      const { log } = captureLog();
+      const problem = problemOf(
+        await resolveToken({ inline: undefined, file: `${dir}/token`, stateDir: dir }, { log }),
+      );
+      assertStringIncludes(problem, `MOLECULE_WORKSPACE_TOKEN_FILE "${dir}/token" is `);
+      assertStringIncludes(problem, "not a regular file");
+    });
+  });
+}
+
+Deno.test("token: .auth_token owned by another user is a problem, never used", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/.auth_token`, `${IN_STATE}\n`);
+    const owner = (await Deno.stat(`${dir}/.auth_token`)).uid!;
+    const { log } = captureLog();
+    const problem = problemOf(
+      await resolveToken({
+        inline: undefined,
+        file: undefined,
+        stateDir: dir,
+        uid: owner + 1,
+      }, { log }),
+    );
+    assertStringIncludes(problem, `is owned by user id ${owner}, not by you (${owner + 1})`);
+  });
+});
+
+Deno.test("token: a huge token file is refused without reading it whole", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/token`, "a".repeat(1_000_000));
+    const { log } = captureLog();
+    const problem = problemOf(
+      await resolveToken({ inline: undefined, file: `${dir}/token`, stateDir: dir }, { log }),
+    );
+    assertStringIncludes(problem, "is larger than 4096 bytes");
+  });
 });
