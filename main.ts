@@ -193,7 +193,7 @@ async function install(request: InstallRequest, env: Env): Promise<number> {
  */
 function programCommand(): { command: string; args: string[] } {
   if (Deno.build.standalone) return { command: Deno.execPath(), args: [] };
-  const checkout = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
+  const checkout = decodeURIComponent(new URL(".", import.meta.url).pathname).replace(/\/$/, "");
   return { command: "make", args: ["-s", "-C", checkout, "run"] };
 }
 

@@ -45,6 +45,7 @@ export function usageText(version: string): string {
       ["molecule-mcp --help", "show this help (also -h or help)"],
       ["molecule-mcp --version", "print the version (also -V)"],
       ["molecule-mcp doctor", "check the setup step by step (exit 0 ok, 1 a check failed)"],
+      ["molecule-mcp install <host>", "write the MCP entry for claude-code, cursor or codex"],
     ]),
     ...onboardingSection(),
     "",
@@ -148,6 +149,15 @@ function onboardingSection(): string[] {
     "and prints a next step for each problem. Hosts add their own environment to the entry's,",
     "so a WORKSPACE_ID exported in your shell reaches the server silently: doctor and the",
     "start-up log (MOLECULE_MCP_VERBOSE=1) name the source of each value.",
+    "",
+    "  molecule-mcp install claude-code|cursor|codex [--name NAME] [--scope user|project]",
+    "                       [--force] [--dry-run]",
+    "    writes the host's MCP entry for the current environment (the same variables the",
+    "    server reads): the token goes into a 0600 file in the state directory and the entry",
+    "    sets MOLECULE_WORKSPACE_TOKEN_FILE, never the token. Server name: molecule-<workspace",
+    "    name>, or --name. An existing entry of that name is replaced only with --force;",
+    "    --dry-run prints the change and writes nothing. Exit 0 done, 2 a configuration or",
+    "    host-file problem (the file is left untouched).",
   ];
 }
 

@@ -125,13 +125,16 @@ export async function runInstall(
   redactor.add(token.token);
   const config = loaded.config;
 
-  const name = request.name ??
-    serverNameFor(await workspaceName(env, config, token.token, deps), config.workspaceId);
-  if (request.name === undefined && !name.startsWith("molecule-") || name === "molecule") {
-    notes.push(
-      "the workspace name could not be read from the platform: the server is named " +
-        "after the workspace ID (use --name to choose)",
-    );
+  let name = request.name;
+  if (name === undefined) {
+    const shown = await workspaceName(env, config, token.token, deps);
+    if (shown === null) {
+      notes.push(
+        "the workspace name could not be read from the platform: the server is " +
+          "named after the workspace ID (use --name to choose)",
+      );
+    }
+    name = serverNameFor(shown, config.workspaceId);
   }
 
   // The token file the entry names: the operator's own file when they have one, else ours.

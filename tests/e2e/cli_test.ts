@@ -3,7 +3,7 @@
  * permission set (tests/fakes/spawn.ts): exit codes, what lands on stdout and on stderr.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
-import { runProgram, spawnProgram } from "../fakes/spawn.ts";
+import { REPO_ROOT, runProgram, spawnProgram } from "../fakes/spawn.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 import { createFakePlatform } from "../fakes/fake_platform.ts";
 import { VERSION } from "../../lib/version.ts";
@@ -189,5 +189,41 @@ Deno.test({
     const { code, stdout, stderr } = await runProgram({ env });
     assertEquals([code, stdout, stderr], [0, "", ""]);
     assertEquals((await Deno.stat(`${home}/.molecule-workspace`)).mode! & 0o777, 0o700);
+  });
+});
+
+Deno.test("e2e: `install codex` writes a table that starts this program, exit 0", async () => {
+  await withTempDir(async (dir) => {
+    const env = {
+      WORKSPACE_ID,
+      PLATFORM_URL: "http://127.0.0.1:1",
+      MOLECULE_WORKSPACE_TOKEN: TOKEN,
+      CONFIGS_DIR: `${dir}/state`,
+      HOME: dir,
+      CODEX_HOME: `${dir}/codex`,
+    };
+    const dry = await runProgram({ env, args: ["install", "codex", "--dry-run"] });
+    assertEquals([dry.code, dry.stderr], [0, ""], dry.stdout);
+    assertStringIncludes(dry.stdout, "[mcp_servers.molecule-1b4e28ba]");
+
+    const { code, stdout, stderr } = await runProgram({ env, args: ["install", "codex"] });
+    assertEquals([code, stderr], [0, ""], stdout);
+    assert(!stdout.includes(TOKEN));
+    const toml = await Deno.readTextFile(`${dir}/codex/config.toml`);
+    const bin = Deno.env.get("MOLECULE_MCP_BIN");
+    if (bin === undefined || bin === "") {
+      const checkout = REPO_ROOT.replace(/\/$/, "");
+      assertStringIncludes(
+        toml,
+        `command = "make"\nargs = ["-s", "-C", ${JSON.stringify(checkout)}, "run"]`,
+      );
+    } else {
+      assertStringIncludes(toml, "args = []");
+    }
+    assert(!toml.includes(TOKEN), "no token in the host file");
+
+    const again = await runProgram({ env, args: ["install", "codex", "--name", "molecule-x!"] });
+    assertEquals(again.code, 2);
+    assertStringIncludes(again.stderr, "--name must be");
   });
 });
