@@ -96,6 +96,11 @@ export function usageText(version: string): string {
       ],
       ["MOLECULE_CA_FILE", "PEM file of extra CA certificates (corporate TLS proxies)"],
       ["MOLECULE_PROXY_URL", "proxy for platform calls (else HTTPS_PROXY/NO_PROXY)"],
+      [
+        "MOLECULE_MCP_ATTACH_ALLOW",
+        "colon-separated directories: attachments only from inside them (default: any",
+      ],
+      ["", "file but this server's state and well-known secret locations like ~/.ssh)"],
     ]),
     "",
     "State files (in the state directory; <id> is WORKSPACE_ID, so several workspaces can",
