@@ -104,6 +104,7 @@ async function serve(
       },
       selfId: config.workspaceId,
       workspaceTier: config.workspaceTier,
+      runtimeIdentity: config.runtimeIdentity,
       clock: systemClock,
       log,
       random: Math.random,

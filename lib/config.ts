@@ -4,7 +4,13 @@
  * the state directory need the file system, so state/token.ts and state/state_dir.ts own those; this
  * module only lists their variables in ENV_VARS.
  */
+import { cutCodePoints } from "./text.ts";
 import { normalisePollTimeout } from "./instructions.ts";
+import {
+  readRuntimeIdentity,
+  RUNTIME_IDENTITY_VARS,
+  type RuntimeIdentity,
+} from "./runtime_identity.ts";
 import { parseUuid } from "./uuid.ts";
 import type { LogLevel } from "./log.ts";
 
@@ -32,6 +38,8 @@ export const ENV_VARS = [
   "MOLECULE_CA_FILE",
   "MOLECULE_PROXY_URL",
   "MOLECULE_MCP_ATTACH_ALLOW",
+  // Shown by get_runtime_identity (lib/runtime_identity.ts), never interpreted.
+  ...RUNTIME_IDENTITY_VARS,
 ] as const;
 
 /** The name of one variable the program reads. */
@@ -100,6 +108,8 @@ export interface Config {
    * files inside them. Absent when the variable is unset or blank.
    */
   readonly attachAllowDirs?: readonly string[];
+  /** The model/runtime variables get_runtime_identity shows. */
+  readonly runtimeIdentity: RuntimeIdentity;
 }
 
 /** The outcome of loadConfig: a frozen Config, or every problem found. */
@@ -153,6 +163,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     pollTimeoutSecs: normalisePollTimeout(env["MOLECULE_MCP_POLL_TIMEOUT_SECS"]),
     workspaceTier,
     ...(attachAllowDirs === undefined ? {} : { attachAllowDirs }),
+    runtimeIdentity: readRuntimeIdentity(value),
   };
   return { ok: true, config: Object.freeze(config) };
 }
@@ -267,6 +278,6 @@ function parseAttachAllow(raw: string, problems: string[]): readonly string[] | 
 
 /** Quotes a seen value for a problem line, cut so a pasted blob cannot flood the terminal. */
 function quote(raw: string): string {
-  const cut = raw.length > 80 ? `${raw.slice(0, 77)}...` : raw;
+  const cut = cutCodePoints(raw, 80, "...");
   return JSON.stringify(cut);
 }

@@ -102,6 +102,12 @@ export function usageText(version: string): string {
       ],
       ["", "file but this server's state and well-known secret locations like ~/.ssh)"],
     ]),
+    "  Shown to the agent by get_runtime_identity (read, never acted on):",
+    ...table([
+      ["MODEL, MODEL_PROVIDER, MOLECULE_MODEL", "the model driving the agent, its provider"],
+      ["ANTHROPIC_BASE_URL", "model gateway (shown without credentials or query)"],
+      ["TIER, ADAPTER_MODULE", "runtime tier and adapter (shown as runtime)"],
+    ]),
     "",
     "State files (in the state directory; <id> is WORKSPACE_ID, so several workspaces can",
     "share one directory):",

@@ -14,6 +14,7 @@
  * - Responses (we never send requests) are classified so the caller can ignore them; they
  *   are never answered, which rules out reply ping-pong with a confused peer.
  */
+import { cutCodePoints } from "../text.ts";
 import { isRecord } from "../json_object.ts";
 
 /** A JSON-RPC request id. MCP forbids null. */
@@ -220,9 +221,9 @@ export interface JsonRpcTransport {
 /** Longest piece of client-sent text we echo in an error or log line. */
 export const MAX_ECHO_CHARS = 100;
 
-/** Cuts client-sent text to MAX_ECHO_CHARS for errors and logs. */
+/** Cuts client-sent text to MAX_ECHO_CHARS code points (plus "...") for errors and logs. */
 export function clip(text: string): string {
-  return text.length > MAX_ECHO_CHARS ? `${text.slice(0, MAX_ECHO_CHARS)}...` : text;
+  return cutCodePoints(text, MAX_ECHO_CHARS + 3, "...");
 }
 
 /** Deepest nesting mapStrings walks; deeper values are filtered as one JSON text. */

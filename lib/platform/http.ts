@@ -4,6 +4,7 @@
  * endpoint is a path template and whose `next` says what the operator can do. The endpoint
  * functions live in platform/client.ts; retry policies live with the callers that need them.
  */
+import { cutCodePoints } from "../text.ts";
 import type { Clock } from "../clock.ts";
 import { VERSION } from "../version.ts";
 import { parseUuid } from "../uuid.ts";
@@ -54,7 +55,7 @@ export class TalkToUserDisabledError extends PlatformError {
 export function requireUuid(raw: unknown, what: string): string {
   if (typeof raw !== "string") throw new TypeError(`${what} must be a string: got ${typeof raw}`);
   const id = parseUuid(raw);
-  if (id === null) throw new RangeError(`${what} must be a UUID: got "${raw.slice(0, 64)}"`);
+  if (id === null) throw new RangeError(`${what} must be a UUID: got "${cutCodePoints(raw, 64)}"`);
   return id;
 }
 

@@ -11,6 +11,7 @@ import type { PeerDirectory } from "../workspace/peer_directory.ts";
 import type { PlatformClient } from "../platform/client.ts";
 import type { AttachPolicy } from "./attachment_policy.ts";
 import type { AttachmentFs } from "./attachment_reader.ts";
+import type { RuntimeIdentity } from "../runtime_identity.ts";
 
 /** Dependencies of the platform tools. */
 export interface ToolDeps {
@@ -26,6 +27,8 @@ export interface ToolDeps {
   selfId: string;
   /** WORKSPACE_TIER: only tier 0 (root) may write GLOBAL memories. */
   workspaceTier: number;
+  /** The model/runtime variables, read once at start-up (get_runtime_identity). */
+  runtimeIdentity: RuntimeIdentity;
   clock: Clock;
   log: Logger;
   /** Uniform [0, 1): retry jitter. */
