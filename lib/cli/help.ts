@@ -102,6 +102,9 @@ export function usageText(version: string): string {
       ["NO_COLOR", "any non-empty value: doctor prints no colour"],
       ["CLAUDE_CONFIG_DIR", "install: Claude Code's config dir (default: your home)"],
       ["CODEX_HOME", "install: Codex's config dir (default ~/.codex)"],
+      ["MOLECULE_MCP_ATTACH_ALLOW", "colon-separated directories: attach files only from"],
+      ["", "inside them (default: any file but this server's state and"],
+      ["", "secret locations like ~/.ssh, ~/.aws, .env files)"],
     ]),
     "  Shown to the agent by get_runtime_identity (read, never acted on):",
     ...table([
