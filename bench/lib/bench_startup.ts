@@ -7,6 +7,7 @@
  */
 import { McpClient } from "./mcp_client.ts";
 import { atMost, type Figure, info, mib, ms } from "./report.ts";
+import { waitForPolls } from "./session.ts";
 import type { Simulator } from "./simulator.ts";
 import { median, summarize } from "./stats.ts";
 
@@ -26,6 +27,12 @@ export interface StartSamples {
   rssMiB: number[];
   /** VmHWM (peak resident set so far) right after the initialize reply. */
   peakMiB: number[];
+  /**
+   * VmHWM once the start-up is complete (program only): tools listed, registered, first inbox
+   * poll answered. Start-up defers loading the link and the tools past initialize; this shows
+   * where the memory settles once they are in.
+   */
+  settledPeakMiB: number[];
 }
 
 /** Raw samples of the cold-start runs. */
@@ -35,7 +42,7 @@ export interface ColdStartSamples {
 }
 
 function emptySamples(): StartSamples {
-  return { startMs: [], rssMiB: [], peakMiB: [] };
+  return { startMs: [], rssMiB: [], peakMiB: [], settledPeakMiB: [] };
 }
 
 /** Spawns one process, initializes it, and records the time and memory in `into`. */
@@ -59,6 +66,11 @@ async function measureOne(
       into.rssMiB.push(memory.rss);
       into.peakMiB.push(memory.peak);
     }
+    if (entry !== undefined) return; // the floor has no tools and never polls
+    await client.request("tools/list");
+    await waitForPolls(sim, { sinceMs: t0, polls: 1 });
+    const settled = await client.memoryMiB();
+    if (settled !== null) into.settledPeakMiB.push(settled.peak);
   } finally {
     await client.close();
   }
@@ -163,5 +175,13 @@ export function coldStartFigures(s: ColdStartSamples): Figure[] {
       value: plus(mib(rss - floorRss)),
     }),
   );
+  if (s.program.settledPeakMiB.length > 0) {
+    const settled = median(s.program.settledPeakMiB);
+    figures.push(info({
+      bench: "2 memory",
+      what: "peak RSS once tools listed + first poll done (floor +)",
+      value: `${mib(settled)} (${plus(mib(settled - floorPeak))})`,
+    }));
+  }
   return figures;
 }
