@@ -15,7 +15,9 @@ import { buildFetch, type Fetch } from "./lib/platform/http_client.ts";
 import { buildInstructions } from "./lib/instructions.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { McpServer, type ToolSet } from "./lib/mcp/server.ts";
+import { Redactor } from "./lib/redact.ts";
 import { StdioTransport } from "./lib/mcp/stdio.ts";
+import { UnsafeStateFileError } from "./lib/state/safe_file.ts";
 import { resolveStateDir } from "./lib/state/state_dir.ts";
 import { resolveToken, type TokenSource } from "./lib/state/token.ts";
 import type { ToolDeps } from "./lib/tools/index.ts";
@@ -87,6 +89,8 @@ async function serve({ config, stateDir, token, log, http }: Setup): Promise<num
     log,
     instructions: () => buildInstructions({ pollTimeoutSecs: config.pollTimeoutSecs }),
     clock: systemClock,
+    // The one redaction step, shared with the logger: results, errors and pushes pass it.
+    outgoingText: (text) => log.redactor.redact(text),
   });
 
   const stopping = new AbortController();
@@ -150,7 +154,8 @@ async function openLink(
   try {
     return await link.WorkspaceLink.open(settings, { ...deps, clock: systemClock });
   } catch (err) {
-    writeStderr(`molecule-mcp cannot start: ${err instanceof Error ? err.message : err}`);
+    const next = err instanceof UnsafeStateFileError ? `: ${err.next}` : "";
+    writeStderr(`molecule-mcp cannot start: ${err instanceof Error ? err.message : err}${next}`);
     return null;
   }
 }
@@ -177,6 +182,7 @@ function toolSet(
       },
       selfId: config.workspaceId,
       workspaceTier: config.workspaceTier,
+      runtimeIdentity: config.runtimeIdentity,
       clock: systemClock,
       log,
       random: Math.random,
@@ -194,6 +200,7 @@ async function prepare(
   const log = createLogger({
     write: writeStderr,
     level: loaded.ok ? loaded.config.logLevel : "warn",
+    redactor: new Redactor(),
   });
   const stateDir = await resolveStateDir({ configsDir: env.CONFIGS_DIR, home: env.HOME, log });
   const token = await resolveToken({
@@ -219,7 +226,8 @@ async function prepare(
     if (!http.ok) problems.push(...http.problems);
     return { ok: false, problems };
   }
-  log.addSecret(token.token);
+  log.redactor.add(token.token);
+  for (const secret of http.secrets) log.redactor.add(secret);
   const value = { config: loaded.config, stateDir: stateDir.dir, log, http };
   return { ok: true, value: { ...value, token: token.token, tokenSource: token.source } };
 }

@@ -27,17 +27,20 @@ export function assertMatch(actual: string, expected: RegExp, msg?: string): voi
   nodeAssert.match(actual, expected, msg);
 }
 
-export async function assertRejects(
+export async function assertRejects<E extends Error = Error>(
   fn: () => Promise<unknown>,
-  errorClass?: new (...args: never[]) => Error,
-): Promise<Error> {
+  errorClass?: new (...args: never[]) => E,
+): Promise<E> {
   try {
     await fn();
   } catch (err) {
-    if (errorClass !== undefined && !(err instanceof errorClass)) {
+    if (errorClass !== undefined) {
+      if (err instanceof errorClass) return err;
       throw new Error(`expected ${errorClass.name}, got ${String(err)}`);
     }
-    return err instanceof Error ? err : new Error(String(err));
+    // Without a class the caller asked for any Error; E is then Error.
+    const any: unknown = err instanceof Error ? err : new Error(String(err));
+    return any as E;
   }
   throw new Error("expected a rejection, got none");
 }

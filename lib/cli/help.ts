@@ -13,12 +13,11 @@ import {
 } from "../config.ts";
 import { DEFAULT_POLL_TIMEOUT_SECS, MAX_POLL_TIMEOUT_SECS } from "../instructions.ts";
 import { EXIT } from "../errors.ts";
-import { CURSOR_FILE_NAME } from "../inbox/cursor.ts";
-import { JOURNAL_FILE_NAME } from "../inbox/journal.ts";
 import { CONTAINER_CONFIGS_DIR, HOME_STATE_DIR_NAME } from "../state/state_dir.ts";
-import { STATE_FILES } from "../state/state_files.ts";
+import { STATE_FILES, WORKSPACE_STATE_FILES } from "../state/state_files.ts";
 
 const NAME_WIDTH = 38;
+const W = WORKSPACE_STATE_FILES;
 
 /** Renders rows of "name  meaning" with the meaning column aligned (long names wrap). */
 function table(rows: readonly (readonly [string, string])[], width = NAME_WIDTH): string[] {
@@ -98,14 +97,26 @@ export function usageText(version: string): string {
       ["MOLECULE_CA_FILE", "PEM file of extra CA certificates (corporate TLS proxies)"],
       ["MOLECULE_PROXY_URL", "proxy for platform calls (else HTTPS_PROXY/NO_PROXY)"],
     ]),
+    "  Shown to the agent by get_runtime_identity (read, never acted on):",
+    ...table([
+      ["MODEL, MODEL_PROVIDER, MOLECULE_MODEL", "the model driving the agent, its provider"],
+      ["ANTHROPIC_BASE_URL", "model gateway (shown without credentials or query)"],
+      ["TIER, ADAPTER_MODULE", "runtime tier and adapter (shown as runtime)"],
+    ]),
     "",
-    "State files (in the state directory):",
+    "State files (in the state directory; <id> is WORKSPACE_ID, so several workspaces can",
+    "share one directory):",
     ...table([
       [STATE_FILES.authToken, "optional token source; only read"],
-      [STATE_FILES.inboundSecret, "secret the platform sends with heartbeats; mode 0600"],
-      [JOURNAL_FILE_NAME, "queued inbox messages, kept across restarts; mode 0600"],
-      [CURSOR_FILE_NAME, "where inbox polling resumes after a restart; mode 0600"],
+      [`${W.inboundSecret}.<id>`, "secret the platform sends with heartbeats"],
+      [`${W.journal}.<id>`, "queued inbox messages, kept across restarts"],
+      [`${W.cursor}.<id>`, "where inbox polling resumes after a restart"],
+      [`${W.lock}.<id>`, "held by the process receiving this workspace's messages"],
     ]),
+    "  Each must be a regular file (never a link, FIFO or device) owned by you; they are",
+    "  written 0600 and wider modes are tightened. The directory must be yours and not",
+    "  writable by others. A file that is not this workspace's is renamed aside",
+    "  (<name>.foreign-<time>) with a notice, never served.",
     "",
     "Exit codes:",
     ...table([

@@ -16,6 +16,8 @@
  * the ordering against the journal is the durable inbox's (lib/inbox/inbox.ts).
  */
 import { atomicWriteFile } from "../state/atomic_write.ts";
+import { CURSOR_FILE_MAX_BYTES, readStateFile, UnsafeStateFileError } from "../state/safe_file.ts";
+import { decodeUtf8 } from "../state/state_files.ts";
 import { parseUuid } from "../uuid.ts";
 import type { Logger } from "../log.ts";
 
@@ -56,23 +58,43 @@ export function parseCursor(text: string): InboxCursor | null {
 }
 
 /**
- * Reads the cursor at `path`. Missing → null, quietly. Corrupt or unreadable → null plus a
- * warning naming the file and the consequence. Never throws. Needs --allow-read.
+ * Reads the cursor at `path` through state/safe_file.ts (no link, regular file we own, at most
+ * CURSOR_FILE_MAX_BYTES). Missing → null, quietly. Unsafe, corrupt or unreadable → null plus
+ * a warning naming the file and the consequence; the next write replaces it by rename. Never
+ * throws. Needs --allow-read.
  */
-export async function readCursorFile(path: string, log: Logger): Promise<InboxCursor | null> {
-  let text: string;
+export async function readCursorFile(
+  path: string,
+  opts: { log: Logger; uid?: number | null },
+): Promise<InboxCursor | null> {
+  const { log } = opts;
+  let text: string | undefined;
   try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    log.warn("cannot read the inbox cursor; fetching the recent backlog instead", {
-      path,
-      error: err instanceof Error ? err : String(err),
-      next: "check the file's owner and permissions; it is rewritten after the next poll",
+    const bytes = await readStateFile(path, {
+      log,
+      widePerms: "tighten",
+      maxBytes: CURSOR_FILE_MAX_BYTES,
+      ...(opts.uid === undefined ? {} : { uid: opts.uid }),
     });
+    if (bytes === null) return null;
+    text = decodeUtf8(bytes);
+  } catch (err) {
+    const isUnsafe = err instanceof UnsafeStateFileError;
+    log.warn(
+      isUnsafe
+        ? "refusing the inbox cursor file; fetching the recent backlog instead"
+        : "cannot read the inbox cursor; fetching the recent backlog instead",
+      {
+        path,
+        error: err instanceof Error ? err : String(err),
+        next: isUnsafe
+          ? err.next
+          : "check the file's owner and permissions; it is rewritten after the next poll",
+      },
+    );
     return null;
   }
-  const cursor = parseCursor(text);
+  const cursor = text === undefined ? null : parseCursor(text);
   if (cursor === null) {
     log.warn("inbox cursor file is corrupt; fetching the recent backlog instead", {
       path,

@@ -43,7 +43,10 @@ Deno.test("inbox cursor: a saved cursor is back after a restart, in a 0600 JSON 
 
 Deno.test("inbox cursor: upstream's plain-id cursor file is still understood", async () => {
   await withTempDir(async (dir) => {
-    await Deno.writeTextFile(`${dir}/.mcp_inbox_cursor`, `${ROW_ID.toUpperCase()}\n`);
+    await Deno.writeTextFile(`${dir}/.mcp_inbox_cursor`, `${ROW_ID.toUpperCase()}\n`, {
+      mode: 0o600,
+    });
+    await Deno.chmod(`${dir}/.mcp_inbox_cursor`, 0o600);
     const captured = captureLog("warn");
     const inbox = await open(dir, captured);
     assertEquals(inbox.cursor, { id: ROW_ID, created_at: null });

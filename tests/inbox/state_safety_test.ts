@@ -1,0 +1,140 @@
+/** The inbox's state files refuse links, FIFOs, devices and other users' files (issue 10). */
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
+import { DurableInbox } from "../../lib/inbox/inbox.ts";
+import { UnsafeStateFileError } from "../../lib/state/safe_file.ts";
+import { captureLog } from "../fakes/log_capture.ts";
+import { ManualClock } from "../fakes/manual_clock.ts";
+import { HOSTILE_FILES } from "../fakes/special_files.ts";
+import { withTempDir } from "../fakes/temp_dir.ts";
+
+const JOURNAL = ".mcp_inbox_journal";
+const CURSOR = ".mcp_inbox_cursor";
+const LOCK = ".mcp_inbox.lock";
+
+function open(dir: string, log = captureLog(), uid?: number) {
+  return DurableInbox.open({
+    dir,
+    log: log.log,
+    clock: new ManualClock(),
+    ...(uid === undefined ? {} : { uid }),
+  });
+}
+
+async function names(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const entry of Deno.readDir(dir)) out.push(entry.name);
+  return out.sort();
+}
+
+Deno.test("inbox lock: a lock file that is a link to another file is refused; the target is untouched", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/precious`, "do not overwrite me\n");
+    await Deno.symlink(`${dir}/precious`, `${dir}/${LOCK}`);
+    const err = await assertRejects(() => open(dir), UnsafeStateFileError);
+    assertStringIncludes(err.message, `${dir}/${LOCK} is a symbolic link`);
+    assertEquals(await Deno.readTextFile(`${dir}/precious`), "do not overwrite me\n");
+  });
+});
+
+Deno.test("inbox lock: a dangling link at the lock's name is refused, nothing is created through it", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.symlink(`${dir}/elsewhere`, `${dir}/${LOCK}`);
+    await assertRejects(() => open(dir), UnsafeStateFileError);
+    assertEquals(await names(dir), [LOCK]);
+  });
+});
+
+Deno.test("inbox lock: a lock file owned by another user is refused, naming it", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/${LOCK}`, "");
+    const owner = (await Deno.stat(`${dir}/${LOCK}`)).uid!;
+    const err = await assertRejects(() => open(dir, captureLog(), owner + 1), UnsafeStateFileError);
+    assertStringIncludes(err.message, `${dir}/${LOCK} is owned by user id ${owner}`);
+  });
+});
+
+Deno.test("inbox lock: a lock file readable by others is tightened to 0600 with a notice", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/${LOCK}`, "");
+    await Deno.chmod(`${dir}/${LOCK}`, 0o666);
+    const log = captureLog();
+    const inbox = await open(dir, log);
+    await inbox.close();
+    assertEquals((await Deno.stat(`${dir}/${LOCK}`)).mode! & 0o777, 0o600);
+    assertStringIncludes(log.text(), "tightened a state file to mode 0600");
+  });
+});
+
+for (const { kind, make } of HOSTILE_FILES) {
+  Deno.test(`inbox lock: a lock file that is ${kind} is refused without hanging`, async () => {
+    await withTempDir(async (dir) => {
+      await make(`${dir}/${LOCK}`);
+      const err = await assertRejects(() => open(dir), UnsafeStateFileError);
+      assertStringIncludes(err.message, `${dir}/${LOCK} is `);
+    });
+  });
+
+  Deno.test(`inbox cursor: a cursor file that is ${kind} is refused with a warning; the inbox opens`, async () => {
+    await withTempDir(async (dir) => {
+      await make(`${dir}/${CURSOR}`);
+      const log = captureLog();
+      const inbox = await open(dir, log);
+      try {
+        assertEquals(inbox.cursor, null);
+        assertStringIncludes(log.text(), "refusing the inbox cursor file");
+        assertStringIncludes(log.text(), `${dir}/${CURSOR}`);
+        // The next save replaces the name with a regular file, never writing through it.
+        await inbox.setCursor({ id: "0b5e2c1a-7f3d-4c2b-9a8e-1d2c3b4a5f60", created_at: null });
+        const info = await Deno.lstat(`${dir}/${CURSOR}`);
+        assert(info.isFile && !info.isSymlink);
+      } finally {
+        await inbox.close();
+      }
+    });
+  });
+
+  Deno.test(`inbox journal: a journal that is ${kind} is set aside with a warning; the inbox opens empty`, async () => {
+    await withTempDir(async (dir) => {
+      await make(`${dir}/${JOURNAL}`);
+      const log = captureLog();
+      const inbox = await open(dir, log);
+      try {
+        assertEquals(inbox.size, 0);
+        assertStringIncludes(log.text(), "refused the inbox journal");
+        const aside = (await names(dir)).filter((n) => n.startsWith(`${JOURNAL}.corrupt-`));
+        assertEquals(aside.length, 1);
+        assert((await Deno.lstat(`${dir}/${JOURNAL}`)).isFile, "a fresh regular journal");
+      } finally {
+        await inbox.close();
+      }
+    });
+  });
+}
+
+Deno.test("inbox journal: a journal owned by another user is never served: set aside, inbox empty", async () => {
+  await withTempDir(async (dir) => {
+    const first = await open(dir);
+    await first.accept({
+      messages: [{
+        activity_id: "00000000-0000-4000-8000-000000000001",
+        text: "forged canvas message",
+        peer_id: "",
+        kind: "canvas_user",
+        method: "message/send",
+        created_at: "2026-05-01T10:00:00Z",
+      }],
+      skipped: [],
+    });
+    await first.close();
+    const owner = (await Deno.stat(`${dir}/${JOURNAL}`)).uid!;
+    const log = captureLog();
+    await Deno.remove(`${dir}/${LOCK}`); // the lock would be refused first, as it should
+    const inbox = await open(dir, log, owner + 1);
+    try {
+      assertEquals(inbox.size, 0);
+      assertStringIncludes(log.text(), `is owned by user id ${owner}`);
+    } finally {
+      await inbox.close();
+    }
+  });
+});
