@@ -23,6 +23,7 @@ import { resolveToken, type TokenSource } from "./lib/state/token.ts";
 import type { ToolDeps } from "./lib/tools/index.ts";
 import { VERSION } from "./lib/version.ts";
 import type { WorkspaceLink } from "./lib/workspace/link.ts";
+import type { AttachPolicy } from "./lib/tools/attachment_policy.ts";
 
 /** Everything the server needs once the configuration is valid. */
 interface Setup {
@@ -33,6 +34,8 @@ interface Setup {
   log: Logger;
   /** The fetch every platform request uses (custom CA / proxy when configured). */
   http: { fetch: Fetch; close(): void };
+  /** Which files send_message_to_user may attach. */
+  attachPolicy: AttachPolicy;
 }
 
 /** Runs the program and returns its exit code. */
@@ -76,7 +79,8 @@ export async function main(args: string[]): Promise<number> {
  * the platform's latency); the workspace link and the tools load behind it, and tools/list or
  * tools/call wait for them. Then the link registers, heartbeats and polls.
  */
-async function serve({ config, stateDir, token, log, http }: Setup): Promise<number> {
+async function serve(setup: Setup): Promise<number> {
+  const { config, stateDir, token, log, http } = setup;
   const modules = loadLinkModules();
   const opening = openLink(modules, { ...config, token, stateDir }, { fetch: http.fetch, log });
   const server = new McpServer<ToolDeps>({
@@ -84,7 +88,7 @@ async function serve({ config, stateDir, token, log, http }: Setup): Promise<num
     serverInfo: { name: "molecule", version: VERSION },
     loading: Promise.all([modules, opening]).then(([{ tools }, link]) => {
       if (link === null) throw new Error("the workspace link did not open");
-      return toolSet(tools.platformTools(), link, config, log);
+      return toolSet(tools.platformTools(), link, setup);
     }),
     log,
     instructions: () => buildInstructions({ pollTimeoutSecs: config.pollTimeoutSecs }),
@@ -164,8 +168,7 @@ async function openLink(
 function toolSet(
   tools: ToolSet<ToolDeps>["tools"],
   link: WorkspaceLink,
-  config: Config,
-  log: Logger,
+  { config, log, attachPolicy }: Setup,
 ): ToolSet<ToolDeps> {
   return {
     tools,
@@ -186,8 +189,12 @@ function toolSet(
       clock: systemClock,
       log,
       random: Math.random,
-      readFile: (path) => Deno.readFile(path),
-      stat: (path) => Deno.stat(path),
+      attachmentFs: {
+        realPath: (path) => Deno.realPath(path),
+        stat: (path) => Deno.stat(path),
+        open: (path) => Deno.open(path, { read: true }),
+      },
+      attachPolicy,
     },
   };
 }
@@ -228,7 +235,14 @@ async function prepare(
   }
   log.redactor.add(token.token);
   for (const secret of http.secrets) log.redactor.add(secret);
-  const value = { config: loaded.config, stateDir: stateDir.dir, log, http };
+  const tokenFile = env.MOLECULE_WORKSPACE_TOKEN_FILE?.trim() ?? "";
+  const attachPolicy: AttachPolicy = {
+    stateDir: stateDir.dir,
+    home: env.HOME?.trim() || undefined,
+    allowDirs: loaded.config.attachAllowDirs,
+    secretFiles: tokenFile === "" ? [] : [tokenFile],
+  };
+  const value = { config: loaded.config, stateDir: stateDir.dir, log, http, attachPolicy };
   return { ok: true, value: { ...value, token: token.token, tokenSource: token.source } };
 }
 
