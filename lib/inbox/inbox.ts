@@ -36,22 +36,11 @@
  * the live state is written as a fresh snapshot (atomic rename, mode 0600).
  */
 import { removeStaleTemps } from "../state/atomic_write.ts";
-import { joinPath } from "../paths.ts";
+import { setAsideStateFile } from "../state/safe_file.ts";
+import { workspaceStatePath } from "../state/state_files.ts";
 import type { Clock } from "../clock.ts";
-import {
-  CURSOR_FILE_NAME,
-  type InboxCursor,
-  readCursorFile,
-  removeCursorFile,
-  writeCursorFile,
-} from "./cursor.ts";
-import {
-  InboxJournal,
-  JOURNAL_FILE_NAME,
-  type JournalRecord,
-  type SeenId,
-  snapshotRecords,
-} from "./journal.ts";
+import { type InboxCursor, readCursorFile, removeCursorFile, writeCursorFile } from "./cursor.ts";
+import { InboxJournal, type JournalRecord, type SeenId, snapshotRecords } from "./journal.ts";
 import type { InboxMessage } from "./message.ts";
 import { acquireInboxLock, type InboxLock } from "./lock.ts";
 import type { Logger } from "../log.ts";
@@ -76,10 +65,18 @@ export interface DurableInboxOptions {
   /** Maximum pending messages; default DEFAULT_INBOX_CAPACITY. */
   capacity?: number;
   /**
-   * Appended to both file names, so several workspaces can share one state directory
-   * (upstream's multi-workspace cursor files are `.mcp_inbox_cursor_<first 8 of id>`).
+   * The workspace this inbox belongs to (lowercase UUID). Every file is keyed by it
+   * (`<base>.<workspace id>`, state/state_files.ts), so several workspaces share one state
+   * directory, and the id is recorded inside the journal and the cursor: a file naming another
+   * workspace, or none, is set aside with a warning and never served.
    */
-  fileSuffix?: string;
+  workspaceId: string;
+  /**
+   * An unkeyed journal of an older version that lib/inbox/legacy_state.ts proved to be this
+   * workspace's: replayed when this workspace has no journal of its own yet, then removed
+   * once its content is in the keyed snapshot.
+   */
+  adoptJournalFrom?: string;
   /**
    * The user id every state file must belong to; default the state directory's owner
    * (state/safe_file.ts). Tests pass another id to play files owned by someone else.
@@ -115,6 +112,7 @@ export class DurableInbox {
   #clock: Clock;
   #journal: InboxJournal;
   #cursorPath: string;
+  #workspaceId: string;
   #cursor: InboxCursor | null;
   #pending = new Map<string, InboxMessage>();
   #seen: SeenIds;
@@ -137,7 +135,8 @@ export class DurableInbox {
     this.#log = opts.log;
     this.#clock = opts.clock;
     this.#journal = journal;
-    this.#cursorPath = joinPath(opts.dir, CURSOR_FILE_NAME + (opts.fileSuffix ?? ""));
+    this.#workspaceId = opts.workspaceId;
+    this.#cursorPath = workspaceStatePath(opts.dir, "cursor", opts.workspaceId);
     this.#cursor = cursor;
     this.#seen = new SeenIds(opts.clock);
   }
@@ -155,8 +154,8 @@ export class DurableInbox {
     const lock = await acquireInboxLock(opts.dir, {
       pid: Deno.pid,
       log: opts.log,
+      fileSuffix: `.${opts.workspaceId}`,
       ...(opts.uid === undefined ? {} : { uid: opts.uid }),
-      ...(opts.fileSuffix === undefined ? {} : { fileSuffix: opts.fileSuffix }),
     });
     try {
       const inbox = await DurableInbox.#load(opts);
@@ -169,12 +168,26 @@ export class DurableInbox {
   }
 
   static async #load(opts: DurableInboxOptions): Promise<DurableInbox> {
-    const path = joinPath(opts.dir, JOURNAL_FILE_NAME + (opts.fileSuffix ?? ""));
-    const { journal, records } = await InboxJournal.open(path, opts);
-    const cursorPath = joinPath(opts.dir, CURSOR_FILE_NAME + (opts.fileSuffix ?? ""));
+    const path = workspaceStatePath(opts.dir, "journal", opts.workspaceId);
+    const journalDeps = {
+      log: opts.log,
+      clock: opts.clock,
+      ...(opts.uid === undefined ? {} : { uid: opts.uid }),
+    };
+    const opened = await InboxJournal.open(path, journalDeps);
+    const journal = opened.journal;
+    let records = await checkJournalOwner(path, opened.records, opts);
+    const adoptFrom = records.length === 0 ? opts.adoptJournalFrom : undefined;
+    if (adoptFrom !== undefined) {
+      // Proven to be ours by lib/inbox/legacy_state.ts; older versions wrote no header.
+      records = (await InboxJournal.open(adoptFrom, journalDeps)).records;
+    }
+    const cursorPath = workspaceStatePath(opts.dir, "cursor", opts.workspaceId);
     await removeStaleTemps(cursorPath, opts.log); // written on most polls: kills leave these
     const cursor = await readCursorFile(cursorPath, {
       log: opts.log,
+      workspaceId: opts.workspaceId,
+      clock: opts.clock,
       ...(opts.uid === undefined ? {} : { uid: opts.uid }),
     });
     const inbox = new DurableInbox(opts, journal, cursor);
@@ -188,6 +201,17 @@ export class DurableInbox {
           "check that the state directory exists and is writable",
         { cause: err },
       );
+    }
+    if (adoptFrom !== undefined) {
+      await Deno.remove(adoptFrom).catch((err) => {
+        // Its content is in the keyed journal; a leftover is set aside at the next start.
+        opts.log.debug("cannot remove the adopted journal", { path: adoptFrom, error: err });
+      });
+      opts.log.info("adopted the inbox journal of an older version", {
+        from: adoptFrom,
+        to: path,
+        pending: inbox.size,
+      });
     }
     inbox.#checkFull();
     return inbox;
@@ -215,7 +239,7 @@ export class DurableInbox {
   setCursor(cursor: InboxCursor): Promise<void> {
     return this.#serial(async () => {
       this.#cursor = { id: cursor.id, created_at: cursor.created_at };
-      await this.#storeCursor(() => writeCursorFile(this.#cursorPath, cursor));
+      await this.#storeCursor(() => writeCursorFile(this.#cursorPath, cursor, this.#workspaceId));
     });
   }
 
@@ -403,6 +427,7 @@ export class DurableInbox {
 
   /** Applies a stored record to memory (also used for replay at open). */
   #apply(record: JournalRecord): void {
+    if (record.op === "workspace") return; // checked at open (checkJournalOwner)
     if (record.op === "pop") {
       const msg = this.#pending.get(record.id);
       if (msg === undefined) return;
@@ -420,7 +445,10 @@ export class DurableInbox {
   /** The live state as journal records. The record being persisted is applied afterwards. */
   #snapshot(): JournalRecord[] {
     const seenOnly = this.#seen.entries().filter((s) => !this.#pending.has(s.id));
-    return snapshotRecords([...this.#pending.values()], seenOnly);
+    return [
+      { op: "workspace", id: this.#workspaceId },
+      ...snapshotRecords([...this.#pending.values()], seenOnly),
+    ];
   }
 
   /** Logs the full / room-again transitions and wakes the poller when room appears. */
@@ -474,4 +502,48 @@ export class DurableInbox {
       this.#cursorFailing = true;
     }
   }
+}
+
+/**
+ * The journal's records when they are this workspace's: every `workspace` record names it.
+ * A journal naming another workspace (`.foreign-<time>`), or holding records but no name at all
+ * (`.unverified-<time>`), is set aside with a warning naming both files, and nothing of it is
+ * served: a forged or misplaced journal must never reach the agent.
+ */
+async function checkJournalOwner(
+  path: string,
+  records: JournalRecord[],
+  opts: DurableInboxOptions,
+): Promise<JournalRecord[]> {
+  if (records.length === 0) return records;
+  const owners = new Set<string>();
+  for (const record of records) if (record.op === "workspace") owners.add(record.id);
+  if (owners.size === 1 && owners.has(opts.workspaceId)) return records;
+  const isForeign = owners.size > 0;
+  const aside = await setAsideStateFile(
+    path,
+    isForeign ? "foreign" : "unverified",
+    opts.clock.now(),
+  );
+  if (aside instanceof Error) {
+    throw new Error(
+      `Cannot set aside the inbox journal ${path}, which is not this workspace's: ` +
+        `${aside.message}; move it away, then restart`,
+      { cause: aside },
+    );
+  }
+  opts.log.warn(
+    isForeign
+      ? "the inbox journal belongs to another workspace; set it aside, nothing of it is served"
+      : "the inbox journal does not say which workspace it belongs to; set it aside, " +
+        "nothing of it is served",
+    {
+      path,
+      ...(isForeign ? { journalWorkspace: [...owners].join(",") } : {}),
+      workspace: opts.workspaceId,
+      setAside: aside,
+      next: `if ${aside} holds messages you expected, check which workspace wrote it`,
+    },
+  );
+  return [];
 }

@@ -8,6 +8,12 @@ import { removeStaleTemps } from "../state/atomic_write.ts";
 import type { Clock } from "../clock.ts";
 import { DurableInbox } from "../inbox/inbox.ts";
 import { InboxBusyError } from "../inbox/lock.ts";
+import {
+  findLegacyInboxFiles,
+  openSettlingLegacy,
+  type RowOwnership,
+} from "../inbox/legacy_state.ts";
+import { CursorGoneError } from "../platform/http.ts";
 import type { InboxMessage } from "../inbox/message.ts";
 import { INBOX_DISABLED, type InboxUnavailable } from "../inbox/unavailable.ts";
 import { InboxPoller } from "../inbox/poller.ts";
@@ -47,6 +53,13 @@ export interface WorkspaceLinkDeps {
   log: Logger;
 }
 
+/** Why the inbox is not open yet while an older version's files are being checked. */
+const CHECKING_LEGACY: InboxUnavailable = {
+  message: "The inbox is not open yet: inbox files left by an older version are being checked " +
+    "with the platform, so that only this workspace's messages are served",
+  next: "call again in a few seconds",
+};
+
 /** A workspace's client, inbox and background loops. */
 export class WorkspaceLink {
   readonly platform: PlatformClient;
@@ -58,6 +71,8 @@ export class WorkspaceLink {
   #inbox: DurableInbox | null = null;
   #poller: InboxPoller | null = null;
   #unavailable: InboxUnavailable | null = null;
+  /** Older unkeyed inbox files wait to be adopted or set aside (lib/inbox/legacy_state.ts). */
+  #isLegacyPending = false;
   #arrivalListeners: ((msgs: InboxMessage[]) => void)[] = [];
 
   private constructor(settings: WorkspaceLinkSettings, deps: WorkspaceLinkDeps) {
@@ -83,6 +98,13 @@ export class WorkspaceLink {
     await removeStaleTemps(link.#secretPath(), deps.log);
     if (settings.isInboxDisabled) {
       link.#unavailable = INBOX_DISABLED;
+    } else if (await findLegacyInboxFiles(settings.stateDir, settings.workspaceId) !== null) {
+      // Settling them asks the platform (lib/inbox/legacy_state.ts): never before initialize.
+      link.#isLegacyPending = true;
+      link.#unavailable = CHECKING_LEGACY;
+      deps.log.info("found inbox files of an older version; asking the platform whose they are", {
+        stateDir: settings.stateDir,
+      });
     } else {
       await link.#openInbox();
     }
@@ -111,18 +133,39 @@ export class WorkspaceLink {
     this.#inbox?.onArrived(listener);
   }
 
+  /**
+   * Whether activity row `id` is this workspace's: the platform answers 200 for its own rows
+   * and 410 for another workspace's (platform-contract §5). Other failures throw.
+   */
+  async #probeRow(id: string, signal?: AbortSignal): Promise<RowOwnership> {
+    try {
+      await this.platform.listActivity({ sinceId: id, limit: 1 }, signal ? { signal } : {});
+      return "ours";
+    } catch (err) {
+      if (err instanceof CursorGoneError) return "not-ours";
+      throw err;
+    }
+  }
+
   /** Tries to open the inbox; only InboxBusyError is absorbed (it is retried in start()). */
-  async #openInbox(): Promise<void> {
+  async #openInbox(signal?: AbortSignal): Promise<void> {
     const { log, clock } = this.#deps;
     const s = this.#settings;
     try {
-      const inbox = await DurableInbox.open({
-        dir: s.stateDir,
-        log,
-        clock,
-        // Keyed by the workspace: one state directory holds several workspaces side by side.
-        fileSuffix: `.${s.workspaceId}`,
-      });
+      const inbox = await openSettlingLegacy(
+        { dir: s.stateDir, workspaceId: s.workspaceId },
+        { log, clock, probeRow: (id) => this.#probeRow(id, signal) },
+        (adoptJournalFrom) =>
+          DurableInbox.open({
+            dir: s.stateDir,
+            log,
+            clock,
+            // Keyed by the workspace: one state directory holds several workspaces side by side.
+            workspaceId: s.workspaceId,
+            ...(adoptJournalFrom === undefined ? {} : { adoptJournalFrom }),
+          }),
+      );
+      this.#isLegacyPending = false;
       this.#inbox = inbox;
       this.#unavailable = null;
       for (const listener of this.#arrivalListeners) inbox.onArrived(listener);
@@ -154,12 +197,18 @@ export class WorkspaceLink {
 
   /** Waits until the inbox can be opened (another process let go), then polls it. */
   async #runInbox(signal: AbortSignal): Promise<void> {
+    let isFirst = true;
     while (this.#inbox === null && !signal.aborted) {
-      await this.#deps.clock.sleep(this.#settings.pollIntervalMs, signal);
+      // Older files are settled at once; a busy inbox is retried after a poll interval.
+      if (!(isFirst && this.#isLegacyPending)) {
+        await this.#deps.clock.sleep(this.#settings.pollIntervalMs, signal);
+      }
+      isFirst = false;
       if (signal.aborted) break;
       try {
-        await this.#openInbox();
+        await this.#openInbox(signal);
       } catch (err) {
+        if (signal.aborted) break;
         this.#deps.log.warn("cannot open the inbox; retrying", { error: err });
       }
     }

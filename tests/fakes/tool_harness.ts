@@ -54,7 +54,9 @@ export async function withToolRig(
     { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
     { fetch: platform.fetch, clock, log },
   );
-  const inbox = opts.isInboxDisabled ? null : await DurableInbox.open({ dir, log, clock });
+  const inbox = opts.isInboxDisabled
+    ? null
+    : await DurableInbox.open({ dir, log, clock, workspaceId: me.id });
   const files = opts.files ?? {};
   const notFound = (path: string) => new Deno.errors.NotFound(`No such file: ${path}`);
   const deps: ToolDeps = {

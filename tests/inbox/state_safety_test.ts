@@ -6,16 +6,18 @@ import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import { HOSTILE_FILES } from "../fakes/special_files.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
+import { TEST_CURSOR, TEST_JOURNAL, TEST_LOCK, TEST_WORKSPACE_ID } from "../fakes/inbox_files.ts";
 
-const JOURNAL = ".mcp_inbox_journal";
-const CURSOR = ".mcp_inbox_cursor";
-const LOCK = ".mcp_inbox.lock";
+const JOURNAL = TEST_JOURNAL;
+const CURSOR = TEST_CURSOR;
+const LOCK = TEST_LOCK;
 
 function open(dir: string, log = captureLog(), uid?: number) {
   return DurableInbox.open({
     dir,
     log: log.log,
     clock: new ManualClock(),
+    workspaceId: TEST_WORKSPACE_ID,
     ...(uid === undefined ? {} : { uid }),
   });
 }
