@@ -29,6 +29,8 @@ import { WORKSPACE_STATE_FILES, workspaceStatePath } from "../state/state_files.
 import { readStoredCursor, writeCursorFile } from "./cursor.ts";
 import { parseRecord } from "./journal.ts";
 import { acquireInboxLock } from "./lock.ts";
+import { CursorGoneError } from "../platform/http.ts";
+import type { PlatformClient } from "../platform/client.ts";
 
 /** Unkeyed inbox files found in the state directory (full paths). */
 export interface LegacyInboxFiles {
@@ -55,6 +57,26 @@ export interface LegacyDeps {
   probeRow(id: string): Promise<RowOwnership>;
   /** Owner the files must have; default the state directory's (state/safe_file.ts). */
   uid?: number | null;
+}
+
+/**
+ * The proof request: `GET /workspaces/<self>/activity?since_id=<id>&limit=1` answers 200 for
+ * this workspace's own row and 410 for another workspace's or a pruned one (platform-contract
+ * §5). Any other failure is thrown: no verdict.
+ */
+export function platformRowProbe(
+  platform: Pick<PlatformClient, "listActivity">,
+  signal?: AbortSignal,
+): (id: string) => Promise<RowOwnership> {
+  return async (id) => {
+    try {
+      await platform.listActivity({ sinceId: id, limit: 1 }, signal ? { signal } : {});
+      return "ours";
+    } catch (err) {
+      if (err instanceof CursorGoneError) return "not-ours";
+      throw err;
+    }
+  };
 }
 
 /** Newest row ids of a journal tried as proof (each one request, once per migration). */

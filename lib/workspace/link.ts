@@ -11,9 +11,8 @@ import { InboxBusyError } from "../inbox/lock.ts";
 import {
   findLegacyInboxFiles,
   openSettlingLegacy,
-  type RowOwnership,
+  platformRowProbe,
 } from "../inbox/legacy_state.ts";
-import { CursorGoneError } from "../platform/http.ts";
 import type { InboxMessage } from "../inbox/message.ts";
 import { INBOX_DISABLED, type InboxUnavailable } from "../inbox/unavailable.ts";
 import { InboxPoller } from "../inbox/poller.ts";
@@ -133,20 +132,6 @@ export class WorkspaceLink {
     this.#inbox?.onArrived(listener);
   }
 
-  /**
-   * Whether activity row `id` is this workspace's: the platform answers 200 for its own rows
-   * and 410 for another workspace's (platform-contract §5). Other failures throw.
-   */
-  async #probeRow(id: string, signal?: AbortSignal): Promise<RowOwnership> {
-    try {
-      await this.platform.listActivity({ sinceId: id, limit: 1 }, signal ? { signal } : {});
-      return "ours";
-    } catch (err) {
-      if (err instanceof CursorGoneError) return "not-ours";
-      throw err;
-    }
-  }
-
   /** Tries to open the inbox; only InboxBusyError is absorbed (it is retried in start()). */
   async #openInbox(signal?: AbortSignal): Promise<void> {
     const { log, clock } = this.#deps;
@@ -154,7 +139,7 @@ export class WorkspaceLink {
     try {
       const inbox = await openSettlingLegacy(
         { dir: s.stateDir, workspaceId: s.workspaceId },
-        { log, clock, probeRow: (id) => this.#probeRow(id, signal) },
+        { log, clock, probeRow: platformRowProbe(this.platform, signal) },
         (adoptJournalFrom) =>
           DurableInbox.open({
             dir: s.stateDir,
