@@ -14,6 +14,7 @@ import { buildFetch, type Fetch } from "./lib/platform/http_client.ts";
 import { buildInstructions } from "./lib/instructions.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { McpServer } from "./lib/mcp/server.ts";
+import { Redactor } from "./lib/redact.ts";
 import { StdioTransport } from "./lib/mcp/stdio.ts";
 import { UnsafeStateFileError } from "./lib/state/safe_file.ts";
 import { resolveStateDir } from "./lib/state/state_dir.ts";
@@ -98,6 +99,7 @@ async function serve({ config, stateDir, token, log, http }: Setup): Promise<num
       },
       selfId: config.workspaceId,
       workspaceTier: config.workspaceTier,
+      runtimeIdentity: config.runtimeIdentity,
       clock: systemClock,
       log,
       random: Math.random,
@@ -107,6 +109,8 @@ async function serve({ config, stateDir, token, log, http }: Setup): Promise<num
     log,
     instructions: () => buildInstructions({ pollTimeoutSecs: config.pollTimeoutSecs }),
     clock: systemClock,
+    // The one redaction step, shared with the logger: results, errors and pushes pass it.
+    outgoingText: (text) => log.redactor.redact(text),
   });
   link.onArrived((messages) => {
     for (const message of messages) {
@@ -149,6 +153,7 @@ async function prepare(
   const log = createLogger({
     write: writeStderr,
     level: loaded.ok ? loaded.config.logLevel : "warn",
+    redactor: new Redactor(),
   });
   const stateDir = await resolveStateDir({ configsDir: env.CONFIGS_DIR, home: env.HOME, log });
   const token = await resolveToken({
@@ -174,7 +179,8 @@ async function prepare(
     if (!http.ok) problems.push(...http.problems);
     return { ok: false, problems };
   }
-  log.addSecret(token.token);
+  log.redactor.add(token.token);
+  for (const secret of http.secrets) log.redactor.add(secret);
   const value = { config: loaded.config, stateDir: stateDir.dir, log, http };
   return { ok: true, value: { ...value, token: token.token, tokenSource: token.source } };
 }

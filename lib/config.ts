@@ -4,7 +4,13 @@
  * the state directory need the file system, so state/token.ts and state/state_dir.ts own those; this
  * module only lists their variables in ENV_VARS.
  */
+import { cutCodePoints } from "./text.ts";
 import { normalisePollTimeout } from "./instructions.ts";
+import {
+  readRuntimeIdentity,
+  RUNTIME_IDENTITY_VARS,
+  type RuntimeIdentity,
+} from "./runtime_identity.ts";
 import { parseUuid } from "./uuid.ts";
 import type { LogLevel } from "./log.ts";
 
@@ -31,6 +37,8 @@ export const ENV_VARS = [
   "WORKSPACE_TIER",
   "MOLECULE_CA_FILE",
   "MOLECULE_PROXY_URL",
+  // Shown by get_runtime_identity (lib/runtime_identity.ts), never interpreted.
+  ...RUNTIME_IDENTITY_VARS,
 ] as const;
 
 /** The name of one variable the program reads. */
@@ -94,6 +102,8 @@ export interface Config {
   readonly pollTimeoutSecs: number;
   /** Workspace tier for the GLOBAL memory gate (0 = root workspace). */
   readonly workspaceTier: number;
+  /** The model/runtime variables get_runtime_identity shows. */
+  readonly runtimeIdentity: RuntimeIdentity;
 }
 
 /** The outcome of loadConfig: a frozen Config, or every problem found. */
@@ -145,6 +155,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     // Upstream semantics (ea206043), shared with the instructions: never a problem.
     pollTimeoutSecs: normalisePollTimeout(env["MOLECULE_MCP_POLL_TIMEOUT_SECS"]),
     workspaceTier,
+    runtimeIdentity: readRuntimeIdentity(value),
   };
   return { ok: true, config: Object.freeze(config) };
 }
@@ -240,6 +251,6 @@ function parseTier(raw: string, problems: string[]): number {
 
 /** Quotes a seen value for a problem line, cut so a pasted blob cannot flood the terminal. */
 function quote(raw: string): string {
-  const cut = raw.length > 80 ? `${raw.slice(0, 77)}...` : raw;
+  const cut = cutCodePoints(raw, 80, "...");
   return JSON.stringify(cut);
 }

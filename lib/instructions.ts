@@ -57,6 +57,7 @@ export function buildInstructions(opts: InstructionsOptions): string {
     `- canvas_user: send_message_to_user(message="…").`,
     `- peer_agent: delegate_task(workspace_id="<peer_id>", task="…"). If peer_id is empty the sender cannot be identified: do not reply, just inbox_pop the message.`,
     "- delegation_result: no reply; it answers a delegation you made earlier. Use it, then inbox_pop it. Replying to it would start a loop.",
+    "To ask the user for a decision without blocking, use create_approval or create_request; the answer arrives later as a message.",
     "",
     "ACKNOWLEDGING",
     `Call inbox_pop(activity_id="…") ONLY after your reply call succeeded (or, for a message that needs no reply, once you have handled it). If the reply fails, do not pop: leave the message queued so it is delivered again, and retry or tell your operator.`,

@@ -1,9 +1,10 @@
 /**
  * The one logger. Every line goes to a `write(line)` sink (stderr in main.ts, an array in
- * tests), never to stdout, which belongs to JSON-RPC. Redaction lives here: secrets known at
- * start-up (and any learned later, like the inbound secret) are masked in every line, and
- * fields named like a credential are never printed.
+ * tests), never to stdout, which belongs to JSON-RPC. Every line passes the one redaction step
+ * (lib/redact.ts): known secrets are masked in every form, and fields named like a credential
+ * are never printed.
  */
+import { Redactor } from "./redact.ts";
 
 /** Severity, lowest first. WARNING is the default; MOLECULE_MCP_VERBOSE turns on info. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -19,8 +20,11 @@ export interface Logger {
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
-  /** Masks `value` in every later line (for secrets learned after start-up). */
-  addSecret(value: string): void;
+  /**
+   * The redactor every line passes; main.ts shares it with the MCP server, and the heartbeat
+   * rotates the inbound secret in it.
+   */
+  readonly redactor: Redactor;
   /** Whether a line at `level` would be written (to skip building costly fields). */
   isEnabled(level: LogLevel): boolean;
 }
@@ -29,28 +33,19 @@ export interface Logger {
 export interface LoggerOptions {
   write: (line: string) => void;
   level: LogLevel;
+  /** The shared redactor; a private one (with `secrets`) when omitted. */
+  redactor?: Redactor;
+  /** Secrets to mask when no redactor is passed (tests). */
   secrets?: readonly string[];
 }
 
 const PREFIX = "[molecule-mcp]";
 const CREDENTIAL_FIELD = /token|authorization|secret|password|cookie/i;
-/** Secrets shorter than this are not masked: masking "a" would wreck every line. */
-const MIN_SECRET_LENGTH = 6;
 
 /** Builds the logger main.ts passes down. Never throws, even if the sink does. */
 export function createLogger(opts: LoggerOptions): Logger {
-  const secrets = new Set<string>();
-  const addSecret = (value: string) => {
-    if (value.length >= MIN_SECRET_LENGTH) secrets.add(value);
-  };
-  for (const s of opts.secrets ?? []) addSecret(s);
+  const redactor = opts.redactor ?? new Redactor(opts.secrets ?? []);
   const threshold = RANK[opts.level];
-
-  const redact = (text: string): string => {
-    let out = text;
-    for (const s of secrets) out = out.replaceAll(s, "[redacted]");
-    return out;
-  };
 
   const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (RANK[level] < threshold) return;
@@ -60,7 +55,7 @@ export function createLogger(opts: LoggerOptions): Logger {
       parts.push(`${key}=${CREDENTIAL_FIELD.test(key) ? "[redacted]" : formatValue(value)}`);
     }
     try {
-      opts.write(redact(parts.join(" ")));
+      opts.write(redactor.redact(parts.join(" ")));
     } catch {
       // A broken stderr must not take the process down; there is nowhere left to report it.
     }
@@ -71,7 +66,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     info: (m, f) => emit("info", m, f),
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
-    addSecret,
+    redactor,
     isEnabled: (level) => RANK[level] >= threshold,
   };
 }

@@ -48,6 +48,15 @@ Deno.test("config: with only the required settings every default applies", () =>
     heartbeatIntervalMs: 20000,
     pollTimeoutSecs: 2,
     workspaceTier: 1,
+    runtimeIdentity: {
+      model: null,
+      model_provider: null,
+      molecule_model: null,
+      anthropic_base_url: null,
+      tier: null,
+      workspace_id: ID,
+      runtime: null,
+    },
   });
 });
 

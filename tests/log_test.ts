@@ -22,9 +22,17 @@ Deno.test("log: a known secret never appears, even inside a message or a field",
   const token = "tok_abcdefghijklmnopqrstuvwxyz0123456789ABCDEF";
   const { log, text } = captureLog("debug", [token]);
   log.error(`rejected ${token}`, { body: `Bearer ${token}`, token, authorization: "Bearer x" });
-  log.addSecret("inbound-secret-value");
+  log.redactor.add("inbound-secret-value");
   log.warn("saved inbound-secret-value");
   assert(!text().includes(token));
   assert(!text().includes("inbound-secret-value"));
   assert(!text().includes("Bearer x"));
+});
+
+Deno.test("log: a secret JSON-escaped or percent-encoded inside a line is masked too", () => {
+  const password = 'p"a\\ss/w0rd&x';
+  const { log, text } = captureLog("debug", [password]);
+  log.warn("proxy said", { body: JSON.stringify({ echo: password }) });
+  log.warn(`url http://u:${encodeURIComponent(password)}@proxy`);
+  assert(!text().includes("w0rd"), text());
 });

@@ -97,6 +97,12 @@ export function usageText(version: string): string {
       ["MOLECULE_CA_FILE", "PEM file of extra CA certificates (corporate TLS proxies)"],
       ["MOLECULE_PROXY_URL", "proxy for platform calls (else HTTPS_PROXY/NO_PROXY)"],
     ]),
+    "  Shown to the agent by get_runtime_identity (read, never acted on):",
+    ...table([
+      ["MODEL, MODEL_PROVIDER, MOLECULE_MODEL", "the model driving the agent, its provider"],
+      ["ANTHROPIC_BASE_URL", "model gateway (shown without credentials or query)"],
+      ["TIER, ADAPTER_MODULE", "runtime tier and adapter (shown as runtime)"],
+    ]),
     "",
     "State files (in the state directory; <id> is WORKSPACE_ID, so several workspaces can",
     "share one directory):",

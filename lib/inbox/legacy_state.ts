@@ -79,6 +79,23 @@ export function platformRowProbe(
   };
 }
 
+/**
+ * The platform gave no verdict on the older files (unreachable, 5xx, token refused): nothing
+ * was moved, and the caller tries again later.
+ */
+export class LegacyCheckError extends Error {
+  override name = "LegacyCheckError";
+  readonly next = "the platform must answer once to tell whose they are; this is retried at " +
+    "every poll interval, and the inbox opens as soon as it answers";
+  constructor(cause: unknown) {
+    super(
+      "Cannot check with the platform whether the inbox files of an older version belong to " +
+        `this workspace: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+  }
+}
+
 /** Newest row ids of a journal tried as proof (each one request, once per migration). */
 const JOURNAL_PROBES = 2;
 const NEWLINE = 0x0a;
@@ -107,8 +124,8 @@ export async function findLegacyInboxFiles(
 
 /**
  * Adopts or sets aside the files `found` lists (see the module comment). Returns the journal
- * to hand to DurableInbox.open as `adoptJournalFrom`, if one was proven. Throws what
- * `probeRow` throws, before anything is moved. Needs --allow-read and --allow-write on `dir`.
+ * to hand to DurableInbox.open as `adoptJournalFrom`, if one was proven. Throws
+ * LegacyCheckError (wrapping what `probeRow` threw) before anything is moved. Needs --allow-read and --allow-write on `dir`.
  */
 export async function settleLegacyInboxFiles(
   found: LegacyInboxFiles,
@@ -155,7 +172,13 @@ export async function settleLegacyInboxFiles(
 /** True as soon as the platform says one of `ids` is ours; probes them in order. */
 async function anyOurs(ids: readonly string[], deps: LegacyDeps): Promise<boolean> {
   for (const id of ids) {
-    if (await deps.probeRow(id) === "ours") return true;
+    let verdict: RowOwnership;
+    try {
+      verdict = await deps.probeRow(id);
+    } catch (err) {
+      throw new LegacyCheckError(err);
+    }
+    if (verdict === "ours") return true;
   }
   return false;
 }
@@ -250,7 +273,7 @@ async function exists(path: string): Promise<boolean> {
  * any: under the older version's unkeyed lock `.mcp_inbox.lock`, which an older process still
  * running holds (so its files are never moved under it) and which keeps two new processes from
  * settling the same files at once. The lock is held until `open` has adopted the journal.
- * Throws InboxBusyError while an older process holds that lock, and what `probeRow` throws;
+ * Throws InboxBusyError while an older process holds that lock, and LegacyCheckError;
  * the caller retries later. Needs --allow-read and --allow-write on `dir`.
  */
 export async function openSettlingLegacy<T>(

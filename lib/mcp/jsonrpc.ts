@@ -14,6 +14,7 @@
  * - Responses (we never send requests) are classified so the caller can ignore them; they
  *   are never answered, which rules out reply ping-pong with a confused peer.
  */
+import { cutCodePoints } from "../text.ts";
 import { isRecord } from "../json_object.ts";
 
 /** A JSON-RPC request id. MCP forbids null. */
@@ -220,7 +221,47 @@ export interface JsonRpcTransport {
 /** Longest piece of client-sent text we echo in an error or log line. */
 export const MAX_ECHO_CHARS = 100;
 
-/** Cuts client-sent text to MAX_ECHO_CHARS for errors and logs. */
+/** Cuts client-sent text to MAX_ECHO_CHARS code points (plus "...") for errors and logs. */
 export function clip(text: string): string {
-  return text.length > MAX_ECHO_CHARS ? `${text.slice(0, MAX_ECHO_CHARS)}...` : text;
+  return cutCodePoints(text, MAX_ECHO_CHARS + 3, "...");
+}
+
+/** Deepest nesting mapStrings walks; deeper values are filtered as one JSON text. */
+const MAX_MAP_DEPTH = 64;
+
+/**
+ * Applies `filter` to every string in a message (member names included) and returns the
+ * filtered copy, ready for the transport. Used by the server's `outgoingText` (the redaction
+ * step): filtering the strings before serialising covers every field, whatever the transport.
+ */
+export function filterMessage(
+  message: OutgoingMessage,
+  filter: (text: string) => string,
+): WireMessage {
+  const out: WireMessage = { jsonrpc: "2.0" };
+  for (const [key, value] of Object.entries(message)) {
+    if (key !== "jsonrpc") out[key] = mapStrings(value, filter, 0);
+  }
+  return out;
+}
+
+function mapStrings(value: unknown, filter: (text: string) => string, depth: number): unknown {
+  if (typeof value === "string") return filter(value);
+  if (typeof value !== "object" || value === null) return value;
+  if (depth >= MAX_MAP_DEPTH) {
+    // Past this depth the subtree is filtered as one JSON text (a mask never adds quotes or
+    // backslashes); if the filter broke its syntax anyway, the subtree is dropped whole.
+    try {
+      return JSON.parse(filter(JSON.stringify(value)));
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err;
+      return "[redacted]";
+    }
+  }
+  if (Array.isArray(value)) return value.map((item) => mapStrings(item, filter, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    out[filter(key)] = mapStrings(item, filter, depth + 1);
+  }
+  return out;
 }

@@ -9,6 +9,7 @@
  * default, examples. Any other keyword would be silently unchecked, so `schemaProblems`
  * lists it and the server refuses such a tool at construction.
  */
+import { cutCodePoints } from "../text.ts";
 import { isRecord } from "../json_object.ts";
 
 /** JSON Schema type names. */
@@ -203,7 +204,7 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object") return "an object";
   const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return cutCodePoints(text, 60, "...");
 }
 
 function plural(n: number, word: string): string {

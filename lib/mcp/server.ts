@@ -23,6 +23,7 @@ import {
   classifyMessage,
   clip,
   errorResponse,
+  filterMessage,
   isRequestId,
   JSONRPC_ERROR,
   type JsonRpcTransport,
@@ -76,6 +77,13 @@ export interface McpServerOptions<Ctx> {
    * push); `{}` leaves the field out.
    */
   experimental?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /**
+   * The one redaction step for everything the server sends: applied to every string of every
+   * result, error and notification (tool results and channel pushes included) just before it
+   * goes to the transport. main.ts passes the shared Redactor's `redact`; omitted, texts go
+   * out as they are (tests of the protocol alone).
+   */
+  outgoingText?: (text: string) => string;
 }
 
 /**
@@ -301,8 +309,11 @@ export class McpServer<Ctx extends object> {
       this.#reportDropped(what, "the MCP session is closed");
       return;
     }
+    const filter = this.#opts.outgoingText;
     try {
-      await this.#opts.transport.send(message);
+      await this.#opts.transport.send(
+        filter === undefined ? message : filterMessage(message, filter),
+      );
     } catch (error) {
       this.#reportDropped(what, error);
     }

@@ -90,7 +90,7 @@ export class StdioTransport implements JsonRpcTransport {
    */
   async send(message: WireMessage): Promise<void> {
     if (this.#isCloseCalled) throw new Error("Cannot send: the stdio transport is closed");
-    const bytes = this.#encoder.encode(`${JSON.stringify(message)}\n`);
+    const bytes = this.#encoder.encode(`${wellFormedJson(message)}\n`);
     const previous = this.#writeTail;
     const { promise: done, resolve } = Promise.withResolvers<void>();
     this.#writeTail = done;
@@ -248,6 +248,25 @@ export class StdioTransport implements JsonRpcTransport {
     this.#hasFiredClose = true;
     this.onclose?.();
   }
+}
+
+/**
+ * JSON text of `message` with every string (keys too) made well-formed: a lone surrogate
+ * becomes U+FFFD instead of a `\ud83d` escape, which strict JSON parsers (Python's SDK)
+ * reject, leaving the caller waiting forever (issue 11 item 3). The one exception is the
+ * message's own `id`: a reply carries the request's id exactly (JSON-RPC 2.0 §5), so a client
+ * that chose an ill-formed id gets it back as it sent it.
+ */
+export function wellFormedJson(message: unknown): string {
+  return JSON.stringify(message, function (this: unknown, key: string, value: unknown) {
+    if (key === "id" && this === message) return value;
+    if (typeof value === "string") return value.toWellFormed();
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+    // Keys are rare offenders; rebuild the object only when one is ill-formed.
+    const keys = Object.keys(value);
+    if (keys.every((k) => k.isWellFormed())) return value;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toWellFormed(), v]));
+  });
 }
 
 /** Whether a write failed because the reader of stdout went away. */

@@ -3,6 +3,7 @@
  * becomes (a PlatformError whose `next` tells the operator what to do), and small shape
  * checks shared by the endpoint modules.
  */
+import { cutCodePoints, ELLIPSIS, sanitiseText } from "../text.ts";
 import { isRecord } from "../json_object.ts";
 import { PlatformError } from "../errors.ts";
 
@@ -26,10 +27,13 @@ const NEXT_NOT_PLATFORM =
 /** Per-status next steps an endpoint knows better than the defaults. */
 export type NextSteps = Partial<Record<number, string>>;
 
-/** Collapses whitespace and cuts `text` to 200 characters for an error detail. */
+/**
+ * Sanitises platform-supplied `text` (lib/text.ts), puts it on one line and cuts it to 200 code
+ * points for an error detail.
+ */
 export function truncate(text: string): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length <= DETAIL_MAX_CHARS ? flat : `${flat.slice(0, DETAIL_MAX_CHARS - 1)}…`;
+  const flat = sanitiseText(text, { oneLine: true });
+  return cutCodePoints(flat, DETAIL_MAX_CHARS, ELLIPSIS);
 }
 
 /** The platform's `{error}` text, or a snippet of a non-JSON body, for PlatformError.detail. */
@@ -107,6 +111,15 @@ function defaultNext(answer: Answer): string {
     return "the platform refused the request as invalid; check the values sent, or update molecule-mcp";
   }
   return NEXT_NOT_PLATFORM;
+}
+
+/**
+ * True when the platform does not know the route at all: gin's plain-text
+ * `404 page not found` (contract §0), which is what a platform older than the endpoint
+ * answers. A JSON 404 comes from the endpoint's own handler, an empty one from the edge.
+ */
+export function isRouteMissing(answer: Answer): boolean {
+  return answer.status === 404 && answer.bodyKind === "text";
 }
 
 /** True for a 2xx status. */

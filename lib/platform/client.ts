@@ -7,6 +7,7 @@
  */
 import type { A2AOutcome } from "./a2a.ts";
 import {
+  broadcastMessage,
   type ChatFile,
   type NotifyAttachment,
   notifyUser,
@@ -14,7 +15,9 @@ import {
   type UploadedFile,
 } from "./chat.ts";
 import { type CallOptions, type PlatformConfig, type PlatformDeps, PlatformHttp } from "./http.ts";
+import { type HistoryQuery, listPeerHistory } from "./history.ts";
 import { commitMemory, searchMemory, type StoredMemory } from "./memory.ts";
+import { createUserRequest, type RequestReceipt, type UserRequest } from "./requests.ts";
 import {
   delegateTask,
   type DelegationReceipt,
@@ -36,6 +39,7 @@ import {
   type RegistryAnswer,
   reportActivity,
   sendHeartbeat,
+  updateAgentCard,
 } from "./registry.ts";
 import type { DelegationRow, MemoryRow, MemoryScope, Peer } from "./rows.ts";
 
@@ -82,6 +86,14 @@ export interface PlatformClient {
   commitMemory(content: string, scope: MemoryScope, opts?: CallOptions): Promise<StoredMemory>;
   /** GET /memories?q=&scope=. */
   searchMemory(query?: string, scope?: MemoryScope, opts?: CallOptions): Promise<MemoryRow[]>;
+  /** GET /activity?peer_id=&limit=&before_ts= (raw rows, newest first, only the peer's). */
+  listPeerHistory(query: HistoryQuery, opts?: CallOptions): Promise<unknown[]>;
+  /** POST /broadcast; resolves how many workspaces got it. BroadcastDisabledError on 403. */
+  broadcast(message: string, opts?: CallOptions): Promise<number>;
+  /** POST /registry/update-card; resolves the platform's status. */
+  updateAgentCard(card: Record<string, unknown>, opts?: CallOptions): Promise<string>;
+  /** POST /requests: a task or approval for the canvas user. */
+  createUserRequest(request: UserRequest, opts?: CallOptions): Promise<RequestReceipt>;
 }
 
 /**
@@ -109,5 +121,9 @@ export function createPlatformClient(cfg: PlatformConfig, deps: PlatformDeps): P
     uploadChatFiles: (files, opts) => uploadChatFiles(http, { files, opts }),
     commitMemory: (content, scope, opts) => commitMemory(http, { content, scope, opts }),
     searchMemory: (query, scope, opts) => searchMemory(http, { query, scope, opts }),
+    listPeerHistory: (query, opts) => listPeerHistory(http, query, opts),
+    broadcast: (message, opts) => broadcastMessage(http, { message, opts }),
+    updateAgentCard: (card, opts) => updateAgentCard(http, card, opts),
+    createUserRequest: (request, opts) => createUserRequest(http, request, opts),
   };
 }

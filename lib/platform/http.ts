@@ -4,6 +4,7 @@
  * endpoint is a path template and whose `next` says what the operator can do. The endpoint
  * functions live in platform/client.ts; retry policies live with the callers that need them.
  */
+import { cutCodePoints } from "../text.ts";
 import type { Clock } from "../clock.ts";
 import { VERSION } from "../version.ts";
 import { parseUuid } from "../uuid.ts";
@@ -54,7 +55,7 @@ export class TalkToUserDisabledError extends PlatformError {
 export function requireUuid(raw: unknown, what: string): string {
   if (typeof raw !== "string") throw new TypeError(`${what} must be a string: got ${typeof raw}`);
   const id = parseUuid(raw);
-  if (id === null) throw new RangeError(`${what} must be a UUID: got "${raw.slice(0, 64)}"`);
+  if (id === null) throw new RangeError(`${what} must be a UUID: got "${cutCodePoints(raw, 64)}"`);
   return id;
 }
 
@@ -84,6 +85,8 @@ export interface RequestSpec {
 
 const NEXT_UNREACHABLE =
   "check that PLATFORM_URL is right and reachable from this machine, and that the network is up";
+const NEXT_BAD_HEADER = "the workspace token holds characters an HTTP header cannot carry: " +
+  "copy the token again from the canvas (Tokens tab) as plain text and restart";
 const NEXT_UNTRUSTED_CERT = "the platform's certificate is not trusted here (a TLS-inspecting " +
   "proxy?): set MOLECULE_CA_FILE to your organisation's CA certificate (PEM) and restart";
 
@@ -142,8 +145,22 @@ export class PlatformHttp {
       abort.signal.addEventListener("abort", () => reject(abort.signal.reason), { once: true });
     });
 
+    let built: { req: Request; headerValues: string[] };
     try {
-      const pending = this.#deps.fetch(this.#buildRequest(spec, abort.signal));
+      built = this.#buildRequest(spec, abort.signal);
+    } catch (err) {
+      stopTimer.abort();
+      caller?.removeEventListener("abort", onCallerAbort);
+      await timer;
+      if (!(err instanceof TypeError)) throw err;
+      // Deno's message quotes the refused header value (the token): never pass it on.
+      throw new PlatformError(endpoint, 0, {
+        next: NEXT_BAD_HEADER,
+        detail: "the request could not be built: a header value was refused",
+      });
+    }
+    try {
+      const pending = this.#deps.fetch(built.req);
       pending.then(
         (late) => {
           if (abort.signal.aborted) void late.body?.cancel().catch(() => undefined);
@@ -156,13 +173,16 @@ export class PlatformHttp {
       return toAnswer(res, text);
     } catch (err) {
       if (caller?.aborted && !timedOut) throw caller.reason;
-      const detail = timedOut
+      const raw = timedOut
         ? `no answer within ${Math.round(timeoutMs / 1000)} s`
         : describeCause(err);
+      // No request header value ever goes into an error text (a fetch error may quote one).
+      const detail = scrubHeaderValues(raw, built.headerValues);
       this.#deps.log.debug("platform call got no answer", { endpoint, detail });
       // A TLS-inspecting proxy re-signs traffic with a private CA: say how to trust it.
       const next = isUntrustedCertificateError(err) ? NEXT_UNTRUSTED_CERT : NEXT_UNREACHABLE;
-      throw new PlatformError(endpoint, 0, { next, detail, cause: err });
+      const cause = detail === raw ? err : new Error(detail);
+      throw new PlatformError(endpoint, 0, { next, detail, cause });
     } finally {
       stopTimer.abort();
       caller?.removeEventListener("abort", onCallerAbort);
@@ -170,7 +190,11 @@ export class PlatformHttp {
     }
   }
 
-  #buildRequest(spec: RequestSpec, signal: AbortSignal): Request {
+  /**
+   * Builds the Request and lists its credential header values (for scrubbing error texts). Throws the
+   * TypeError of Headers or Request when a value cannot be sent; its message may quote it.
+   */
+  #buildRequest(spec: RequestSpec, signal: AbortSignal): { req: Request; headerValues: string[] } {
     const query = spec.query === undefined || spec.query.size === 0 ? "" : `?${spec.query}`;
     const headers = new Headers({
       "Authorization": `Bearer ${this.#token}`,
@@ -187,12 +211,15 @@ export class PlatformHttp {
     } else if (spec.form !== undefined) {
       body = spec.form; // Request sets the multipart Content-Type with its boundary.
     }
-    return new Request(`${this.#base}${spec.path}${query}`, {
+    const req = new Request(`${this.#base}${spec.path}${query}`, {
       method: spec.method,
       headers,
       body: body ?? null,
       signal,
     });
+    // The credential headers: the other values (Origin, Accept, User-Agent) are no secret,
+    // and the Origin helps in a DNS or connection error.
+    return { req, headerValues: [`Bearer ${this.#token}`, this.#token] };
   }
 }
 
@@ -205,6 +232,15 @@ function toAnswer(res: Response, text: string): Answer {
     if (!(err instanceof SyntaxError)) throw err;
     return { ...base, body: undefined, bodyKind: "text" };
   }
+}
+
+/** Replaces every credential header value (6+ characters) found in `text` with a placeholder. */
+function scrubHeaderValues(text: string, values: readonly string[]): string {
+  let out = text;
+  for (const value of values) {
+    if (value.length >= 6 && out.includes(value)) out = out.replaceAll(value, "[header value]");
+  }
+  return out;
 }
 
 function describeCause(err: unknown): string {

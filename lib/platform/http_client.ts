@@ -35,9 +35,13 @@ export interface HttpClientDeps {
   fetch(req: Request, init?: RequestInit & { client?: Deno.HttpClient }): Promise<Response>;
 }
 
-/** A ready fetch plus `close()` to release the custom client at shutdown, or the problems. */
+/**
+ * A ready fetch plus `close()` to release the custom client at shutdown, and the secrets the
+ * options carry (the proxy password as written and decoded, and the Basic credentials a proxy
+ * sees) for the redactor; or the problems.
+ */
 export type HttpClientResult =
-  | { ok: true; fetch: Fetch; close(): void }
+  | { ok: true; fetch: Fetch; close(): void; secrets: string[] }
   | { ok: false; problems: string[] };
 
 const PROXY_SCHEMES = new Set(["http:", "https:", "socks5:", "socks5h:"]);
@@ -64,8 +68,9 @@ export function buildFetch(opts: HttpClientOptions, deps: HttpClientDeps): HttpC
   }
   if (problems.length > 0) return { ok: false, problems };
 
+  const secrets = proxySecrets(opts.proxyUrl, clientOptions.proxy);
   if (clientOptions.caCerts === undefined && clientOptions.proxy === undefined) {
-    return { ok: true, fetch: (req) => deps.fetch(req), close: () => {} };
+    return { ok: true, fetch: (req) => deps.fetch(req), close: () => {}, secrets };
   }
 
   let client: Deno.HttpClient;
@@ -84,6 +89,7 @@ export function buildFetch(opts: HttpClientOptions, deps: HttpClientDeps): HttpC
   let isClosed = false;
   return {
     ok: true,
+    secrets,
     fetch: (req) => deps.fetch(req, { client }),
     close: () => {
       if (isClosed) return;
@@ -171,6 +177,17 @@ function parseProxyUrl(raw: string, problems: string[]): Deno.Proxy | undefined 
     );
     return undefined;
   }
+}
+
+/** The proxy password in every form a text may show it: as written, decoded, and as Basic. */
+function proxySecrets(raw: string | undefined, proxy: Deno.Proxy | undefined): string[] {
+  const auth = proxy !== undefined && "basicAuth" in proxy ? proxy.basicAuth : undefined;
+  if (raw === undefined || auth === undefined || auth.password === "") return [];
+  const written = URL.canParse(raw.trim()) ? new URL(raw.trim()).password : "";
+  const basic = btoa(
+    String.fromCodePoint(...new TextEncoder().encode(`${auth.username}:${auth.password}`)),
+  );
+  return [...new Set([auth.password, written, basic])].filter((s) => s !== "");
 }
 
 function errorText(err: unknown): string {

@@ -3,6 +3,7 @@
  * (contract §2, §3, §5, §6). What to do with their answers (escalation, cursor handling) is
  * left to workspace/registration.ts and the inbox poller.
  */
+import { cutCodePoints } from "../text.ts";
 import { answerDetail, expectArray, expectObject, expectOk, isOk, refusal } from "./answer.ts";
 import type { Answer } from "./answer.ts";
 import { type CallOptions, CursorGoneError, type PlatformHttp, requireUuid } from "./http.ts";
@@ -12,6 +13,33 @@ export interface AgentCard {
   name: string;
   skills: { name: string }[];
   description?: string;
+}
+
+/**
+ * POST /registry/update-card {workspace_id, agent_card} (contract §4): replaces the card the
+ * canvas shows, live. `card` is any JSON object with a non-empty `name` (the agent-card
+ * schema requires one, upstream-latest §2 P). Resolves the platform's `status` ("updated").
+ * Throws RangeError for a card without a name, PlatformError on a refusal.
+ */
+export async function updateAgentCard(
+  http: PlatformHttp,
+  card: Record<string, unknown>,
+  opts?: CallOptions,
+): Promise<string> {
+  if (typeof card.name !== "string" || card.name.trim() === "") {
+    throw new RangeError("the agent card needs a non-empty name");
+  }
+  const endpoint = "POST /registry/update-card";
+  const answer = await http.request({
+    method: "POST",
+    template: "/registry/update-card",
+    path: "/registry/update-card",
+    json: { workspace_id: http.workspaceId, agent_card: card },
+    timeoutMs: REGISTRY_TIMEOUT_MS,
+    opts,
+  });
+  const body = expectObject(endpoint, expectOk(endpoint, answer));
+  return typeof body.status === "string" ? body.status : "updated";
 }
 
 /** What a register or heartbeat answer carries that we keep. */
@@ -183,7 +211,7 @@ function activityParams(query: ActivityQuery): URLSearchParams {
   if (query.beforeTs !== undefined) {
     if (!RFC3339.test(query.beforeTs)) {
       throw new RangeError(
-        `beforeTs must be an RFC 3339 time: got "${query.beforeTs.slice(0, 40)}"`,
+        `beforeTs must be an RFC 3339 time: got "${cutCodePoints(query.beforeTs, 40)}"`,
       );
     }
     params.set("before_ts", query.beforeTs);

@@ -3,6 +3,7 @@
  * delegation rows (contract §10), folds the request and result rows of one delegation into
  * its newest state, and puts the peer-written parts behind the trust boundary.
  */
+import { cutCodePoints } from "../text.ts";
 import { parseUuid } from "../uuid.ts";
 import type { DelegationRow } from "../platform/rows.ts";
 import type { ToolDeps } from "./context.ts";
@@ -64,9 +65,7 @@ export const checkTaskStatus: ToolSpec<ToolDeps> = {
       taskId = parseUuid(args.task_id); // Delegation ids are UUIDs too.
       if (taskId === null) {
         return toolError(
-          `task_id must be a delegation_id (a UUID): got "${
-            [...args.task_id].slice(0, 64).join("")
-          }"`,
+          `task_id must be a delegation_id (a UUID): got "${cutCodePoints(args.task_id, 64)}"`,
           "use the delegation_id delegate_task_async returned, or omit task_id to list delegations",
         );
       }

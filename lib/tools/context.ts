@@ -9,6 +9,7 @@ import type { InboxUnavailable } from "../inbox/unavailable.ts";
 import type { Logger } from "../log.ts";
 import type { PeerDirectory } from "../workspace/peer_directory.ts";
 import type { PlatformClient } from "../platform/client.ts";
+import type { RuntimeIdentity } from "../runtime_identity.ts";
 
 /** Dependencies of the platform tools. */
 export interface ToolDeps {
@@ -24,6 +25,8 @@ export interface ToolDeps {
   selfId: string;
   /** WORKSPACE_TIER: only tier 0 (root) may write GLOBAL memories. */
   workspaceTier: number;
+  /** The model/runtime variables, read once at start-up (get_runtime_identity). */
+  runtimeIdentity: RuntimeIdentity;
   clock: Clock;
   log: Logger;
   /** Uniform [0, 1): retry jitter. */

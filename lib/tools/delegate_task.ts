@@ -4,6 +4,7 @@
  * how each outcome reads to the agent. Requests are the platform client's; the trust
  * boundary around peer text is trust_boundary.ts's.
  */
+import { cutCodePoints, ELLIPSIS } from "../text.ts";
 import type { A2AOutcome } from "../platform/a2a.ts";
 import { PlatformError } from "../errors.ts";
 import { isTransportError } from "../platform/http.ts";
@@ -119,7 +120,7 @@ async function reportSend(
     await ctx.platform.reportActivity({
       activityType: "a2a_send",
       method: "message/send",
-      summary: [...`Delegating to ${label}: ${task}`].slice(0, 256).join(""),
+      summary: cutCodePoints(`Delegating to ${label}: ${task}`, 256),
       targetId: peer.id,
       requestBody: { task },
     }, { signal: ctx.signal });
@@ -239,8 +240,7 @@ function failed(label: string, detail: string, where: string, next?: string): To
 /** Peer-written error text, neutralised, on one line and cut short. */
 function quote(text: string): string {
   const flat = escapePeerText(text).replace(/\s+/g, " ").trim();
-  const chars = [...flat];
-  return chars.length <= DETAIL_MAX_CHARS ? flat : `${chars.slice(0, DETAIL_MAX_CHARS).join("")}…`;
+  return cutCodePoints(flat, DETAIL_MAX_CHARS + 1, ELLIPSIS);
 }
 
 /**

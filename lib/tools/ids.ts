@@ -3,6 +3,7 @@
  * before any request (UUID shape, not ourselves), with failure results that tell the agent
  * where to find a valid id. The UUID rule itself is lib/uuid.ts.
  */
+import { cutCodePoints } from "../text.ts";
 import { parseUuid } from "../uuid.ts";
 import type { ObjectSchema } from "../mcp/schema.ts";
 import { toolError, type ToolResult } from "../mcp/tool_spec.ts";
@@ -19,7 +20,7 @@ const NEXT_FIND_ID = "call list_peers and use the ID it shows";
 export function readWorkspaceId(raw: unknown, name: string): IdArg {
   const id = parseUuid(raw);
   if (id !== null) return { ok: true, id };
-  const seen = typeof raw === "string" ? `"${[...raw].slice(0, 64).join("")}"` : typeof raw;
+  const seen = typeof raw === "string" ? `"${cutCodePoints(raw, 64)}"` : typeof raw;
   return {
     ok: false,
     result: toolError(`${name} must be a workspace ID (a UUID): got ${seen}`, NEXT_FIND_ID),

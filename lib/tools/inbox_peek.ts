@@ -4,7 +4,9 @@
  */
 import type { ToolDeps } from "./context.ts";
 import { sanitiseIdentity } from "../workspace/channel_push.ts";
+import type { DurableInbox } from "../inbox/inbox.ts";
 import type { InboxMessage } from "../inbox/message.ts";
+import { INBOX_OPEN_WAIT_MS } from "../inbox/unavailable.ts";
 import { toolError, toolJson, type ToolResult, type ToolSpec } from "../mcp/tool_spec.ts";
 
 /** Messages listed when `limit` is omitted (upstream's default). */
@@ -19,6 +21,33 @@ export function inboxDisabledError(deps: Pick<ToolDeps, "inboxUnavailable">): To
     next: "check the molecule-mcp log on stderr",
   };
   return toolError(why.message, why.next);
+}
+
+/**
+ * The inbox the three inbox tools work on, or the result they answer without one. While the
+ * inbox is still opening (journal replay at start-up) it waits for it, at most
+ * INBOX_OPEN_WAIT_MS (deps.clock) or until the call is cancelled, then says it is still loading.
+ */
+export async function openedInbox(
+  deps: Pick<ToolDeps, "inbox" | "inboxUnavailable" | "clock"> & { signal: AbortSignal },
+): Promise<{ inbox: DurableInbox } | { answer: ToolResult }> {
+  if (deps.inbox !== null) return { inbox: deps.inbox };
+  const opening = deps.inboxUnavailable?.opening;
+  if (opening === undefined) return { answer: inboxDisabledError(deps) };
+  const timer = new AbortController();
+  const onAbort = () => timer.abort();
+  deps.signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    // Clock.sleep never rejects; it resolves early once `timer` aborts.
+    const timeout = deps.clock.sleep(INBOX_OPEN_WAIT_MS, timer.signal).then(() => undefined);
+    const opened = await Promise.race([opening, timeout]);
+    if (opened === undefined) return { answer: inboxDisabledError(deps) };
+    if (opened.inbox !== null) return { inbox: opened.inbox };
+    return { answer: inboxDisabledError({ inboxUnavailable: opened.unavailable }) };
+  } finally {
+    deps.signal.removeEventListener("abort", onAbort);
+    timer.abort();
+  }
 }
 
 /**
@@ -65,11 +94,12 @@ export const inboxPeek: ToolSpec<ToolDeps> = {
     idempotentHint: true,
     openWorldHint: false,
   },
-  handler(args, ctx) {
-    const inbox = ctx.inbox;
-    if (inbox === null) return Promise.resolve(inboxDisabledError(ctx));
+  async handler(args, ctx) {
+    const opened = await openedInbox(ctx);
+    if ("answer" in opened) return opened.answer;
+    const { inbox } = opened;
     const asked = typeof args.limit === "number" ? args.limit : DEFAULT_PEEK_LIMIT;
     const limit = Math.min(MAX_PEEK_LIMIT, Math.max(1, Math.trunc(asked)));
-    return Promise.resolve(toolJson(inbox.peek(limit).map((m) => withPeerIdentity(m, ctx))));
+    return toolJson(inbox.peek(limit).map((m) => withPeerIdentity(m, ctx)));
   },
 };

@@ -2,12 +2,14 @@
  * send_message_to_user: shows a message (and optional local files as chips) to the canvas
  * user. Attachments are all-or-nothing: every path is checked and read, then uploaded in one
  * multipart request, and only then is the message sent; if any step fails, nothing reaches the
- * user (upstream's rule: no half-rendered chips). Upload and notify requests are
- * platform/chat.ts's job.
+ * user (upstream's rule: no half-rendered chips). Attachments that are already uploaded
+ * (objects with a uri, upstream R9) go to notify by reference, in the order given, and are not
+ * uploaded again. Upload and notify requests are platform/chat.ts's job.
  */
+import { isRecord } from "../json_object.ts";
 import { baseName, isAbsolutePath } from "../paths.ts";
 import { PlatformError } from "../errors.ts";
-import type { ChatFile, UploadedFile } from "../platform/chat.ts";
+import type { ChatFile, NotifyAttachment, UploadedFile } from "../platform/chat.ts";
 import { TalkToUserDisabledError } from "../platform/http.ts";
 import type { ToolDeps } from "./context.ts";
 import { mimeTypeFor } from "./mime_types.ts";
@@ -26,8 +28,10 @@ export const sendMessageToUser: ToolSpec<ToolDeps> = {
   title: "Send a message to the user",
   description: "Send a message to the user on the Molecule canvas chat. Use it to reply to a " +
     "canvas_user message, or to report progress or results proactively. Optionally attach " +
-    "local files (absolute paths, at most 25 MB each): they appear as download chips. Never " +
-    "paste file URLs into the message; attach the files instead. If any attachment cannot be " +
+    "local files (absolute paths, at most 25 MB each): they appear as download chips. A file " +
+    "that is already uploaded (an attachment of a received message) can be passed as its " +
+    "{uri, name, mimeType, size} object and is not uploaded again. Never paste file URLs into " +
+    "the message; attach the files instead. If any attachment cannot be " +
     'read or uploaded, nothing is sent. Returns "Message sent to user" (with the attachment ' +
     "count) on success.",
   inputSchema: {
@@ -40,9 +44,22 @@ export const sendMessageToUser: ToolSpec<ToolDeps> = {
       },
       attachments: {
         type: "array",
-        items: { type: "string" },
-        description: "Absolute paths of local files to attach, each at most 25 MB (50 MB in " +
-          "total). Empty strings are ignored.",
+        items: {
+          type: ["string", "object"],
+          description: "An absolute path (or file:// URI) of a local file, or an already " +
+            "uploaded file as {uri, name, mimeType (or mime_type), size}",
+          properties: {
+            uri: { type: "string", description: "The uploaded file's URI" },
+            name: { type: "string", description: "File name shown on the chip" },
+            mimeType: { type: "string" },
+            mime_type: { type: "string" },
+            size: { type: "integer", minimum: 0 },
+            path: { type: "string", description: "Instead of uri: a local file to upload" },
+            file_path: { type: "string", description: "Same as path" },
+          },
+        },
+        description: "Files to attach: absolute paths of local files, each at most 25 MB " +
+          "(50 MB in total), or already uploaded files by reference. Empty strings are ignored.",
       },
     },
     required: ["message"],
@@ -59,8 +76,14 @@ export const sendMessageToUser: ToolSpec<ToolDeps> = {
     if (message.trim() === "") {
       return toolError("message is empty", "write the text the user should read");
     }
-    const paths = (Array.isArray(args.attachments) ? args.attachments : [])
-      .filter((p): p is string => typeof p === "string" && p.trim() !== "");
+    const split = splitAttachments(Array.isArray(args.attachments) ? args.attachments : []);
+    if (split.problems.length > 0) {
+      return toolError(
+        `Message not sent: ${split.problems.join("; ")}`,
+        "give each attachment as an absolute path, or as {uri, name} of an uploaded file",
+      );
+    }
+    const paths = split.items.flatMap((item) => item.kind === "path" ? [item.path] : []);
 
     const loaded = await loadAttachments(paths, ctx);
     if (!loaded.ok) return loaded.result;
@@ -78,8 +101,16 @@ export const sendMessageToUser: ToolSpec<ToolDeps> = {
       }
     }
 
+    // The chips keep the order the agent gave: uploads fill the path slots in turn.
+    let next = 0;
+    const attachments: NotifyAttachment[] = [];
+    for (const item of split.items) {
+      const file = item.kind === "ref" ? item.ref : uploaded[next++];
+      if (file !== undefined) attachments.push(file);
+    }
+
     try {
-      await ctx.platform.notify(message, uploaded, { signal: ctx.signal });
+      await ctx.platform.notify(message, attachments, { signal: ctx.signal });
     } catch (err) {
       if (!(err instanceof TalkToUserDisabledError)) throw err;
       return toolError(
@@ -90,12 +121,66 @@ export const sendMessageToUser: ToolSpec<ToolDeps> = {
       );
     }
     return toolText(
-      uploaded.length === 0
+      attachments.length === 0
         ? "Message sent to user"
-        : `Message sent to user with ${uploaded.length} attachment(s)`,
+        : `Message sent to user with ${attachments.length} attachment(s)`,
     );
   },
 };
+
+/** One attachment argument: a local file to upload, or an uploaded file sent by reference. */
+type AttachmentItem = { kind: "path"; path: string } | { kind: "ref"; ref: NotifyAttachment };
+
+/**
+ * Sorts the `attachments` argument into paths and references, in order. Strings are paths
+ * (a `file://` URI counts as its path; empty strings are ignored); objects are references
+ * when they carry `uri` and `name` (a `file://` uri is a local file to upload), or paths when
+ * they carry `path`/`file_path`. Anything else is a problem, reported by position.
+ */
+function splitAttachments(raw: unknown[]): { items: AttachmentItem[]; problems: string[] } {
+  const items: AttachmentItem[] = [];
+  const problems: string[] = [];
+  raw.forEach((entry, i) => {
+    if (typeof entry === "string") {
+      if (entry.trim() !== "") items.push({ kind: "path", path: localPath(entry) });
+      return;
+    }
+    if (!isRecord(entry)) {
+      problems.push(`attachments[${i}] is neither a path nor an object`);
+      return;
+    }
+    const uri = typeof entry.uri === "string" ? entry.uri.trim() : "";
+    const path = [entry.path, entry.file_path].find((p) => typeof p === "string" && p !== "");
+    if (uri.startsWith("file://")) items.push({ kind: "path", path: localPath(uri) });
+    else if (uri !== "") {
+      const name = typeof entry.name === "string" ? entry.name.trim() : "";
+      if (name === "") {
+        problems.push(`attachments[${i}] has a uri but no name`);
+        return;
+      }
+      const ref: NotifyAttachment = { uri, name };
+      const mime = [entry.mimeType, entry.mime_type].find((m) => typeof m === "string");
+      if (typeof mime === "string" && mime !== "") ref.mimeType = mime;
+      if (typeof entry.size === "number" && Number.isInteger(entry.size) && entry.size >= 0) {
+        ref.size = entry.size;
+      }
+      items.push({ kind: "ref", ref });
+    } else if (typeof path === "string") items.push({ kind: "path", path: localPath(path) });
+    else problems.push(`attachments[${i}] has neither a uri nor a path`);
+  });
+  return { items, problems };
+}
+
+/** A path as given, or the path of a `file://` URI (percent-decoded when it can be). */
+function localPath(text: string): string {
+  if (!text.startsWith("file://")) return text;
+  try {
+    return decodeURIComponent(new URL(text).pathname);
+  } catch (err) {
+    if (!(err instanceof TypeError) && !(err instanceof URIError)) throw err;
+    return text; // left as is: the absolute-path check reports it
+  }
+}
 
 type Loaded = { ok: true; files: ChatFile[] } | { ok: false; result: ToolResult };
 

@@ -23,6 +23,32 @@ const DEFAULT_HEARTBEAT_INTERVAL_MS = 20_000;
 const AUTH_ERROR_AT = 3;
 /** After that, the loud error repeats every this many further failures (upstream: 20). */
 const AUTH_ERROR_EVERY = 20;
+/**
+ * Longest inbound secret accepted, in characters. The platform mints 32 random bytes (43-64
+ * characters encoded); 1 KiB leaves room for other encodings while a platform bug that
+ * answers megabytes is refused (issue 10 item 9: a 20 MB secret on every beat).
+ */
+export const MAX_INBOUND_SECRET_CHARS = 1024;
+/** The redactor slot of the inbound secret: its current and previous value stay masked. */
+const INBOUND_SECRET_SLOT = "platform_inbound_secret";
+
+/**
+ * Why `secret` cannot be an inbound secret (too long, or not printable ASCII without spaces:
+ * it travels as a bearer header), or undefined when it is usable. Never quotes the value.
+ */
+export function checkInboundSecret(secret: string): string | undefined {
+  if (secret.length > MAX_INBOUND_SECRET_CHARS) {
+    return `it is ${secret.length} characters long, over the ${MAX_INBOUND_SECRET_CHARS} ` +
+      "accepted";
+  }
+  const bad = /[^\x21-\x7e]/.exec(secret);
+  if (bad !== null) {
+    return `character ${bad.index + 1} is not printable ASCII (U+${
+      (bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")
+    })`;
+  }
+  return undefined;
+}
 
 /** The card sent on register: name, skills as `{name}`, description only when set. */
 export function buildAgentCard(settings: AgentCardSettings): AgentCard {
@@ -84,6 +110,7 @@ export class HeartbeatState {
   #failedBeats = 0;
   #savedSecret: string | undefined;
   #isSecretFailing = false;
+  #isSecretRefused = false;
 
   constructor(opts: { workspaceId: string; startedAtMs: number }) {
     this.workspaceId = opts.workspaceId;
@@ -113,6 +140,18 @@ export class HeartbeatState {
     this.#failedBeats++;
     this.#authFailures = 0;
     return isNew;
+  }
+
+  /** Records a refused secret; returns true when the one before was not refused. */
+  noteSecretRefused(): boolean {
+    const isNew = !this.#isSecretRefused;
+    this.#isSecretRefused = true;
+    return isNew;
+  }
+
+  /** Records a usable secret (refusals are warned about again after it). */
+  noteSecretUsable(): void {
+    this.#isSecretRefused = false;
   }
 
   /** True when `secret` differs from the one last saved successfully. */
@@ -209,10 +248,25 @@ function noteFailure(state: HeartbeatState, log: Logger, err: unknown): BeatOutc
 }
 
 async function keepSecret(state: HeartbeatState, deps: HeartbeatDeps, secret: string) {
-  // Masked before anything could print it, including the save's own errors.
-  deps.log.addSecret(secret);
-  if (!state.needsSaving(secret)) return;
   const workspace = state.workspaceId;
+  const refusal = checkInboundSecret(secret);
+  if (refusal !== undefined) {
+    // Neither saved nor masked (it is not kept anywhere): one warning until a usable one comes.
+    const fields = {
+      workspace,
+      next: "the platform answered a malformed platform_inbound_secret; report it to the " +
+        "platform operator (the stored secret is kept)",
+    };
+    if (state.noteSecretRefused()) {
+      deps.log.warn(`ignoring the platform inbound secret: ${refusal}`, fields);
+    } else deps.log.debug(`still ignoring the platform inbound secret: ${refusal}`, fields);
+    return;
+  }
+  state.noteSecretUsable();
+  // Masked before anything could print it, including the save's own errors. Only the
+  // current and the previous value stay in the mask set.
+  deps.log.redactor.rotate(INBOUND_SECRET_SLOT, secret);
+  if (!state.needsSaving(secret)) return;
   try {
     const wrote = await deps.saveInboundSecret(secret);
     const changed = state.noteSecretSave(secret, true);

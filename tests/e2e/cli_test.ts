@@ -112,6 +112,18 @@ Deno.test("e2e: a token file that cannot be used gives its reason and exit 2, wi
   });
 });
 
+Deno.test("e2e: a quoted token is refused at start with exit 2 naming the variable, never the value", async () => {
+  await withTempDir(async (dir) => {
+    for (const quoted of [`"${TOKEN}"`, `\u201c${TOKEN}\u201d`]) {
+      const r = await runProgram({ env: { ...validEnv(dir), MOLECULE_WORKSPACE_TOKEN: quoted } });
+      assertEquals([r.code, r.stdout], [2, ""], quoted);
+      assertStringIncludes(r.stderr, "MOLECULE_WORKSPACE_TOKEN contains a");
+      assertStringIncludes(r.stderr, "at character 1");
+      assert(!r.stderr.includes(TOKEN), "the token never appears");
+    }
+  });
+});
+
 Deno.test("e2e: with a valid environment it serves stdin until EOF, then exits 0", async () => {
   await withTempDir(async (dir) => {
     const configsDir = `${dir}/state`;

@@ -9,7 +9,8 @@ import { createPlatformClient, type PlatformClient } from "../../lib/platform/cl
 import { platformTools, type ToolDeps } from "../../lib/tools/index.ts";
 import { INBOX_DISABLED } from "../../lib/inbox/unavailable.ts";
 import { PeerDirectory } from "../../lib/workspace/peer_directory.ts";
-import { createFakePlatform, type FakePlatform } from "./fake_platform.ts";
+import { createFakePlatform, type FakePlatform, type PlatformVersion } from "./fake_platform.ts";
+import { readRuntimeIdentity } from "../../lib/runtime_identity.ts";
 import { captureLog } from "./log_capture.ts";
 import { ManualClock } from "./manual_clock.ts";
 import { Client, InMemoryTransport } from "./sdk.ts";
@@ -37,6 +38,12 @@ export interface ToolRigOptions {
   files?: Record<string, Uint8Array>;
   /** Deterministic jitter source (default 0.5: no jitter). */
   random?: () => number;
+  /** Model/runtime variables (default: none set). */
+  runtimeEnv?: Partial<Record<string, string>>;
+  /** The fake platform's release (default "2026-05"). */
+  platformVersion?: PlatformVersion;
+  /** Fake platform: MEMORY_PLUGIN_URL set (default true). */
+  memoryPluginConfigured?: boolean;
 }
 
 /** Builds the rig, runs `fn`, then closes everything and removes the temp dir. */
@@ -46,10 +53,15 @@ export async function withToolRig(
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "molecule-mcp-tools-" });
   const clock = new ManualClock();
-  const platform = createFakePlatform({ clock });
+  const platform = createFakePlatform({
+    clock,
+    version: opts.platformVersion ?? "2026-05",
+    memoryPluginConfigured: opts.memoryPluginConfigured ?? true,
+  });
   const me = platform.addWorkspace({ delivery_mode: "poll", name: "me" });
   const peer = platform.addWorkspace({ delivery_mode: "poll", name: "peer-one" });
-  const { log, text } = captureLog("debug");
+  // The token is a known secret, as main.ts makes it: logs and results mask it.
+  const { log, text } = captureLog("debug", [me.token]);
   const client: PlatformClient = createPlatformClient(
     { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
     { fetch: platform.fetch, clock, log },
@@ -66,6 +78,7 @@ export async function withToolRig(
     peers: new PeerDirectory({ source: client, clock, log }),
     selfId: me.id,
     workspaceTier: opts.workspaceTier ?? 1,
+    runtimeIdentity: readRuntimeIdentity((name) => (opts.runtimeEnv ?? {})[name]?.trim() ?? ""),
     clock,
     log,
     random: opts.random ?? (() => 0.5),
@@ -87,6 +100,7 @@ export async function withToolRig(
     tools: platformTools(),
     context: deps,
     log,
+    outgoingText: (t) => log.redactor.redact(t),
   });
   const sdkClient = new Client({ name: "tool-test", version: "1.0.0" });
   await server.start();

@@ -172,6 +172,38 @@ Deno.test("stdio: an unknown method gets -32601 with its id", async () => {
   ]);
 });
 
+Deno.test("stdio: an unknown method named 99 x and an emoji is echoed without a lone surrogate", async () => {
+  const out = new FakeStdout();
+  await using io = await startStdio({ stdout: out });
+  const method = "x".repeat(99) + "😀";
+  io.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 1, method })}\n`);
+  io.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 2, method: "x".repeat(200) + "😀" })}\n`);
+  const [first, second] = await out.messagesWhen(2);
+  for (const line of out.lines()) {
+    assert(!/\\ud[89a-f]/i.test(line), `escaped surrogate on stdout: ${line.slice(-40)}`);
+    assert(line.isWellFormed());
+  }
+  assertEquals(first, {
+    jsonrpc: "2.0",
+    id: 1,
+    error: { code: -32601, message: `Method not found: ${method}` },
+  });
+  assertStringIncludes(JSON.stringify(second), `${"x".repeat(100)}...`);
+});
+
+Deno.test("stdio: a lone surrogate in a result is written as U+FFFD, never as an escape", async () => {
+  const out = new FakeStdout();
+  await using io = await startStdio({ stdout: out });
+  const call = { name: "echo", arguments: { text: "cut \ud83d here" } };
+  io.stdin.write(
+    `${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: call })}\n`,
+  );
+  await out.messagesWhen(1);
+  const [line = ""] = out.lines();
+  assert(!/\\ud[89a-f]/i.test(line), line);
+  assertStringIncludes(line, "cut \ufffd here");
+});
+
 Deno.test("stdio: notifications get no reply, not even unknown or malformed ones", async () => {
   const out = new FakeStdout();
   await using io = await startStdio({ stdout: out });

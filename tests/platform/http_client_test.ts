@@ -268,3 +268,13 @@ Deno.test("http_client: a platform behind an untrusted certificate is reported w
     built.close();
   });
 });
+
+Deno.test("http_client: the proxy password is handed to the redactor in every form a text shows it", () => {
+  const built = buildFetch({ proxyUrl: "http://ops:hun%40ter2x@proxy.corp:3128" }, realDeps);
+  assert(built.ok);
+  built.close();
+  assertEquals(built.secrets, ["hun@ter2x", "hun%40ter2x", btoa("ops:hun@ter2x")]);
+  const none = buildFetch({}, realDeps);
+  assert(none.ok);
+  assertEquals(none.secrets, []);
+});

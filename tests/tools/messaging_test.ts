@@ -210,3 +210,46 @@ Deno.test("send_message_to_user: empty attachment entries are ignored", async ()
     assertEquals(rig.platform.notifications.length, 1);
   });
 });
+
+Deno.test("send_message_to_user: already-uploaded attachments are sent by reference, in order, not re-uploaded", async () => {
+  await withToolRig(async (rig) => {
+    const out = await rig.call("send_message_to_user", {
+      message: "Here you go.",
+      attachments: [
+        { uri: "workspace:/workspace/a.png", name: "a.png", mime_type: "image/png", size: 10 },
+        "/work/out/report.pdf",
+        { uri: "platform-pending:ws/f1", name: "b.txt", mimeType: "text/plain" },
+      ],
+    });
+    assertEquals(out, { text: "Message sent to user with 3 attachment(s)", isError: false });
+    assertEquals(rig.platform.uploads.map((u) => u.name), ["report.pdf"], "only the path uploaded");
+    const upload = rig.platform.uploads[0];
+    assertEquals(rig.platform.notifications[0]?.attachments, [
+      { uri: "workspace:/workspace/a.png", name: "a.png", mimeType: "image/png", size: 10 },
+      { uri: upload?.uri, name: "report.pdf", mimeType: "application/pdf", size: REPORT.length },
+      { uri: "platform-pending:ws/f1", name: "b.txt", mimeType: "text/plain" },
+    ]);
+  }, { files: { "/work/out/report.pdf": REPORT } });
+});
+
+Deno.test("send_message_to_user: a file:// URI or an object with a path is uploaded like a path", async () => {
+  await withToolRig(async (rig) => {
+    const out = await rig.call("send_message_to_user", {
+      message: "Files.",
+      attachments: ["file:///work/out/report.pdf", { path: "/work/out/data.csv" }],
+    });
+    assertEquals(out.isError, false);
+    assertEquals(rig.platform.uploads.map((u) => u.name), ["report.pdf", "data.csv"]);
+  }, { files: { "/work/out/report.pdf": REPORT, "/work/out/data.csv": DATA } });
+});
+
+Deno.test("send_message_to_user: a reference without a name, or an object without uri or path, sends nothing", async () => {
+  await withToolRig(async (rig) => {
+    for (const bad of [{ uri: "workspace:/x" }, { name: "x.txt" }, 42]) {
+      const out = await rig.call("send_message_to_user", { message: "x", attachments: [bad] });
+      assertEquals(out.isError, true, JSON.stringify(bad));
+      assertStringIncludes(out.text, "attachments[0]");
+    }
+    assertNothingSent(rig);
+  });
+});

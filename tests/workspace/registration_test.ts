@@ -179,6 +179,45 @@ Deno.test("registration: the inbound secret is saved only when it changes and ne
   assert(!w.captured.text().includes(SECRET), w.captured.text());
 });
 
+Deno.test("registration: a 20 MB inbound secret on every beat is refused with one warning and never kept", async () => {
+  const w = world();
+  const huge = "x".repeat(20 * 1024 * 1024);
+  w.fake.updateWorkspace(w.id, { platform_inbound_secret: huge });
+  const state = new HeartbeatState({ workspaceId: w.id, startedAtMs: w.clock.now() });
+  const { deps, saved } = heartbeatDeps(w, w.client());
+  for (let beat = 0; beat < 5; beat++) assertEquals(await heartbeatOnce(state, deps), "ok");
+  assertEquals(saved, []);
+  assertEquals(w.captured.log.redactor.size, 0);
+  const warnings = linesAt(w.captured, "warn").filter((l) => l.includes("inbound secret"));
+  assertEquals(warnings.length, 1, w.captured.text().slice(0, 2000));
+  assertStringIncludes(warnings[0] ?? "", "over the 1024 accepted");
+  assert(w.captured.text().length < 10_000);
+  // A usable secret afterwards is saved, and a later refusal warns again.
+  w.fake.updateWorkspace(w.id, { platform_inbound_secret: SECRET });
+  await heartbeatOnce(state, deps);
+  assertEquals(saved, [SECRET]);
+  w.fake.updateWorkspace(w.id, { platform_inbound_secret: "two words" });
+  await heartbeatOnce(state, deps);
+  assertEquals(linesAt(w.captured, "warn").filter((l) => l.includes("ignoring")).length, 2);
+  assertStringIncludes(w.captured.text(), "character 4 is not printable ASCII (U+0020)");
+});
+
+Deno.test("registration: only the current and the previous inbound secret stay masked", async () => {
+  const w = world();
+  const state = new HeartbeatState({ workspaceId: w.id, startedAtMs: w.clock.now() });
+  const { deps } = heartbeatDeps(w, w.client());
+  const secrets = Array.from({ length: 50 }, (_, i) => `${SECRET}-${i}`);
+  for (const secret of secrets) {
+    w.fake.updateWorkspace(w.id, { platform_inbound_secret: secret });
+    await heartbeatOnce(state, deps);
+  }
+  assertEquals(w.captured.log.redactor.size, 2);
+  assertEquals(
+    w.captured.log.redactor.redact(`${secrets[49]} ${secrets[48]}`),
+    "[redacted] [redacted]",
+  );
+});
+
 Deno.test("registration: a failed secret write warns once and is retried on the next beat", async () => {
   const w = world();
   w.fake.updateWorkspace(w.id, { platform_inbound_secret: SECRET });
