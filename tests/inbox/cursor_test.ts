@@ -5,7 +5,7 @@ import type { InboxMessage } from "../../lib/inbox/message.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
-import { TEST_CURSOR, TEST_JOURNAL, TEST_LOCK, TEST_WORKSPACE_ID } from "../fakes/inbox_files.ts";
+import { TEST_CURSOR, TEST_JOURNAL, TEST_WORKSPACE_ID } from "../fakes/inbox_files.ts";
 
 const ROW_ID = "0b5e2c1a-7f3d-4c2b-9a8e-1d2c3b4a5f60";
 const ROW_AT = "2026-05-01T10:11:12.123456Z";
