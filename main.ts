@@ -22,6 +22,7 @@ import { resolveToken, type TokenSource } from "./lib/state/token.ts";
 import { platformTools, type ToolDeps } from "./lib/tools/index.ts";
 import { VERSION } from "./lib/version.ts";
 import { WorkspaceLink } from "./lib/workspace/link.ts";
+import type { AttachPolicy } from "./lib/tools/attachment_policy.ts";
 
 /** Everything the server needs once the configuration is valid. */
 interface Setup {
@@ -32,6 +33,8 @@ interface Setup {
   log: Logger;
   /** The fetch every platform request uses (custom CA / proxy when configured). */
   http: { fetch: Fetch; close(): void };
+  /** Which files send_message_to_user may attach. */
+  attachPolicy: AttachPolicy;
 }
 
 /** Runs the program and returns its exit code. */
@@ -67,7 +70,9 @@ export async function main(args: string[]): Promise<number> {
  * Runs the server until stdin closes or a signal arrives: the MCP session first (so the host's
  * initialize is answered at once, whatever the platform's latency), then the workspace link.
  */
-async function serve({ config, stateDir, token, log, http }: Setup): Promise<number> {
+async function serve(
+  { config, stateDir, token, log, http, attachPolicy }: Setup,
+): Promise<number> {
   let link: WorkspaceLink;
   try {
     link = await WorkspaceLink.open({ ...config, token, stateDir }, {
@@ -103,8 +108,12 @@ async function serve({ config, stateDir, token, log, http }: Setup): Promise<num
       clock: systemClock,
       log,
       random: Math.random,
-      readFile: (path) => Deno.readFile(path),
-      stat: (path) => Deno.stat(path),
+      attachmentFs: {
+        realPath: (path) => Deno.realPath(path),
+        stat: (path) => Deno.stat(path),
+        open: (path) => Deno.open(path, { read: true }),
+      },
+      attachPolicy,
     },
     log,
     instructions: () => buildInstructions({ pollTimeoutSecs: config.pollTimeoutSecs }),
@@ -181,7 +190,14 @@ async function prepare(
   }
   log.redactor.add(token.token);
   for (const secret of http.secrets) log.redactor.add(secret);
-  const value = { config: loaded.config, stateDir: stateDir.dir, log, http };
+  const tokenFile = env.MOLECULE_WORKSPACE_TOKEN_FILE?.trim() ?? "";
+  const attachPolicy: AttachPolicy = {
+    stateDir: stateDir.dir,
+    home: env.HOME?.trim() || undefined,
+    allowDirs: loaded.config.attachAllowDirs,
+    secretFiles: tokenFile === "" ? [] : [tokenFile],
+  };
+  const value = { config: loaded.config, stateDir: stateDir.dir, log, http, attachPolicy };
   return { ok: true, value: { ...value, token: token.token, tokenSource: token.source } };
 }
 

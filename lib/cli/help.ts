@@ -96,6 +96,9 @@ export function usageText(version: string): string {
       ],
       ["MOLECULE_CA_FILE", "PEM file of extra CA certificates (corporate TLS proxies)"],
       ["MOLECULE_PROXY_URL", "proxy for platform calls (else HTTPS_PROXY/NO_PROXY)"],
+      ["MOLECULE_MCP_ATTACH_ALLOW", "colon-separated directories: attach files only from"],
+      ["", "inside them (default: any file but this server's state and"],
+      ["", "secret locations like ~/.ssh, ~/.aws, .env files)"],
     ]),
     "  Shown to the agent by get_runtime_identity (read, never acted on):",
     ...table([

@@ -193,7 +193,9 @@ export async function reportActivity(
 
 /** Query for the inbox feed; throws RangeError on a value the platform would 400 or 500 on. */
 function activityParams(query: ActivityQuery): URLSearchParams {
-  const params = new URLSearchParams({ type: "a2a_receive" });
+  // include=peer_info asks newer platforms to join the sender's name, role and card URL and
+  // list attachments (upstream-latest §2 A); older ones ignore the flag.
+  const params = new URLSearchParams({ type: "a2a_receive", include: "peer_info" });
   // A non-UUID cursor makes the platform answer 500, not 410 (contract §5).
   if (query.sinceId !== undefined) params.set("since_id", requireUuid(query.sinceId, "sinceId"));
   if (query.sinceSecs !== undefined) {
