@@ -5,7 +5,8 @@
  * registers, heartbeats and polls the inbox.
  */
 import { buildChannelNotification } from "./lib/workspace/channel_push.ts";
-import { parseCli } from "./lib/cli/args.ts";
+import { type InstallRequest, parseCli } from "./lib/cli/args.ts";
+import { describeSources, sourcesLine } from "./lib/cli/config_sources.ts";
 import { systemClock } from "./lib/clock.ts";
 import { type Config, type Env, loadConfig, readEnv } from "./lib/config.ts";
 import { AuthRejectedError, EXIT } from "./lib/errors.ts";
@@ -17,7 +18,7 @@ import { McpServer } from "./lib/mcp/server.ts";
 import { Redactor } from "./lib/redact.ts";
 import { StdioTransport } from "./lib/mcp/stdio.ts";
 import { UnsafeStateFileError } from "./lib/state/safe_file.ts";
-import { resolveStateDir } from "./lib/state/state_dir.ts";
+import { resolveStateDir, type StateDirSource } from "./lib/state/state_dir.ts";
 import { resolveToken, type TokenSource } from "./lib/state/token.ts";
 import { platformTools, type ToolDeps } from "./lib/tools/index.ts";
 import { VERSION } from "./lib/version.ts";
@@ -28,6 +29,7 @@ import type { AttachPolicy } from "./lib/tools/attachment_policy.ts";
 interface Setup {
   config: Config;
   stateDir: string;
+  stateDirSource: StateDirSource;
   token: string;
   tokenSource: TokenSource;
   log: Logger;
@@ -44,24 +46,28 @@ export async function main(args: string[]): Promise<number> {
     writeStderr(cli.error);
     return EXIT.CONFIG;
   }
-  if (cli.command !== "serve") {
+  if (cli.command === "help" || cli.command === "version") {
     writeStdout(cli.command === "help" ? usageText(VERSION) : `molecule-mcp ${VERSION}\n`);
     return EXIT.OK;
   }
+  const env = readEnv((name) => Deno.env.get(name));
+  if (cli.command === "doctor") return await doctor(env);
+  if (cli.command === "install") return await install(cli, env);
 
-  const setup = await prepare(readEnv((name) => Deno.env.get(name)));
+  const setup = await prepare(env);
   if (!setup.ok) {
     writeStderr(`molecule-mcp cannot start: ${setup.problems.length} configuration problem(s)`);
     for (const problem of setup.problems) writeStderr(`  - ${problem}`);
     writeStderr(usageHint());
     return EXIT.CONFIG;
   }
-  const { config, stateDir, tokenSource, log } = setup.value;
+  const { config, stateDir, stateDirSource, tokenSource, log } = setup.value;
   log.info("configuration ok", {
     workspace: config.workspaceId,
     platform: config.platformUrl,
     stateDir,
     credentialsFrom: tokenSource,
+    from: sourcesLine(describeSources(env, { tokenSource, stateDirSource })),
   });
   return await serve(setup.value);
 }
@@ -154,6 +160,52 @@ async function serve(
   return exitCode;
 }
 
+/** Real pieces the platform fetch is built from (CA file, proxy), for doctor and install. */
+const HTTP_DEPS = {
+  readTextFile: (path: string) => Deno.readTextFileSync(path),
+  createHttpClient: (options: Deno.CreateHttpClientOptions) => Deno.createHttpClient(options),
+  fetch: (req: Request, init?: RequestInit & { client?: Deno.HttpClient }) => fetch(req, init),
+};
+
+/** `molecule-mcp doctor`: the report on stdout, exit 0 without a failure, else 1. */
+async function doctor(env: Env): Promise<number> {
+  const { renderReport, runDoctor } = await import("./lib/cli/doctor.ts");
+  const where = Deno.build.standalone ? "compiled binary" : "deno run";
+  const report = await runDoctor({
+    env,
+    version: VERSION,
+    runtime: `Deno ${Deno.version.deno}, ${Deno.build.os} ${Deno.build.arch}, ${where}`,
+  }, { clock: systemClock, http: HTTP_DEPS });
+  // Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).
+  const colour = Deno.stdout.isTerminal() && (env.NO_COLOR ?? "") === "";
+  writeStdout(renderReport(report, { colour }));
+  return report.exitCode;
+}
+
+/** `molecule-mcp install <host>`: writes (or with --dry-run shows) the host's MCP entry. */
+async function install(request: InstallRequest, env: Env): Promise<number> {
+  const { runInstall } = await import("./lib/cli/install.ts");
+  const result = await runInstall(request, env, {
+    clock: systemClock,
+    http: HTTP_DEPS,
+    cwd: Deno.cwd(),
+    program: programCommand(),
+  });
+  if (result.output !== "") writeStdout(result.output);
+  for (const line of result.errors) writeStderr(line);
+  return result.exitCode;
+}
+
+/**
+ * How a host should start this program: the binary itself when compiled, else `make -s -C
+ * <checkout> run` (-s: without it make prints "Entering directory" on stdout, the JSON-RPC wire).
+ */
+function programCommand(): { command: string; args: string[] } {
+  if (Deno.build.standalone) return { command: Deno.execPath(), args: [] };
+  const checkout = decodeURIComponent(new URL(".", import.meta.url).pathname).replace(/\/$/, "");
+  return { command: "make", args: ["-s", "-C", checkout, "run"] };
+}
+
 /** Validates config, state dir and token together, so every problem is reported at once. */
 async function prepare(
   env: Env,
@@ -197,7 +249,14 @@ async function prepare(
     allowDirs: loaded.config.attachAllowDirs,
     secretFiles: tokenFile === "" ? [] : [tokenFile],
   };
-  const value = { config: loaded.config, stateDir: stateDir.dir, log, http, attachPolicy };
+  const value = {
+    config: loaded.config,
+    stateDir: stateDir.dir,
+    stateDirSource: stateDir.source,
+    log,
+    http,
+    attachPolicy,
+  };
   return { ok: true, value: { ...value, token: token.token, tokenSource: token.source } };
 }
 

@@ -37,6 +37,10 @@ export const ENV_VARS = [
   "WORKSPACE_TIER",
   "MOLECULE_CA_FILE",
   "MOLECULE_PROXY_URL",
+  // Read only by `doctor` (colour) and `install` (where the hosts keep their config).
+  "NO_COLOR",
+  "CLAUDE_CONFIG_DIR",
+  "CODEX_HOME",
   "MOLECULE_MCP_ATTACH_ALLOW",
   // Shown by get_runtime_identity (lib/runtime_identity.ts), never interpreted.
   ...RUNTIME_IDENTITY_VARS,
