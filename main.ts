@@ -90,7 +90,8 @@ async function serve(
     // The state directory passed the start-up probe, so this is rare: a full disk, or files
     // in it that another user owns.
     const next = err instanceof UnsafeStateFileError ? `: ${err.next}` : "";
-    writeStderr(`molecule-mcp cannot start: ${err instanceof Error ? err.message : err}${next}`);
+    const why = `${err instanceof Error ? err.message : err}${next}`;
+    writeStderr(`molecule-mcp cannot start: ${log.redactor.redact(why)}`);
     return EXIT.CONFIG;
   }
   const server = new McpServer<ToolDeps>({
