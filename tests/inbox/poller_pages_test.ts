@@ -46,7 +46,7 @@ Deno.test("inbox poller: pages too large to read are asked for again smaller, an
       { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
       { fetch, clock, log },
     );
-    const inbox = await DurableInbox.open({ dir, log, clock });
+    const inbox = await DurableInbox.open({ dir, log, clock, workspaceId: me.id });
     try {
       const poller = new InboxPoller({ selfId: me.id, intervalMs: 5_000 }, {
         platform: client,
