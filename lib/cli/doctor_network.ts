@@ -229,10 +229,10 @@ async function inboxVerdict(
       return {
         status: "warn",
         message:
-          "readable, but the saved inbox cursor is not in this workspace's feed: the state " +
-          "directory may hold another workspace's inbox (or the row aged out after 7 days)",
-        next: "give each workspace its own state directory (CONFIGS_DIR); if this directory only " +
-          "ever served this workspace, nothing to do: the server reads the backlog again",
+          "readable, but the saved inbox cursor is not in this workspace's feed: its row aged " +
+          "out after 7 days, or the file was copied from another workspace",
+        next: "nothing to do: the server sets a cursor of another workspace aside and reads " +
+          "the backlog again",
       };
     }
     if (!(err instanceof PlatformError)) throw err;
