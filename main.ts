@@ -181,7 +181,8 @@ async function openLink(
     return await link.WorkspaceLink.open(settings, { ...deps, clock: systemClock });
   } catch (err) {
     const next = err instanceof UnsafeStateFileError ? `: ${err.next}` : "";
-    writeStderr(`molecule-mcp cannot start: ${err instanceof Error ? err.message : err}${next}`);
+    const why = `${err instanceof Error ? err.message : err}${next}`;
+    writeStderr(`molecule-mcp cannot start: ${deps.log.redactor.redact(why)}`);
     return null;
   }
 }
