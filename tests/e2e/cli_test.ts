@@ -239,3 +239,27 @@ Deno.test("e2e: `install codex` writes a table that starts this program, exit 0"
     assertStringIncludes(again.stderr, "--name must be");
   });
 });
+
+Deno.test("e2e: `make install` writes a wrapper that runs this checkout from anywhere", async () => {
+  await withTempDir(async (dir) => {
+    const made = await new Deno.Command("make", {
+      args: ["-s", "-C", REPO_ROOT, "install", `PREFIX=${dir}`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(made.code, 0, new TextDecoder().decode(made.stderr));
+    assertEquals(new TextDecoder().decode(made.stdout), "", "make -s prints nothing on stdout");
+    const wrapper = `${dir}/bin/molecule-mcp`;
+    assertEquals((await Deno.stat(wrapper)).mode! & 0o777, 0o755);
+    const run = await new Deno.Command(wrapper, {
+      args: ["--version"],
+      cwd: dir,
+      clearEnv: true,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(new TextDecoder().decode(run.stdout), `molecule-mcp ${VERSION}\n`);
+    assertEquals(run.code, 0);
+  });
+});
