@@ -294,7 +294,12 @@ export class McpClient {
  * `cat`: Deno grants /proc/<pid> paths only with --allow-all, and the benchmark already runs
  * subprocesses.
  */
-export async function readRssMiB(pid: number): Promise<number | null> {
+export function readRssMiB(pid: number): Promise<number | null> {
+  return readStatusMiB(pid, "VmRSS");
+}
+
+/** A kB field of /proc/<pid>/status (VmRSS, VmHWM = peak RSS, …) in MiB, or null. */
+export async function readStatusMiB(pid: number, field: string): Promise<number | null> {
   try {
     const out = await new Deno.Command("cat", {
       args: [`/proc/${pid}/status`],
@@ -302,7 +307,8 @@ export async function readRssMiB(pid: number): Promise<number | null> {
       stderr: "null",
     }).output();
     if (!out.success) return null;
-    const kb = /^VmRSS:\s+(\d+)\s+kB$/m.exec(new TextDecoder().decode(out.stdout))?.[1];
+    const text = new TextDecoder().decode(out.stdout);
+    const kb = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, "m").exec(text)?.[1];
     return kb === undefined ? null : Number(kb) / 1024;
   } catch {
     return null;

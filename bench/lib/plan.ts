@@ -27,6 +27,8 @@ export interface BenchPlan {
   idleWindowMs: number;
   roundTrips: number;
   burstRows: number;
+  /** Benchmark 7: pending 100 KB messages in the journal, and how many to pop at the end. */
+  largeJournal: { messages: number; pops: number };
 }
 
 /** The plan for `quick` (BENCH_QUICK=1) or full mode, spawning programs with `childEnv`. */
@@ -45,6 +47,7 @@ export function benchPlan(quick: boolean, childEnv: Record<string, string> = {})
       idleWindowMs: 30_000,
       roundTrips: 300,
       burstRows: 5_000,
+      largeJournal: { messages: 2_000, pops: 1_900 },
     };
   }
   return {
@@ -60,5 +63,6 @@ export function benchPlan(quick: boolean, childEnv: Record<string, string> = {})
     idleWindowMs: 120_000,
     roundTrips: 1_000,
     burstRows: 10_000,
+    largeJournal: { messages: 10_000, pops: 9_500 },
   };
 }
