@@ -13,7 +13,7 @@ import { withTempDir } from "../fakes/temp_dir.ts";
 const T0 = Date.UTC(2026, 4, 1, 10, 0, 0);
 const KB = 1000;
 /** A record may pass the target by one message at most (message text is capped at 256 KiB). */
-const MAX_LINE_BYTES = RECORD_TARGET_BYTES + 300 * 1024;
+const MAX_LINE_BYTES = Math.max(RECORD_TARGET_BYTES, 300 * 1024);
 
 function msg(n: number, textBytes: number): InboxMessage {
   const head = `message ${n} `;
@@ -102,8 +102,30 @@ Deno.test("inbox journal: an older version's multi-MB lines spanning read chunks
     assertEquals(inbox.hasSeen(msg(99, 0).activity_id), false);
     assertEquals(captured.lines, [], "a clean older journal loads without warnings");
     assertEquals(inbox.peek(1)[0]?.text, msg(1, 100 * KB).text);
+    // The torn record is cut off, so what is appended next survives the following restart.
+    await inbox.accept({ messages: [msg(100, 10)], skipped: [] });
     await inbox.close();
-    const sizes = await lineSizes(dir);
-    assert(sizes.every((n) => n <= MAX_LINE_BYTES), `line sizes ${sizes.join(",")}`);
+    await lineSizes(dir); // ends with a complete line
+    const again = await open(dir);
+    assertEquals(again.size, 90);
+    await again.close();
+  });
+});
+
+Deno.test("inbox journal: a clean journal of live messages is not rewritten at restart", async () => {
+  await withTempDir(async (dir) => {
+    const first = await open(dir);
+    await first.accept({ messages: [msg(1, 10 * KB), msg(2, 10 * KB)], skipped: [] });
+    await first.close();
+    const path = `${dir}/.mcp_inbox_journal`;
+    const before = await Deno.stat(path);
+    const second = await open(dir);
+    await second.accept({ messages: [msg(3, 10 * KB)], skipped: [] });
+    await second.close();
+    const after = await Deno.stat(path);
+    assertEquals(after.ino, before.ino, "appended to, not replaced");
+    const third = await open(dir);
+    assertEquals(third.size, 3);
+    await third.close();
   });
 });
