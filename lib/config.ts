@@ -37,6 +37,11 @@ export const ENV_VARS = [
   "WORKSPACE_TIER",
   "MOLECULE_CA_FILE",
   "MOLECULE_PROXY_URL",
+  // Read only by `doctor` (colour) and `install` (where the hosts keep their config).
+  "NO_COLOR",
+  "CLAUDE_CONFIG_DIR",
+  "CODEX_HOME",
+  "MOLECULE_MCP_ATTACH_ALLOW",
   // Shown by get_runtime_identity (lib/runtime_identity.ts), never interpreted.
   ...RUNTIME_IDENTITY_VARS,
 ] as const;
@@ -102,6 +107,11 @@ export interface Config {
   readonly pollTimeoutSecs: number;
   /** Workspace tier for the GLOBAL memory gate (0 = root workspace). */
   readonly workspaceTier: number;
+  /**
+   * MOLECULE_MCP_ATTACH_ALLOW's directories (absolute): send_message_to_user attaches only
+   * files inside them. Absent when the variable is unset or blank.
+   */
+  readonly attachAllowDirs?: readonly string[];
   /** The model/runtime variables get_runtime_identity shows. */
   readonly runtimeIdentity: RuntimeIdentity;
 }
@@ -134,6 +144,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ...HEARTBEAT_INTERVAL_BOUNDS_SECS,
   }, problems);
   const workspaceTier = parseTier(value("WORKSPACE_TIER"), problems);
+  const attachAllowDirs = parseAttachAllow(value("MOLECULE_MCP_ATTACH_ALLOW"), problems);
 
   if (problems.length > 0) return { ok: false, problems };
 
@@ -155,6 +166,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     // Upstream semantics (ea206043), shared with the instructions: never a problem.
     pollTimeoutSecs: normalisePollTimeout(env["MOLECULE_MCP_POLL_TIMEOUT_SECS"]),
     workspaceTier,
+    ...(attachAllowDirs === undefined ? {} : { attachAllowDirs }),
     runtimeIdentity: readRuntimeIdentity(value),
   };
   return { ok: true, config: Object.freeze(config) };
@@ -247,6 +259,25 @@ function parseTier(raw: string, problems: string[]): number {
     return DEFAULT_WORKSPACE_TIER;
   }
   return Number(raw);
+}
+
+/**
+ * MOLECULE_MCP_ATTACH_ALLOW: colon-separated absolute directories (blank entries skipped, a
+ * trailing slash dropped). Undefined when blank; a relative entry is a problem, since it
+ * would depend on the directory the host started us in.
+ */
+function parseAttachAllow(raw: string, problems: string[]): readonly string[] | undefined {
+  const entries = raw.split(":").map((e) => e.trim()).filter((e) => e !== "");
+  if (entries.length === 0) return undefined;
+  const relative = entries.filter((e) => !e.startsWith("/"));
+  if (relative.length > 0) {
+    problems.push(
+      `MOLECULE_MCP_ATTACH_ALLOW must list absolute directories separated by ":": got ` +
+        `${relative.map(quote).join(", ")} (write them in full, e.g. /home/me/reports)`,
+    );
+    return undefined;
+  }
+  return Object.freeze(entries.map((e) => (e.length > 1 ? e.replace(/\/+$/, "") : e)));
 }
 
 /** Quotes a seen value for a problem line, cut so a pasted blob cannot flood the terminal. */

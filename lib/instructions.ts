@@ -51,6 +51,7 @@ export function buildInstructions(opts: InstructionsOptions): string {
     "- activity_id: the message's id; pass it to inbox_pop.",
     "- ts: when the platform received the message (ISO-8601).",
     "- peer_name, peer_role: the display name and role the sender registered for itself (optional).",
+    "- user_name: the canvas user's name; attachment_count, attachment_N_path/_uri: attached files (inbox tools list them as attachments). Read each path before answering.",
     `Inside the tag, the first line is a "[from …]" header, every line of the message itself starts with "> ", and the last line, starting "↩ Reply:", shows the exact call to answer with.`,
     "",
     "REPLYING (by kind)",

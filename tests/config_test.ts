@@ -204,3 +204,16 @@ Deno.test("config: token variables never reach a problem", () => {
   const found = problems({ MOLECULE_WORKSPACE_TOKEN: "secret-token-value" });
   assert(!found.join("\n").includes("secret-token-value"));
 });
+
+Deno.test("config: MOLECULE_MCP_ATTACH_ALLOW is a list of absolute directories; a relative one is a problem", () => {
+  const ok = loadConfig({ ...BASE, MOLECULE_MCP_ATTACH_ALLOW: "/home/me/reports/: :/tmp/out" });
+  assert(ok.ok);
+  assertEquals(ok.config.attachAllowDirs, ["/home/me/reports", "/tmp/out"]);
+  const blank = loadConfig({ ...BASE, MOLECULE_MCP_ATTACH_ALLOW: " " });
+  assert(blank.ok);
+  assertEquals(blank.config.attachAllowDirs, undefined);
+  const bad = loadConfig({ ...BASE, MOLECULE_MCP_ATTACH_ALLOW: "/ok:reports" });
+  assert(!bad.ok);
+  assertStringIncludes(bad.problems.join("\n"), "MOLECULE_MCP_ATTACH_ALLOW must list absolute");
+  assertStringIncludes(bad.problems.join("\n"), '"reports"');
+});

@@ -10,7 +10,7 @@ import { systemClock } from "../../lib/clock.ts";
 import { DurableInbox } from "../../lib/inbox/inbox.ts";
 import type { InboxMessage } from "../../lib/inbox/message.ts";
 import { createLogger } from "../../lib/log.ts";
-import { McpClient, readStatusMiB } from "./mcp_client.ts";
+import { McpClient, readMemoryMiB } from "./mcp_client.ts";
 import { popAll } from "./bench_inbox.ts";
 import { startSimulator } from "./simulator.ts";
 
@@ -95,7 +95,7 @@ export async function measureLargeJournal(
       if (first.isError || !first.text.includes("bench message")) {
         throw new Error(`wait_for_message gave no message: ${first.text.slice(0, 300)}`);
       }
-      const peakRssAtFirstMiB = await readStatusMiB(client.pid, "VmHWM") ?? Number.NaN;
+      const peakRssAtFirstMiB = (await readMemoryMiB(client.pid))?.peak ?? Number.NaN;
       let popped = 0;
       let popFailures = 0;
       let popMs = 0;
@@ -109,7 +109,7 @@ export async function measureLargeJournal(
         popMs += performance.now() - t1;
         popped += ids.length;
       }
-      const peakRssAfterPopsMiB = await readStatusMiB(client.pid, "VmHWM") ?? Number.NaN;
+      const peakRssAfterPopsMiB = (await readMemoryMiB(client.pid))?.peak ?? Number.NaN;
       return {
         messages,
         journalMiB,

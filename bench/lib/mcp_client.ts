@@ -39,6 +39,8 @@ export interface StartOptions {
   env: Record<string, string>;
   /** Called with every stderr line of the child as it arrives (e.g. to echo verbose logs). */
   onStderrLine?: (line: string) => void;
+  /** A repo-relative script to run instead of the program, with the program's Deno flags. */
+  entry?: string;
 }
 
 interface Pending {
@@ -86,7 +88,10 @@ export class McpClient {
 
   /** Spawns the program with a cleared environment plus `opts.env`. */
   static start(opts: StartOptions): McpClient {
-    const { command, args, env, cwd } = programCommand({ env: opts.env });
+    const { command, args, env, cwd } = programCommand({
+      env: opts.env,
+      ...(opts.entry === undefined ? {} : { entry: opts.entry }),
+    });
     const child = new Deno.Command(command, {
       args,
       env,
@@ -170,8 +175,13 @@ export class McpClient {
   }
 
   /** Resident set size of the child in MiB (VmRSS), or null where /proc is not available. */
-  rssMiB(): Promise<number | null> {
-    return readRssMiB(this.pid);
+  async rssMiB(): Promise<number | null> {
+    return (await readMemoryMiB(this.pid))?.rss ?? null;
+  }
+
+  /** Current and peak (VmHWM) resident set size of the child in MiB, or null without /proc. */
+  memoryMiB(): Promise<{ rss: number; peak: number } | null> {
+    return readMemoryMiB(this.pid);
   }
 
   /** The last stderr lines of the child, joined by newlines. */
@@ -290,16 +300,11 @@ export class McpClient {
 }
 
 /**
- * VmRSS of process `pid` in MiB, or null when /proc/<pid>/status cannot be read. Read through
- * `cat`: Deno grants /proc/<pid> paths only with --allow-all, and the benchmark already runs
- * subprocesses.
+ * VmRSS (resident now) and VmHWM (the peak so far) of process `pid` in MiB, or null when
+ * /proc/<pid>/status cannot be read. Read through `cat`: Deno grants /proc/<pid> paths only
+ * with --allow-all, and the benchmark already runs subprocesses.
  */
-export function readRssMiB(pid: number): Promise<number | null> {
-  return readStatusMiB(pid, "VmRSS");
-}
-
-/** A kB field of /proc/<pid>/status (VmRSS, VmHWM = peak RSS, …) in MiB, or null. */
-export async function readStatusMiB(pid: number, field: string): Promise<number | null> {
+export async function readMemoryMiB(pid: number): Promise<{ rss: number; peak: number } | null> {
   try {
     const out = await new Deno.Command("cat", {
       args: [`/proc/${pid}/status`],
@@ -308,8 +313,10 @@ export async function readStatusMiB(pid: number, field: string): Promise<number 
     }).output();
     if (!out.success) return null;
     const text = new TextDecoder().decode(out.stdout);
-    const kb = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, "m").exec(text)?.[1];
-    return kb === undefined ? null : Number(kb) / 1024;
+    const rss = /^VmRSS:\s+(\d+)\s+kB$/m.exec(text)?.[1];
+    const peak = /^VmHWM:\s+(\d+)\s+kB$/m.exec(text)?.[1];
+    if (rss === undefined || peak === undefined) return null;
+    return { rss: Number(rss) / 1024, peak: Number(peak) / 1024 };
   } catch {
     return null;
   }

@@ -38,7 +38,7 @@ import { removeStaleTemps } from "../state/atomic_write.ts";
 import { atomicWriteFile } from "../state/atomic_write.ts";
 import type { Clock } from "../clock.ts";
 import { openStateFile, UnsafeStateFileError } from "../state/safe_file.ts";
-import type { InboxMessage, MessageKind } from "./message.ts";
+import { type InboxMessage, type MessageKind, parseMessageExtras } from "./message.ts";
 import type { Logger } from "../log.ts";
 
 /** File name of the journal inside the state directory. */
@@ -516,7 +516,7 @@ function parseStoredMessage(raw: unknown): InboxMessage | null {
   if (!isNonEmptyString(activity_id) || typeof text !== "string") return null;
   if (typeof peer_id !== "string" || typeof method !== "string") return null;
   if (typeof created_at !== "string" || typeof kind !== "string" || !isKind(kind)) return null;
-  return { activity_id, text, peer_id, kind, method, created_at };
+  return { activity_id, text, peer_id, kind, method, created_at, ...parseMessageExtras(raw) };
 }
 
 function isKind(kind: string): kind is MessageKind {

@@ -5,11 +5,18 @@
  * (oldest first, following full pages at once). It leaves row parsing to inbox/activity_row.ts and
  * inbox/filter.ts, and storage, dedupe and the cap to inbox/inbox.ts.
  *
- * Cursor rule: the cursor may only move to a row R when every row with created_at <= R's has
- * been handled (queued, recognised as a duplicate, or filtered). The platform compares the
- * cursor's created_at strictly and ids are random (contract §17.1), so moving to the last row
- * of a full page could skip a sibling with the same timestamp on the next page; moving past a
- * row the full inbox could not take would lose it. Both are what this rule prevents.
+ * Cursor rule: the cursor may only move to a row R when every row the platform would return
+ * after R has not been handled yet, and every row it would not return has been (queued,
+ * recognised as a duplicate, or filtered). Older platforms compare the cursor's created_at
+ * strictly and ids are random (contract §17.1), so moving to the last row of a full page could
+ * skip a sibling with the same timestamp on the next page; newer ones resume by
+ * (created_at, seq) (upstream-latest §2 B), so with `seq` on the rows an equal timestamp is no
+ * longer a boundary. Moving past a row the full inbox could not take would lose it.
+ *
+ * Acked delivery (upstream-latest §2 C): once a page is in the journal, the highest `seq` of
+ * its handled rows is acked to the platform (POST …/activity/ack), so it can prune them and
+ * count unread mail. An ack never holds delivery up: a failure is logged once and retried with
+ * the next page, and a platform without the endpoint is not asked again.
  */
 import { type ActivityRow, parseActivityRow } from "./activity_row.ts";
 import type { Clock } from "../clock.ts";
@@ -19,7 +26,7 @@ import { classifyRow } from "./filter.ts";
 import type { InboxMessage } from "./message.ts";
 import type { SeenId } from "./journal.ts";
 import type { Logger } from "../log.ts";
-import type { ActivityQuery } from "../platform/registry.ts";
+import { AckUnsupportedError, type ActivityQuery } from "../platform/registry.ts";
 import { type CallOptions, CursorGoneError } from "../platform/http.ts";
 import { compareTimestamps, justAfter, timestampKey } from "../timestamps.ts";
 
@@ -39,6 +46,8 @@ const BACKLOG_MARGIN_SECS = 60;
 /** What the poller needs from the platform client. */
 export interface PollerPlatform {
   listActivity(query: ActivityQuery, opts?: CallOptions): Promise<unknown[]>;
+  /** POST …/activity/ack; absent in tests that do not care (then nothing is acked). */
+  ackActivity?(ackedSeq: number, opts?: CallOptions): Promise<number>;
 }
 
 /** What the poller needs from the inbox (DurableInbox satisfies it). */
@@ -98,6 +107,12 @@ export class InboxPoller {
   #goneCursorId: string | null = null;
   #wakeController: AbortController | null = null;
   #wakeRequested = false;
+  /** The highest seq the platform confirmed (or we sent), so a seq is acked once. */
+  #ackedSeq = -1;
+  /** The platform answered the ack route with gin's 404: it predates acks. */
+  #isAckUnsupported = false;
+  /** An ack failed and that was logged; the next success logs the recovery. */
+  #isAckFailing = false;
 
   constructor(cfg: PollerConfig, deps: PollerDeps) {
     this.#cfg = { pageLimit: PAGE_LIMIT, ...cfg };
@@ -142,7 +157,7 @@ export class InboxPoller {
         opts,
       );
       const readAtMs = this.#deps.clock.now();
-      const moreNow = await this.#ingest(page);
+      const moreNow = await this.#ingest(page, opts);
       if (!page.hasMore) this.#caughtUpMs = readAtMs;
       if (cursor === null) await this.#settleGoneCursor();
       this.#recovered();
@@ -215,7 +230,9 @@ export class InboxPoller {
     }
     // Keys computed once per row (a backlog may hold thousands), then sorted oldest first.
     const keyed = newestFirst.map((row) => ({ row, key: timestampKey(row.created_at) ?? "" }));
-    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    keyed.sort((a, b) =>
+      a.key < b.key ? -1 : a.key > b.key ? 1 : (a.row.seq ?? 0) - (b.row.seq ?? 0)
+    );
     const rows = keyed.map((k) => k.row);
     return { rows, hasMore: false };
   }
@@ -244,8 +261,11 @@ export class InboxPoller {
     return rows;
   }
 
-  /** Hands a page to the inbox and moves the cursor. Returns whether to read again at once. */
-  async #ingest(page: Page): Promise<boolean> {
+  /**
+   * Hands a page to the inbox, moves the cursor and acks what is stored. Returns whether to
+   * read again at once.
+   */
+  async #ingest(page: Page, opts: CallOptions): Promise<boolean> {
     const { inbox, log } = this.#deps;
     const { rows } = page;
     const messages: InboxMessage[] = [];
@@ -271,8 +291,37 @@ export class InboxPoller {
     const handled = taken < messages.length ? messageRowIndex[taken] ?? rows.length : rows.length;
     const next = safeCursor(rows, handled, page.hasMore);
     if (next !== null) await inbox.setCursor({ id: next.id, created_at: next.created_at });
+    await this.#ack(ackableSeq(rows, handled), opts);
     if (handled < rows.length) return false; // inbox full: wait for room
     return page.hasMore && next !== null;
+  }
+
+  /** Acks `seq` when it is new. Never throws: acks are a courtesy to the platform. */
+  async #ack(seq: number | null, opts: CallOptions): Promise<void> {
+    const ack = this.#deps.platform.ackActivity;
+    if (seq === null || seq <= this.#ackedSeq || this.#isAckUnsupported || ack === undefined) {
+      return;
+    }
+    const { log } = this.#deps;
+    try {
+      const floor = await ack.call(this.#deps.platform, seq, opts);
+      this.#ackedSeq = Math.max(seq, floor);
+      if (this.#isAckFailing) log.info("inbox acks to the platform work again", { seq });
+      this.#isAckFailing = false;
+    } catch (err) {
+      if (opts.signal?.aborted) return;
+      if (err instanceof AckUnsupportedError) {
+        this.#isAckUnsupported = true;
+        log.info("the platform does not take inbox acks (an older release); not acking");
+        return;
+      }
+      if (!this.#isAckFailing) {
+        log.info("inbox ack to the platform failed; retrying with the next messages", {
+          reason: err instanceof Error ? err.message : String(err),
+        });
+      }
+      this.#isAckFailing = true;
+    }
   }
 
   async #pause(delayMs: number, signal: AbortSignal): Promise<void> {
@@ -338,16 +387,49 @@ export function safeCursor(
   hasMore: boolean,
 ): ActivityRow | null {
   if (handled === 0) return null;
-  const boundary = handled < rows.length
-    ? rows[handled]?.created_at
-    : hasMore
-    ? rows.at(-1)?.created_at
-    : undefined;
   const prefix = rows.slice(0, handled);
+  let boundary: ActivityRow | undefined;
+  if (handled < rows.length) boundary = rows[handled];
+  else if (hasMore) {
+    const last = rows.at(-1);
+    // A platform with seq resumes strictly after the cursor row in (created_at, seq) order
+    // (upstream-latest §2 B): the rows of the next page come after the last one.
+    if (last?.seq != null) return last;
+    boundary = last;
+  }
   if (boundary === undefined) return prefix.at(-1) ?? null;
   for (let i = prefix.length - 1; i >= 0; i--) {
     const row = prefix[i];
-    if (row !== undefined && compareTimestamps(row.created_at, boundary) < 0) return row;
+    if (row !== undefined && isResumedBefore(row, boundary)) return row;
   }
   return handled === rows.length ? prefix.at(-1) ?? null : null;
+}
+
+/**
+ * True when a cursor on `row` makes the platform return `later`: its created_at is later, or
+ * (on a platform with seq) equal with a higher seq.
+ */
+function isResumedBefore(row: ActivityRow, later: ActivityRow): boolean {
+  const order = compareTimestamps(row.created_at, later.created_at);
+  if (order !== 0) return order < 0;
+  return row.seq !== null && later.seq !== null && row.seq < later.seq;
+}
+
+/**
+ * The seq to ack after the first `handled` rows are stored: the highest seq among them that
+ * is below every seq of the rows not handled yet (acking a seq tells the platform every row
+ * up to it is stored). Null when no handled row carries a seq.
+ */
+export function ackableSeq(rows: readonly ActivityRow[], handled: number): number | null {
+  let pendingMin = Infinity;
+  for (const row of rows.slice(handled)) {
+    if (row.seq !== null) pendingMin = Math.min(pendingMin, row.seq);
+  }
+  let best: number | null = null;
+  for (const row of rows.slice(0, handled)) {
+    if (row.seq !== null && row.seq < pendingMin && (best === null || row.seq > best)) {
+      best = row.seq;
+    }
+  }
+  return best;
 }

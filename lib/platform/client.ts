@@ -30,6 +30,7 @@ import {
   type WorkspaceLookup,
 } from "./peers.ts";
 import {
+  ackActivity,
   type ActivityQuery,
   type ActivityReport,
   type AgentCard,
@@ -59,6 +60,8 @@ export interface PlatformClient {
   heartbeat(report: HeartbeatReport, opts?: CallOptions): Promise<RegistryAnswer>;
   /** GET the a2a_receive feed; rows unparsed. CursorGoneError on 410. */
   listActivity(query: ActivityQuery, opts?: CallOptions): Promise<unknown[]>;
+  /** POST /activity/ack {acked_seq}; AckUnsupportedError on a platform without it. */
+  ackActivity(ackedSeq: number, opts?: CallOptions): Promise<number>;
   /** POST a self-reported activity row (best-effort, 5 s default timeout). */
   reportActivity(report: ActivityReport, opts?: CallOptions): Promise<void>;
   /** GET /registry/discover/:peer with X-Workspace-ID. */
@@ -109,6 +112,7 @@ export function createPlatformClient(cfg: PlatformConfig, deps: PlatformDeps): P
     register: (card, opts) => registerWorkspace(http, card, opts),
     heartbeat: (report, opts) => sendHeartbeat(http, report, opts),
     listActivity: (query, opts) => listActivity(http, query, opts),
+    ackActivity: (ackedSeq, opts) => ackActivity(http, ackedSeq, opts),
     reportActivity: (report, opts) => reportActivity(http, report, opts),
     discover: (peerId, opts) => discoverPeer(http, peerId, opts),
     sendA2A: (peerId, text, opts) => sendA2A(http, { peerId, text, opts }),

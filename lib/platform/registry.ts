@@ -4,7 +4,16 @@
  * left to workspace/registration.ts and the inbox poller.
  */
 import { cutCodePoints } from "../text.ts";
-import { answerDetail, expectArray, expectObject, expectOk, isOk, refusal } from "./answer.ts";
+import {
+  answerDetail,
+  expectArray,
+  expectObject,
+  expectOk,
+  isOk,
+  isRouteMissing,
+  refusal,
+} from "./answer.ts";
+import { PlatformError } from "../errors.ts";
 import type { Answer } from "./answer.ts";
 import { type CallOptions, CursorGoneError, type PlatformHttp, requireUuid } from "./http.ts";
 
@@ -173,6 +182,46 @@ export async function listActivity(
   return expectArray(endpoint, answer);
 }
 
+/**
+ * POST /workspaces/:self/activity/ack {acked_seq} (upstream-latest §2 C): tells the platform
+ * every row up to `ackedSeq` is safely stored, so it may prune them after 7 days instead of 30
+ * and count unread mail right. Resolves the platform's floor (monotonic; may be higher than
+ * sent). Throws RangeError for a negative or non-integer seq; PlatformError otherwise (a
+ * platform older than acks answers gin's 404: `isRouteMissing` on the error's status 404).
+ */
+export async function ackActivity(
+  http: PlatformHttp,
+  ackedSeq: number,
+  opts?: CallOptions,
+): Promise<number> {
+  if (!Number.isSafeInteger(ackedSeq) || ackedSeq < 0) {
+    throw new RangeError(`acked_seq must be a whole number >= 0: got ${ackedSeq}`);
+  }
+  const endpoint = "POST /workspaces/:id/activity/ack";
+  const answer = await http.request({
+    method: "POST",
+    template: "/workspaces/:id/activity/ack",
+    path: `/workspaces/${http.workspaceId}/activity/ack`,
+    json: { acked_seq: ackedSeq },
+    timeoutMs: REPORT_TIMEOUT_MS,
+    opts,
+  });
+  if (isRouteMissing(answer)) throw new AckUnsupportedError(endpoint);
+  const body = expectObject(endpoint, expectOk(endpoint, answer));
+  return typeof body.last_acked_seq === "number" ? body.last_acked_seq : ackedSeq;
+}
+
+/** The platform predates acked delivery (gin's 404 on the ack route). */
+export class AckUnsupportedError extends PlatformError {
+  override name = "AckUnsupportedError";
+  constructor(endpoint: string) {
+    super(endpoint, 404, {
+      next: "nothing to do: this platform predates acked delivery and keeps rows 7 days",
+      detail: "the platform does not know this endpoint",
+    });
+  }
+}
+
 /** POST /workspaces/:self/activity. Best-effort for callers: they may ignore its failures. */
 export async function reportActivity(
   http: PlatformHttp,
@@ -193,7 +242,9 @@ export async function reportActivity(
 
 /** Query for the inbox feed; throws RangeError on a value the platform would 400 or 500 on. */
 function activityParams(query: ActivityQuery): URLSearchParams {
-  const params = new URLSearchParams({ type: "a2a_receive" });
+  // include=peer_info asks newer platforms to join the sender's name, role and card URL and
+  // list attachments (upstream-latest §2 A); older ones ignore the flag.
+  const params = new URLSearchParams({ type: "a2a_receive", include: "peer_info" });
   // A non-UUID cursor makes the platform answer 500, not 410 (contract §5).
   if (query.sinceId !== undefined) params.set("since_id", requireUuid(query.sinceId, "sinceId"));
   if (query.sinceSecs !== undefined) {

@@ -153,6 +153,9 @@ async function readStateToken(
   };
 }
 
+/** What the canvas shows in place of a token it has already revealed (upstream-latest.md O5). */
+export const TOKEN_PLACEHOLDER = "ROTATE_TO_REVEAL_TOKEN";
+
 const PUT_ONLY_THE_TOKEN = `put only the token in it (${WHERE_TO_GET_ONE})`;
 const SAVE_AS_UTF8 = "save it as UTF-8 (plain text), holding only the token";
 
@@ -217,6 +220,13 @@ const TYPOGRAPHIC_QUOTES = new Set([
  */
 export function checkToken(text: string): BadToken | undefined {
   if (text === "") return { reason: "is empty" };
+  if (text === TOKEN_PLACEHOLDER) {
+    return {
+      reason: `is the placeholder ${TOKEN_PLACEHOLDER}, not a token`,
+      next: "the canvas shows a token only once: rotate it (open the workspace, then the " +
+        "Tokens tab) and use the new one",
+    };
+  }
   const chars = [...text];
   if (chars.length > MAX_TOKEN_CHARS) {
     return { reason: `is ${chars.length} characters long, over the ${MAX_TOKEN_CHARS} accepted` };

@@ -207,6 +207,9 @@ function describeOutcome(
       const how = outcome.via === "poll"
         ? `${peer.label} (${peer.id}) received the task: it reads its inbox rather than ` +
           "answering at once, so no reply came back yet."
+        : outcome.via === "async"
+        ? `The platform accepted the task for ${peer.label} (${peer.id}) and delivers it ` +
+          "asynchronously, so no reply came back yet."
         : `${peer.label} (${peer.id}) is busy; the platform queued the task and delivers it ` +
           `when the peer is free${
             outcome.queueId === undefined ? "" : ` (queue ID ${outcome.queueId})`

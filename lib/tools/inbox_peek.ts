@@ -23,6 +23,13 @@ export function inboxDisabledError(deps: Pick<ToolDeps, "inboxUnavailable">): To
   return toolError(why.message, why.next);
 }
 
+/** A message as the inbox tools show it. */
+export type ShownMessage = Omit<InboxMessage, "peer_name" | "peer_role" | "user_name"> & {
+  peer_name?: string;
+  peer_role?: string;
+  user_name?: string;
+};
+
 /**
  * The inbox the three inbox tools work on, or the result they answer without one. While the
  * inbox is still opening (journal replay at start-up) it waits for it, at most
@@ -51,21 +58,37 @@ export async function openedInbox(
 }
 
 /**
- * A message as the inbox tools show it: with the sender's registry name and role when the
- * peer directory knows them (sanitised exactly as in a push, since a peer picks its own name).
+ * A message as the inbox tools show it: the sender's name and role from the row (newer
+ * platforms) or the peer directory, and the canvas user's name, each sanitised exactly as in
+ * a push (anyone picks their own name); agent_card_url, user_id and attachments as stored
+ * (checked when the row was read). Fields without a value are left out.
  */
 export function withPeerIdentity(
   msg: InboxMessage,
   deps: Pick<ToolDeps, "peers">,
-): InboxMessage & { peer_name?: string; peer_role?: string } {
+): ShownMessage {
   const { peerName, peerRole } = deps.peers.senderOf(msg);
   const name = sanitiseIdentity(peerName);
   const role = sanitiseIdentity(peerRole);
-  return {
-    ...msg,
-    ...(name === undefined ? {} : { peer_name: name }),
-    ...(role === undefined ? {} : { peer_role: role }),
+  const userName = sanitiseIdentity(msg.user_name);
+  const userId = sanitiseIdentity(msg.user_id);
+  const shown: ShownMessage = {
+    activity_id: msg.activity_id,
+    text: msg.text,
+    peer_id: msg.peer_id,
+    kind: msg.kind,
+    method: msg.method,
+    created_at: msg.created_at,
   };
+  if (name !== undefined) shown.peer_name = name;
+  if (role !== undefined) shown.peer_role = role;
+  if (msg.agent_card_url !== undefined) shown.agent_card_url = msg.agent_card_url;
+  if (userId !== undefined) shown.user_id = userId;
+  if (userName !== undefined) shown.user_name = userName;
+  if (msg.attachments !== undefined && msg.attachments.length > 0) {
+    shown.attachments = msg.attachments;
+  }
+  return shown;
 }
 
 /** The inbox_peek tool. */
@@ -75,7 +98,9 @@ export const inboxPeek: ToolSpec<ToolDeps> = {
   description: "List queued inbound messages (from the canvas user, peer agents, or " +
     "delegation results), oldest first, WITHOUT removing them. Use it to look at the backlog; " +
     "use wait_for_message to block until something arrives. Returns a JSON array (possibly " +
-    "[]) of {activity_id, text, peer_id, kind, method, created_at}. After handling a message " +
+    "[]) of {activity_id, text, peer_id, kind, method, created_at}, plus peer_name, " +
+    "peer_role, agent_card_url, user_name and attachments ([{kind, uri, name, mime_type}]; " +
+    "open file:// ones directly) when known. After handling a message " +
     "and replying successfully, call inbox_pop with its activity_id.",
   inputSchema: {
     type: "object",

@@ -4,15 +4,19 @@
  * multipart request, and only then is the message sent; if any step fails, nothing reaches the
  * user (upstream's rule: no half-rendered chips). Attachments that are already uploaded
  * (objects with a uri, upstream R9) go to notify by reference, in the order given, and are not
- * uploaded again. Upload and notify requests are platform/chat.ts's job.
+ * uploaded again. Which local files may be attached is attachment_policy.ts's rule; reading
+ * them boundedly is attachment_reader.ts's. Upload and notify requests are platform/chat.ts's
+ * job.
  */
 import { isRecord } from "../json_object.ts";
-import { baseName, isAbsolutePath } from "../paths.ts";
+import { baseName, isAbsolutePath, normalizePath } from "../paths.ts";
 import { PlatformError } from "../errors.ts";
 import type { ChatFile, NotifyAttachment, UploadedFile } from "../platform/chat.ts";
 import { TalkToUserDisabledError } from "../platform/http.ts";
 import type { ToolDeps } from "./context.ts";
 import { mimeTypeFor } from "./mime_types.ts";
+import { refuseAttachment } from "./attachment_policy.ts";
+import { type BoundedRead, type ReadableFile, readAtMost } from "./attachment_reader.ts";
 import { toolError, type ToolResult, type ToolSpec, toolText } from "../mcp/tool_spec.ts";
 
 /** The platform's per-file limit (contract §7: 413 above 25 MB per file). */
@@ -30,8 +34,10 @@ export const sendMessageToUser: ToolSpec<ToolDeps> = {
     "canvas_user message, or to report progress or results proactively. Optionally attach " +
     "local files (absolute paths, at most 25 MB each): they appear as download chips. A file " +
     "that is already uploaded (an attachment of a received message) can be passed as its " +
-    "{uri, name, mimeType, size} object and is not uploaded again. Never paste file URLs into " +
-    "the message; attach the files instead. If any attachment cannot be " +
+    "{uri, name, mimeType, size} object and is not uploaded again. This server refuses its " +
+    "own state files, well-known secret locations (~/.ssh, ~/.aws, .env files…) and, when the " +
+    "operator set MOLECULE_MCP_ATTACH_ALLOW, files outside those directories. Never paste " +
+    "file URLs into the message; attach the files instead. If any attachment cannot be " +
     'read or uploaded, nothing is sent. Returns "Message sent to user" (with the attachment ' +
     "count) on success.",
   inputSchema: {
@@ -184,59 +190,150 @@ function localPath(text: string): string {
 
 type Loaded = { ok: true; files: ChatFile[] } | { ok: false; result: ToolResult };
 
+/** An attachment opened and checked on its handle, not yet read. */
+interface OpenedAttachment {
+  path: string;
+  file: ReadableFile;
+  size: number;
+}
+
+const NOT_REGULAR = "not a regular file (a directory or a device?)";
+
 /**
- * Checks every attachment (absolute path, regular file, at most 25 MB, 50 MB together) before
- * reading any, then reads them all before anything is uploaded. Reports every bad path at once.
+ * Checks and opens every attachment (absolute path, allowed by the policy after resolving
+ * links, regular file of at most 25 MB, 50 MB together) before reading any, then reads each
+ * open file up to the cap before anything is uploaded. Reports every bad path at once. Every
+ * file opened here is closed before it returns.
  */
 async function loadAttachments(paths: string[], deps: ToolDeps): Promise<Loaded> {
   const problems: string[] = [];
-  const sized: string[] = [];
-  let total = 0;
-  for (const path of paths) {
-    if (!isAbsolutePath(path)) {
-      problems.push(`${JSON.stringify(path)} is not an absolute path`);
-      continue;
+  let isRefused = false;
+  const opened: OpenedAttachment[] = [];
+  try {
+    let total = 0;
+    for (const path of paths) {
+      if (!isAbsolutePath(path)) {
+        problems.push(`${JSON.stringify(path)} is not an absolute path`);
+        continue;
+      }
+      const got = await openAttachment(path, deps);
+      if (typeof got === "string") problems.push(`${path}: ${got}`);
+      else if ("refused" in got) {
+        isRefused = true;
+        problems.push(`${path}: ${got.refused}`);
+      } else {
+        opened.push(got);
+        total += got.size;
+      }
     }
-    const checked = await checkFile(path, deps);
-    if (typeof checked === "string") problems.push(`${path}: ${checked}`);
-    else {
-      sized.push(path);
-      total += checked;
+    // Refused on the sizes fstat gave, before a single byte is read into memory.
+    if (problems.length === 0 && total > MAX_TOTAL_ATTACHMENT_BYTES) return tooMuch(total);
+    const files: ChatFile[] = [];
+    total = 0;
+    for (const { path, file } of opened) {
+      let read: BoundedRead;
+      try {
+        read = await readAtMost(file, MAX_ATTACHMENT_BYTES);
+      } catch (err) {
+        problems.push(`${path}: ${describeFileError(err)}`);
+        continue;
+      }
+      // The file grew (or was not what fstat said) between the check and the read.
+      if (!read.ok) {
+        problems.push(`${path}: ${tooLarge(read.sizeAtLeast)}`);
+        continue;
+      }
+      total += read.bytes.length;
+      const name = baseName(path);
+      files.push({ name, bytes: read.bytes, mimeType: mimeTypeFor(name) });
     }
+    if (problems.length > 0) {
+      return {
+        ok: false,
+        result: toolError(
+          `Message not sent: ${problems.length === 1 ? "an attachment is" : "attachments are"} ` +
+            `unusable: ${problems.join("; ")}`,
+          isRefused
+            ? "attach only files meant for the user: this server refuses its own state, " +
+              "well-known secret locations and files outside MOLECULE_MCP_ATTACH_ALLOW (an " +
+              "operator setting); send the message without those attachments"
+            : "fix or drop those attachments and call send_message_to_user again with " +
+              "absolute paths of regular files of at most 25 MB",
+        ),
+      };
+    }
+    return total > MAX_TOTAL_ATTACHMENT_BYTES ? tooMuch(total) : { ok: true, files };
+  } finally {
+    for (const { file } of opened) closeQuietly(file);
   }
-  // Refused on the sizes stat gave, before a single byte is read into memory.
-  if (problems.length === 0 && total > MAX_TOTAL_ATTACHMENT_BYTES) return tooMuch(total);
-  const files: ChatFile[] = [];
-  total = 0;
-  for (const path of sized) {
-    let bytes: Uint8Array;
-    try {
-      bytes = await deps.readFile(path);
-    } catch (err) {
-      problems.push(`${path}: ${describeFileError(err)}`);
-      continue;
-    }
-    // The file may have grown between stat and read.
-    if (bytes.length > MAX_ATTACHMENT_BYTES) {
-      problems.push(`${path}: ${tooLarge(bytes.length)}`);
-      continue;
-    }
-    total += bytes.length;
-    const name = baseName(path);
-    files.push({ name, bytes, mimeType: mimeTypeFor(name) });
+}
+
+/**
+ * Resolves `path`'s links, applies the policy to where it leads, then opens it once and checks
+ * the open handle (fstat): a regular file within the cap. Returns the open file, a refusal, or
+ * why it cannot be used.
+ */
+async function openAttachment(
+  path: string,
+  deps: ToolDeps,
+): Promise<OpenedAttachment | { refused: string } | string> {
+  const fs = deps.attachmentFs;
+  // The path as written is judged first (a secret location stays refused even when it cannot
+  // be resolved, like /proc/self/environ), then where its links lead.
+  const written = normalizePath(path);
+  const early = await refuseAttachment(written, deps.attachPolicy, fs.realPath);
+  if (early !== undefined) {
+    deps.log.warn("send_message_to_user refused an attachment", { path });
+    return { refused: `refused: ${early}` };
   }
-  if (problems.length > 0) {
-    return {
-      ok: false,
-      result: toolError(
-        `Message not sent: ${problems.length === 1 ? "an attachment is" : "attachments are"} ` +
-          `unusable: ${problems.join("; ")}`,
-        "fix or drop those attachments and call send_message_to_user again with absolute " +
-          "paths of regular files of at most 25 MB",
-      ),
-    };
+  let real: string;
+  try {
+    real = await fs.realPath(path);
+  } catch (err) {
+    return describeFileError(err);
   }
-  return total > MAX_TOTAL_ATTACHMENT_BYTES ? tooMuch(total) : { ok: true, files };
+  const refusal = await refuseAttachment(real, deps.attachPolicy, fs.realPath);
+  if (refusal !== undefined) {
+    deps.log.warn("send_message_to_user refused an attachment", { path, real });
+    const via = real === written ? "" : ` (it leads to ${real})`;
+    return { refused: `refused${via}: ${refusal}` };
+  }
+  try {
+    // Opening a FIFO would block until a writer comes: refuse anything but a regular file first.
+    if (!(await fs.stat(real)).isFile) return NOT_REGULAR;
+  } catch (err) {
+    return describeFileError(err);
+  }
+  let file: ReadableFile;
+  try {
+    file = await fs.open(real);
+  } catch (err) {
+    return describeFileError(err);
+  }
+  try {
+    const info = await file.stat();
+    if (!info.isFile) {
+      closeQuietly(file);
+      return NOT_REGULAR;
+    }
+    if (info.size > MAX_ATTACHMENT_BYTES) {
+      closeQuietly(file);
+      return tooLarge(info.size);
+    }
+    return { path, file, size: info.size };
+  } catch (err) {
+    closeQuietly(file);
+    return describeFileError(err);
+  }
+}
+
+function closeQuietly(file: ReadableFile): void {
+  try {
+    file.close();
+  } catch (err) {
+    // Already closed (BadResource): nothing is left to release.
+    if (!(err instanceof Deno.errors.BadResource)) throw err;
+  }
 }
 
 function tooMuch(total: number): Loaded {
@@ -248,19 +345,6 @@ function tooMuch(total: number): Loaded {
       "send the files in several messages, or compress them",
     ),
   };
-}
-
-/** Why `path` cannot be attached, or its size when it is a regular file within the limit. */
-async function checkFile(path: string, deps: ToolDeps): Promise<string | number> {
-  let info: { isFile: boolean; size: number };
-  try {
-    info = await deps.stat(path);
-  } catch (err) {
-    return describeFileError(err);
-  }
-  if (!info.isFile) return "not a regular file (a directory or a device?)";
-  if (info.size > MAX_ATTACHMENT_BYTES) return tooLarge(info.size);
-  return info.size;
 }
 
 function tooLarge(bytes: number): string {
@@ -275,7 +359,7 @@ function megabytes(bytes: number): string {
 /** A short reason for a failed stat or read; unexpected errors keep their own message. */
 function describeFileError(err: unknown): string {
   if (err instanceof Deno.errors.NotFound) return "no such file";
-  if (err instanceof Deno.errors.PermissionDenied) {
+  if (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotCapable) {
     return "permission denied (the file or this server's read permission)";
   }
   if (err instanceof Deno.errors.IsADirectory) return "not a regular file (a directory)";

@@ -3,8 +3,9 @@
  * permission set (tests/fakes/spawn.ts): exit codes, what lands on stdout and on stderr.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
-import { runProgram, spawnProgram } from "../fakes/spawn.ts";
+import { REPO_ROOT, runProgram, spawnProgram } from "../fakes/spawn.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
+import { createFakePlatform } from "../fakes/fake_platform.ts";
 import { VERSION } from "../../lib/version.ts";
 import { ENV_VARS } from "../../lib/config.ts";
 
@@ -50,10 +51,47 @@ Deno.test("e2e: an unknown flag is one stderr line, nothing on stdout, exit 2", 
   assertStringIncludes(stderr, "molecule-mcp --help");
 });
 
-Deno.test("e2e: `doctor` is not a command yet: exit 2 naming it", async () => {
-  const { code, stdout, stderr } = await runProgram({ env: {}, args: ["doctor"] });
-  assertEquals([code, stdout], [2, ""]);
-  assertMatch(stderr, /^Unknown command: doctor /);
+Deno.test("e2e: `doctor` reports on stdout: exit 0 when all is well, 1 for a wrong token", async () => {
+  const platform = createFakePlatform();
+  const { id, token } = platform.addWorkspace({ name: "E2E" });
+  const served = await platform.serve();
+  try {
+    await withTempDir(async (dir) => {
+      const env = {
+        WORKSPACE_ID: id,
+        PLATFORM_URL: served.url,
+        MOLECULE_WORKSPACE_TOKEN: token,
+        CONFIGS_DIR: dir,
+      };
+      const ok = await runProgram({ env, args: ["doctor"] });
+      assertEquals([ok.code, ok.stderr], [0, ""], ok.stdout);
+      assertMatch(ok.stdout, /^\[OK\] version: molecule-mcp /);
+      assertStringIncludes(ok.stdout, "[OK] token accepted:");
+      assert(!ok.stdout.includes("\x1b["), "no colour when stdout is not a terminal");
+      assert(!ok.stdout.includes(token));
+
+      const wrong = await runProgram({
+        env: { ...env, MOLECULE_WORKSPACE_TOKEN: "tok_not_the_right_one_0123456789abcdef" },
+        args: ["doctor"],
+      });
+      assertEquals(wrong.code, 1, wrong.stdout);
+      assertStringIncludes(wrong.stdout, "[FAIL] token accepted: the platform refused the token");
+    });
+  } finally {
+    await served.close();
+  }
+});
+
+Deno.test("e2e: `doctor` with no environment lists the problems and exits 1", async () => {
+  await withTempDir(async (dir) => {
+    const { code, stdout, stderr } = await runProgram({
+      env: { CONFIGS_DIR: dir },
+      args: ["doctor"],
+    });
+    assertEquals([code, stderr], [1, ""]);
+    assertStringIncludes(stdout, "[FAIL] configuration:");
+    assertStringIncludes(stdout, "problem: WORKSPACE_ID is not set");
+  });
 });
 
 Deno.test("e2e: with no environment every missing setting is listed, then exit 2", async () => {
@@ -163,5 +201,41 @@ Deno.test({
     const { code, stdout, stderr } = await runProgram({ env });
     assertEquals([code, stdout, stderr], [0, "", ""]);
     assertEquals((await Deno.stat(`${home}/.molecule-workspace`)).mode! & 0o777, 0o700);
+  });
+});
+
+Deno.test("e2e: `install codex` writes a table that starts this program, exit 0", async () => {
+  await withTempDir(async (dir) => {
+    const env = {
+      WORKSPACE_ID,
+      PLATFORM_URL: "http://127.0.0.1:1",
+      MOLECULE_WORKSPACE_TOKEN: TOKEN,
+      CONFIGS_DIR: `${dir}/state`,
+      HOME: dir,
+      CODEX_HOME: `${dir}/codex`,
+    };
+    const dry = await runProgram({ env, args: ["install", "codex", "--dry-run"] });
+    assertEquals([dry.code, dry.stderr], [0, ""], dry.stdout);
+    assertStringIncludes(dry.stdout, "[mcp_servers.molecule-1b4e28ba]");
+
+    const { code, stdout, stderr } = await runProgram({ env, args: ["install", "codex"] });
+    assertEquals([code, stderr], [0, ""], stdout);
+    assert(!stdout.includes(TOKEN));
+    const toml = await Deno.readTextFile(`${dir}/codex/config.toml`);
+    const bin = Deno.env.get("MOLECULE_MCP_BIN");
+    if (bin === undefined || bin === "") {
+      const checkout = REPO_ROOT.replace(/\/$/, "");
+      assertStringIncludes(
+        toml,
+        `command = "make"\nargs = ["-s", "-C", ${JSON.stringify(checkout)}, "run"]`,
+      );
+    } else {
+      assertStringIncludes(toml, "args = []");
+    }
+    assert(!toml.includes(TOKEN), "no token in the host file");
+
+    const again = await runProgram({ env, args: ["install", "codex", "--name", "molecule-x!"] });
+    assertEquals(again.code, 2);
+    assertStringIncludes(again.stderr, "--name must be");
   });
 });

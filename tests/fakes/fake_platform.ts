@@ -302,6 +302,11 @@ export class FakePlatform {
     return this.#model.pendingUploads;
   }
 
+  /** A row's `seq` (what the "latest" release shows), or undefined for an unknown row. */
+  seqOf(rowId: string): number | undefined {
+    return this.#model.findRow(rowId)?.seq;
+  }
+
   /** The workspace's ack floor (POST /activity/ack), or undefined before any ack. */
   lastAckedSeq(workspaceId: string): number | undefined {
     return this.#model.lastAckedSeq.get(workspaceId);

@@ -14,6 +14,8 @@ import { readRuntimeIdentity } from "../../lib/runtime_identity.ts";
 import { captureLog } from "./log_capture.ts";
 import { ManualClock } from "./manual_clock.ts";
 import { Client, InMemoryTransport } from "./sdk.ts";
+import type { AttachPolicy } from "../../lib/tools/attachment_policy.ts";
+import type { AttachmentFs, ReadableFile } from "../../lib/tools/attachment_reader.ts";
 
 /** The rig a tool test drives. */
 export interface ToolRig {
@@ -36,6 +38,10 @@ export interface ToolRigOptions {
   workspaceTier?: number;
   /** Local files the attachment reader sees (path → bytes); other paths are "not found". */
   files?: Record<string, Uint8Array>;
+  /** The attachment file system (default: memoryFs over `files`). */
+  attachmentFs?: AttachmentFs;
+  /** Attachment policy fields beside the state dir (the rig's temp dir). */
+  attachPolicy?: Partial<AttachPolicy>;
   /** Deterministic jitter source (default 0.5: no jitter). */
   random?: () => number;
   /** Model/runtime variables (default: none set). */
@@ -68,7 +74,6 @@ export async function withToolRig(
   );
   const inbox = opts.isInboxDisabled ? null : await DurableInbox.open({ dir, log, clock });
   const files = opts.files ?? {};
-  const notFound = (path: string) => new Deno.errors.NotFound(`No such file: ${path}`);
   const deps: ToolDeps = {
     platform: client,
     inbox,
@@ -80,16 +85,8 @@ export async function withToolRig(
     clock,
     log,
     random: opts.random ?? (() => 0.5),
-    readFile: (path) => {
-      const bytes = files[path];
-      return bytes === undefined ? Promise.reject(notFound(path)) : Promise.resolve(bytes);
-    },
-    stat: (path) => {
-      const bytes = files[path];
-      return bytes === undefined
-        ? Promise.reject(notFound(path))
-        : Promise.resolve({ isFile: true, size: bytes.length });
-    },
+    attachmentFs: opts.attachmentFs ?? memoryFs(files),
+    attachPolicy: { stateDir: dir, ...opts.attachPolicy },
   };
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const server = new McpServer<ToolDeps>({
@@ -129,4 +126,41 @@ export async function withToolRig(
     await inbox?.close();
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/**
+ * An in-memory attachment file system: `files` maps absolute paths to their bytes; a path
+ * ending in "/" is a directory; anything else is "not found". No links: realPath is identity.
+ * `reads` counts bytes handed out, so tests can prove nothing was read.
+ */
+export function memoryFs(
+  files: Record<string, Uint8Array>,
+  opts: { sizes?: Record<string, number>; reads?: { bytes: number } } = {},
+): AttachmentFs {
+  const notFound = (path: string) => new Deno.errors.NotFound(`No such file: ${path}`);
+  const has = (path: string) => path in files || path in (opts.sizes ?? {});
+  return {
+    realPath: (path) => has(path) ? Promise.resolve(path) : Promise.reject(notFound(path)),
+    stat: (path) =>
+      has(path) ? Promise.resolve({ isFile: !path.endsWith("/") }) : Promise.reject(notFound(path)),
+    open: (path) => {
+      if (!has(path)) return Promise.reject(notFound(path));
+      const bytes = files[path] ?? new Uint8Array(0);
+      const size = opts.sizes?.[path] ?? bytes.length;
+      let offset = 0;
+      const file: ReadableFile = {
+        stat: () => Promise.resolve({ isFile: !path.endsWith("/"), size }),
+        read: (buffer) => {
+          if (offset >= bytes.length) return Promise.resolve(null);
+          const n = Math.min(buffer.length, bytes.length - offset);
+          buffer.set(bytes.subarray(offset, offset + n));
+          offset += n;
+          if (opts.reads !== undefined) opts.reads.bytes += n;
+          return Promise.resolve(n);
+        },
+        close: () => {},
+      };
+      return Promise.resolve(file);
+    },
+  };
 }

@@ -181,3 +181,19 @@ Deno.test("recall_memory: an unreachable platform is an error result with a next
     assertStringIncludes(out.text, "Next: check that PLATFORM_URL");
   });
 });
+
+Deno.test("commit_memory: this workspace's own token and inbound secret are always masked exactly", async () => {
+  await withToolRig(async (rig) => {
+    const inbound = "Q7vX2pLm9RtK4wZs8NbY1cJf6HdG3aEu5iOq0yTr";
+    rig.deps.log.redactor.rotate("platform_inbound_secret", inbound);
+    const out = await rig.call("commit_memory", {
+      content: `The workspace credential is ${rig.me.token} and the inbound one is ${inbound}.`,
+    });
+    assertEquals(out.isError, false, out.text);
+    const stored = JSON.stringify(memoryRequests(rig, "POST").map((r) => r.body));
+    assert(!stored.includes(rig.me.token), stored);
+    assert(!stored.includes(inbound), stored);
+    assertStringIncludes(stored, "The workspace credential is [REDACTED] and the inbound one is");
+    assertEquals(JSON.parse(out.text).redacted, 2);
+  });
+});
