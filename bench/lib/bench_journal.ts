@@ -61,7 +61,7 @@ export async function measureLargeJournal(
       dir: sim.stateDir,
       log,
       clock: systemClock,
-      fileSuffix: `.${sim.workspace.id}`,
+      workspaceId: sim.workspace.id,
       byteBudget: 4 * 1024 ** 3, // the bench writes past the program's budget on purpose
     };
     let t0 = performance.now();

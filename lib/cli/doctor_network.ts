@@ -8,7 +8,7 @@
  */
 import type { Clock } from "../clock.ts";
 import { PlatformError } from "../errors.ts";
-import { readCursorFile } from "../inbox/cursor.ts";
+import { readStoredCursor } from "../inbox/cursor.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { createPlatformClient, type PlatformClient } from "../platform/client.ts";
 import { CursorGoneError } from "../platform/http.ts";
@@ -214,7 +214,8 @@ async function inboxVerdict(
   client: PlatformClient,
   opts: { timeoutMs: number; log: Logger },
 ): Promise<Verdict> {
-  const cursor = await readCursorFile(ws.cursorPath, { log: opts.log });
+  // Read only (whoever it names): the doctor reports, the server sets a foreign cursor aside.
+  const cursor = await readStoredCursor(ws.cursorPath, { log: opts.log });
   try {
     await client.listActivity(
       cursor === null ? { limit: 1 } : { limit: 1, sinceId: cursor.id },
@@ -225,10 +226,10 @@ async function inboxVerdict(
       return {
         status: "warn",
         message:
-          "readable, but the saved inbox cursor is not in this workspace's feed: the state " +
-          "directory may hold another workspace's inbox (or the row aged out after 7 days)",
-        next: "give each workspace its own state directory (CONFIGS_DIR); if this directory only " +
-          "ever served this workspace, nothing to do: the server reads the backlog again",
+          "readable, but the saved inbox cursor is not in this workspace's feed: its row aged " +
+          "out after 7 days, or the file was copied from another workspace",
+        next: "nothing to do: the server sets a cursor of another workspace aside and reads " +
+          "the backlog again",
       };
     }
     if (!(err instanceof PlatformError)) throw err;

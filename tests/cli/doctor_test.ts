@@ -248,7 +248,7 @@ Deno.test("doctor: a running server is seen through its inbox lock", async () =>
   });
 });
 
-Deno.test("doctor: an inbox cursor from another workspace warns of a shared state directory", async () => {
+Deno.test("doctor: an inbox cursor from another workspace warns that it is not in this feed", async () => {
   await withPlatform(async (s) => {
     const other = s.platform.addWorkspace();
     const row = s.platform.sendToInbox(other.id, { text: "hello" });
@@ -258,7 +258,7 @@ Deno.test("doctor: an inbox cursor from another workspace warns of a shared stat
     );
     const { report, text, status } = await doctorWith(baseEnv(s));
     assertEquals(status["inbox readable"], "warn", text);
-    assertStringIncludes(text, "may hold another workspace's inbox");
+    assertStringIncludes(text, "copied from another workspace");
     assertEquals(report.exitCode, 0, "a warning alone does not fail the run");
   });
 });

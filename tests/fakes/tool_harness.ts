@@ -72,7 +72,9 @@ export async function withToolRig(
     { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
     { fetch: platform.fetch, clock, log },
   );
-  const inbox = opts.isInboxDisabled ? null : await DurableInbox.open({ dir, log, clock });
+  const inbox = opts.isInboxDisabled
+    ? null
+    : await DurableInbox.open({ dir, log, clock, workspaceId: me.id });
   const files = opts.files ?? {};
   const deps: ToolDeps = {
     platform: client,

@@ -27,7 +27,7 @@ Deno.test("workspace link: opening returns before the journal is replayed, which
     const { log, text } = captureLog("info");
     const platform = createFakePlatform({ clock });
     const me = platform.addWorkspace({ delivery_mode: "poll", name: "me" });
-    const saved = await DurableInbox.open({ dir, log, clock, fileSuffix: `.${me.id}` });
+    const saved = await DurableInbox.open({ dir, log, clock, workspaceId: me.id });
     await saved.accept({
       messages: [{
         activity_id: "00000000-0000-4000-8000-000000000001",
