@@ -1,5 +1,5 @@
 /**
- * Benchmark 7, large journal (issue 10 item 5): a journal holding N pending messages of 100 KB
+ * Benchmark 8, large journal (issue 10 item 5): a journal holding N pending messages of 100 KB
  * (10,000 in full mode: about 1 GB, past the 512 MiB byte budget, as an older version could
  * leave it). Measured: writing it through DurableInbox.accept and replaying + compacting it in
  * this process; then the real program started on it: spawn → initialize reply, spawn → first
@@ -19,7 +19,7 @@ export const MESSAGE_BYTES = 100_000;
 /** Messages accepted per call while writing the journal. */
 const WRITE_BATCH = 100;
 
-/** What benchmark 7 measured. */
+/** What benchmark 8 measured. */
 export interface LargeJournalResult {
   messages: number;
   journalMiB: number;
@@ -49,7 +49,7 @@ function message(n: number): InboxMessage {
   };
 }
 
-/** Runs benchmark 7 with `messages` pending messages, popping `pops` of them at the end. */
+/** Runs benchmark 8 with `messages` pending messages, popping `pops` of them at the end. */
 export async function measureLargeJournal(
   { messages, pops }: { messages: number; pops: number },
   childEnv: Record<string, string>,

@@ -27,8 +27,12 @@ export interface BenchPlan {
   idleWindowMs: number;
   roundTrips: number;
   burstRows: number;
-  /** Benchmark 7: pending 100 KB messages in the journal, and how many to pop at the end. */
+  /** Benchmark 8: pending 100 KB messages in the journal, and how many to pop at the end. */
   largeJournal: { messages: number; pops: number };
+  /** Tool calls whose platform answers are 300 MB each (the issue's 8). */
+  hugeAnswerCalls: number;
+  /** Simultaneous tool calls of the call flood (the issue's 2,000). */
+  floodCalls: number;
 }
 
 /** The plan for `quick` (BENCH_QUICK=1) or full mode, spawning programs with `childEnv`. */
@@ -48,6 +52,8 @@ export function benchPlan(quick: boolean, childEnv: Record<string, string> = {})
       roundTrips: 300,
       burstRows: 5_000,
       largeJournal: { messages: 2_000, pops: 1_900 },
+      hugeAnswerCalls: 8,
+      floodCalls: 2_000,
     };
   }
   return {
@@ -64,5 +70,7 @@ export function benchPlan(quick: boolean, childEnv: Record<string, string> = {})
     roundTrips: 1_000,
     burstRows: 10_000,
     largeJournal: { messages: 10_000, pops: 9_500 },
+    hugeAnswerCalls: 8,
+    floodCalls: 2_000,
   };
 }

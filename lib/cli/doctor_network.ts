@@ -214,8 +214,11 @@ async function inboxVerdict(
   client: PlatformClient,
   opts: { timeoutMs: number; log: Logger },
 ): Promise<Verdict> {
-  // Read only (whoever it names): the doctor reports, the server sets a foreign cursor aside.
-  const cursor = await readStoredCursor(ws.cursorPath, { log: opts.log });
+  // Read-only: the server, not doctor, sets a foreign cursor file aside.
+  const stored = await readStoredCursor(ws.cursorPath, { log: opts.log });
+  const isForeign = stored !== null && stored.workspace_id !== null &&
+    stored.workspace_id !== ws.id;
+  const cursor = isForeign ? null : stored;
   try {
     await client.listActivity(
       cursor === null ? { limit: 1 } : { limit: 1, sinceId: cursor.id },
@@ -250,6 +253,16 @@ async function inboxVerdict(
       message: "readable, but MOLECULE_MCP_DISABLE_INBOX is set: the server does not poll it, so " +
         "no message arrives",
       next: "unset MOLECULE_MCP_DISABLE_INBOX in your MCP host's entry",
+    };
+  }
+  if (isForeign) {
+    return {
+      status: "warn",
+      message: `readable, but the saved inbox cursor belongs to workspace ${
+        stored?.workspace_id ?? "?"
+      }: this state directory served another workspace under the same file names`,
+      next: "nothing to do: the server sets that file aside and reads the backlog again; give " +
+        "each workspace its own entry (state files carry the workspace ID)",
     };
   }
   const own = cursor === null ? "" : "; the saved cursor belongs to this workspace";

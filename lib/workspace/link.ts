@@ -23,12 +23,14 @@ import { createPlatformClient, type PlatformClient } from "../platform/client.ts
 import type { Fetch } from "../platform/http_client.ts";
 import {
   buildAgentCard,
+  checkInboundSecret,
   type HeartbeatDeps,
   HeartbeatState,
+  INBOUND_SECRET_SLOT,
   registerOnce,
   runHeartbeat,
 } from "./registration.ts";
-import { saveInboundSecret, workspaceStatePath } from "../state/state_files.ts";
+import { readInboundSecret, saveInboundSecret, workspaceStatePath } from "../state/state_files.ts";
 
 /** The settings of one workspace link (a slice of Config plus what main.ts resolved). */
 export interface WorkspaceLinkSettings {
@@ -96,6 +98,11 @@ export class WorkspaceLink {
   static async open(settings: WorkspaceLinkSettings, deps: WorkspaceLinkDeps) {
     const link = new WorkspaceLink(settings, deps);
     await removeStaleTemps(link.#secretPath(), deps.log);
+    // The secret saved by an earlier run is masked from the start, before any heartbeat.
+    const stored = await readInboundSecret(link.#secretPath(), deps.log);
+    if (stored !== undefined && checkInboundSecret(stored) === undefined) {
+      deps.log.redactor.rotate(INBOUND_SECRET_SLOT, stored);
+    }
     if (settings.isInboxDisabled) {
       link.#unavailable = INBOX_DISABLED;
     } else {

@@ -302,3 +302,20 @@ Deno.test("doctor: colour codes appear only when asked for", async () => {
     assert(!renderReport(report, { colour: false }).includes("\x1b["));
   });
 });
+
+Deno.test("doctor: a cursor file written for another workspace is named, and left in place", async () => {
+  await withPlatform(async (s) => {
+    const other = "0b4e28ba-2fa1-11d2-883f-0016d3cca427";
+    const path = workspaceStatePath(s.dir, "cursor", s.id);
+    const text = JSON.stringify({
+      id: "1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+      created_at: "2026-05-01T10:11:12.123456Z",
+      workspace_id: other,
+    });
+    await Deno.writeTextFile(path, text, { mode: 0o600 });
+    const { text: out, status } = await doctorWith(baseEnv(s));
+    assertEquals(status["inbox readable"], "warn", out);
+    assertStringIncludes(out, `belongs to workspace ${other}`);
+    assertEquals(await Deno.readTextFile(path), text, "doctor changes no state file");
+  });
+});

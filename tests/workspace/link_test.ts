@@ -74,3 +74,20 @@ Deno.test("workspace link: an inbox that cannot be opened is reported, not fatal
     await link.stop();
   });
 });
+
+Deno.test("workspace link: the inbound secret saved by an earlier run is masked from the start", async () => {
+  await withTempDir(async (dir) => {
+    const clock = new ManualClock();
+    const { log } = captureLog("info");
+    const platform = createFakePlatform({ clock });
+    const me = platform.addWorkspace({ delivery_mode: "poll", name: "me" });
+    const secret = "persisted-inbound-secret-0123456789";
+    await Deno.writeTextFile(`${dir}/.platform_inbound_secret.${me.id}`, secret, { mode: 0o600 });
+    const link = await WorkspaceLink.open(
+      { ...settings(dir, me), isInboxDisabled: true },
+      { fetch: platform.fetch, clock, log },
+    );
+    assertEquals(log.redactor.redact(`echo ${secret}`), "echo [redacted]");
+    await link.stop();
+  });
+});
