@@ -71,14 +71,14 @@ export function editHostFile(
 
 /** Lines of an existing entry with values of secret-looking keys hidden (tokens in plain text). */
 function hideSecrets(lines: string[]): string[] {
-  return lines.map((line) => {
-    const match = /^(\s*"?([A-Za-z0-9_]+)"?\s*[:=]\s*)(.+?)(,?)$/.exec(line);
-    if (match === null) return line;
-    const key = match[2] ?? "";
-    const value = (match[3] ?? "").trim();
-    if (!SECRET_KEY.test(key) || /_FILE$/i.test(key) || value === '""') return line;
-    return `${match[1]}"(hidden)"${match[4]}`;
-  });
+  // Every `KEY = "value"` / `"KEY": "value"` pair in a line, inline tables included.
+  const pair = /("?)([A-Za-z0-9_]+)\1(\s*[:=]\s*)"((?:[^"\\]|\\.)*)"/g;
+  return lines.map((line) =>
+    line.replace(pair, (whole, quote: string, key: string, sep: string, value: string) => {
+      if (!SECRET_KEY.test(key) || /_FILE$/i.test(key) || value === "") return whole;
+      return `${quote}${key}${quote}${sep}"(hidden)"`;
+    })
+  );
 }
 
 /** `lines`, each indented by `by`. */
