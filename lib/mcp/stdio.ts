@@ -85,10 +85,10 @@ export class StdioTransport implements JsonRpcTransport {
   }
 
   /**
-   * Writes one message as one line, after every earlier send has finished. Resolves without
+   * Writes one message (or one batch reply, an array) as one line, after every earlier send has finished. Resolves without
    * writing once stdout is broken. Rejects after close() or on an unexpected write error.
    */
-  async send(message: WireMessage): Promise<void> {
+  async send(message: WireMessage | readonly WireMessage[]): Promise<void> {
     if (this.#isCloseCalled) throw new Error("Cannot send: the stdio transport is closed");
     const bytes = this.#encoder.encode(`${wellFormedJson(message)}\n`);
     const previous = this.#writeTail;
