@@ -4,34 +4,48 @@
  * configuration (every problem at once), then serves MCP on stdio while the workspace link
  * registers, heartbeats and polls the inbox.
  */
-import { buildChannelNotification } from "./lib/workspace/channel_push.ts";
-import { parseCli } from "./lib/cli/args.ts";
+// Static imports are what start-up needs to validate the configuration and answer the host's
+// initialize. The workspace link and the tools (two thirds of the modules: inbox, platform
+// client, tools) load behind the MCP session (see serve); help, doctor and install load only
+// when run.
+import { type InstallRequest, parseCli } from "./lib/cli/args.ts";
+import { describeSources, sourcesLine } from "./lib/cli/config_sources.ts";
 import { systemClock } from "./lib/clock.ts";
-import { type Config, type Env, loadConfig, readEnv } from "./lib/config.ts";
+import { type Config, type Env, loadConfig, readEnv, warnIfCleartextRemote } from "./lib/config.ts";
 import { AuthRejectedError, EXIT } from "./lib/errors.ts";
-import { usageHint, usageText } from "./lib/cli/help.ts";
 import { buildFetch, type Fetch } from "./lib/platform/http_client.ts";
 import { buildInstructions } from "./lib/instructions.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
-import { McpServer } from "./lib/mcp/server.ts";
+import { McpServer, type ToolSet } from "./lib/mcp/server.ts";
 import { Redactor } from "./lib/redact.ts";
 import { StdioTransport } from "./lib/mcp/stdio.ts";
 import { UnsafeStateFileError } from "./lib/state/safe_file.ts";
-import { resolveStateDir } from "./lib/state/state_dir.ts";
+import { resolveStateDir, type StateDirSource } from "./lib/state/state_dir.ts";
 import { resolveToken, type TokenSource } from "./lib/state/token.ts";
-import { platformTools, type ToolDeps } from "./lib/tools/index.ts";
+import type { ToolDeps } from "./lib/tools/index.ts";
 import { VERSION } from "./lib/version.ts";
-import { WorkspaceLink } from "./lib/workspace/link.ts";
+import type { WorkspaceLink } from "./lib/workspace/link.ts";
+import type { AttachPolicy } from "./lib/tools/attachment_policy.ts";
+
+/**
+ * How long start-up waits for the host's first message before loading the workspace link and
+ * the tools anyway. Hosts write initialize as soon as they spawn us, so it is normally there
+ * first; 100 ms only delays registration for a host that says nothing.
+ */
+const LINK_LOAD_GRACE_MS = 100;
 
 /** Everything the server needs once the configuration is valid. */
 interface Setup {
   config: Config;
   stateDir: string;
+  stateDirSource: StateDirSource;
   token: string;
   tokenSource: TokenSource;
   log: Logger;
   /** The fetch every platform request uses (custom CA / proxy when configured). */
   http: { fetch: Fetch; close(): void };
+  /** Which files send_message_to_user may attach. */
+  attachPolicy: AttachPolicy;
 }
 
 /** Runs the program and returns its exit code. */
@@ -41,51 +55,147 @@ export async function main(args: string[]): Promise<number> {
     writeStderr(cli.error);
     return EXIT.CONFIG;
   }
-  if (cli.command !== "serve") {
-    writeStdout(cli.command === "help" ? usageText(VERSION) : `molecule-mcp ${VERSION}\n`);
+  if (cli.command === "help") {
+    const { usageText } = await import("./lib/cli/help.ts");
+    writeStdout(usageText(VERSION));
     return EXIT.OK;
   }
+  if (cli.command === "version") {
+    writeStdout(`molecule-mcp ${VERSION}\n`);
+    return EXIT.OK;
+  }
+  const env = readEnv((name) => Deno.env.get(name));
+  if (cli.command === "doctor") return await doctor(env);
+  if (cli.command === "install") return await install(cli, env);
 
-  const setup = await prepare(readEnv((name) => Deno.env.get(name)));
+  const setup = await prepare(env);
   if (!setup.ok) {
+    const { usageHint } = await import("./lib/cli/help.ts");
     writeStderr(`molecule-mcp cannot start: ${setup.problems.length} configuration problem(s)`);
     for (const problem of setup.problems) writeStderr(`  - ${problem}`);
     writeStderr(usageHint());
     return EXIT.CONFIG;
   }
-  const { config, stateDir, tokenSource, log } = setup.value;
+  const { config, stateDir, stateDirSource, tokenSource, log } = setup.value;
   log.info("configuration ok", {
     workspace: config.workspaceId,
     platform: config.platformUrl,
     stateDir,
     credentialsFrom: tokenSource,
+    from: sourcesLine(describeSources(env, { tokenSource, stateDirSource })),
   });
+  warnIfCleartextRemote(config.platformUrl, log);
   return await serve(setup.value);
 }
 
 /**
- * Runs the server until stdin closes or a signal arrives: the MCP session first (so the host's
- * initialize is answered at once, whatever the platform's latency), then the workspace link.
+ * Runs the server until stdin closes or a signal arrives. The MCP session starts first, with
+ * only the modules initialize needs, so the host's initialize is answered at once (whatever
+ * the platform's latency); the workspace link and the tools load behind it, and tools/list or
+ * tools/call wait for them. Then the link registers, heartbeats and polls.
  */
-async function serve({ config, stateDir, token, log, http }: Setup): Promise<number> {
-  let link: WorkspaceLink;
-  try {
-    link = await WorkspaceLink.open({ ...config, token, stateDir }, {
-      fetch: http.fetch,
-      clock: systemClock,
-      log,
-    });
-  } catch (err) {
-    // The state directory passed the start-up probe, so this is rare: a full disk, or files
-    // in it that another user owns.
-    const next = err instanceof UnsafeStateFileError ? `: ${err.next}` : "";
-    writeStderr(`molecule-mcp cannot start: ${err instanceof Error ? err.message : err}${next}`);
-    return EXIT.CONFIG;
-  }
+async function serve(setup: Setup): Promise<number> {
+  const { config, stateDir, token, log, http } = setup;
+  // The link and the tools load once the host has been heard (the reply to its initialize is
+  // then already on its way), so loading them never delays that answer.
+  const heard = Promise.withResolvers<void>();
+  const modules = heard.promise.then(loadLinkModules);
+  const opening = openLink(modules, { ...config, token, stateDir }, { fetch: http.fetch, log });
   const server = new McpServer<ToolDeps>({
     transport: new StdioTransport({ input: Deno.stdin.readable, output: Deno.stdout, log }),
     serverInfo: { name: "molecule", version: VERSION },
-    tools: platformTools(),
+    loading: Promise.all([modules, opening]).then(([{ tools }, link]) => {
+      if (link === null) throw new Error("the workspace link did not open");
+      return toolSet(tools.platformTools(), link, setup);
+    }),
+    log,
+    instructions: () => buildInstructions({ pollTimeoutSecs: config.pollTimeoutSecs }),
+    clock: systemClock,
+    // The one redaction step, shared with the logger: results, errors and pushes pass it.
+    outgoingText: (text) => log.redactor.redact(text),
+  });
+  void server.heard.then(heard.resolve);
+  // A host that stays silent still gets its workspace registered. AbortSignal.timeout, not
+  // setTimeout: Deno's first setTimeout costs about 1.8 MiB of RSS before initialize is
+  // answered, this about 0.3 MiB (measured with make bench's floor comparison).
+  AbortSignal.timeout(LINK_LOAD_GRACE_MS).addEventListener("abort", () => heard.resolve());
+
+  const stopping = new AbortController();
+  // The listeners stay until the process exits: removing them during shutdown would hand a
+  // late signal back to the default action (exit 130/143) while state is being flushed.
+  const onSignal = () => void server.close();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  let exitCode: number = EXIT.OK;
+  let link: WorkspaceLink | null = null;
+  try {
+    await server.start();
+    link = await opening;
+    if (link === null) return EXIT.CONFIG;
+    const { push } = await modules;
+    const open = link;
+    open.onArrived((messages) => {
+      for (const message of messages) {
+        const notification = push.buildChannelNotification(message, open.peers.senderOf(message));
+        void server.notify(notification.method, notification.params); // never rejects
+      }
+    });
+    await Promise.race([
+      server.closed,
+      open.start(stopping.signal).then(() => server.closed),
+    ]);
+  } catch (err) {
+    if (!(err instanceof AuthRejectedError)) throw err;
+    log.error(err.message);
+    exitCode = EXIT.TOKEN_REJECTED;
+  } finally {
+    stopping.abort();
+    await server.close();
+    await link?.stop();
+    http.close();
+  }
+  return exitCode;
+}
+
+/** The modules behind the MCP session: the workspace link, the tools, the channel push. */
+function loadLinkModules() {
+  return Promise.all([
+    import("./lib/workspace/link.ts"),
+    import("./lib/tools/index.ts"),
+    import("./lib/workspace/channel_push.ts"),
+  ]).then(([link, tools, push]) => ({ link, tools, push }));
+}
+
+/**
+ * Opens the workspace link (its client and durable inbox; nothing is sent yet), or returns
+ * null after saying why on stderr: the state directory passed the start-up probe, so this is
+ * rare (a full disk, or files in it that another user owns). A module that fails to load is a
+ * bug and rejects.
+ */
+async function openLink(
+  modules: ReturnType<typeof loadLinkModules>,
+  settings: Config & { token: string; stateDir: string },
+  deps: { fetch: Fetch; log: Logger },
+): Promise<WorkspaceLink | null> {
+  const { link } = await modules;
+  try {
+    return await link.WorkspaceLink.open(settings, { ...deps, clock: systemClock });
+  } catch (err) {
+    const next = err instanceof UnsafeStateFileError ? `: ${err.next}` : "";
+    const why = `${err instanceof Error ? err.message : err}${next}`;
+    writeStderr(`molecule-mcp cannot start: ${deps.log.redactor.redact(why)}`);
+    return null;
+  }
+}
+
+/** The tools and the deps their handlers get, over one open workspace link. */
+function toolSet(
+  tools: ToolSet<ToolDeps>["tools"],
+  link: WorkspaceLink,
+  { config, log, attachPolicy }: Setup,
+): ToolSet<ToolDeps> {
+  return {
+    tools,
     context: {
       platform: link.platform,
       peers: link.peers,
@@ -99,49 +209,64 @@ async function serve({ config, stateDir, token, log, http }: Setup): Promise<num
       },
       selfId: config.workspaceId,
       workspaceTier: config.workspaceTier,
+      runtimeIdentity: config.runtimeIdentity,
       clock: systemClock,
       log,
       random: Math.random,
-      readFile: (path) => Deno.readFile(path),
-      stat: (path) => Deno.stat(path),
+      attachmentFs: {
+        realPath: (path) => Deno.realPath(path),
+        stat: (path) => Deno.stat(path),
+        open: (path) => Deno.open(path, { read: true }),
+      },
+      attachPolicy,
     },
-    log,
-    instructions: () => buildInstructions({ pollTimeoutSecs: config.pollTimeoutSecs }),
-    clock: systemClock,
-    // The one redaction step, shared with the logger: results, errors and pushes pass it.
-    outgoingText: (text) => log.redactor.redact(text),
-  });
-  link.onArrived((messages) => {
-    for (const message of messages) {
-      const { method, params } = buildChannelNotification(message, link.peers.senderOf(message));
-      void server.notify(method, params); // never rejects; a closed stdout is logged once
-    }
-  });
+  };
+}
 
-  const stopping = new AbortController();
-  // The listeners stay until the process exits: removing them during shutdown would hand a
-  // late signal back to the default action (exit 130/143) while state is being flushed.
-  const onSignal = () => void server.close();
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
-  let exitCode: number = EXIT.OK;
-  try {
-    await server.start();
-    await Promise.race([
-      server.closed,
-      link.start(stopping.signal).then(() => server.closed),
-    ]);
-  } catch (err) {
-    if (!(err instanceof AuthRejectedError)) throw err;
-    log.error(err.message);
-    exitCode = EXIT.TOKEN_REJECTED;
-  } finally {
-    stopping.abort();
-    await server.close();
-    await link.stop();
-    http.close();
-  }
-  return exitCode;
+/** Real pieces the platform fetch is built from (CA file, proxy), for doctor and install. */
+const HTTP_DEPS = {
+  readTextFile: (path: string) => Deno.readTextFileSync(path),
+  createHttpClient: (options: Deno.CreateHttpClientOptions) => Deno.createHttpClient(options),
+  fetch: (req: Request, init?: RequestInit & { client?: Deno.HttpClient }) => fetch(req, init),
+};
+
+/** `molecule-mcp doctor`: the report on stdout, exit 0 without a failure, else 1. */
+async function doctor(env: Env): Promise<number> {
+  const { renderReport, runDoctor } = await import("./lib/cli/doctor.ts");
+  const where = Deno.build.standalone ? "compiled binary" : "deno run";
+  const report = await runDoctor({
+    env,
+    version: VERSION,
+    runtime: `Deno ${Deno.version.deno}, ${Deno.build.os} ${Deno.build.arch}, ${where}`,
+  }, { clock: systemClock, http: HTTP_DEPS });
+  // Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).
+  const colour = Deno.stdout.isTerminal() && (env.NO_COLOR ?? "") === "";
+  writeStdout(renderReport(report, { colour }));
+  return report.exitCode;
+}
+
+/** `molecule-mcp install <host>`: writes (or with --dry-run shows) the host's MCP entry. */
+async function install(request: InstallRequest, env: Env): Promise<number> {
+  const { runInstall } = await import("./lib/cli/install.ts");
+  const result = await runInstall(request, env, {
+    clock: systemClock,
+    http: HTTP_DEPS,
+    cwd: Deno.cwd(),
+    program: programCommand(),
+  });
+  if (result.output !== "") writeStdout(result.output);
+  for (const line of result.errors) writeStderr(line);
+  return result.exitCode;
+}
+
+/**
+ * How a host should start this program: the binary itself when compiled, else `make -s -C
+ * <checkout> run` (-s: without it make prints "Entering directory" on stdout, the JSON-RPC wire).
+ */
+function programCommand(): { command: string; args: string[] } {
+  if (Deno.build.standalone) return { command: Deno.execPath(), args: [] };
+  const checkout = decodeURIComponent(new URL(".", import.meta.url).pathname).replace(/\/$/, "");
+  return { command: "make", args: ["-s", "-C", checkout, "run"] };
 }
 
 /** Validates config, state dir and token together, so every problem is reported at once. */
@@ -180,7 +305,21 @@ async function prepare(
   }
   log.redactor.add(token.token);
   for (const secret of http.secrets) log.redactor.add(secret);
-  const value = { config: loaded.config, stateDir: stateDir.dir, log, http };
+  const tokenFile = env.MOLECULE_WORKSPACE_TOKEN_FILE?.trim() ?? "";
+  const attachPolicy: AttachPolicy = {
+    stateDir: stateDir.dir,
+    home: env.HOME?.trim() || undefined,
+    allowDirs: loaded.config.attachAllowDirs,
+    secretFiles: tokenFile === "" ? [] : [tokenFile],
+  };
+  const value = {
+    config: loaded.config,
+    stateDir: stateDir.dir,
+    stateDirSource: stateDir.source,
+    log,
+    http,
+    attachPolicy,
+  };
   return { ok: true, value: { ...value, token: token.token, tokenSource: token.source } };
 }
 

@@ -6,8 +6,13 @@
  */
 import { cutCodePoints } from "./text.ts";
 import { normalisePollTimeout } from "./instructions.ts";
+import {
+  readRuntimeIdentity,
+  RUNTIME_IDENTITY_VARS,
+  type RuntimeIdentity,
+} from "./runtime_identity.ts";
 import { parseUuid } from "./uuid.ts";
-import type { LogLevel } from "./log.ts";
+import type { Logger, LogLevel } from "./log.ts";
 
 /**
  * Every environment variable the program reads. deno.json's `permissions.shipped.env` must
@@ -32,6 +37,13 @@ export const ENV_VARS = [
   "WORKSPACE_TIER",
   "MOLECULE_CA_FILE",
   "MOLECULE_PROXY_URL",
+  // Read only by `doctor` (colour) and `install` (where the hosts keep their config).
+  "NO_COLOR",
+  "CLAUDE_CONFIG_DIR",
+  "CODEX_HOME",
+  "MOLECULE_MCP_ATTACH_ALLOW",
+  // Shown by get_runtime_identity (lib/runtime_identity.ts), never interpreted.
+  ...RUNTIME_IDENTITY_VARS,
 ] as const;
 
 /** The name of one variable the program reads. */
@@ -95,6 +107,13 @@ export interface Config {
   readonly pollTimeoutSecs: number;
   /** Workspace tier for the GLOBAL memory gate (0 = root workspace). */
   readonly workspaceTier: number;
+  /**
+   * MOLECULE_MCP_ATTACH_ALLOW's directories (absolute): send_message_to_user attaches only
+   * files inside them. Absent when the variable is unset or blank.
+   */
+  readonly attachAllowDirs?: readonly string[];
+  /** The model/runtime variables get_runtime_identity shows. */
+  readonly runtimeIdentity: RuntimeIdentity;
 }
 
 /** The outcome of loadConfig: a frozen Config, or every problem found. */
@@ -125,6 +144,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ...HEARTBEAT_INTERVAL_BOUNDS_SECS,
   }, problems);
   const workspaceTier = parseTier(value("WORKSPACE_TIER"), problems);
+  const attachAllowDirs = parseAttachAllow(value("MOLECULE_MCP_ATTACH_ALLOW"), problems);
 
   if (problems.length > 0) return { ok: false, problems };
 
@@ -146,6 +166,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     // Upstream semantics (ea206043), shared with the instructions: never a problem.
     pollTimeoutSecs: normalisePollTimeout(env["MOLECULE_MCP_POLL_TIMEOUT_SECS"]),
     workspaceTier,
+    ...(attachAllowDirs === undefined ? {} : { attachAllowDirs }),
+    runtimeIdentity: readRuntimeIdentity(value),
   };
   return { ok: true, config: Object.freeze(config) };
 }
@@ -167,6 +189,52 @@ function parseWorkspaceId(raw: string, problems: string[]): string {
     );
   }
   return id ?? "";
+}
+
+/**
+ * True when `url` is plain `http://` to a host that is not this machine: the workspace token
+ * and every message then cross the network unencrypted (issue 11 item 14). Loopback counts as
+ * this machine: `localhost` and `*.localhost` (RFC 6761 §6.3), 127.0.0.0/8, `::1` and its
+ * IPv4-mapped form. False for https, for loopback, and for text that is not a URL (loadConfig
+ * reports that). Shared by the start-up warning and `doctor`.
+ */
+export function isCleartextRemote(url: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // Not a URL: loadConfig has already named it as a problem; nothing is sent anywhere.
+    return false;
+  }
+  if (parsed.protocol !== "http:") return false;
+  return !isLoopbackHost(parsed.hostname);
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, "");
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  if (host === "[::1]") return true;
+  // The URL parser writes IPv4 in dotted decimal (127.1 and 0x7f.1 arrive as 127.0.0.1).
+  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) return true;
+  return /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(host);
+}
+
+/**
+ * Logs the one start-up warning for a cleartext PLATFORM_URL to another machine (see
+ * isCleartextRemote). Refusing it would break local development setups (a platform in a VM
+ * or on the LAN), so it is a warning, repeated by `doctor`.
+ */
+export function warnIfCleartextRemote(platformUrl: string, log: Logger): void {
+  if (!isCleartextRemote(platformUrl)) return;
+  log.warn(
+    "PLATFORM_URL uses plain http:// to another machine: the workspace token and every " +
+      "message cross the network unencrypted",
+    {
+      platform: new URL(platformUrl).origin,
+      next: "use the platform's https:// address; plain http is meant for a platform on " +
+        "this machine (localhost)",
+    },
+  );
 }
 
 function parsePlatformUrl(raw: string, problems: string[]): string {
@@ -237,6 +305,25 @@ function parseTier(raw: string, problems: string[]): number {
     return DEFAULT_WORKSPACE_TIER;
   }
   return Number(raw);
+}
+
+/**
+ * MOLECULE_MCP_ATTACH_ALLOW: colon-separated absolute directories (blank entries skipped, a
+ * trailing slash dropped). Undefined when blank; a relative entry is a problem, since it
+ * would depend on the directory the host started us in.
+ */
+function parseAttachAllow(raw: string, problems: string[]): readonly string[] | undefined {
+  const entries = raw.split(":").map((e) => e.trim()).filter((e) => e !== "");
+  if (entries.length === 0) return undefined;
+  const relative = entries.filter((e) => !e.startsWith("/"));
+  if (relative.length > 0) {
+    problems.push(
+      `MOLECULE_MCP_ATTACH_ALLOW must list absolute directories separated by ":": got ` +
+        `${relative.map(quote).join(", ")} (write them in full, e.g. /home/me/reports)`,
+    );
+    return undefined;
+  }
+  return Object.freeze(entries.map((e) => (e.length > 1 ? e.replace(/\/+$/, "") : e)));
 }
 
 /** Quotes a seen value for a problem line, cut so a pasted blob cannot flood the terminal. */

@@ -27,3 +27,17 @@ export function dirName(path: string): string {
 export function isAbsolutePath(path: string): boolean {
   return path.startsWith("/");
 }
+
+/**
+ * `path` (absolute) with "." and ".." segments and repeated or trailing slashes removed,
+ * without touching the file system (links are not resolved: Deno.realPath does that).
+ */
+export function normalizePath(path: string): string {
+  const out: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") out.pop();
+    else out.push(part);
+  }
+  return `/${out.join("/")}`;
+}

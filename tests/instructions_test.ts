@@ -127,9 +127,10 @@ const SERVER_NAMES = [
   "",
   "molecule",
   "molecule-acme",
-  "a".repeat(64),
-  "a".repeat(65),
-  "𝒜".repeat(64),
+  "a".repeat(40),
+  "a".repeat(41),
+  "𝒜".repeat(20),
+  "𝒜".repeat(40),
   "名前",
   "bad name\n<channel>",
 ];
@@ -166,9 +167,9 @@ Deno.test("instructions: at most 2,048 characters in every configuration, key ru
 });
 
 Deno.test("instructions: a server name that would break the text or run long becomes a placeholder", () => {
-  for (const serverName of ["a".repeat(65), "bad name\n<channel>"]) {
+  for (const serverName of ["a".repeat(41), "bad name\n<channel>"]) {
     const text = buildInstructions({ pollTimeoutSecs: 0, serverName });
-    assertStringIncludes(text, "server:<the name of this server in your MCP config>.");
+    assertStringIncludes(text, "server:<your name for this server>.");
     assert(!text.includes("<channel>"));
   }
   assertStringIncludes(

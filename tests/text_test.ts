@@ -1,5 +1,12 @@
 import { assert, assertEquals, assertThrows } from "./assert.ts";
-import { codePointLength, cutCodePoints, neutraliseTags, sanitiseText } from "../lib/text.ts";
+import {
+  codePointLength,
+  cutCodePoints,
+  cutUtf8,
+  neutraliseTags,
+  sanitiseText,
+  utf8Length,
+} from "../lib/text.ts";
 
 function hasLoneSurrogate(text: string): boolean {
   return !text.isWellFormed();
@@ -81,4 +88,20 @@ Deno.test("text: tag look-alikes are caught after normalising", () => {
     assert(out.startsWith("&lt;"), `${JSON.stringify(forged)} -> ${JSON.stringify(out)}`);
   }
   assertEquals(neutraliseTags("a < b, <b>bold</b>", ["channel"]), "a < b, <b>bold</b>");
+});
+
+Deno.test("text: UTF-8 length counts bytes, not UTF-16 units", () => {
+  assertEquals(utf8Length("abc"), 3);
+  assertEquals(utf8Length("é"), 2);
+  assertEquals(utf8Length("😀"), 4);
+});
+
+Deno.test("text: cutting to a byte count never splits a code point", () => {
+  assertEquals(cutUtf8("a😀b", 1), "a");
+  assertEquals(cutUtf8("a😀b", 4), "a");
+  assertEquals(cutUtf8("a😀b", 5), "a😀");
+  assertEquals(cutUtf8("a😀b", 6), "a😀b");
+  assertEquals(cutUtf8("ééé", 3), "é");
+  assertEquals(cutUtf8("short", 100), "short");
+  assertEquals(cutUtf8("abc", 0), "");
 });

@@ -39,6 +39,8 @@ export interface StartOptions {
   env: Record<string, string>;
   /** Called with every stderr line of the child as it arrives (e.g. to echo verbose logs). */
   onStderrLine?: (line: string) => void;
+  /** A repo-relative script to run instead of the program, with the program's Deno flags. */
+  entry?: string;
 }
 
 interface Pending {
@@ -86,7 +88,10 @@ export class McpClient {
 
   /** Spawns the program with a cleared environment plus `opts.env`. */
   static start(opts: StartOptions): McpClient {
-    const { command, args, env, cwd } = programCommand({ env: opts.env });
+    const { command, args, env, cwd } = programCommand({
+      env: opts.env,
+      ...(opts.entry === undefined ? {} : { entry: opts.entry }),
+    });
     const child = new Deno.Command(command, {
       args,
       env,
@@ -102,13 +107,31 @@ export class McpClient {
 
   /** Sends `initialize` then `notifications/initialized`; returns the initialize result. */
   async initialize(clientName = "molecule-bench"): Promise<Record<string, unknown>> {
-    const result = await this.request("initialize", {
+    const result = await this.requestInitialize(clientName);
+    await this.notify("notifications/initialized", {});
+    return result;
+  }
+
+  /** Sends `initialize` alone (the caller sends `notifications/initialized`). */
+  requestInitialize(clientName = "molecule-bench"): Promise<Record<string, unknown>> {
+    return this.request("initialize", {
       protocolVersion: "2025-06-18",
       capabilities: {},
       clientInfo: { name: clientName, version: "1" },
     });
-    await this.notify("notifications/initialized", {});
-    return result;
+  }
+
+  /**
+   * Stops the child (SIGSTOP) until resume(): freezes it at a moment (say, right on a reply)
+   * so /proc shows what it needed up to then, not what it goes on to do.
+   */
+  suspend(): void {
+    this.#kill("SIGSTOP");
+  }
+
+  /** Lets a suspended child run again (SIGCONT). */
+  resume(): void {
+    this.#kill("SIGCONT");
   }
 
   /** Sends a request and waits for its result; rejects with RpcError on a JSON-RPC error. */
@@ -170,8 +193,13 @@ export class McpClient {
   }
 
   /** Resident set size of the child in MiB (VmRSS), or null where /proc is not available. */
-  rssMiB(): Promise<number | null> {
-    return readRssMiB(this.pid);
+  async rssMiB(): Promise<number | null> {
+    return (await readMemoryMiB(this.pid))?.rss ?? null;
+  }
+
+  /** Current and peak (VmHWM) resident set size of the child in MiB, or null without /proc. */
+  memoryMiB(): Promise<{ rss: number; peak: number } | null> {
+    return readMemoryMiB(this.pid);
   }
 
   /** The last stderr lines of the child, joined by newlines. */
@@ -290,11 +318,11 @@ export class McpClient {
 }
 
 /**
- * VmRSS of process `pid` in MiB, or null when /proc/<pid>/status cannot be read. Read through
- * `cat`: Deno grants /proc/<pid> paths only with --allow-all, and the benchmark already runs
- * subprocesses.
+ * VmRSS (resident now) and VmHWM (the peak so far) of process `pid` in MiB, or null when
+ * /proc/<pid>/status cannot be read. Read through `cat`: Deno grants /proc/<pid> paths only
+ * with --allow-all, and the benchmark already runs subprocesses.
  */
-export async function readRssMiB(pid: number): Promise<number | null> {
+export async function readMemoryMiB(pid: number): Promise<{ rss: number; peak: number } | null> {
   try {
     const out = await new Deno.Command("cat", {
       args: [`/proc/${pid}/status`],
@@ -302,8 +330,11 @@ export async function readRssMiB(pid: number): Promise<number | null> {
       stderr: "null",
     }).output();
     if (!out.success) return null;
-    const kb = /^VmRSS:\s+(\d+)\s+kB$/m.exec(new TextDecoder().decode(out.stdout))?.[1];
-    return kb === undefined ? null : Number(kb) / 1024;
+    const text = new TextDecoder().decode(out.stdout);
+    const rss = /^VmRSS:\s+(\d+)\s+kB$/m.exec(text)?.[1];
+    const peak = /^VmHWM:\s+(\d+)\s+kB$/m.exec(text)?.[1];
+    if (rss === undefined || peak === undefined) return null;
+    return { rss: Number(rss) / 1024, peak: Number(peak) / 1024 };
   } catch {
     return null;
   }

@@ -3,18 +3,43 @@
  * The usage text lives in cli/help.ts.
  */
 
+/** MCP hosts `molecule-mcp install` can write an entry for. */
+export const INSTALL_HOSTS = ["claude-code", "cursor", "codex"] as const;
+/** One of INSTALL_HOSTS. */
+export type InstallHost = typeof INSTALL_HOSTS[number];
+/** Where the host entry goes: the user's own config, or the current project's. */
+export type InstallScope = "user" | "project";
+
+/** What `molecule-mcp install <host> [options]` asks for. */
+export interface InstallRequest {
+  command: "install";
+  host: InstallHost;
+  /** --name: the server name to use instead of `molecule-<slug>`. */
+  name?: string;
+  scope: InstallScope;
+  /** --force: replace an existing entry of the same name. */
+  isForced: boolean;
+  /** --dry-run: print the change, write nothing. */
+  isDryRun: boolean;
+}
+
 /** What the command line asks for, or why it cannot be understood. */
 export type CliCommand =
   | { command: "serve" }
   | { command: "help" }
   | { command: "version" }
+  | { command: "doctor" }
+  | InstallRequest
   | { error: string };
 
 const HINT = "run `molecule-mcp --help` to see the usage";
+const INSTALL_OPTIONS = new Set(["name", "scope", "force", "dry-run"]);
+const VALUE_OPTIONS = new Set(["name", "scope"]);
 
 /**
  * Parses argv (without the program name). No arguments → serve; `--help`, `-h` or `help` →
- * help; `--version` or `-V` → version (help wins when both are given). Anything else is an
+ * help; `--version` or `-V` → version (help wins when both are given); `doctor`; `install
+ * <host> [--name NAME] [--scope user|project] [--force] [--dry-run]`. Anything else is an
  * error: one line naming what was seen, plus a pointer to --help.
  *
  * node:util is loaded only when there are arguments: the server (started without any) then
@@ -28,6 +53,10 @@ export async function parseCli(args: string[]): Promise<CliCommand> {
     options: {
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "V" },
+      name: { type: "string" },
+      scope: { type: "string" },
+      force: { type: "boolean" },
+      "dry-run": { type: "boolean" },
     },
     allowPositionals: true,
     // Not strict: unknown options come back as tokens, so the error below is ours.
@@ -38,31 +67,84 @@ export async function parseCli(args: string[]): Promise<CliCommand> {
   let wantsHelp = false;
   let wantsVersion = false;
   const positionals: string[] = [];
+  const values = new Map<string, string | true>();
   for (const token of tokens) {
     if (token.kind === "option-terminator") continue;
     if (token.kind === "positional") {
       positionals.push(token.value);
       continue;
     }
-    if (token.name !== "help" && token.name !== "version") {
-      return { error: `Unknown option: ${shown(token.rawName)} (${HINT})` };
+    const isKnown = token.name === "help" || token.name === "version" ||
+      INSTALL_OPTIONS.has(token.name);
+    if (!isKnown) return { error: `Unknown option: ${shown(token.rawName)} (${HINT})` };
+    if (VALUE_OPTIONS.has(token.name)) {
+      if (token.value === undefined || token.value === "") {
+        return { error: `Option ${token.rawName} needs a value (${HINT})` };
+      }
+      values.set(token.name, token.value);
+      continue;
     }
     if (token.value !== undefined) {
       const seen = shown(`${token.rawName}=${token.value}`);
       return { error: `Option ${token.rawName} takes no value: got ${seen} (${HINT})` };
     }
     if (token.name === "help") wantsHelp = true;
-    else wantsVersion = true;
+    else if (token.name === "version") wantsVersion = true;
+    else values.set(token.name, true);
   }
 
   const [first, ...rest] = positionals;
-  if (first !== undefined && first !== "help") {
+  if (wantsHelp || first === "help") {
+    if (first === "help" && rest[0] !== undefined) {
+      return { error: `Unexpected argument: ${shown(rest[0])} (${HINT})` };
+    }
+    return { command: "help" };
+  }
+  if (first === "install") return parseInstall(rest, values);
+  const stray = [...values.keys()][0];
+  if (stray !== undefined) {
+    return { error: `Option --${stray} belongs to \`molecule-mcp install\` (${HINT})` };
+  }
+  if (first !== undefined && first !== "doctor") {
     return { error: `Unknown command: ${shown(first)} (${HINT})` };
   }
   if (rest[0] !== undefined) return { error: `Unexpected argument: ${shown(rest[0])} (${HINT})` };
-  if (wantsHelp || first === "help") return { command: "help" };
   if (wantsVersion) return { command: "version" };
+  if (first === "doctor") return { command: "doctor" };
   return { command: "serve" };
+}
+
+function parseInstall(rest: string[], values: Map<string, string | true>): CliCommand {
+  const hosts = INSTALL_HOSTS.join(", ");
+  const [host, extra] = rest;
+  if (host === undefined) {
+    return { error: `install needs a host: one of ${hosts} (${HINT})` };
+  }
+  if (!isInstallHost(host)) {
+    return {
+      error: `Unknown host for install: ${shown(host)}; expected one of ${hosts} (${HINT})`,
+    };
+  }
+  if (extra !== undefined) return { error: `Unexpected argument: ${shown(extra)} (${HINT})` };
+  const scope = values.get("scope") ?? "user";
+  if (scope !== "user" && scope !== "project") {
+    return {
+      error: `Option --scope must be user or project: got ${shown(String(scope))} (${HINT})`,
+    };
+  }
+  const name = values.get("name");
+  const request: InstallRequest = {
+    command: "install",
+    host,
+    scope,
+    isForced: values.get("force") === true,
+    isDryRun: values.get("dry-run") === true,
+  };
+  return typeof name === "string" ? { ...request, name } : request;
+}
+
+function isInstallHost(value: string): value is InstallHost {
+  return (INSTALL_HOSTS as readonly string[]).includes(value);
 }
 
 /** Shows an argument as typed, quoted when it holds spaces or control characters. */

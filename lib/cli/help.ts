@@ -45,7 +45,10 @@ export function usageText(version: string): string {
       ["molecule-mcp", "serve MCP on stdin/stdout until stdin closes"],
       ["molecule-mcp --help", "show this help (also -h or help)"],
       ["molecule-mcp --version", "print the version (also -V)"],
+      ["molecule-mcp doctor", "check the setup step by step (exit 0 ok, 1 a check failed)"],
+      ["molecule-mcp install <host>", "write the MCP entry for claude-code, cursor or codex"],
     ]),
+    ...onboardingSection(),
     "",
     "Required environment:",
     ...table([
@@ -97,6 +100,18 @@ export function usageText(version: string): string {
       ],
       ["MOLECULE_CA_FILE", "PEM file of extra CA certificates (corporate TLS proxies)"],
       ["MOLECULE_PROXY_URL", "proxy for platform calls (else HTTPS_PROXY/NO_PROXY)"],
+      ["NO_COLOR", "any non-empty value: doctor prints no colour"],
+      ["CLAUDE_CONFIG_DIR", "install: Claude Code's config dir (default: your home)"],
+      ["CODEX_HOME", "install: Codex's config dir (default ~/.codex)"],
+      ["MOLECULE_MCP_ATTACH_ALLOW", "colon-separated directories: attach files only from"],
+      ["", "inside them (default: any file but this server's state and"],
+      ["", "secret locations like ~/.ssh, ~/.aws, .env files)"],
+    ]),
+    "  Shown to the agent by get_runtime_identity (read, never acted on):",
+    ...table([
+      ["MODEL, MODEL_PROVIDER, MOLECULE_MODEL", "the model driving the agent, its provider"],
+      ["ANTHROPIC_BASE_URL", "model gateway (shown without credentials or query)"],
+      ["TIER, ADAPTER_MODULE", "runtime tier and adapter (shown as runtime)"],
     ]),
     "",
     "State files (in the state directory; <id> is WORKSPACE_ID, so several workspaces can",
@@ -107,6 +122,7 @@ export function usageText(version: string): string {
       [`${W.journal}.<id>`, "queued inbox messages, kept across restarts"],
       [`${W.cursor}.<id>`, "where inbox polling resumes after a restart"],
       [`${W.lock}.<id>`, "held by the process receiving this workspace's messages"],
+      [`${W.installedToken}.<id>`, "the token `install` saved; its host entry names this file"],
     ]),
     "  Each must be a regular file (never a link, FIFO or device) owned by you; they are",
     "  written 0600 and wider modes are tightened. The directory must be yours and not",
@@ -132,6 +148,31 @@ export function usageText(version: string): string {
     ], 5),
   ];
   return lines.map((line) => line.trimEnd()).join("\n") + "\n";
+}
+
+/**
+ * doctor and install: what they do and when to reach for them. A section of its own so the
+ * other parts of the help can change without touching it.
+ */
+function onboardingSection(): string[] {
+  return [
+    "",
+    "Host shows the server connected, but no message arrives? Run `molecule-mcp doctor` in a",
+    "shell with the same environment as the host's entry: it checks the configuration (and",
+    "where each value came from), the state directory, the platform, the token and the inbox,",
+    "and prints a next step for each problem. Hosts add their own environment to the entry's,",
+    "so a WORKSPACE_ID exported in your shell reaches the server silently: doctor and the",
+    "start-up log (MOLECULE_MCP_VERBOSE=1) name the source of each value.",
+    "",
+    "  molecule-mcp install claude-code|cursor|codex [--name NAME] [--scope user|project]",
+    "                       [--force] [--dry-run]",
+    "    writes the host's MCP entry for the current environment (the same variables the",
+    "    server reads): the token goes into a 0600 file in the state directory and the entry",
+    "    sets MOLECULE_WORKSPACE_TOKEN_FILE, never the token. Server name: molecule-<workspace",
+    "    name>, or --name. An existing entry of that name is replaced only with --force;",
+    "    --dry-run prints the change and writes nothing. Exit 0 done, 2 a configuration or",
+    "    host-file problem (the file is left untouched).",
+  ];
 }
 
 /** The short hint printed on stderr after the list of configuration problems. */

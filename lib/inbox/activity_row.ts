@@ -27,6 +27,14 @@ export interface ActivityRow {
   request_body: Record<string, unknown> | null;
   /** Decoded response body when it is a JSON object (sent as an object or a JSON string). */
   response_body: Record<string, unknown> | null;
+  /** The row's `seq` (newer platforms, upstream-latest §2 B), or null when absent or bad. */
+  seq: number | null;
+  /** `include=peer_info` fields (upstream-latest §2 A), raw; "" when absent. */
+  peer_name: string;
+  peer_role: string;
+  agent_card_url: string;
+  /** The row's `attachments` as sent (checked by inbox/row_content.ts), or undefined. */
+  attachments: unknown;
 }
 
 /** Shown when a message has neither text parts nor a summary: text is never empty. */
@@ -55,7 +63,17 @@ export function parseActivityRow(raw: unknown): ActivityRow | null {
     created_at: createdAt,
     request_body: decodeBody(raw["request_body"]),
     response_body: decodeBody(raw["response_body"]),
+    seq: parseSeq(raw["seq"]),
+    peer_name: stringOrEmpty(raw["peer_name"]),
+    peer_role: stringOrEmpty(raw["peer_role"]),
+    agent_card_url: stringOrEmpty(raw["agent_card_url"]),
+    attachments: raw["attachments"],
   };
+}
+
+/** A BIGINT identity: a whole number ≥ 0 (JSON numbers are exact up to 2^53). */
+function parseSeq(value: unknown): number | null {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : null;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { parseUuid } from "../uuid.ts";
 import { type ActivityRow, extractText } from "./activity_row.ts";
 import type { InboxMessage, MessageKind } from "./message.ts";
+import { rowExtras } from "./row_content.ts";
 
 /**
  * Why a row was not delivered, for a debug log line. The cursor advances past the row in
@@ -45,14 +46,16 @@ export function classifyRow(row: ActivityRow, selfWorkspaceId: string): RowDecis
     : source === ""
     ? "canvas_user"
     : "peer_agent";
+  const peerId = parseUuid(source) ?? "";
   return {
     deliver: {
       activity_id: row.id.toLowerCase(),
       text: extractText(row),
-      peer_id: parseUuid(source) ?? "",
+      peer_id: peerId,
       kind,
       method: row.method,
       created_at: row.created_at,
+      ...rowExtras(row, kind === "peer_agent" ? peerId : ""),
     },
   };
 }

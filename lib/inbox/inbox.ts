@@ -8,10 +8,15 @@
  * - Accepted and not yet popped ⇒ survives a restart, including kill -9 at any instant: accept()
  *   resolves only after the journal record is written (lib/inbox/journal.ts).
  * - pop() resolved ⇒ never delivered again after a restart (same rule for the pop record).
- * - No silent drop: at most `capacity` messages wait (default 10_000). accept() takes a prefix
- *   of the batch that fits and says how many (`taken`); the poller moves its cursor only past
- *   those, so the rest is fetched again once pop() makes room (`onRoom`). Becoming full is
- *   logged once (warn), having room again once (info).
+ * - No silent drop: at most `capacity` messages (default 10_000) and `byteBudget` bytes of
+ *   them (default 512 MiB, counted as in the journal) wait. accept() takes a prefix of the batch
+ *   that fits and says how many (`taken`); the poller moves its cursor only past those, so the
+ *   rest is fetched again once pop() makes room (`onRoom`). Becoming full is logged once
+ *   (warn), having room again once (info). A journal holding more than either limit (written
+ *   by an older version, or before a limit was lowered) loads whole; the inbox is then full
+ *   until enough is popped.
+ * - One message's text is capped at 256 KiB (capMessageText in lib/inbox/message.ts): a longer
+ *   text is cut when accepted, with a marker the agent sees naming the full length.
  * - Crash order with the cursor: the poller awaits accept() (journal written) before
  *   setCursor(); a crash between the two refetches the batch and dedupe absorbs it.
  *
@@ -32,27 +37,24 @@
  * the last seconds may be delivered again, which the agent already handles as an ordinary
  * redelivery.
  *
- * Compaction: at open, and whenever the journal exceeds max(4 MiB, 10 × the last snapshot),
- * the live state is written as a fresh snapshot (atomic rename, mode 0600).
+ * Compaction: at open, and whenever the journal exceeds max(4 MiB, 10 × the live state), the
+ * live state is written as a fresh snapshot (atomic rename, mode 0600), streamed in bounded
+ * records (lib/inbox/journal.ts): an inbox at its limits is never one string.
  */
 import { removeStaleTemps } from "../state/atomic_write.ts";
-import { joinPath } from "../paths.ts";
+import { setAsideStateFile } from "../state/safe_file.ts";
+import { workspaceStatePath } from "../state/state_files.ts";
 import type { Clock } from "../clock.ts";
+import { type InboxCursor, readCursorFile, removeCursorFile, writeCursorFile } from "./cursor.ts";
 import {
-  CURSOR_FILE_NAME,
-  type InboxCursor,
-  readCursorFile,
-  removeCursorFile,
-  writeCursorFile,
-} from "./cursor.ts";
-import {
+  addRecords,
   InboxJournal,
-  JOURNAL_FILE_NAME,
   type JournalRecord,
+  messageBytes,
   type SeenId,
-  snapshotRecords,
+  type SizedMessage,
 } from "./journal.ts";
-import type { InboxMessage } from "./message.ts";
+import { capMessageText, type InboxMessage } from "./message.ts";
 import { acquireInboxLock, type InboxLock } from "./lock.ts";
 import type { Logger } from "../log.ts";
 import { SeenIds } from "./seen.ts";
@@ -62,6 +64,16 @@ export type { SeenId } from "./journal.ts";
 
 /** Default cap on pending messages. */
 export const DEFAULT_INBOX_CAPACITY = 10_000;
+/**
+ * Default cap on the bytes of pending messages (their JSON in the journal): 512 MiB. Pending
+ * messages are held in memory as well as on disk, so this bounds the program's memory (the
+ * issue's budget is well under 2 GB of RSS, and replaying or compacting needs room beside the
+ * state). It is 5,000 messages of 100 KB, or 2,000 at the 256 KiB text cap; typical messages
+ * (a few KB) hit the count cap first.
+ */
+export const DEFAULT_INBOX_BYTE_BUDGET = 512 * 1024 * 1024;
+/** Bytes one seen-only id takes in a snapshot, for the live-state estimate. */
+const SEEN_ID_BYTES = 80;
 /** Journal size below which no compaction happens while running. */
 const COMPACT_MIN_BYTES = 4 * 1024 * 1024;
 /** Compact when the journal is this many times the size of the live state. */
@@ -75,11 +87,21 @@ export interface DurableInboxOptions {
   clock: Clock;
   /** Maximum pending messages; default DEFAULT_INBOX_CAPACITY. */
   capacity?: number;
+  /** Maximum bytes of pending messages (see messageBytes); default DEFAULT_INBOX_BYTE_BUDGET. */
+  byteBudget?: number;
   /**
-   * Appended to both file names, so several workspaces can share one state directory
-   * (upstream's multi-workspace cursor files are `.mcp_inbox_cursor_<first 8 of id>`).
+   * The workspace this inbox belongs to (lowercase UUID). Every file is keyed by it
+   * (`<base>.<workspace id>`, state/state_files.ts), so several workspaces share one state
+   * directory, and the id is recorded inside the journal and the cursor: a file naming another
+   * workspace, or none, is set aside with a warning and never served.
    */
-  fileSuffix?: string;
+  workspaceId: string;
+  /**
+   * An unkeyed journal of an older version that lib/inbox/legacy_state.ts proved to be this
+   * workspace's: replayed when this workspace has no journal of its own yet, then removed
+   * once its content is in the keyed snapshot.
+   */
+  adoptJournalFrom?: string;
   /**
    * The user id every state file must belong to; default the state directory's owner
    * (state/safe_file.ts). Tests pass another id to play files owned by someone else.
@@ -111,12 +133,17 @@ export interface AcceptResult {
  */
 export class DurableInbox {
   readonly capacity: number;
+  readonly byteBudget: number;
   #log: Logger;
   #clock: Clock;
-  #journal: InboxJournal;
+  #journal!: InboxJournal;
   #cursorPath: string;
+  #workspaceId: string;
   #cursor: InboxCursor | null;
-  #pending = new Map<string, InboxMessage>();
+  #pending = new Map<string, SizedMessage>();
+  #pendingBytes = 0;
+  /** Size of the first message accept() refused for lack of byte room (0: none refused). */
+  #neededBytes = 0;
   #seen: SeenIds;
   #chain: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -128,16 +155,13 @@ export class DurableInbox {
   #roomListeners = new Set<() => void>();
   #waiters = new Set<(msg: InboxMessage | null) => void>();
 
-  private constructor(
-    opts: DurableInboxOptions,
-    journal: InboxJournal,
-    cursor: InboxCursor | null,
-  ) {
+  private constructor(opts: DurableInboxOptions, cursor: InboxCursor | null) {
     this.capacity = opts.capacity ?? DEFAULT_INBOX_CAPACITY;
+    this.byteBudget = opts.byteBudget ?? DEFAULT_INBOX_BYTE_BUDGET;
     this.#log = opts.log;
     this.#clock = opts.clock;
-    this.#journal = journal;
-    this.#cursorPath = joinPath(opts.dir, CURSOR_FILE_NAME + (opts.fileSuffix ?? ""));
+    this.#workspaceId = opts.workspaceId;
+    this.#cursorPath = workspaceStatePath(opts.dir, "cursor", opts.workspaceId);
     this.#cursor = cursor;
     this.#seen = new SeenIds(opts.clock);
   }
@@ -152,11 +176,14 @@ export class DurableInbox {
     if (opts.capacity !== undefined && !(Number.isInteger(opts.capacity) && opts.capacity > 0)) {
       throw new RangeError(`Inbox capacity must be a positive integer: got ${opts.capacity}`);
     }
+    if (opts.byteBudget !== undefined && !(opts.byteBudget > 0)) {
+      throw new RangeError(`Inbox byte budget must be positive: got ${opts.byteBudget}`);
+    }
     const lock = await acquireInboxLock(opts.dir, {
       pid: Deno.pid,
       log: opts.log,
       ...(opts.uid === undefined ? {} : { uid: opts.uid }),
-      ...(opts.fileSuffix === undefined ? {} : { fileSuffix: opts.fileSuffix }),
+      fileSuffix: `.${opts.workspaceId}`,
     });
     try {
       const inbox = await DurableInbox.#load(opts);
@@ -169,16 +196,32 @@ export class DurableInbox {
   }
 
   static async #load(opts: DurableInboxOptions): Promise<DurableInbox> {
-    const path = joinPath(opts.dir, JOURNAL_FILE_NAME + (opts.fileSuffix ?? ""));
-    const { journal, records } = await InboxJournal.open(path, opts);
-    const cursorPath = joinPath(opts.dir, CURSOR_FILE_NAME + (opts.fileSuffix ?? ""));
+    const path = workspaceStatePath(opts.dir, "journal", opts.workspaceId);
+    const cursorPath = workspaceStatePath(opts.dir, "cursor", opts.workspaceId);
     await removeStaleTemps(cursorPath, opts.log); // written on most polls: kills leave these
     const cursor = await readCursorFile(cursorPath, {
       log: opts.log,
+      workspaceId: opts.workspaceId,
+      clock: opts.clock,
       ...(opts.uid === undefined ? {} : { uid: opts.uid }),
     });
-    const inbox = new DurableInbox(opts, journal, cursor);
-    for (const record of records) inbox.#apply(record);
+    let inbox = new DurableInbox(opts, cursor);
+    // Records are applied only after the first line named this workspace (see ownerCheck).
+    const owner = ownerCheck(opts.workspaceId);
+    const journal = await InboxJournal.open(path, opts, (record) => {
+      if (owner.admits(record)) inbox.#apply(record);
+    });
+    if (owner.verdict === "foreign" || owner.verdict === "unverified") {
+      inbox = new DurableInbox(opts, cursor); // nothing of it is served, even what was applied
+      await setAsideForeignJournal(path, owner, opts);
+    }
+    const adoptFrom = owner.verdict === "empty" ? opts.adoptJournalFrom : undefined;
+    if (adoptFrom !== undefined) {
+      // Proven to be ours by lib/inbox/legacy_state.ts; older versions wrote no header. The
+      // journal object of the old file is dropped: it never opened a file for writing.
+      await InboxJournal.open(adoptFrom, opts, (record) => inbox.#apply(record));
+    }
+    inbox.#journal = journal;
     inbox.#seen.prune(true);
     try {
       await journal.rewrite(inbox.#snapshot());
@@ -188,6 +231,17 @@ export class DurableInbox {
           "check that the state directory exists and is writable",
         { cause: err },
       );
+    }
+    if (adoptFrom !== undefined) {
+      await Deno.remove(adoptFrom).catch((err) => {
+        // Its content is in the keyed journal; a leftover is set aside at the next start.
+        opts.log.debug("cannot remove the adopted journal", { path: adoptFrom, error: err });
+      });
+      opts.log.info("adopted the inbox journal of an older version", {
+        from: adoptFrom,
+        to: path,
+        pending: inbox.size,
+      });
     }
     inbox.#checkFull();
     return inbox;
@@ -203,9 +257,18 @@ export class DurableInbox {
     return this.#pending.size;
   }
 
-  /** True when no more messages fit: the poller should stop moving its cursor. */
+  /** Bytes of the pending messages (as counted against `byteBudget`). */
+  get bytes(): number {
+    return this.#pendingBytes;
+  }
+
+  /**
+   * True when no more messages fit (by count, or by bytes once a message was refused for lack
+   * of byte room, until that much is free): the poller should stop moving its cursor.
+   */
   get isFull(): boolean {
-    return this.#pending.size >= this.capacity;
+    return this.#pending.size >= this.capacity ||
+      this.#pendingBytes + Math.max(1, this.#neededBytes) > this.byteBudget;
   }
 
   /**
@@ -215,7 +278,7 @@ export class DurableInbox {
   setCursor(cursor: InboxCursor): Promise<void> {
     return this.#serial(async () => {
       this.#cursor = { id: cursor.id, created_at: cursor.created_at };
-      await this.#storeCursor(() => writeCursorFile(this.#cursorPath, cursor));
+      await this.#storeCursor(() => writeCursorFile(this.#cursorPath, cursor, this.#workspaceId));
     });
   }
 
@@ -244,15 +307,27 @@ export class DurableInbox {
       const fresh = new Set<string>();
       const isNew = (id: string) => !this.hasSeen(id) && !fresh.has(id);
       const room = Math.max(0, this.capacity - this.#pending.size);
-      const queued: InboxMessage[] = [];
+      const queued: SizedMessage[] = [];
+      let queuedBytes = 0;
       let taken = 0;
       for (const msg of batch.messages) {
         if (msg.activity_id === "") {
           // Cannot be deduped, popped or stored; the row parser should never produce one.
-          this.#log.warn("inbox refused a message without an activity id", { text: msg.text });
+          this.#log.warn("inbox refused a message without an activity id", {
+            text: msg.text.slice(0, 200),
+          });
         } else if (isNew(msg.activity_id)) {
           if (queued.length >= room) break;
-          queued.push(msg);
+          const capped = capMessageText(msg);
+          const bytes = messageBytes(capped);
+          // An empty inbox always takes one message, so no message can block it for good.
+          const isEmpty = this.#pending.size === 0 && queued.length === 0;
+          if (!isEmpty && this.#pendingBytes + queuedBytes + bytes > this.byteBudget) {
+            this.#neededBytes = bytes;
+            break;
+          }
+          queued.push({ msg: capped, bytes });
+          queuedBytes += bytes;
           fresh.add(msg.activity_id);
         }
         taken++;
@@ -263,21 +338,26 @@ export class DurableInbox {
         seen.push({ id: s.id, created_at: s.created_at });
         fresh.add(s.id);
       }
-      if (queued.length === 0 && seen.length === 0) return { taken, queued };
-      const record: JournalRecord = { op: "add", msgs: queued, seen };
-      await this.#persist(record, true);
-      this.#apply(record);
+      if (taken === batch.messages.length) this.#neededBytes = 0;
+      if (queued.length === 0 && seen.length === 0) {
+        this.#checkFull();
+        return { taken, queued: [] };
+      }
+      await this.#persist([...addRecords(queued, seen)], true);
+      for (const s of seen) this.#seen.add(s.id, s.created_at);
+      for (const sized of queued) this.#addPending(sized);
       this.#seen.prune(false);
       this.#checkFull();
-      if (queued.length > 0) this.#announce(queued);
-      return { taken, queued: [...queued] };
+      const msgs = queued.map((q) => q.msg);
+      if (msgs.length > 0) this.#announce(msgs);
+      return { taken, queued: msgs };
     });
   }
 
   /** Up to `limit` pending messages, oldest first, without removing them. */
   peek(limit: number): InboxMessage[] {
     const out: InboxMessage[] = [];
-    for (const msg of this.#pending.values()) {
+    for (const { msg } of this.#pending.values()) {
       if (out.length >= limit) break;
       out.push(msg);
     }
@@ -286,7 +366,7 @@ export class DurableInbox {
 
   /** The oldest pending message, if any. */
   head(): InboxMessage | undefined {
-    return this.#pending.values().next().value;
+    return this.#pending.values().next().value?.msg;
   }
 
   /**
@@ -298,7 +378,7 @@ export class DurableInbox {
     return this.#serial(async () => {
       if (!this.#pending.has(activityId)) return false;
       const record: JournalRecord = { op: "pop", id: activityId };
-      await this.#persist(record, false);
+      await this.#persist([record], false);
       this.#apply(record);
       this.#checkFull();
       return true;
@@ -379,17 +459,21 @@ export class DurableInbox {
     return run;
   }
 
-  /** Stores `record` (a full snapshot instead if an earlier write failed), then compacts. */
-  async #persist(record: JournalRecord, sync: boolean): Promise<void> {
+  /**
+   * Stores `records` (a full snapshot with them instead if an earlier write failed), then
+   * compacts when the journal has grown well past the live state.
+   */
+  async #persist(records: readonly JournalRecord[], sync: boolean): Promise<void> {
     if (this.#journal.needsRewrite) {
-      await this.#journal.rewrite([...this.#snapshot(), record]);
+      await this.#journal.rewrite(this.#snapshot(records));
       return;
     }
-    await this.#journal.append(record, { sync });
-    const limit = Math.max(COMPACT_MIN_BYTES, COMPACT_RATIO * this.#journal.snapshotBytes);
+    await this.#journal.append(records, { sync });
+    const live = this.#pendingBytes + SEEN_ID_BYTES * this.#seen.size;
+    const limit = Math.max(COMPACT_MIN_BYTES, COMPACT_RATIO * live);
     if (this.#journal.bytes <= limit) return;
     try {
-      await this.#journal.rewrite([...this.#snapshot(), record]);
+      await this.#journal.rewrite(this.#snapshot(records));
       if (this.#compactFailing) this.#log.info("inbox journal compaction works again");
       this.#compactFailing = false;
     } catch (err) {
@@ -401,26 +485,41 @@ export class DurableInbox {
     }
   }
 
-  /** Applies a stored record to memory (also used for replay at open). */
+  /** Applies a stored record to memory (replay at open, and pops). */
   #apply(record: JournalRecord): void {
+    if (record.op === "workspace") return; // checked while replaying (ownerCheck)
     if (record.op === "pop") {
-      const msg = this.#pending.get(record.id);
-      if (msg === undefined) return;
+      const sized = this.#pending.get(record.id);
+      if (sized === undefined) return;
       this.#pending.delete(record.id);
-      this.#seen.add(msg.activity_id, msg.created_at);
+      this.#pendingBytes -= sized.bytes;
+      this.#seen.add(sized.msg.activity_id, sized.msg.created_at);
       return;
     }
     for (const s of record.seen) this.#seen.add(s.id, s.created_at);
     for (const msg of record.msgs) {
-      this.#seen.add(msg.activity_id, msg.created_at);
-      if (!this.#pending.has(msg.activity_id)) this.#pending.set(msg.activity_id, msg);
+      if (this.#pending.has(msg.activity_id)) continue;
+      this.#addPending({ msg, bytes: messageBytes(msg) });
     }
   }
 
-  /** The live state as journal records. The record being persisted is applied afterwards. */
-  #snapshot(): JournalRecord[] {
+  #addPending(sized: SizedMessage): void {
+    const { msg } = sized;
+    this.#seen.add(msg.activity_id, msg.created_at);
+    if (this.#pending.has(msg.activity_id)) return;
+    this.#pending.set(msg.activity_id, sized);
+    this.#pendingBytes += sized.bytes;
+  }
+
+  /**
+   * The live state as bounded journal records, produced lazily while the journal writes them,
+   * followed by `extra` (records being persisted, applied to memory afterwards).
+   */
+  *#snapshot(extra: readonly JournalRecord[] = []): Generator<JournalRecord> {
     const seenOnly = this.#seen.entries().filter((s) => !this.#pending.has(s.id));
-    return snapshotRecords([...this.#pending.values()], seenOnly);
+    yield { op: "workspace", id: this.#workspaceId };
+    yield* addRecords(this.#pending.values(), seenOnly);
+    yield* extra;
   }
 
   /** Logs the full / room-again transitions and wakes the poller when room appears. */
@@ -430,11 +529,16 @@ export class DurableInbox {
       this.#log.warn("inbox is full; new messages wait on the platform until some are popped", {
         pending: this.#pending.size,
         capacity: this.capacity,
+        pendingBytes: this.#pendingBytes,
+        byteBudget: this.byteBudget,
         next: "the agent should handle messages and call inbox_pop for each one",
       });
     } else if (!this.isFull && this.#reportedFull) {
       this.#reportedFull = false;
-      this.#log.info("inbox has room again; fetching resumes", { pending: this.#pending.size });
+      this.#log.info("inbox has room again; fetching resumes", {
+        pending: this.#pending.size,
+        pendingBytes: this.#pendingBytes,
+      });
       for (const listener of [...this.#roomListeners]) this.#callListener("room", () => listener());
     }
   }
@@ -474,4 +578,85 @@ export class DurableInbox {
       this.#cursorFailing = true;
     }
   }
+}
+
+/** Whose journal is being replayed, as far as its records have shown. */
+interface OwnerCheck {
+  /**
+   * "empty": no record yet; "ours": the first record named this workspace; "foreign": some
+   * record named another; "unverified": records came before any name (older versions).
+   */
+  readonly verdict: "empty" | "ours" | "foreign" | "unverified";
+  /** Other workspace ids named in the journal. */
+  readonly others: ReadonlySet<string>;
+  /** Notes `record`; true when it may be applied (named ours so far, and not a name itself). */
+  admits(record: JournalRecord): boolean;
+}
+
+/**
+ * Checks, record by record while the journal streams, that it is `workspaceId`'s: every
+ * snapshot starts with a `workspace` record and appends follow it, so the first record names
+ * the owner. Anything else means the file is not this workspace's (issue 10 item 1).
+ */
+function ownerCheck(workspaceId: string): OwnerCheck {
+  let verdict: OwnerCheck["verdict"] = "empty";
+  const others = new Set<string>();
+  return {
+    get verdict() {
+      return verdict;
+    },
+    others,
+    admits(record) {
+      if (record.op === "workspace") {
+        if (record.id !== workspaceId) {
+          others.add(record.id);
+          verdict = "foreign";
+        } else if (verdict === "empty") {
+          verdict = "ours";
+        }
+        return false;
+      }
+      if (verdict === "empty") verdict = "unverified";
+      return verdict === "ours";
+    },
+  };
+}
+
+/**
+ * Sets a journal that is not this workspace's aside (`.foreign-<time>` when it names another
+ * workspace, `.unverified-<time>` when it names none) with a warning naming both files, so a
+ * forged or misplaced journal never reaches the agent. Throws when it cannot be moved
+ * (continuing would overwrite it).
+ */
+async function setAsideForeignJournal(
+  path: string,
+  owner: OwnerCheck,
+  opts: DurableInboxOptions,
+): Promise<void> {
+  const isForeign = owner.verdict === "foreign";
+  const aside = await setAsideStateFile(
+    path,
+    isForeign ? "foreign" : "unverified",
+    opts.clock.now(),
+  );
+  if (aside instanceof Error) {
+    throw new Error(
+      `Cannot set aside the inbox journal ${path}, which is not this workspace's: ` +
+        `${aside.message}; move it away, then restart`,
+      { cause: aside },
+    );
+  }
+  opts.log.warn(
+    isForeign
+      ? "the inbox journal belongs to another workspace; set it aside, nothing of it is served"
+      : "the inbox journal does not say which workspace it belongs to; set it aside, " +
+        "nothing of it is served",
+    {
+      path,
+      ...(isForeign ? { journalWorkspace: [...owner.others].join(",") } : {}),
+      workspace: opts.workspaceId,
+      setAside: aside,
+      next: `if ${aside} holds messages you expected, check which workspace wrote it`,
+    },
+  );
 }

@@ -6,10 +6,19 @@
  *       messages newly queued, and ids only marked as seen (rows the poller skipped)
  *   {"op":"pop","id":"<activity id>"}
  *       the message left the queue (its id stays seen)
+ *   {"op":"workspace","id":"<workspace id>"}
+ *       first line of every snapshot: the workspace the journal belongs to
  *
  * A snapshot is the same format: the live state written as `add` records (seen ids first, then
  * pending messages oldest first) into a fresh file with atomicWriteFile, after which appends
  * continue on the new file. Replaying a snapshot plus later appends rebuilds the exact state.
+ *
+ * Size (issue 10 item 5): nothing here ever holds the whole journal as one string or buffer.
+ * Records are bounded by the writer (addRecords: about RECORD_TARGET_BYTES each, or one
+ * message), snapshots are streamed to the temp file in chunks of about WRITE_CHUNK_BYTES, and
+ * replay reads the file in READ_CHUNK_BYTES pieces, one line at a time. Lines written by older
+ * versions (up to hundreds of MB) still replay; a line too long for one JavaScript string
+ * (MAX_LINE_BYTES) is damage like any other.
  *
  * Crash safety (kill -9 at any instant):
  * - each record is one `write` on an O_APPEND handle, and a caller is told a record is stored
@@ -31,8 +40,9 @@ import { removeStaleTemps } from "../state/atomic_write.ts";
 import { atomicWriteFile } from "../state/atomic_write.ts";
 import type { Clock } from "../clock.ts";
 import { openStateFile, UnsafeStateFileError } from "../state/safe_file.ts";
-import type { InboxMessage, MessageKind } from "./message.ts";
+import { type InboxMessage, type MessageKind, parseMessageExtras } from "./message.ts";
 import type { Logger } from "../log.ts";
+import { utf8Length } from "../text.ts";
 
 /** File name of the journal inside the state directory. */
 export const JOURNAL_FILE_NAME = ".mcp_inbox_journal";
@@ -46,7 +56,18 @@ export interface SeenId {
 /** One journal line. */
 export type JournalRecord =
   | { op: "add"; msgs: InboxMessage[]; seen: SeenId[] }
-  | { op: "pop"; id: string };
+  | { op: "pop"; id: string }
+  | WorkspaceRecord;
+
+/**
+ * The first line of every snapshot: whose journal this is (issue 10). A journal naming another
+ * workspace is never served (lib/inbox/inbox.ts sets it aside).
+ */
+export interface WorkspaceRecord {
+  op: "workspace";
+  /** The workspace id, lowercase UUID. */
+  id: string;
+}
 
 /** What the journal needs from its owner. */
 export interface JournalDeps {
@@ -57,12 +78,26 @@ export interface JournalDeps {
   uid?: number | null;
 }
 
-/** Records per snapshot line, so no single line grows without bound. */
-const SNAPSHOT_MSGS_PER_LINE = 200;
-const SNAPSHOT_SEEN_PER_LINE = 2_000;
+/**
+ * Target size of one `add` record: messages are grouped until the next would pass it (a single
+ * message larger than this gets a record of its own; the inbox caps message text at 256 KiB).
+ */
+export const RECORD_TARGET_BYTES = 1024 * 1024;
+/** Seen-only ids per record (about 80 bytes each). */
+const SEEN_PER_RECORD = 2_000;
+/** Snapshot bytes handed to one write call. */
+const WRITE_CHUNK_BYTES = 1024 * 1024;
+/** Bytes per read while replaying. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Longest line replay tries to decode: V8 strings hold at most 2^29 - 24 UTF-16 units, and a
+ * line of more UTF-8 bytes than that may not fit. No version ever wrote one (its write failed).
+ */
+const MAX_LINE_BYTES = 2 ** 29 - 24;
 const NEWLINE = 0x0a;
 /** Every encoded record starts with these bytes (`op` is always the first key). */
 const RECORD_START = new TextEncoder().encode('{"op":"');
+const encoder = new TextEncoder();
 const KINDS: ReadonlySet<string> = new Set<MessageKind>([
   "canvas_user",
   "peer_agent",
@@ -87,6 +122,9 @@ export function parseRecord(line: string): JournalRecord | null {
   if (value.op === "pop") {
     return isNonEmptyString(value.id) ? { op: "pop", id: value.id } : null;
   }
+  if (value.op === "workspace") {
+    return isNonEmptyString(value.id) ? { op: "workspace", id: value.id } : null;
+  }
   if (value.op !== "add" || !Array.isArray(value.msgs) || !Array.isArray(value.seen)) return null;
   const msgs: InboxMessage[] = [];
   for (const raw of value.msgs) {
@@ -104,22 +142,46 @@ export function parseRecord(line: string): JournalRecord | null {
   return { op: "add", msgs, seen };
 }
 
+/** A message with its size in the journal (`messageBytes`), as addRecords groups them. */
+export interface SizedMessage {
+  msg: InboxMessage;
+  bytes: number;
+}
+
+/** Bytes `msg` takes inside a record: its JSON in UTF-8 (plus one for the separating comma). */
+export function messageBytes(msg: InboxMessage): number {
+  return utf8Length(JSON.stringify(msg)) + 1;
+}
+
 /**
- * Builds the records of a snapshot: seen-only ids first, then pending messages in queue order,
- * chunked so each line stays moderate.
+ * Groups messages and seen ids into bounded `add` records, in order: seen ids go with the first
+ * record (at most SEEN_PER_RECORD per record), messages are grouped up to RECORD_TARGET_BYTES.
+ * Lazy, so a snapshot of a large inbox is encoded one record at a time. Empty input yields
+ * nothing.
  */
-export function snapshotRecords(
-  pending: readonly InboxMessage[],
-  seen: readonly SeenId[],
-): JournalRecord[] {
-  const records: JournalRecord[] = [];
-  for (let i = 0; i < seen.length; i += SNAPSHOT_SEEN_PER_LINE) {
-    records.push({ op: "add", msgs: [], seen: seen.slice(i, i + SNAPSHOT_SEEN_PER_LINE) });
+export function* addRecords(
+  msgs: Iterable<SizedMessage>,
+  seen: readonly SeenId[] = [],
+): Generator<JournalRecord> {
+  let seenAt = 0;
+  const nextSeen = () => {
+    const part = seen.slice(seenAt, seenAt + SEEN_PER_RECORD);
+    seenAt += part.length;
+    return part;
+  };
+  let group: InboxMessage[] = [];
+  let groupBytes = 0;
+  for (const { msg, bytes } of msgs) {
+    if (group.length > 0 && groupBytes + bytes > RECORD_TARGET_BYTES) {
+      yield { op: "add", msgs: group, seen: nextSeen() };
+      group = [];
+      groupBytes = 0;
+    }
+    group.push(msg);
+    groupBytes += bytes;
   }
-  for (let i = 0; i < pending.length; i += SNAPSHOT_MSGS_PER_LINE) {
-    records.push({ op: "add", msgs: pending.slice(i, i + SNAPSHOT_MSGS_PER_LINE), seen: [] });
-  }
-  return records;
+  if (group.length > 0) yield { op: "add", msgs: group, seen: nextSeen() };
+  while (seenAt < seen.length) yield { op: "add", msgs: [], seen: nextSeen() };
 }
 
 /**
@@ -138,19 +200,21 @@ export class InboxJournal {
   }
 
   /**
-   * Reads and parses the journal at `path` (missing = empty), setting a damaged file aside as
-   * described in the module comment. The returned journal has no open file yet
-   * (`needsRewrite` is true): the owner rewrites a snapshot of the replayed state before the
-   * first append, which also drops a torn tail. Throws only when an unreadable file cannot be
-   * set aside either (continuing would overwrite it).
+   * Replays the journal at `path` (missing = empty), handing each record to `apply` in file
+   * order while reading it in pieces, and sets a damaged file aside as described in the module
+   * comment. The returned journal has no open file yet (`needsRewrite` is true): the owner
+   * rewrites a snapshot of the replayed state before the first append, which also drops a torn
+   * tail. Throws only when an unreadable file cannot be set aside either (continuing would
+   * overwrite it).
    */
   static async open(
     path: string,
     deps: JournalDeps,
-  ): Promise<{ journal: InboxJournal; records: JournalRecord[] }> {
+    apply: (record: JournalRecord) => void,
+  ): Promise<InboxJournal> {
     await removeStaleTemps(path, deps.log);
     const journal = new InboxJournal(path);
-    let bytes: Uint8Array;
+    let result: ReplayResult;
     try {
       // Checked at open (no link, regular file we own); see state/safe_file.ts.
       const file = await openStateFile(path, {
@@ -158,14 +222,14 @@ export class InboxJournal {
         widePerms: "tighten",
         ...(deps.uid === undefined ? {} : { uid: deps.uid }),
       });
-      if (file === null) return { journal, records: [] };
+      if (file === null) return journal;
       try {
-        bytes = await readAll(file);
+        result = await replayFile(file, apply);
       } finally {
         file.close();
       }
     } catch (err) {
-      if (err instanceof Deno.errors.NotFound) return { journal, records: [] };
+      if (err instanceof Deno.errors.NotFound) return journal;
       const aside = await setAside(path, deps.clock);
       if (aside instanceof Error) {
         throw new Error(
@@ -177,7 +241,7 @@ export class InboxJournal {
       deps.log.warn(
         err instanceof UnsafeStateFileError
           ? "refused the inbox journal; set it aside and started an empty inbox"
-          : "cannot read the inbox journal; set it aside and started an empty inbox",
+          : "cannot read the inbox journal; set it aside and kept what was read before the error",
         {
           path,
           setAside: aside,
@@ -185,15 +249,13 @@ export class InboxJournal {
           next: `messages pending before the restart may be missing; inspect ${aside}`,
         },
       );
-      return { journal, records: [] };
+      return journal;
     }
-    const { records, badLines, tornTail } = parseJournalBytes(bytes);
+    const { records, badLines, tornTail } = result;
     if (tornTail) {
       deps.log.debug(
         "inbox journal ends in a torn record; ignoring it (it was never acknowledged)",
-        {
-          path,
-        },
+        { path },
       );
     }
     if (badLines.length > 0) {
@@ -201,12 +263,12 @@ export class InboxJournal {
       deps.log.warn("inbox journal has damaged lines; kept every readable record", {
         path,
         lines: badLines.slice(0, 10).join(","),
-        kept: records.length,
+        kept: records,
         setAside: aside instanceof Error ? `failed (${describe(aside)})` : aside,
         next: "nothing to do unless a message is missing; the set-aside copy can then be deleted",
       });
     }
-    return { journal, records };
+    return journal;
   }
 
   /** Bytes in the current file (snapshot plus appended records). */
@@ -225,41 +287,51 @@ export class InboxJournal {
   }
 
   /**
-   * Appends one record with a single write. With `sync`, also waits for the data to reach the
-   * disk (power-loss safety). Throws if the journal needs a rewrite first, or the Deno error of
-   * a failed write, after which it needs a rewrite.
+   * Appends `records` (each bounded by its writer, see addRecords), one write per record, so a
+   * kill can tear only the last one. With `sync`, also waits for the data to reach the disk
+   * (power-loss safety). Throws if the journal needs a rewrite first, or the Deno error of a
+   * failed write, after which it needs a rewrite.
    */
-  append(record: JournalRecord, opts: { sync: boolean }): Promise<void> {
-    const data = new TextEncoder().encode(encodeRecord(record));
+  append(records: readonly JournalRecord[], opts: { sync: boolean }): Promise<void> {
     return this.#enqueue(async () => {
       const file = this.#file;
       if (file === undefined) {
         throw new Error(`Inbox journal ${this.path} must be rewritten before appending`);
       }
       try {
-        // Regular files take the whole buffer in one write; the loop only guards the rule.
-        let written = 0;
-        while (written < data.length) written += await file.write(data.subarray(written));
+        for (const record of records) {
+          const data = encoder.encode(encodeRecord(record));
+          // Regular files take the whole buffer in one write; the loop only guards the rule.
+          let written = 0;
+          while (written < data.length) written += await file.write(data.subarray(written));
+          this.#bytes += data.length;
+        }
         if (opts.sync) await file.syncData();
       } catch (err) {
         this.#closeFile();
         throw err;
       }
-      this.#bytes += data.length;
     });
   }
 
   /**
    * Replaces the file with `records` atomically (temp file 0600, flushed, renamed) and reopens
-   * it for appending. On failure the old file is intact; throws the Deno error.
+   * it for appending. The records are encoded and written a chunk at a time while the
+   * iterable is consumed, so the state is never one string; the caller keeps the state still
+   * until the returned promise settles. On failure the old file is intact; throws the error.
    */
-  rewrite(records: readonly JournalRecord[]): Promise<void> {
-    const data = new TextEncoder().encode(records.map(encodeRecord).join(""));
+  rewrite(records: Iterable<JournalRecord>): Promise<void> {
     return this.#enqueue(async () => {
-      await atomicWriteFile(this.path, data);
+      let bytes = 0;
+      await atomicWriteFile(
+        this.path,
+        encodeChunks(records, (n) => {
+          bytes += n;
+        }),
+      );
       this.#closeFile();
-      this.#bytes = data.length;
-      this.#snapshotBytes = data.length;
+      this.#bytes = bytes;
+      this.#snapshotBytes = bytes;
       this.#file = await Deno.open(this.path, { append: true, create: true, mode: 0o600 });
     });
   }
@@ -292,55 +364,110 @@ export class InboxJournal {
   }
 }
 
-/** Reads an open file to its end (the journal streams its reads; see issue 10 item 5). */
-async function readAll(file: Deno.FsFile): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const buf = new Uint8Array(1 << 20);
-    const n = await file.read(buf);
-    if (n === null) break;
-    chunks.push(buf.subarray(0, n));
-    total += n;
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
-}
-
-/** Splits the file into lines and parses each; see the module comment for the rules. */
-function parseJournalBytes(bytes: Uint8Array): {
-  records: JournalRecord[];
+/** What a replay found: records applied, damaged line numbers, and whether the tail was torn. */
+interface ReplayResult {
+  records: number;
   badLines: number[];
   tornTail: boolean;
-} {
+}
+
+/**
+ * Reads the file in READ_CHUNK_BYTES pieces, splits it into lines and applies each record; see
+ * the module comment for the rules. Throws the Deno error when the file cannot be read (what
+ * was applied before stays applied).
+ */
+async function replayFile(
+  file: Deno.FsFile,
+  apply: (record: JournalRecord) => void,
+): Promise<ReplayResult> {
   const decoder = new TextDecoder("utf-8", { fatal: true });
-  const records: JournalRecord[] = [];
-  const badLines: number[] = [];
-  let start = 0;
+  const result: ReplayResult = { records: 0, badLines: [], tornTail: false };
+  const chunk = new Uint8Array(READ_CHUNK_BYTES);
+  /** Pieces of the line being read, when it spans reads. */
+  let parts: Uint8Array[] = [];
+  let partBytes = 0;
+  /** The current line is too long to decode: skip to its end. */
+  let isSkipping = false;
   let lineNo = 0;
-  while (start < bytes.length) {
-    const end = bytes.indexOf(NEWLINE, start);
+  const endLine = (line: Uint8Array | null) => {
     lineNo++;
-    if (end === -1) {
-      // An unterminated last line is a record cut by a kill, if it starts like every record we
-      // write; anything else there is damage like any other.
-      const tail = bytes.subarray(start);
-      if (looksLikeRecordStart(tail)) return { records, badLines, tornTail: true };
-      return { records, badLines: [...badLines, lineNo], tornTail: false };
+    const record = line === null ? null : decodeLine(decoder, line);
+    if (record === "blank") return; // tolerated: an empty line carries nothing
+    if (record === null) result.badLines.push(lineNo);
+    else {
+      apply(record);
+      result.records++;
     }
-    const record = decodeLine(decoder, bytes.subarray(start, end));
-    if (record === "blank") {
-      // Tolerated: an empty line carries nothing.
-    } else if (record === null) badLines.push(lineNo);
-    else records.push(record);
-    start = end + 1;
+  };
+  for (;;) {
+    const n = await file.read(chunk);
+    if (n === null) break;
+    let start = 0;
+    while (start < n) {
+      const end = chunk.subarray(0, n).indexOf(NEWLINE, start);
+      const stop = end === -1 ? n : end;
+      if (!isSkipping) {
+        if (partBytes + (stop - start) > MAX_LINE_BYTES) {
+          isSkipping = true;
+          parts = [];
+          partBytes = 0;
+        } else if (end === -1 || parts.length > 0) {
+          parts.push(chunk.slice(start, stop));
+          partBytes += stop - start;
+        }
+      }
+      if (end === -1) break;
+      if (isSkipping) endLine(null);
+      else endLine(parts.length === 0 ? chunk.subarray(start, end) : joinParts(parts, partBytes));
+      parts = [];
+      partBytes = 0;
+      isSkipping = false;
+      start = end + 1;
+    }
   }
-  return { records, badLines, tornTail: false };
+  if (isSkipping) {
+    result.badLines.push(lineNo + 1);
+  } else if (partBytes > 0) {
+    // An unterminated last line is a record cut by a kill, if it starts like every record we
+    // write; anything else there is damage like any other.
+    if (looksLikeRecordStart(joinParts(parts, partBytes))) result.tornTail = true;
+    else result.badLines.push(lineNo + 1);
+  }
+  return result;
+}
+
+function joinParts(parts: readonly Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1 && parts[0] !== undefined) return parts[0];
+  const line = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    line.set(part, at);
+    at += part.length;
+  }
+  return line;
+}
+
+/** Encodes records into chunks of about WRITE_CHUNK_BYTES, reporting each chunk's size. */
+function* encodeChunks(
+  records: Iterable<JournalRecord>,
+  onChunk: (bytes: number) => void,
+): Generator<Uint8Array> {
+  let lines: string[] = [];
+  let length = 0;
+  const flush = () => {
+    const data = encoder.encode(lines.join(""));
+    lines = [];
+    length = 0;
+    onChunk(data.length);
+    return data;
+  };
+  for (const record of records) {
+    const line = encodeRecord(record);
+    lines.push(line);
+    length += line.length;
+    if (length >= WRITE_CHUNK_BYTES) yield flush();
+  }
+  if (lines.length > 0) yield flush();
 }
 
 /** True when `tail` and RECORD_START agree on their common length. */
@@ -365,7 +492,7 @@ function parseStoredMessage(raw: unknown): InboxMessage | null {
   if (!isNonEmptyString(activity_id) || typeof text !== "string") return null;
   if (typeof peer_id !== "string" || typeof method !== "string") return null;
   if (typeof created_at !== "string" || typeof kind !== "string" || !isKind(kind)) return null;
-  return { activity_id, text, peer_id, kind, method, created_at };
+  return { activity_id, text, peer_id, kind, method, created_at, ...parseMessageExtras(raw) };
 }
 
 function isKind(kind: string): kind is MessageKind {

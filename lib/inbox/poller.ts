@@ -5,11 +5,18 @@
  * (oldest first, following full pages at once). It leaves row parsing to inbox/activity_row.ts and
  * inbox/filter.ts, and storage, dedupe and the cap to inbox/inbox.ts.
  *
- * Cursor rule: the cursor may only move to a row R when every row with created_at <= R's has
- * been handled (queued, recognised as a duplicate, or filtered). The platform compares the
- * cursor's created_at strictly and ids are random (contract §17.1), so moving to the last row
- * of a full page could skip a sibling with the same timestamp on the next page; moving past a
- * row the full inbox could not take would lose it. Both are what this rule prevents.
+ * Cursor rule: the cursor may only move to a row R when every row the platform would return
+ * after R has not been handled yet, and every row it would not return has been (queued,
+ * recognised as a duplicate, or filtered). Older platforms compare the cursor's created_at
+ * strictly and ids are random (contract §17.1), so moving to the last row of a full page could
+ * skip a sibling with the same timestamp on the next page; newer ones resume by
+ * (created_at, seq) (upstream-latest §2 B), so with `seq` on the rows an equal timestamp is no
+ * longer a boundary. Moving past a row the full inbox could not take would lose it.
+ *
+ * Acked delivery (upstream-latest §2 C): once a page is in the journal, the highest `seq` of
+ * its handled rows is acked to the platform (POST …/activity/ack), so it can prune them and
+ * count unread mail. An ack never holds delivery up: a failure is logged once and retried with
+ * the next page, and a platform without the endpoint is not asked again.
  */
 import { type ActivityRow, parseActivityRow } from "./activity_row.ts";
 import type { Clock } from "../clock.ts";
@@ -19,14 +26,19 @@ import { classifyRow } from "./filter.ts";
 import type { InboxMessage } from "./message.ts";
 import type { SeenId } from "./journal.ts";
 import type { Logger } from "../log.ts";
-import type { ActivityQuery } from "../platform/registry.ts";
-import { type CallOptions, CursorGoneError } from "../platform/http.ts";
+import { AckUnsupportedError, type ActivityQuery } from "../platform/registry.ts";
+import { type CallOptions, CursorGoneError, ResponseTooLargeError } from "../platform/http.ts";
 import { compareTimestamps, justAfter, timestampKey } from "../timestamps.ts";
 
 /** Upstream's backlog window on a first start or after a 410: ten minutes. */
 export const BACKLOG_WINDOW_SECS = 600;
 /** The platform's maximum page (contract §5): fewer round trips for a burst. */
 export const PAGE_LIMIT = 500;
+/**
+ * A page over the feed's byte cap is asked for again with the limit divided by this (500,
+ * 125, 31, 7, 1): large rows then come in smaller pages instead of failing the poll.
+ */
+const PAGE_SHRINK_FACTOR = 4;
 /** Pages read backwards through a large backlog before giving up on older rows. */
 const MAX_BACKLOG_PAGES = 40;
 /** Longest wait between polls while the platform keeps failing. */
@@ -39,6 +51,8 @@ const BACKLOG_MARGIN_SECS = 60;
 /** What the poller needs from the platform client. */
 export interface PollerPlatform {
   listActivity(query: ActivityQuery, opts?: CallOptions): Promise<unknown[]>;
+  /** POST …/activity/ack; absent in tests that do not care (then nothing is acked). */
+  ackActivity?(ackedSeq: number, opts?: CallOptions): Promise<number>;
 }
 
 /** What the poller needs from the inbox (DurableInbox satisfies it). */
@@ -98,9 +112,18 @@ export class InboxPoller {
   #goneCursorId: string | null = null;
   #wakeController: AbortController | null = null;
   #wakeRequested = false;
+  /** Rows asked per page now: pageLimit, or less after a page passed the byte cap. */
+  #pageLimit: number;
+  /** The highest seq the platform confirmed (or we sent), so a seq is acked once. */
+  #ackedSeq = -1;
+  /** The platform answered the ack route with gin's 404: it predates acks. */
+  #isAckUnsupported = false;
+  /** An ack failed and that was logged; the next success logs the recovery. */
+  #isAckFailing = false;
 
   constructor(cfg: PollerConfig, deps: PollerDeps) {
     this.#cfg = { pageLimit: PAGE_LIMIT, ...cfg };
+    this.#pageLimit = this.#cfg.pageLimit;
     this.#deps = deps;
   }
 
@@ -142,7 +165,7 @@ export class InboxPoller {
         opts,
       );
       const readAtMs = this.#deps.clock.now();
-      const moreNow = await this.#ingest(page);
+      const moreNow = await this.#ingest(page, opts);
       if (!page.hasMore) this.#caughtUpMs = readAtMs;
       if (cursor === null) await this.#settleGoneCursor();
       this.#recovered();
@@ -181,8 +204,7 @@ export class InboxPoller {
 
   /** Rows after the cursor, oldest first. */
   async #readForward(cursor: InboxCursor, opts: CallOptions): Promise<Page> {
-    const limit = this.#cfg.pageLimit;
-    const raw = await this.#deps.platform.listActivity({ sinceId: cursor.id, limit }, opts);
+    const { raw, limit } = await this.#fetchPage({ sinceId: cursor.id }, opts);
     return { rows: this.#parse(raw), hasMore: raw.length >= limit };
   }
 
@@ -192,13 +214,12 @@ export class InboxPoller {
    * platform without before_ts answers the same page again, which ends the walk.
    */
   async #readBacklog(opts: CallOptions): Promise<Page> {
-    const limit = this.#cfg.pageLimit;
     const newestFirst: ActivityRow[] = [];
     const ids = new Set<string>();
     const sinceSecs = this.#backlogSecs();
-    let query: ActivityQuery = { sinceSecs, limit };
+    let query: ActivityQuery = { sinceSecs };
     for (let pageNo = 0; pageNo < MAX_BACKLOG_PAGES; pageNo++) {
-      const raw = await this.#deps.platform.listActivity(query, opts);
+      const { raw, limit } = await this.#fetchPage(query, opts);
       const rows = this.#parse(raw).filter((r) => !ids.has(r.id));
       for (const row of rows) ids.add(row.id);
       newestFirst.push(...rows);
@@ -211,13 +232,42 @@ export class InboxPoller {
       if (isStuck && query.beforeTs === oldest.created_at) break;
       const beforeTs = isStuck ? oldest.created_at : justAfter(oldest.created_at);
       if (beforeTs === null) break;
-      query = { sinceSecs, limit, beforeTs };
+      query = { sinceSecs, beforeTs };
     }
     // Keys computed once per row (a backlog may hold thousands), then sorted oldest first.
     const keyed = newestFirst.map((row) => ({ row, key: timestampKey(row.created_at) ?? "" }));
-    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    keyed.sort((a, b) =>
+      a.key < b.key ? -1 : a.key > b.key ? 1 : (a.row.seq ?? 0) - (b.row.seq ?? 0)
+    );
     const rows = keyed.map((k) => k.row);
     return { rows, hasMore: false };
+  }
+
+  /**
+   * One page of the feed at the current page size, and the limit it was asked with (a page
+   * that long means more may follow). A page over the feed's byte cap is asked for again,
+   * smaller, down to one row; the size goes back up once a page is not full (caught up).
+   */
+  async #fetchPage(
+    query: ActivityQuery,
+    opts: CallOptions,
+  ): Promise<{ raw: unknown[]; limit: number }> {
+    for (;;) {
+      const limit = this.#pageLimit;
+      try {
+        const raw = await this.#deps.platform.listActivity({ ...query, limit }, opts);
+        if (raw.length < limit) this.#pageLimit = this.#cfg.pageLimit;
+        return { raw, limit };
+      } catch (err) {
+        if (!(err instanceof ResponseTooLargeError) || limit <= 1) throw err;
+        this.#pageLimit = Math.max(1, Math.floor(limit / PAGE_SHRINK_FACTOR));
+        this.#deps.log.warn("inbox page over the size limit; asking for smaller pages", {
+          rows: limit,
+          nextRows: this.#pageLimit,
+          limitBytes: err.capBytes,
+        });
+      }
+    }
   }
 
   /**
@@ -244,8 +294,11 @@ export class InboxPoller {
     return rows;
   }
 
-  /** Hands a page to the inbox and moves the cursor. Returns whether to read again at once. */
-  async #ingest(page: Page): Promise<boolean> {
+  /**
+   * Hands a page to the inbox, moves the cursor and acks what is stored. Returns whether to
+   * read again at once.
+   */
+  async #ingest(page: Page, opts: CallOptions): Promise<boolean> {
     const { inbox, log } = this.#deps;
     const { rows } = page;
     const messages: InboxMessage[] = [];
@@ -271,8 +324,37 @@ export class InboxPoller {
     const handled = taken < messages.length ? messageRowIndex[taken] ?? rows.length : rows.length;
     const next = safeCursor(rows, handled, page.hasMore);
     if (next !== null) await inbox.setCursor({ id: next.id, created_at: next.created_at });
+    await this.#ack(ackableSeq(rows, handled), opts);
     if (handled < rows.length) return false; // inbox full: wait for room
     return page.hasMore && next !== null;
+  }
+
+  /** Acks `seq` when it is new. Never throws: acks are a courtesy to the platform. */
+  async #ack(seq: number | null, opts: CallOptions): Promise<void> {
+    const ack = this.#deps.platform.ackActivity;
+    if (seq === null || seq <= this.#ackedSeq || this.#isAckUnsupported || ack === undefined) {
+      return;
+    }
+    const { log } = this.#deps;
+    try {
+      const floor = await ack.call(this.#deps.platform, seq, opts);
+      this.#ackedSeq = Math.max(seq, floor);
+      if (this.#isAckFailing) log.info("inbox acks to the platform work again", { seq });
+      this.#isAckFailing = false;
+    } catch (err) {
+      if (opts.signal?.aborted) return;
+      if (err instanceof AckUnsupportedError) {
+        this.#isAckUnsupported = true;
+        log.info("the platform does not take inbox acks (an older release); not acking");
+        return;
+      }
+      if (!this.#isAckFailing) {
+        log.info("inbox ack to the platform failed; retrying with the next messages", {
+          reason: err instanceof Error ? err.message : String(err),
+        });
+      }
+      this.#isAckFailing = true;
+    }
   }
 
   async #pause(delayMs: number, signal: AbortSignal): Promise<void> {
@@ -338,16 +420,49 @@ export function safeCursor(
   hasMore: boolean,
 ): ActivityRow | null {
   if (handled === 0) return null;
-  const boundary = handled < rows.length
-    ? rows[handled]?.created_at
-    : hasMore
-    ? rows.at(-1)?.created_at
-    : undefined;
   const prefix = rows.slice(0, handled);
+  let boundary: ActivityRow | undefined;
+  if (handled < rows.length) boundary = rows[handled];
+  else if (hasMore) {
+    const last = rows.at(-1);
+    // A platform with seq resumes strictly after the cursor row in (created_at, seq) order
+    // (upstream-latest §2 B): the rows of the next page come after the last one.
+    if (last?.seq != null) return last;
+    boundary = last;
+  }
   if (boundary === undefined) return prefix.at(-1) ?? null;
   for (let i = prefix.length - 1; i >= 0; i--) {
     const row = prefix[i];
-    if (row !== undefined && compareTimestamps(row.created_at, boundary) < 0) return row;
+    if (row !== undefined && isResumedBefore(row, boundary)) return row;
   }
   return handled === rows.length ? prefix.at(-1) ?? null : null;
+}
+
+/**
+ * True when a cursor on `row` makes the platform return `later`: its created_at is later, or
+ * (on a platform with seq) equal with a higher seq.
+ */
+function isResumedBefore(row: ActivityRow, later: ActivityRow): boolean {
+  const order = compareTimestamps(row.created_at, later.created_at);
+  if (order !== 0) return order < 0;
+  return row.seq !== null && later.seq !== null && row.seq < later.seq;
+}
+
+/**
+ * The seq to ack after the first `handled` rows are stored: the highest seq among them that
+ * is below every seq of the rows not handled yet (acking a seq tells the platform every row
+ * up to it is stored). Null when no handled row carries a seq.
+ */
+export function ackableSeq(rows: readonly ActivityRow[], handled: number): number | null {
+  let pendingMin = Infinity;
+  for (const row of rows.slice(handled)) {
+    if (row.seq !== null) pendingMin = Math.min(pendingMin, row.seq);
+  }
+  let best: number | null = null;
+  for (const row of rows.slice(0, handled)) {
+    if (row.seq !== null && row.seq < pendingMin && (best === null || row.seq > best)) {
+      best = row.seq;
+    }
+  }
+  return best;
 }

@@ -25,6 +25,11 @@ export class SeenIds {
     this.#clock = clock;
   }
 
+  /** Number of ids remembered. */
+  get size(): number {
+    return this.#ids.size;
+  }
+
   has(id: string): boolean {
     return this.#ids.has(id);
   }

@@ -81,14 +81,29 @@ const EMPTY_LISTS: Readonly<Record<string, Record<string, unknown[]>>> = {
 /** Experimental capabilities declared unless the caller says otherwise. */
 const DEFAULT_EXPERIMENTAL = { "claude/channel": {} };
 
-/** What McpServer needs. */
-export interface McpServerOptions<Ctx> {
-  transport: JsonRpcTransport;
-  /** Sent as serverInfo in the initialize result. */
-  serverInfo: { name: string; version: string };
+/** The tools a server offers and the deps their handlers receive. */
+export interface ToolSet<Ctx> {
   tools: readonly ToolSpec<Ctx>[];
   /** Deps handed to every handler (shallow-copied, with the call's `signal` added). */
   context: Ctx;
+}
+
+/**
+ * Where the tools come from: given now, or still loading. While they load, initialize and
+ * ping are answered at once and tools/list and tools/call wait for them (so a program can
+ * answer its host before loading the modules its tools live in). A load that fails answers
+ * the waiting requests with an internal error; reporting the failure is the loader's job.
+ */
+export type ToolSource<Ctx> = ToolSet<Ctx> | { loading: Promise<ToolSet<Ctx>> };
+
+/** What McpServer needs. */
+export type McpServerOptions<Ctx> = ToolSource<Ctx> & McpServerSettings;
+
+/** Everything McpServer needs besides its tools. */
+export interface McpServerSettings {
+  transport: JsonRpcTransport;
+  /** Sent as serverInfo in the initialize result. */
+  serverInfo: { name: string; version: string };
   log: Logger;
   /**
    * Builds the `instructions` text; called on every initialize so it reflects current
@@ -129,8 +144,18 @@ export interface McpServerOptions<Ctx> {
 export class McpServer<Ctx extends object> {
   /** Resolves once the session is over: transport closed or close() called. Never rejects. */
   readonly closed: Promise<void>;
-  #opts: McpServerOptions<Ctx>;
-  #tools: ToolRegistry<Ctx>;
+  /**
+   * Resolves once the client has been heard: its first message has arrived and is being
+   * handled (the reply to an initialize is already on its way), or the session ended without
+   * one. A program can load what only later requests need from here on, so that work never
+   * delays the first answer. Never rejects.
+   */
+  readonly heard: Promise<void>;
+  #resolveHeard: () => void;
+  #opts: McpServerSettings;
+  /** The tool table once known; until then #loading settles with it. */
+  #tools: ToolRegistry<Ctx> | null = null;
+  #loading: Promise<ToolRegistry<Ctx>>;
   #inFlight = new Map<RequestId, AbortController>();
   /** Every request being handled, so the end of input can wait for their replies. */
   #running = new Set<Promise<void>>();
@@ -151,13 +176,31 @@ export class McpServer<Ctx extends object> {
   /** Aborted when the session closes: ends the start-up hold. */
   #closing = new AbortController();
 
-  /** Throws TypeError when the tool list is invalid (duplicate names, unsupported schema). */
+  /**
+   * Throws TypeError when a tool list given now is invalid (duplicate names, unsupported
+   * schema); a loading list that turns out invalid fails like a failed load.
+   */
   constructor(opts: McpServerOptions<Ctx>) {
-    this.#tools = new ToolRegistry(opts.tools, opts.context, opts.log);
+    const { log } = opts;
+    if ("loading" in opts) {
+      this.#loading = opts.loading.then(({ tools, context }) => {
+        this.#tools = new ToolRegistry(tools, context, log);
+        return this.#tools;
+      });
+      // Requests waiting for the tools get the failure; this only keeps a load that fails
+      // before any request from being an unhandled rejection (the loader reports it).
+      this.#loading.catch((error) => log.debug("MCP tools failed to load", { error }));
+    } else {
+      this.#tools = new ToolRegistry(opts.tools, opts.context, log);
+      this.#loading = Promise.resolve(this.#tools);
+    }
     this.#opts = opts;
     const { promise, resolve } = Promise.withResolvers<void>();
     this.closed = promise;
     this.#resolveClosed = resolve;
+    const heard = Promise.withResolvers<void>();
+    this.heard = heard.promise;
+    this.#resolveHeard = heard.resolve;
   }
 
   /** Hooks the transport and starts it. Throws if called twice or if the transport fails. */
@@ -234,6 +277,11 @@ export class McpServer<Ctx extends object> {
   }
 
   #receive(raw: unknown): void {
+    this.#dispatchMessage(raw);
+    this.#resolveHeard();
+  }
+
+  #dispatchMessage(raw: unknown): void {
     if (Array.isArray(raw) && BATCH_PROTOCOL_VERSIONS.includes(this.#protocolVersion)) {
       this.#receiveBatch(raw);
       return;
@@ -367,7 +415,8 @@ export class McpServer<Ctx extends object> {
     try {
       reply = await this.#dispatch(id, method, params, controller.signal);
     } catch (error) {
-      // Only a bug in this file lands here (handlers are wrapped in #callTool).
+      // Only a bug in this file, or tools that failed to load, land here (handlers are
+      // wrapped in ToolRegistry.call).
       log.error("MCP request failed", { method: clip(method), error });
       reply = errorResponse(id, { code: JSONRPC_ERROR.INTERNAL_ERROR, message: "Internal error" });
     } finally {
@@ -392,9 +441,9 @@ export class McpServer<Ctx extends object> {
       case "ping":
         return resultResponse(id, {});
       case "tools/list":
-        return resultResponse(id, { tools: this.#tools.list });
+        return resultResponse(id, { tools: (this.#tools ?? await this.#loading).list });
       case "tools/call": {
-        const outcome = await this.#tools.call(params, signal);
+        const outcome = await (this.#tools ?? await this.#loading).call(params, signal);
         return "result" in outcome
           ? resultResponse(id, outcome.result)
           : errorResponse(id, { code: JSONRPC_ERROR.INVALID_PARAMS, message: outcome.invalid });
@@ -526,5 +575,6 @@ export class McpServer<Ctx extends object> {
       controller.abort(new DOMException("The MCP session closed", "AbortError"));
     }
     this.#resolveClosed();
+    this.#resolveHeard();
   }
 }

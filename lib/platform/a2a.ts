@@ -37,9 +37,11 @@ export type A2AOutcome =
   | { kind: "rpc_error"; code: number; message: string }
   /**
    * Delivered but not answered yet: `poll` means the peer reads its inbox (contract §8), `busy`
-   * means a push peer was at capacity and the platform queued it (202 `{queued:true}`).
+   * means a push peer was at capacity and the platform queued it (202 `{queued:true}`, or a
+   * boot-turn envelope with a `queue_id`), `async` means the platform accepted it for later
+   * delivery (`delivery_mode:"push-async"`, upstream-latest §2 H).
    */
-  | { kind: "queued"; via: "poll" | "busy"; queueId?: string }
+  | { kind: "queued"; via: "poll" | "busy" | "async"; queueId?: string }
   /** A 2xx body matching none of the above; `detail` says what was seen. */
   | { kind: "malformed"; detail: string };
 
@@ -59,15 +61,19 @@ export function buildMessageSend(text: string, ids: { rpcId: string; messageId: 
 }
 
 /**
- * Classifies a 2xx A2A body. A poll-mode queued answer needs both `status:"queued"` and
- * `delivery_mode:"poll"`; a body with only `status:"queued"` is malformed (upstream case 28).
+ * Classifies a 2xx A2A body. A queued answer needs `status:"queued"` with `delivery_mode`
+ * "poll" or "push-async", or a `queue_id`, or `queued:true`; a body with only
+ * `status:"queued"` is malformed (upstream case 28).
  */
 export function classifyA2AAnswer(body: unknown): A2AOutcome {
   if (!isRecord(body)) return { kind: "malformed", detail: "the answer is not a JSON object" };
   if (body.status === "queued" && body.delivery_mode === "poll") {
     return { kind: "queued", via: "poll" };
   }
-  if (body.queued === true) {
+  if (body.status === "queued" && body.delivery_mode === "push-async") {
+    return { kind: "queued", via: "async" };
+  }
+  if (body.queued === true || (body.status === "queued" && typeof body.queue_id === "string")) {
     return typeof body.queue_id === "string"
       ? { kind: "queued", via: "busy", queueId: body.queue_id }
       : { kind: "queued", via: "busy" };

@@ -5,7 +5,16 @@
  */
 import { cutCodePoints, ELLIPSIS } from "../text.ts";
 import { isRecord } from "../json_object.ts";
-import { expectObject, expectOk, isOk, malformed, refusal } from "./answer.ts";
+import { PlatformError } from "../errors.ts";
+import {
+  expectObject,
+  expectOk,
+  isOk,
+  isRouteMissing,
+  malformed,
+  refusal,
+  truncate,
+} from "./answer.ts";
 import { type CallOptions, type PlatformHttp, TalkToUserDisabledError } from "./http.ts";
 
 /** A file chip on a notify message (usually what uploadChatFiles returned). */
@@ -25,6 +34,11 @@ export interface ChatFile {
 
 /** One uploaded file as the platform describes it; pass it to notify as an attachment. */
 export type UploadedFile = NotifyAttachment;
+
+/** The 403 `broadcast_disabled` (contract §16): an admin has not enabled broadcast. */
+export class BroadcastDisabledError extends PlatformError {
+  override name = "BroadcastDisabledError";
+}
 
 /** Notify may follow a large upload and uploads may be large: upstream's client allows 60 s. */
 const CHAT_TIMEOUT_MS = 60_000;
@@ -120,4 +134,49 @@ function parseUploaded(raw: unknown): UploadedFile | null {
   if (typeof raw.mimeType === "string") file.mimeType = raw.mimeType;
   if (typeof raw.size === "number") file.size = raw.size;
   return file;
+}
+
+/** Broadcasts are one short request; upstream's client allows 30 s. */
+const BROADCAST_TIMEOUT_MS = 30_000;
+
+/**
+ * POST /workspaces/:self/broadcast {message} (contract §16): every other workspace of the
+ * org gets it. Resolves how many received it. Throws RangeError for an empty message,
+ * BroadcastDisabledError on 403 broadcast_disabled (its `detail` keeps the platform's hint),
+ * PlatformError otherwise (a platform older than broadcast answers gin's 404).
+ */
+export async function broadcastMessage(
+  http: PlatformHttp,
+  args: { message: string; opts?: CallOptions | undefined },
+): Promise<number> {
+  if (args.message.trim() === "") throw new RangeError("message is empty: nothing to send");
+  const endpoint = "POST /workspaces/:id/broadcast";
+  const answer = await http.request({
+    method: "POST",
+    template: "/workspaces/:id/broadcast",
+    path: `/workspaces/${http.workspaceId}/broadcast`,
+    json: { message: args.message },
+    timeoutMs: BROADCAST_TIMEOUT_MS,
+    opts: args.opts,
+  });
+  if (!isOk(answer) && isRecord(answer.body) && answer.body.error === "broadcast_disabled") {
+    const hint = typeof answer.body.hint === "string" ? answer.body.hint : "";
+    throw new BroadcastDisabledError(endpoint, answer.status, {
+      next: "ask an administrator to enable broadcast for this workspace in the canvas, or " +
+        "reach the workspaces one by one with delegate_task",
+      detail: hint === "" ? "broadcast_disabled" : `broadcast_disabled: ${truncate(hint)}`,
+    });
+  }
+  if (isRouteMissing(answer)) {
+    throw new PlatformError(endpoint, 404, {
+      next: "this platform predates broadcast: reach the workspaces one by one with " +
+        "delegate_task (list_peers shows them)",
+      detail: "the platform does not know this endpoint",
+    });
+  }
+  const body = expectObject(endpoint, expectOk(endpoint, answer));
+  if (typeof body.delivered !== "number" || !Number.isInteger(body.delivered)) {
+    throw malformed(endpoint, answer, "{status, delivered}");
+  }
+  return body.delivered;
 }

@@ -7,6 +7,7 @@
  */
 import type { A2AOutcome } from "./a2a.ts";
 import {
+  broadcastMessage,
   type ChatFile,
   type NotifyAttachment,
   notifyUser,
@@ -14,7 +15,10 @@ import {
   type UploadedFile,
 } from "./chat.ts";
 import { type CallOptions, type PlatformConfig, type PlatformDeps, PlatformHttp } from "./http.ts";
+import { type HistoryQuery, listPeerHistory } from "./history.ts";
 import { commitMemory, searchMemory, type StoredMemory } from "./memory.ts";
+import { recallMemories } from "./memory_v2.ts";
+import { createUserRequest, type RequestReceipt, type UserRequest } from "./requests.ts";
 import {
   delegateTask,
   type DelegationReceipt,
@@ -27,6 +31,7 @@ import {
   type WorkspaceLookup,
 } from "./peers.ts";
 import {
+  ackActivity,
   type ActivityQuery,
   type ActivityReport,
   type AgentCard,
@@ -36,6 +41,7 @@ import {
   type RegistryAnswer,
   reportActivity,
   sendHeartbeat,
+  updateAgentCard,
 } from "./registry.ts";
 import type { DelegationRow, MemoryRow, MemoryScope, Peer } from "./rows.ts";
 
@@ -55,6 +61,8 @@ export interface PlatformClient {
   heartbeat(report: HeartbeatReport, opts?: CallOptions): Promise<RegistryAnswer>;
   /** GET the a2a_receive feed; rows unparsed. CursorGoneError on 410. */
   listActivity(query: ActivityQuery, opts?: CallOptions): Promise<unknown[]>;
+  /** POST /activity/ack {acked_seq}; AckUnsupportedError on a platform without it. */
+  ackActivity(ackedSeq: number, opts?: CallOptions): Promise<number>;
   /** POST a self-reported activity row (best-effort, 5 s default timeout). */
   reportActivity(report: ActivityReport, opts?: CallOptions): Promise<void>;
   /** GET /registry/discover/:peer with X-Workspace-ID. */
@@ -82,6 +90,20 @@ export interface PlatformClient {
   commitMemory(content: string, scope: MemoryScope, opts?: CallOptions): Promise<StoredMemory>;
   /** GET /memories?q=&scope=. */
   searchMemory(query?: string, scope?: MemoryScope, opts?: CallOptions): Promise<MemoryRow[]>;
+  /** Memory v2 search when the platform has it (/v2/namespaces, /v2/memories), else v1. */
+  recallMemories(
+    query: string,
+    scope?: MemoryScope,
+    opts?: CallOptions,
+  ): Promise<{ rows: MemoryRow[]; source: "v2" | "v1" }>;
+  /** GET /activity?peer_id=&limit=&before_ts= (raw rows, newest first, only the peer's). */
+  listPeerHistory(query: HistoryQuery, opts?: CallOptions): Promise<unknown[]>;
+  /** POST /broadcast; resolves how many workspaces got it. BroadcastDisabledError on 403. */
+  broadcast(message: string, opts?: CallOptions): Promise<number>;
+  /** POST /registry/update-card; resolves the platform's status. */
+  updateAgentCard(card: Record<string, unknown>, opts?: CallOptions): Promise<string>;
+  /** POST /requests: a task or approval for the canvas user. */
+  createUserRequest(request: UserRequest, opts?: CallOptions): Promise<RequestReceipt>;
 }
 
 /**
@@ -97,6 +119,7 @@ export function createPlatformClient(cfg: PlatformConfig, deps: PlatformDeps): P
     register: (card, opts) => registerWorkspace(http, card, opts),
     heartbeat: (report, opts) => sendHeartbeat(http, report, opts),
     listActivity: (query, opts) => listActivity(http, query, opts),
+    ackActivity: (ackedSeq, opts) => ackActivity(http, ackedSeq, opts),
     reportActivity: (report, opts) => reportActivity(http, report, opts),
     discover: (peerId, opts) => discoverPeer(http, peerId, opts),
     sendA2A: (peerId, text, opts) => sendA2A(http, { peerId, text, opts }),
@@ -109,5 +132,10 @@ export function createPlatformClient(cfg: PlatformConfig, deps: PlatformDeps): P
     uploadChatFiles: (files, opts) => uploadChatFiles(http, { files, opts }),
     commitMemory: (content, scope, opts) => commitMemory(http, { content, scope, opts }),
     searchMemory: (query, scope, opts) => searchMemory(http, { query, scope, opts }),
+    recallMemories: (query, scope, opts) => recallMemories(http, { query, scope, opts }),
+    listPeerHistory: (query, opts) => listPeerHistory(http, query, opts),
+    broadcast: (message, opts) => broadcastMessage(http, { message, opts }),
+    updateAgentCard: (card, opts) => updateAgentCard(http, card, opts),
+    createUserRequest: (request, opts) => createUserRequest(http, request, opts),
   };
 }

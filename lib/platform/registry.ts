@@ -4,7 +4,16 @@
  * left to workspace/registration.ts and the inbox poller.
  */
 import { cutCodePoints } from "../text.ts";
-import { answerDetail, expectArray, expectObject, expectOk, isOk, refusal } from "./answer.ts";
+import {
+  answerDetail,
+  expectArray,
+  expectObject,
+  expectOk,
+  isOk,
+  isRouteMissing,
+  refusal,
+} from "./answer.ts";
+import { PlatformError } from "../errors.ts";
 import type { Answer } from "./answer.ts";
 import { type CallOptions, CursorGoneError, type PlatformHttp, requireUuid } from "./http.ts";
 
@@ -13,6 +22,33 @@ export interface AgentCard {
   name: string;
   skills: { name: string }[];
   description?: string;
+}
+
+/**
+ * POST /registry/update-card {workspace_id, agent_card} (contract §4): replaces the card the
+ * canvas shows, live. `card` is any JSON object with a non-empty `name` (the agent-card
+ * schema requires one, upstream-latest §2 P). Resolves the platform's `status` ("updated").
+ * Throws RangeError for a card without a name, PlatformError on a refusal.
+ */
+export async function updateAgentCard(
+  http: PlatformHttp,
+  card: Record<string, unknown>,
+  opts?: CallOptions,
+): Promise<string> {
+  if (typeof card.name !== "string" || card.name.trim() === "") {
+    throw new RangeError("the agent card needs a non-empty name");
+  }
+  const endpoint = "POST /registry/update-card";
+  const answer = await http.request({
+    method: "POST",
+    template: "/registry/update-card",
+    path: "/registry/update-card",
+    json: { workspace_id: http.workspaceId, agent_card: card },
+    timeoutMs: REGISTRY_TIMEOUT_MS,
+    opts,
+  });
+  const body = expectObject(endpoint, expectOk(endpoint, answer));
+  return typeof body.status === "string" ? body.status : "updated";
 }
 
 /** What a register or heartbeat answer carries that we keep. */
@@ -67,6 +103,12 @@ export interface ActivityReport {
 const REGISTRY_TIMEOUT_MS = 10_000;
 /** Activity reports are best-effort; upstream gives them 5 s. */
 const REPORT_TIMEOUT_MS = 5_000;
+/**
+ * Body cap for the inbox feed: a full page is 500 rows, and a row carries a message of up to
+ * 1 MiB (the A2A request limit, contract §1.4) plus the proxy's bodies; 500 rows of 100 KB is
+ * 50 MB. 64 MiB admits that page; past it the poller asks for smaller pages (inbox/poller.ts).
+ */
+export const ACTIVITY_MAX_BODY_BYTES = 64 * 1024 * 1024;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
 /** POST /registry/register as a poll-mode workspace with no URL. */
@@ -83,6 +125,7 @@ export async function registerWorkspace(
     json: { id: http.workspaceId, url: "", agent_card: card, delivery_mode: "poll" },
     timeoutMs: REGISTRY_TIMEOUT_MS,
     opts,
+    priority: "background",
   });
   return registryAnswer(endpoint, expectOk(endpoint, answer));
 }
@@ -109,6 +152,7 @@ export async function sendHeartbeat(
     json: body,
     timeoutMs: REGISTRY_TIMEOUT_MS,
     opts,
+    priority: "background",
   });
   return registryAnswer(endpoint, expectOk(endpoint, answer));
 }
@@ -135,6 +179,10 @@ export async function listActivity(
     query: activityParams(query),
     timeoutMs: REGISTRY_TIMEOUT_MS,
     opts,
+    priority: "background",
+    maxBodyBytes: ACTIVITY_MAX_BODY_BYTES,
+    nextWhenTooLarge: "the inbox asks for smaller pages on its own; if even one row is this " +
+      "large, the platform (or a proxy) is sending something no message can be: check PLATFORM_URL",
   });
   if (answer.status === 410) {
     throw new CursorGoneError(endpoint, 410, {
@@ -144,6 +192,47 @@ export async function listActivity(
   }
   if (!isOk(answer)) throw refusal(endpoint, answer);
   return expectArray(endpoint, answer);
+}
+
+/**
+ * POST /workspaces/:self/activity/ack {acked_seq} (upstream-latest §2 C): tells the platform
+ * every row up to `ackedSeq` is safely stored, so it may prune them after 7 days instead of 30
+ * and count unread mail right. Resolves the platform's floor (monotonic; may be higher than
+ * sent). Throws RangeError for a negative or non-integer seq; PlatformError otherwise (a
+ * platform older than acks answers gin's 404: `isRouteMissing` on the error's status 404).
+ */
+export async function ackActivity(
+  http: PlatformHttp,
+  ackedSeq: number,
+  opts?: CallOptions,
+): Promise<number> {
+  if (!Number.isSafeInteger(ackedSeq) || ackedSeq < 0) {
+    throw new RangeError(`acked_seq must be a whole number >= 0: got ${ackedSeq}`);
+  }
+  const endpoint = "POST /workspaces/:id/activity/ack";
+  const answer = await http.request({
+    method: "POST",
+    template: "/workspaces/:id/activity/ack",
+    path: `/workspaces/${http.workspaceId}/activity/ack`,
+    json: { acked_seq: ackedSeq },
+    timeoutMs: REPORT_TIMEOUT_MS,
+    opts,
+    priority: "background", // the poller's own upkeep, like the poll itself
+  });
+  if (isRouteMissing(answer)) throw new AckUnsupportedError(endpoint);
+  const body = expectObject(endpoint, expectOk(endpoint, answer));
+  return typeof body.last_acked_seq === "number" ? body.last_acked_seq : ackedSeq;
+}
+
+/** The platform predates acked delivery (gin's 404 on the ack route). */
+export class AckUnsupportedError extends PlatformError {
+  override name = "AckUnsupportedError";
+  constructor(endpoint: string) {
+    super(endpoint, 404, {
+      next: "nothing to do: this platform predates acked delivery and keeps rows 7 days",
+      detail: "the platform does not know this endpoint",
+    });
+  }
 }
 
 /** POST /workspaces/:self/activity. Best-effort for callers: they may ignore its failures. */
@@ -166,7 +255,9 @@ export async function reportActivity(
 
 /** Query for the inbox feed; throws RangeError on a value the platform would 400 or 500 on. */
 function activityParams(query: ActivityQuery): URLSearchParams {
-  const params = new URLSearchParams({ type: "a2a_receive" });
+  // include=peer_info asks newer platforms to join the sender's name, role and card URL and
+  // list attachments (upstream-latest §2 A); older ones ignore the flag.
+  const params = new URLSearchParams({ type: "a2a_receive", include: "peer_info" });
   // A non-UUID cursor makes the platform answer 500, not 410 (contract §5).
   if (query.sinceId !== undefined) params.set("since_id", requireUuid(query.sinceId, "sinceId"));
   if (query.sinceSecs !== undefined) {

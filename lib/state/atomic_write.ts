@@ -10,19 +10,33 @@ const TMP_SUFFIX = ".tmp";
 const TMP_NAME = /^[0-9a-f]{8}\.tmp$/;
 
 /**
- * Writes `data` to `path` atomically with mode 0600. Throws the underlying Deno error on
- * failure (after removing the temp file). Needs --allow-write and --allow-read on the dir.
+ * Writes `data` to `path` atomically with mode 0600 (or `opts.mode`: `install` keeps a host
+ * config file's own mode). `data` may be an iterable of chunks,
+ * consumed one at a time while writing (a large file is never one buffer). Throws the
+ * underlying Deno error, or the iterable's, on failure (after removing the temp file). Needs
+ * --allow-write and --allow-read on the dir.
  */
-export async function atomicWriteFile(path: string, data: string | Uint8Array): Promise<void> {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+export async function atomicWriteFile(
+  path: string,
+  data: string | Uint8Array | Iterable<Uint8Array>,
+  opts: { mode?: number } = {},
+): Promise<void> {
+  const mode = opts.mode ?? 0o600;
+  const chunks = typeof data === "string"
+    ? [new TextEncoder().encode(data)]
+    : data instanceof Uint8Array
+    ? [data]
+    : data;
   const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}${TMP_SUFFIX}`;
   let file: Deno.FsFile | undefined;
   try {
-    file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
-    // The umask may have narrowed the mode at creation; make sure it is exactly 0600.
-    await Deno.chmod(tmp, 0o600);
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    file = await Deno.open(tmp, { write: true, createNew: true, mode });
+    // The umask may have narrowed the mode at creation; make sure it is exactly `mode`.
+    await Deno.chmod(tmp, mode);
+    for (const bytes of chunks) {
+      let written = 0;
+      while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    }
     await file.syncData();
     file.close();
     file = undefined;

@@ -33,6 +33,11 @@ export const WORKSPACE_STATE_FILES = {
   lock: ".mcp_inbox.lock",
   /** Secret for platform → workspace calls, persisted from heartbeat answers, 0600. */
   inboundSecret: ".platform_inbound_secret",
+  /**
+   * The token `molecule-mcp install` saves (0600) when it came inline: the host entry names it
+   * in MOLECULE_WORKSPACE_TOKEN_FILE, so no token sits in a host's config file.
+   */
+  installedToken: ".mcp_workspace_token",
 } as const;
 
 /** Full path of one shared state file in `dir`. */

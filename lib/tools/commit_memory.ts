@@ -1,6 +1,6 @@
 /**
  * commit_memory: stores a note in the workspace's shared memory, secrets masked first
- * (redact_secrets.ts). The GLOBAL tier gate is checked here so a non-root workspace learns
+ * (redact_secrets.ts: this workspace's own secrets exactly, others by pattern). The GLOBAL tier gate is checked here so a non-root workspace learns
  * the rule without a round trip; the request itself is platform/memory.ts's job.
  */
 import type { MemoryScope } from "../platform/rows.ts";
@@ -59,12 +59,21 @@ export const commitMemory: ToolSpec<ToolDeps> = {
         'use scope "TEAM" to share with your team, or "LOCAL"',
       );
     }
-    const redaction = redactSecrets(content);
+    // This workspace's own secrets (token, inbound secret, proxy password) are masked exactly,
+    // whatever their shape; then the pattern list catches other credentials.
+    const redaction = redactSecrets(content, ctx.log.redactor.values());
     if (redaction.count > 0) {
-      ctx.log.info("commit_memory masked secrets before storing", { count: redaction.count });
+      ctx.log.info("commit_memory masked secrets before storing", {
+        count: redaction.count,
+        rules: redaction.rules.join(","),
+      });
     }
     const stored = await ctx.platform.commitMemory(redaction.text, scope, { signal: ctx.signal });
     const result: Record<string, unknown> = { success: true, id: stored.id, scope: stored.scope };
+    // Memory-v2 platforms say which namespace it landed in (upstream-latest §2 L).
+    if (stored.namespace !== "" && stored.namespace !== "general") {
+      result.namespace = stored.namespace;
+    }
     if (redaction.count > 0) result.redacted = redaction.count;
     return toolJson(result);
   },

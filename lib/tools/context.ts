@@ -9,6 +9,9 @@ import type { InboxUnavailable } from "../inbox/unavailable.ts";
 import type { Logger } from "../log.ts";
 import type { PeerDirectory } from "../workspace/peer_directory.ts";
 import type { PlatformClient } from "../platform/client.ts";
+import type { AttachPolicy } from "./attachment_policy.ts";
+import type { AttachmentFs } from "./attachment_reader.ts";
+import type { RuntimeIdentity } from "../runtime_identity.ts";
 
 /** Dependencies of the platform tools. */
 export interface ToolDeps {
@@ -24,12 +27,14 @@ export interface ToolDeps {
   selfId: string;
   /** WORKSPACE_TIER: only tier 0 (root) may write GLOBAL memories. */
   workspaceTier: number;
+  /** The model/runtime variables, read once at start-up (get_runtime_identity). */
+  runtimeIdentity: RuntimeIdentity;
   clock: Clock;
   log: Logger;
   /** Uniform [0, 1): retry jitter. */
   random: () => number;
-  /** Reads a local file for attachments (main.ts passes Deno.readFile; needs --allow-read). */
-  readFile: (path: string) => Promise<Uint8Array>;
-  /** Describes a local path for attachments (main.ts passes Deno.stat). */
-  stat: (path: string) => Promise<{ isFile: boolean; size: number }>;
+  /** The file system attachments are read through (main.ts passes Deno's; --allow-read). */
+  attachmentFs: AttachmentFs;
+  /** Which files may be attached (state dir, HOME, MOLECULE_MCP_ATTACH_ALLOW). */
+  attachPolicy: AttachPolicy;
 }

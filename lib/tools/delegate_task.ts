@@ -53,6 +53,8 @@ export const delegateTask: ToolSpec<ToolDeps> = {
     "and say what to do next.",
   inputSchema: PEER_TASK_SCHEMA,
   annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
+  narrowHint: "The peer's reply was longer than one result can hold; ask the peer for a " +
+    "shorter answer, or to save the full text in a file and say where",
   async handler(args, ctx) {
     const target = readPeerId(args.workspace_id, "workspace_id", ctx.selfId);
     if (!target.ok) return target.result;
@@ -207,6 +209,9 @@ function describeOutcome(
       const how = outcome.via === "poll"
         ? `${peer.label} (${peer.id}) received the task: it reads its inbox rather than ` +
           "answering at once, so no reply came back yet."
+        : outcome.via === "async"
+        ? `The platform accepted the task for ${peer.label} (${peer.id}) and delivers it ` +
+          "asynchronously, so no reply came back yet."
         : `${peer.label} (${peer.id}) is busy; the platform queued the task and delivers it ` +
           `when the peer is free${
             outcome.queueId === undefined ? "" : ` (queue ID ${outcome.queueId})`

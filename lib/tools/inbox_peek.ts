@@ -4,8 +4,11 @@
  */
 import type { ToolDeps } from "./context.ts";
 import { sanitiseIdentity } from "../workspace/channel_push.ts";
+import type { DurableInbox } from "../inbox/inbox.ts";
 import type { InboxMessage } from "../inbox/message.ts";
-import { toolError, toolJson, type ToolResult, type ToolSpec } from "../mcp/tool_spec.ts";
+import { INBOX_OPEN_WAIT_MS } from "../inbox/unavailable.ts";
+import { toolError, type ToolResult, type ToolSpec } from "../mcp/tool_spec.ts";
+import { messagesResult } from "./inbox_result.ts";
 
 /** Messages listed when `limit` is omitted (upstream's default). */
 export const DEFAULT_PEEK_LIMIT = 10;
@@ -21,22 +24,72 @@ export function inboxDisabledError(deps: Pick<ToolDeps, "inboxUnavailable">): To
   return toolError(why.message, why.next);
 }
 
+/** A message as the inbox tools show it. */
+export type ShownMessage = Omit<InboxMessage, "peer_name" | "peer_role" | "user_name"> & {
+  peer_name?: string;
+  peer_role?: string;
+  user_name?: string;
+};
+
 /**
- * A message as the inbox tools show it: with the sender's registry name and role when the
- * peer directory knows them (sanitised exactly as in a push, since a peer picks its own name).
+ * The inbox the three inbox tools work on, or the result they answer without one. While the
+ * inbox is still opening (journal replay at start-up) it waits for it, at most
+ * INBOX_OPEN_WAIT_MS (deps.clock) or until the call is cancelled, then says it is still loading.
+ */
+export async function openedInbox(
+  deps: Pick<ToolDeps, "inbox" | "inboxUnavailable" | "clock"> & { signal: AbortSignal },
+): Promise<{ inbox: DurableInbox } | { answer: ToolResult }> {
+  if (deps.inbox !== null) return { inbox: deps.inbox };
+  const opening = deps.inboxUnavailable?.opening;
+  if (opening === undefined) return { answer: inboxDisabledError(deps) };
+  const timer = new AbortController();
+  const onAbort = () => timer.abort();
+  deps.signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    // Clock.sleep never rejects; it resolves early once `timer` aborts.
+    const timeout = deps.clock.sleep(INBOX_OPEN_WAIT_MS, timer.signal).then(() => undefined);
+    const opened = await Promise.race([opening, timeout]);
+    if (opened === undefined) return { answer: inboxDisabledError(deps) };
+    if (opened.inbox !== null) return { inbox: opened.inbox };
+    return { answer: inboxDisabledError({ inboxUnavailable: opened.unavailable }) };
+  } finally {
+    deps.signal.removeEventListener("abort", onAbort);
+    timer.abort();
+  }
+}
+
+/**
+ * A message as the inbox tools show it: the sender's name and role from the row (newer
+ * platforms) or the peer directory, and the canvas user's name, each sanitised exactly as in
+ * a push (anyone picks their own name); agent_card_url, user_id and attachments as stored
+ * (checked when the row was read). Fields without a value are left out.
  */
 export function withPeerIdentity(
   msg: InboxMessage,
   deps: Pick<ToolDeps, "peers">,
-): InboxMessage & { peer_name?: string; peer_role?: string } {
+): ShownMessage {
   const { peerName, peerRole } = deps.peers.senderOf(msg);
   const name = sanitiseIdentity(peerName);
   const role = sanitiseIdentity(peerRole);
-  return {
-    ...msg,
-    ...(name === undefined ? {} : { peer_name: name }),
-    ...(role === undefined ? {} : { peer_role: role }),
+  const userName = sanitiseIdentity(msg.user_name);
+  const userId = sanitiseIdentity(msg.user_id);
+  const shown: ShownMessage = {
+    activity_id: msg.activity_id,
+    text: msg.text,
+    peer_id: msg.peer_id,
+    kind: msg.kind,
+    method: msg.method,
+    created_at: msg.created_at,
   };
+  if (name !== undefined) shown.peer_name = name;
+  if (role !== undefined) shown.peer_role = role;
+  if (msg.agent_card_url !== undefined) shown.agent_card_url = msg.agent_card_url;
+  if (userId !== undefined) shown.user_id = userId;
+  if (userName !== undefined) shown.user_name = userName;
+  if (msg.attachments !== undefined && msg.attachments.length > 0) {
+    shown.attachments = msg.attachments;
+  }
+  return shown;
 }
 
 /** The inbox_peek tool. */
@@ -46,7 +99,9 @@ export const inboxPeek: ToolSpec<ToolDeps> = {
   description: "List queued inbound messages (from the canvas user, peer agents, or " +
     "delegation results), oldest first, WITHOUT removing them. Use it to look at the backlog; " +
     "use wait_for_message to block until something arrives. Returns a JSON array (possibly " +
-    "[]) of {activity_id, text, peer_id, kind, method, created_at}. After handling a message " +
+    "[]) of {activity_id, text, peer_id, kind, method, created_at}, plus peer_name, " +
+    "peer_role, agent_card_url, user_name and attachments ([{kind, uri, name, mime_type}]; " +
+    "open file:// ones directly) when known. After handling a message " +
     "and replying successfully, call inbox_pop with its activity_id.",
   inputSchema: {
     type: "object",
@@ -65,11 +120,13 @@ export const inboxPeek: ToolSpec<ToolDeps> = {
     idempotentHint: true,
     openWorldHint: false,
   },
-  handler(args, ctx) {
-    const inbox = ctx.inbox;
-    if (inbox === null) return Promise.resolve(inboxDisabledError(ctx));
+  async handler(args, ctx) {
+    const opened = await openedInbox(ctx);
+    if ("answer" in opened) return opened.answer;
+    const { inbox } = opened;
     const asked = typeof args.limit === "number" ? args.limit : DEFAULT_PEEK_LIMIT;
     const limit = Math.min(MAX_PEEK_LIMIT, Math.max(1, Math.trunc(asked)));
-    return Promise.resolve(toolJson(inbox.peek(limit).map((m) => withPeerIdentity(m, ctx))));
+    const messages = inbox.peek(limit).map((m) => withPeerIdentity(m, ctx));
+    return messagesResult(messages, { waiting: inbox.size });
   },
 };

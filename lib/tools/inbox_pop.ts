@@ -3,7 +3,7 @@
  * again after a restart). The queue itself is lib/inbox/inbox.ts.
  */
 import type { ToolDeps } from "./context.ts";
-import { inboxDisabledError } from "./inbox_peek.ts";
+import { openedInbox } from "./inbox_peek.ts";
 import { toolError, toolJson, type ToolSpec } from "../mcp/tool_spec.ts";
 
 /** The inbox_pop tool. */
@@ -35,7 +35,8 @@ export const inboxPop: ToolSpec<ToolDeps> = {
     openWorldHint: false,
   },
   async handler(args, ctx) {
-    if (ctx.inbox === null) return inboxDisabledError(ctx);
+    const opened = await openedInbox(ctx);
+    if ("answer" in opened) return opened.answer;
     // Ids are stored lower-case; an agent may echo one back with different case or spacing.
     const id = (typeof args.activity_id === "string" ? args.activity_id : "").trim()
       .toLowerCase();
@@ -47,7 +48,7 @@ export const inboxPop: ToolSpec<ToolDeps> = {
     }
     let removed: boolean;
     try {
-      removed = await ctx.inbox.pop(id);
+      removed = await opened.inbox.pop(id);
     } catch (err) {
       // A journal write failure (disk full, permissions) or an inbox closing at shutdown: the
       // message stays queued, which is safe; the operator needs the detail, the agent a retry.

@@ -3,7 +3,13 @@
  * in its own file; this module only collects them.
  */
 import { PlatformError } from "../errors.ts";
+import { broadcastMessage } from "./broadcast_message.ts";
+import { chatHistory } from "./chat_history.ts";
 import { checkTaskStatus } from "./check_task_status.ts";
+import { createApproval } from "./create_approval.ts";
+import { createRequest } from "./create_request.ts";
+import { getRuntimeIdentity } from "./get_runtime_identity.ts";
+import { updateAgentCard } from "./update_agent_card.ts";
 import { delegateTask } from "./delegate_task.ts";
 import { delegateTaskAsync } from "./delegate_task_async.ts";
 import { getWorkspaceInfo } from "./get_workspace_info.ts";
@@ -22,9 +28,8 @@ export type { ToolDeps } from "./context.ts";
 /** Every platform tool the server advertises. */
 export function platformTools(): ToolSpec<ToolDeps>[] {
   const specs: ToolSpec<ToolDeps>[] = [
-    // TOOLS-LIST: each tool file adds its spec here, in upstream's order:
-    // delegate_task, delegate_task_async, check_task_status, send_message_to_user, list_peers,
-    // get_workspace_info, commit_memory, recall_memory, wait_for_message, inbox_peek, inbox_pop
+    // TOOLS-LIST: each tool file adds its spec here, in upstream's order (the eleven of the
+    // seed first, then what upstream added later, then the requests inbox tools).
     delegateTask,
     delegateTaskAsync,
     checkTaskStatus,
@@ -36,6 +41,12 @@ export function platformTools(): ToolSpec<ToolDeps>[] {
     waitForMessage,
     inboxPeek,
     inboxPop,
+    chatHistory,
+    broadcastMessage,
+    getRuntimeIdentity,
+    updateAgentCard,
+    createRequest,
+    createApproval,
   ];
   return specs.map(withPlatformErrors);
 }

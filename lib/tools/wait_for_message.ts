@@ -5,8 +5,9 @@
  * queue and its waiters are lib/inbox/inbox.ts.
  */
 import type { ToolDeps } from "./context.ts";
-import { inboxDisabledError, withPeerIdentity } from "./inbox_peek.ts";
+import { openedInbox, withPeerIdentity } from "./inbox_peek.ts";
 import { toolJson, type ToolSpec } from "../mcp/tool_spec.ts";
+import { messageResult } from "./inbox_result.ts";
 
 /** Seconds waited when timeout_secs is omitted (upstream's default). */
 export const DEFAULT_WAIT_SECS = 60;
@@ -45,11 +46,12 @@ export const waitForMessage: ToolSpec<ToolDeps> = {
     openWorldHint: false,
   },
   async handler(args, ctx) {
-    if (ctx.inbox === null) return inboxDisabledError(ctx);
+    const opened = await openedInbox(ctx);
+    if ("answer" in opened) return opened.answer;
     const asked = typeof args.timeout_secs === "number" ? args.timeout_secs : DEFAULT_WAIT_SECS;
     const timeoutSecs = Math.min(MAX_WAIT_SECS, Math.max(0, asked));
-    const message = await ctx.inbox.wait(timeoutSecs * 1000, ctx.signal);
-    if (message !== null) return toolJson(withPeerIdentity(message, ctx));
+    const message = await opened.inbox.wait(timeoutSecs * 1000, ctx.signal);
+    if (message !== null) return messageResult(withPeerIdentity(message, ctx));
     return toolJson({ timeout: true, timeout_secs: timeoutSecs });
   },
 };

@@ -8,12 +8,16 @@
  */
 import type { PeerIdentity } from "./peer_directory.ts";
 import { parseUuid } from "../uuid.ts";
-import type { InboxMessage } from "../inbox/message.ts";
+import type { InboxMessage, MessageAttachment } from "../inbox/message.ts";
 
 /** The JSON-RPC method Claude Code listens on for channel pushes. */
 export const CHANNEL_METHOD = "notifications/claude/channel";
 
-/** The `<channel>` tag attributes. Values failing their gate are "". */
+/**
+ * The `<channel>` tag attributes. Values failing their gate are "". Every value is a flat
+ * string (hosts render meta as tag attributes): attachments are spread over numbered keys
+ * `attachment_<n>_kind|name|mime|uri|path` (n from 1), as the channel plugin does (C2).
+ */
 export interface ChannelMeta {
   source: "molecule";
   kind: string;
@@ -25,7 +29,18 @@ export interface ChannelMeta {
   peer_name?: string;
   /** Sanitised, self-chosen role of the sender; absent when unknown or all-stripped. */
   peer_role?: string;
+  /** `<platform>/registry/discover/<peer_id>`, as the platform gave it (checked). */
+  agent_card_url?: string;
+  /** The canvas user's sanitised name and id (A2A metadata), when the platform sent them. */
+  user_name?: string;
+  user_id?: string;
+  /** How many files are attached, as a decimal string; absent when none. */
+  attachment_count?: string;
+  [attachmentKey: `attachment_${number}_${string}`]: string;
 }
+
+/** Attachments described one by one in meta; the count still says how many there are. */
+export const MAX_META_ATTACHMENTS = 10;
 
 /** The notification to write, as a JSON-RPC notification without the `jsonrpc` field. */
 export interface ChannelNotification {
@@ -57,7 +72,8 @@ export const BODY_LINE_PREFIX = "> ";
  * Builds the push for `msg`. `content` is three parts:
  * 1. one header line: `[from canvas user]`, `[from <identity> · peer_id=<uuid>]` (identity
  *    "name (role)", else name, else `peer-agent`), or `[delegation result]`;
- * 2. the message text with every line prefixed by BODY_LINE_PREFIX;
+ * 2. the message text with every line prefixed by BODY_LINE_PREFIX, then (when files are
+ *    attached) one `[attachments: …]` line;
  * 3. one footer line starting `↩ Reply:` with the exact reply call (or why none is needed)
  *    and the `inbox_pop` call that acknowledges the message.
  *
@@ -83,9 +99,19 @@ export function buildChannelNotification(
   };
   if (peerName !== undefined) meta.peer_name = peerName;
   if (peerRole !== undefined) meta.peer_role = peerRole;
+  if (meta.peer_id !== "" && msg.agent_card_url !== undefined) {
+    meta.agent_card_url = msg.agent_card_url;
+  }
+  const userName = sanitiseIdentity(msg.user_name);
+  const userId = sanitiseIdentity(msg.user_id);
+  if (userName !== undefined) meta.user_name = userName;
+  if (userId !== undefined) meta.user_id = userId;
+  const attachments = msg.attachments ?? [];
+  addAttachmentMeta(meta, attachments);
   const lines = [
     headerLine(meta, peerName, peerRole),
     quoteBody(msg.text),
+    ...(attachments.length === 0 ? [] : [attachmentsLine(attachments)]),
     footerLine(meta),
   ];
   return { method: CHANNEL_METHOD, params: { content: lines.join("\n"), meta } };
@@ -106,10 +132,59 @@ export function sanitiseIdentity(raw: string | undefined): string | undefined {
   return cleaned.slice(0, MAX_IDENTITY_CHARS - 1).trimEnd() + "…";
 }
 
+/** Flat attachment keys; URIs were checked when the row was read (inbox/message.ts). */
+function addAttachmentMeta(meta: ChannelMeta, attachments: readonly MessageAttachment[]): void {
+  if (attachments.length === 0) return;
+  meta.attachment_count = String(attachments.length);
+  attachments.slice(0, MAX_META_ATTACHMENTS).forEach((file, i) => {
+    const key = `attachment_${i + 1}` as const;
+    meta[`${key}_kind`] = file.kind;
+    const name = sanitiseIdentity(file.name);
+    if (name !== undefined) meta[`${key}_name`] = name;
+    if (file.mime_type !== undefined) meta[`${key}_mime`] = file.mime_type;
+    meta[`${key}_uri`] = file.uri;
+    const path = localPath(file.uri);
+    if (path !== null) meta[`${key}_path`] = path;
+    if (file.error !== undefined) meta[`${key}_error`] = sanitiseIdentity(file.error) ?? "error";
+  });
+}
+
+/** The local path of a `file://` URI, or null. */
+function localPath(uri: string): string | null {
+  if (!uri.startsWith("file://")) return null;
+  try {
+    return decodeURIComponent(new URL(uri).pathname);
+  } catch (err) {
+    if (err instanceof TypeError || err instanceof URIError) return null;
+    throw err;
+  }
+}
+
+/**
+ * One line listing the attachments after the body: `[attachments: 1. name (mime) <uri>; …]`.
+ * Names are sanitised like identities, so the line cannot be mistaken for body or footer.
+ */
+function attachmentsLine(attachments: readonly MessageAttachment[]): string {
+  const items = attachments.slice(0, MAX_META_ATTACHMENTS).map((file, i) => {
+    const name = sanitiseIdentity(file.name) ?? file.kind;
+    const mime = file.mime_type === undefined ? "" : ` (${file.mime_type})`;
+    const where = file.error === undefined
+      ? localPath(file.uri) ?? file.uri
+      : `not fetched: ${sanitiseIdentity(file.error) ?? "error"}`;
+    return `${i + 1}. ${name}${mime} ${where}`;
+  });
+  const more = attachments.length > MAX_META_ATTACHMENTS
+    ? `; and ${attachments.length - MAX_META_ATTACHMENTS} more (inbox_peek lists them)`
+    : "";
+  return `[attachments: ${items.join("; ")}${more}]`;
+}
+
 function headerLine(meta: ChannelMeta, name?: string, role?: string): string {
   switch (meta.kind) {
     case "canvas_user":
-      return "[from canvas user]";
+      return meta.user_name === undefined
+        ? "[from canvas user]"
+        : `[from canvas user ${meta.user_name}]`;
     case "delegation_result":
       return "[delegation result]";
     case "peer_agent": {

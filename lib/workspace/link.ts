@@ -8,8 +8,14 @@ import { removeStaleTemps } from "../state/atomic_write.ts";
 import type { Clock } from "../clock.ts";
 import { DurableInbox } from "../inbox/inbox.ts";
 import { InboxBusyError } from "../inbox/lock.ts";
+import { LegacyCheckError, openSettlingLegacy, platformRowProbe } from "../inbox/legacy_state.ts";
 import type { InboxMessage } from "../inbox/message.ts";
-import { INBOX_DISABLED, type InboxUnavailable } from "../inbox/unavailable.ts";
+import {
+  INBOX_DISABLED,
+  inboxLoading,
+  type InboxOpening,
+  type InboxUnavailable,
+} from "../inbox/unavailable.ts";
 import { InboxPoller } from "../inbox/poller.ts";
 import { PeerDirectory } from "./peer_directory.ts";
 import type { Logger } from "../log.ts";
@@ -17,12 +23,14 @@ import { createPlatformClient, type PlatformClient } from "../platform/client.ts
 import type { Fetch } from "../platform/http_client.ts";
 import {
   buildAgentCard,
+  checkInboundSecret,
   type HeartbeatDeps,
   HeartbeatState,
+  INBOUND_SECRET_SLOT,
   registerOnce,
   runHeartbeat,
 } from "./registration.ts";
-import { saveInboundSecret, workspaceStatePath } from "../state/state_files.ts";
+import { readInboundSecret, saveInboundSecret, workspaceStatePath } from "../state/state_files.ts";
 
 /** The settings of one workspace link (a slice of Config plus what main.ts resolved). */
 export interface WorkspaceLinkSettings {
@@ -58,6 +66,12 @@ export class WorkspaceLink {
   #inbox: DurableInbox | null = null;
   #poller: InboxPoller | null = null;
   #unavailable: InboxUnavailable | null = null;
+  /** The first opening of the inbox, started by open() and settled before stop() returns. */
+  #opening: Promise<InboxOpening> = Promise.resolve({ inbox: null, unavailable: null });
+  #isOpenFailing = false;
+  #isBusyReported = false;
+  /** Aborted by stop(): ends a platform request the opening is waiting for. */
+  #openAbort = new AbortController();
   #arrivalListeners: ((msgs: InboxMessage[]) => void)[] = [];
 
   private constructor(settings: WorkspaceLinkSettings, deps: WorkspaceLinkDeps) {
@@ -75,18 +89,36 @@ export class WorkspaceLink {
   }
 
   /**
-   * Builds the client and opens the inbox (replaying its journal). Nothing is sent yet. When
-   * another process holds this inbox, the link starts without it and keeps trying (start()).
+   * Builds the client and starts opening the inbox in the background: replaying a large
+   * journal takes seconds (about 2 s per GB), and the MCP session must not wait for it
+   * (issue 10 item 5). Until it is open, `inboxUnavailable.opening` lets the inbox tools wait
+   * for it. Nothing is sent yet. When another process holds this inbox, or it cannot be opened,
+   * the link runs without it and keeps trying (start()).
    */
   static async open(settings: WorkspaceLinkSettings, deps: WorkspaceLinkDeps) {
     const link = new WorkspaceLink(settings, deps);
     await removeStaleTemps(link.#secretPath(), deps.log);
+    // The secret saved by an earlier run is masked from the start, before any heartbeat.
+    const stored = await readInboundSecret(link.#secretPath(), deps.log);
+    if (stored !== undefined && checkInboundSecret(stored) === undefined) {
+      deps.log.redactor.rotate(INBOUND_SECRET_SLOT, stored);
+    }
     if (settings.isInboxDisabled) {
       link.#unavailable = INBOX_DISABLED;
     } else {
-      await link.#openInbox();
+      const opening = link.#tryOpenInbox().then(() => ({
+        inbox: link.#inbox,
+        unavailable: link.#unavailable,
+      }));
+      link.#opening = opening;
+      link.#unavailable = inboxLoading(opening);
     }
     return link;
+  }
+
+  /** Settles once the first attempt to open the inbox has (the inbox, or null). */
+  get inboxOpened(): Promise<InboxOpening> {
+    return this.#opening;
   }
 
   /** This workspace's inbound secret file (keyed by the workspace id). */
@@ -111,18 +143,37 @@ export class WorkspaceLink {
     this.#inbox?.onArrived(listener);
   }
 
-  /** Tries to open the inbox; only InboxBusyError is absorbed (it is retried in start()). */
-  async #openInbox(): Promise<void> {
+  /**
+   * Tries to open the inbox; never throws. On failure the reason goes to `inboxUnavailable`
+   * and the log (once while it keeps failing), and #runInbox tries again.
+   */
+  async #tryOpenInbox(): Promise<void> {
     const { log, clock } = this.#deps;
     const s = this.#settings;
     try {
-      const inbox = await DurableInbox.open({
-        dir: s.stateDir,
-        log,
-        clock,
-        // Keyed by the workspace: one state directory holds several workspaces side by side.
-        fileSuffix: `.${s.workspaceId}`,
+      const t0 = clock.now();
+      // Files of an older version are settled first (lib/inbox/legacy_state.ts); that may
+      // ask the platform, which is why it runs here, in the background opening.
+      const inbox = await openSettlingLegacy(
+        { dir: s.stateDir, workspaceId: s.workspaceId },
+        { log, clock, probeRow: platformRowProbe(this.platform, this.#openAbort.signal) },
+        (adoptJournalFrom) =>
+          DurableInbox.open({
+            dir: s.stateDir,
+            log,
+            clock,
+            // Keyed by the workspace: one state directory holds several workspaces side by side.
+            workspaceId: s.workspaceId,
+            ...(adoptJournalFrom === undefined ? {} : { adoptJournalFrom }),
+          }),
+      );
+      log.info("inbox journal loaded", {
+        pending: inbox.size,
+        pendingBytes: inbox.bytes,
+        loadMs: Math.round(clock.now() - t0),
       });
+      this.#isOpenFailing = false;
+      this.#isBusyReported = false;
       this.#inbox = inbox;
       this.#unavailable = null;
       for (const listener of this.#arrivalListeners) inbox.onArrived(listener);
@@ -131,8 +182,21 @@ export class WorkspaceLink {
         { platform: this.platform, inbox, clock, log },
       );
     } catch (err) {
-      if (!(err instanceof InboxBusyError)) throw err;
-      if (this.#unavailable === null) {
+      if (this.#openAbort.signal.aborted) return; // stopping: nothing to report
+      if (!(err instanceof InboxBusyError)) {
+        const error = err instanceof Error ? err.message : String(err);
+        const next = err instanceof LegacyCheckError
+          ? err.next
+          : "check the state directory (free space, permissions); the inbox is " +
+            "retried at every poll interval";
+        if (this.#isOpenFailing) log.debug("cannot open the inbox; retrying", { error });
+        else log.error("cannot open the inbox; retrying", { error, next });
+        this.#isOpenFailing = true;
+        this.#unavailable = { message: `The inbox cannot be opened: ${error}`, next };
+        return;
+      }
+      if (!this.#isBusyReported) {
+        this.#isBusyReported = true;
         log.warn(
           "another molecule-mcp process is receiving this workspace's messages; " +
             "this one serves the tools and takes over the inbox when that process exits",
@@ -154,14 +218,11 @@ export class WorkspaceLink {
 
   /** Waits until the inbox can be opened (another process let go), then polls it. */
   async #runInbox(signal: AbortSignal): Promise<void> {
+    await this.#opening;
     while (this.#inbox === null && !signal.aborted) {
       await this.#deps.clock.sleep(this.#settings.pollIntervalMs, signal);
       if (signal.aborted) break;
-      try {
-        await this.#openInbox();
-      } catch (err) {
-        this.#deps.log.warn("cannot open the inbox; retrying", { error: err });
-      }
+      await this.#tryOpenInbox();
     }
     if (this.#inbox !== null && !signal.aborted) {
       this.#deps.log.info("inbox open; polling for messages");
@@ -204,6 +265,8 @@ export class WorkspaceLink {
 
   /** Waits for the loops (after their signal aborted), then flushes and closes the inbox. */
   async stop(): Promise<void> {
+    this.#openAbort.abort(); // a platform check of older files must not hold up the exit
+    await this.#opening;
     await Promise.allSettled(this.#loops);
     this.#loops = [];
     await this.#inbox?.close();

@@ -69,9 +69,19 @@ export class PeerDirectory {
     return entry?.identity ?? {};
   }
 
-  /** Who sent `msg`: the cached identity for a peer_agent message, {} for anything else. */
-  senderOf(msg: Pick<InboxMessage, "kind" | "peer_id">): PeerIdentity {
-    return msg.kind === "peer_agent" ? this.lookup(msg.peer_id) : {};
+  /**
+   * Who sent `msg`: for a peer_agent message the name and role the platform joined onto the
+   * row (`include=peer_info`, upstream R3) when it did, else the cached registry identity;
+   * {} for anything else. A row that names its sender costs no registry lookup.
+   */
+  senderOf(msg: Pick<InboxMessage, "kind" | "peer_id" | "peer_name" | "peer_role">): PeerIdentity {
+    if (msg.kind !== "peer_agent") return {};
+    if (msg.peer_name !== undefined) {
+      return msg.peer_role === undefined
+        ? { peerName: msg.peer_name }
+        : { peerName: msg.peer_name, peerRole: msg.peer_role };
+    }
+    return this.lookup(msg.peer_id);
   }
 
   /** Records peers seen elsewhere (list_peers results), so later lookups hit. */

@@ -32,7 +32,7 @@ Deno.test("cli: an unknown flag is a one-line error naming it", async () => {
 });
 
 Deno.test("cli: an unknown or reserved subcommand is a one-line error naming it", async () => {
-  assertMatch(await errorOf(["doctor"]), /^Unknown command: doctor /);
+  assertMatch(await errorOf(["doctor", "now"]), /^Unexpected argument: now /);
   assertMatch(await errorOf(["serve"]), /^Unknown command: serve /);
   assertMatch(await errorOf(["help", "me"]), /^Unexpected argument: me /);
 });
@@ -64,4 +64,33 @@ Deno.test("help: the usage names every variable, where values come from, files a
 
 Deno.test("help: the hint after problems points at --help", () => {
   assertStringIncludes(usageHint(), "molecule-mcp --help");
+});
+
+Deno.test("cli: doctor and install parse, with install's options checked", async () => {
+  assertEquals(await parseCli(["doctor"]), { command: "doctor" });
+  assertEquals(await parseCli(["install", "codex"]), {
+    command: "install",
+    host: "codex",
+    scope: "user",
+    isForced: false,
+    isDryRun: false,
+  });
+  assertEquals(
+    await parseCli(["install", "cursor", "--scope", "project", "--name=molecule-x", "--force"]),
+    {
+      command: "install",
+      host: "cursor",
+      scope: "project",
+      isForced: true,
+      isDryRun: false,
+      name: "molecule-x",
+    },
+  );
+  const dry = await parseCli(["install", "claude-code", "--dry-run"]);
+  assert("command" in dry && dry.command === "install" && dry.isDryRun);
+  assertMatch(await errorOf(["install"]), /^install needs a host: one of claude-code, cursor/);
+  assertMatch(await errorOf(["install", "vim"]), /^Unknown host for install: vim/);
+  assertMatch(await errorOf(["install", "codex", "--scope", "global"]), /--scope must be user/);
+  assertMatch(await errorOf(["install", "codex", "--name"]), /^Option --name needs a value/);
+  assertMatch(await errorOf(["doctor", "--force"]), /belongs to `molecule-mcp install`/);
 });

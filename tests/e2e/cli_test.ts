@@ -3,8 +3,9 @@
  * permission set (tests/fakes/spawn.ts): exit codes, what lands on stdout and on stderr.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
-import { runProgram, spawnProgram } from "../fakes/spawn.ts";
+import { REPO_ROOT, runProgram, spawnProgram } from "../fakes/spawn.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
+import { createFakePlatform } from "../fakes/fake_platform.ts";
 import { VERSION } from "../../lib/version.ts";
 import { ENV_VARS } from "../../lib/config.ts";
 
@@ -50,10 +51,47 @@ Deno.test("e2e: an unknown flag is one stderr line, nothing on stdout, exit 2", 
   assertStringIncludes(stderr, "molecule-mcp --help");
 });
 
-Deno.test("e2e: `doctor` is not a command yet: exit 2 naming it", async () => {
-  const { code, stdout, stderr } = await runProgram({ env: {}, args: ["doctor"] });
-  assertEquals([code, stdout], [2, ""]);
-  assertMatch(stderr, /^Unknown command: doctor /);
+Deno.test("e2e: `doctor` reports on stdout: exit 0 when all is well, 1 for a wrong token", async () => {
+  const platform = createFakePlatform();
+  const { id, token } = platform.addWorkspace({ name: "E2E" });
+  const served = await platform.serve();
+  try {
+    await withTempDir(async (dir) => {
+      const env = {
+        WORKSPACE_ID: id,
+        PLATFORM_URL: served.url,
+        MOLECULE_WORKSPACE_TOKEN: token,
+        CONFIGS_DIR: dir,
+      };
+      const ok = await runProgram({ env, args: ["doctor"] });
+      assertEquals([ok.code, ok.stderr], [0, ""], ok.stdout);
+      assertMatch(ok.stdout, /^\[OK\] version: molecule-mcp /);
+      assertStringIncludes(ok.stdout, "[OK] token accepted:");
+      assert(!ok.stdout.includes("\x1b["), "no colour when stdout is not a terminal");
+      assert(!ok.stdout.includes(token));
+
+      const wrong = await runProgram({
+        env: { ...env, MOLECULE_WORKSPACE_TOKEN: "tok_not_the_right_one_0123456789abcdef" },
+        args: ["doctor"],
+      });
+      assertEquals(wrong.code, 1, wrong.stdout);
+      assertStringIncludes(wrong.stdout, "[FAIL] token accepted: the platform refused the token");
+    });
+  } finally {
+    await served.close();
+  }
+});
+
+Deno.test("e2e: `doctor` with no environment lists the problems and exits 1", async () => {
+  await withTempDir(async (dir) => {
+    const { code, stdout, stderr } = await runProgram({
+      env: { CONFIGS_DIR: dir },
+      args: ["doctor"],
+    });
+    assertEquals([code, stderr], [1, ""]);
+    assertStringIncludes(stdout, "[FAIL] configuration:");
+    assertStringIncludes(stdout, "problem: WORKSPACE_ID is not set");
+  });
 });
 
 Deno.test("e2e: with no environment every missing setting is listed, then exit 2", async () => {
@@ -112,6 +150,18 @@ Deno.test("e2e: a token file that cannot be used gives its reason and exit 2, wi
   });
 });
 
+Deno.test("e2e: a quoted token is refused at start with exit 2 naming the variable, never the value", async () => {
+  await withTempDir(async (dir) => {
+    for (const quoted of [`"${TOKEN}"`, `\u201c${TOKEN}\u201d`]) {
+      const r = await runProgram({ env: { ...validEnv(dir), MOLECULE_WORKSPACE_TOKEN: quoted } });
+      assertEquals([r.code, r.stdout], [2, ""], quoted);
+      assertStringIncludes(r.stderr, "MOLECULE_WORKSPACE_TOKEN contains a");
+      assertStringIncludes(r.stderr, "at character 1");
+      assert(!r.stderr.includes(TOKEN), "the token never appears");
+    }
+  });
+});
+
 Deno.test("e2e: with a valid environment it serves stdin until EOF, then exits 0", async () => {
   await withTempDir(async (dir) => {
     const configsDir = `${dir}/state`;
@@ -121,6 +171,12 @@ Deno.test("e2e: with a valid environment it serves stdin until EOF, then exits 0
     const ok = await program.waitForStderr("configuration ok");
     assertStringIncludes(ok, `workspace=${WORKSPACE_ID}`);
     assertStringIncludes(ok, "platform=http://127.0.0.1:9 ");
+    // One info line names where each value came from (hosts add their own environment).
+    assertStringIncludes(
+      ok,
+      'from="workspace=env WORKSPACE_ID; platform=env PLATFORM_URL; ' +
+        'token=env MOLECULE_WORKSPACE_TOKEN (value not shown); stateDir=env CONFIGS_DIR"',
+    );
     await program.writeLine("not a JSON-RPC message");
     const reply = JSON.parse(await program.readLine() ?? "null");
     assertEquals(reply.error.code, -32700, "bad input gets a JSON-RPC error, not an exit");
@@ -151,5 +207,65 @@ Deno.test({
     const { code, stdout, stderr } = await runProgram({ env });
     assertEquals([code, stdout, stderr], [0, "", ""]);
     assertEquals((await Deno.stat(`${home}/.molecule-workspace`)).mode! & 0o777, 0o700);
+  });
+});
+
+Deno.test("e2e: `install codex` writes a table that starts this program, exit 0", async () => {
+  await withTempDir(async (dir) => {
+    const env = {
+      WORKSPACE_ID,
+      PLATFORM_URL: "http://127.0.0.1:1",
+      MOLECULE_WORKSPACE_TOKEN: TOKEN,
+      CONFIGS_DIR: `${dir}/state`,
+      HOME: dir,
+      CODEX_HOME: `${dir}/codex`,
+    };
+    const dry = await runProgram({ env, args: ["install", "codex", "--dry-run"] });
+    assertEquals([dry.code, dry.stderr], [0, ""], dry.stdout);
+    assertStringIncludes(dry.stdout, "[mcp_servers.molecule-1b4e28ba]");
+
+    const { code, stdout, stderr } = await runProgram({ env, args: ["install", "codex"] });
+    assertEquals([code, stderr], [0, ""], stdout);
+    assert(!stdout.includes(TOKEN));
+    const toml = await Deno.readTextFile(`${dir}/codex/config.toml`);
+    const bin = Deno.env.get("MOLECULE_MCP_BIN");
+    if (bin === undefined || bin === "") {
+      const checkout = REPO_ROOT.replace(/\/$/, "");
+      assertStringIncludes(
+        toml,
+        `command = "make"\nargs = ["-s", "-C", ${JSON.stringify(checkout)}, "run"]`,
+      );
+    } else {
+      assertStringIncludes(toml, "args = []");
+    }
+    assert(!toml.includes(TOKEN), "no token in the host file");
+
+    const again = await runProgram({ env, args: ["install", "codex", "--name", "molecule-x!"] });
+    assertEquals(again.code, 2);
+    assertStringIncludes(again.stderr, "--name must be");
+  });
+});
+
+Deno.test("e2e: `make install` writes a wrapper that runs this checkout from anywhere", async () => {
+  await withTempDir(async (dir) => {
+    const made = await new Deno.Command("make", {
+      args: ["-s", "-C", REPO_ROOT, "install", `PREFIX=${dir}`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(made.code, 0, new TextDecoder().decode(made.stderr));
+    assertEquals(new TextDecoder().decode(made.stdout), "", "make -s prints nothing on stdout");
+    const wrapper = `${dir}/bin/molecule-mcp`;
+    assertEquals((await Deno.stat(wrapper)).mode! & 0o777, 0o755);
+    const run = await new Deno.Command(wrapper, {
+      args: ["--version"],
+      cwd: dir,
+      clearEnv: true,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(new TextDecoder().decode(run.stdout), `molecule-mcp ${VERSION}\n`);
+    assertEquals(run.code, 0);
   });
 });

@@ -200,6 +200,6 @@ Deno.test("e2e: stdin and stdout may be regular files (a host that logs through 
     assertEquals(shell.code, 0, new TextDecoder().decode(shell.stderr));
     const replies = (await Deno.readTextFile(output)).trim().split("\n").map((l) => JSON.parse(l));
     assertEquals(replies.map((r) => r.id), [1, 2]);
-    assertEquals(replies[1].result.tools.length, 11);
+    assertEquals(replies[1].result.tools.length, UPSTREAM_TOOL_NAMES.length);
   });
 });

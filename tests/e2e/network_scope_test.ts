@@ -4,7 +4,7 @@
  * narrowed to the fake platform's host:port: `deno run -P=shipped --allow-net=<host:port>`
  * replaces the set's `net: true` with that one address (Deno 2.9: a flag given with -P
  * overrides that permission; the first test proves it narrows here). Then register, heartbeat,
- * the inbox and all 11 tools run; any request elsewhere would fail with "Requires net access"
+ * the inbox and every tool run; any request elsewhere would fail with "Requires net access"
  * on stderr or in a tool's answer.
  *
  * A compiled binary (MOLECULE_MCP_BIN) has its permissions baked in and takes no flags: then
@@ -94,12 +94,16 @@ Deno.test({
 
 Deno.test(
   SKIP_REASON === ""
-    ? "network scope: with net narrowed to the platform, register, heartbeat, the inbox and all 11 tools work"
-    : `network scope: register, heartbeat, the inbox and all 11 tools work (${SKIP_REASON})`,
+    ? "network scope: with net narrowed to the platform, register, heartbeat, the inbox and every tool work"
+    : `network scope: register, heartbeat, the inbox and every tool work (${SKIP_REASON})`,
   async () => {
     await withTempDir(async (dir) => {
-      const platform = createFakePlatform();
-      const me = platform.addWorkspace({ delivery_mode: "poll", name: "scope-me" });
+      const platform = createFakePlatform({ version: "latest" });
+      const me = platform.addWorkspace({
+        delivery_mode: "poll",
+        name: "scope-me",
+        broadcast_enabled: true,
+      });
       const peer = platform.addWorkspace({ delivery_mode: "push", name: "scope-peer" });
       const served = await platform.serve();
       const attachment = join(dir, "report.txt");
@@ -130,7 +134,7 @@ Deno.test(
         await session.initialize();
         const listed = await session.request(nextId++, "tools/list");
         const names = (listed.result as { tools: { name: string }[] }).tools.map((t) => t.name);
-        assertEquals([...names].sort(), [...ALL_TOOLS].sort(), "the tool list is the 11 tools");
+        assertEquals([...names].sort(), [...ALL_TOOLS].sort(), "the tool list is every tool");
 
         await program.waitForStderr("registered with the platform");
         await program.waitForStderr("saved the platform inbound secret"); // the first heartbeat
@@ -149,6 +153,12 @@ Deno.test(
         await call("get_workspace_info", {});
         await call("commit_memory", { content: "scope memory" });
         await call("recall_memory", { query: "" });
+        await call("chat_history", { peer_id: peer.id });
+        await call("broadcast_message", { message: "scope broadcast" });
+        await call("get_runtime_identity", {});
+        await call("update_agent_card", { card: { name: "scope-me" } });
+        await call("create_request", { kind: "task", title: "scope task" });
+        await call("create_approval", { action: "scope approval" });
         const popped = await call("inbox_pop", { activity_id: row.id });
         assertEquals(JSON.parse(popped.text), { removed: true, activity_id: row.id });
         assertEquals(Object.keys(answers).sort(), [...ALL_TOOLS].sort(), "every tool answered");

@@ -7,7 +7,7 @@
  */
 import { type Clock, systemClock } from "../../lib/clock.ts";
 import { checkOrigin, workspaceAuth } from "./fake_platform_auth.ts";
-import type { A2AScript, Ctx, PlatformSettings } from "./fake_platform_context.ts";
+import type { A2AScript, Ctx, PlatformSettings, PlatformVersion } from "./fake_platform_context.ts";
 import { type Fault, FaultBook, faultResponse } from "./fake_platform_faults.ts";
 import {
   canonicalUuid,
@@ -24,15 +24,17 @@ import {
   type HeartbeatRecord,
   type MemoryRecord,
   type NotificationRecord,
+  type PendingUploadRecord,
   PlatformModel,
   type RegistrationRecord,
+  type RequestRecord,
   type UploadRecord,
   type WorkspaceRecord,
   type WorkspaceSpec,
 } from "./fake_platform_model.ts";
 import { matchRoute, ROUTE_KEYS } from "./fake_platform_routes.ts";
 
-export type { A2ACall, A2AReply, A2AScript } from "./fake_platform_context.ts";
+export type { A2ACall, A2AReply, A2AScript, PlatformVersion } from "./fake_platform_context.ts";
 export type { Fault } from "./fake_platform_faults.ts";
 export { ROUTE_KEYS } from "./fake_platform_routes.ts";
 export type {
@@ -43,7 +45,9 @@ export type {
   HeartbeatRecord,
   MemoryRecord,
   NotificationRecord,
+  PendingUploadRecord,
   RegistrationRecord,
+  RequestRecord,
   UploadRecord,
   WorkspaceRecord,
   WorkspaceSpec,
@@ -61,11 +65,17 @@ export interface FakePlatformOptions {
   adminToken?: string;
   /** CORS_ORIGINS (default `http://localhost:3000`, `http://localhost:3001`). */
   corsOrigins?: readonly string[];
+  /** The platform release to play (default "2026-05"; see PlatformVersion). */
+  version?: PlatformVersion;
+  /** MEMORY_PLUGIN_URL set (default true; matters on "latest" only). */
+  memoryPluginConfigured?: boolean;
 }
 
 /** One request as the platform received it. Header names are lowercase. */
 export interface RecordedRequest {
   method: string;
+  /** scheme://host[:port] the request was sent to (a client must never leave the platform's). */
+  origin: string;
   path: string;
   /** "METHOD /pattern" of the matched route (e.g. "GET /workspaces/:id/activity"), or null. */
   route: string | null;
@@ -124,6 +134,8 @@ export class FakePlatform {
       delegationResultInboxPush: opts.delegationResultInboxPush ?? false,
       adminToken: opts.adminToken ?? null,
       corsOrigins: opts.corsOrigins ?? ["http://localhost:3000", "http://localhost:3001"],
+      version: opts.version ?? "2026-05",
+      memoryPluginConfigured: opts.memoryPluginConfigured ?? true,
     };
     this.requests = this.#requests;
   }
@@ -148,7 +160,9 @@ export class FakePlatform {
         onError: (err) => new Response(null, { status: err instanceof TypeError ? 502 : 500 }),
       },
       async (req) => {
-        const route = matchRoute(req.method, new URL(req.url).pathname)?.route.key ?? null;
+        const route =
+          matchRoute(req.method, new URL(req.url).pathname, this.#settings.version)?.route.key ??
+            null;
         hooks.beforeAnswer?.(req, route);
         const res = await this.#handle(req, AbortSignal.any([req.signal, closing.signal]));
         return hooks.afterAnswer === undefined ? res : await hooks.afterAnswer(route, res);
@@ -247,6 +261,83 @@ export class FakePlatform {
     return this.#model.insertRow(input);
   }
 
+  /**
+   * A canvas user attaches a file for a poll-mode workspace (contract §16): the bytes are
+   * staged and a `chat_upload_receive` row carries the manifest {file_id, name, mimeType, size,
+   * uri} with `uri` = `platform-pending:<ws>/<file_id>`.
+   */
+  uploadFromCanvas(
+    workspaceId: string,
+    file: { name: string; mimeType: string; bytes: Uint8Array },
+  ): { row: ActivityRow; fileId: string; uri: string } {
+    this.#mustGet(workspaceId);
+    const fileId = randomId();
+    const uri = `platform-pending:${workspaceId}/${fileId}`;
+    this.#model.pendingUploads.push({
+      workspace_id: workspaceId,
+      file_id: fileId,
+      name: file.name,
+      mimeType: file.mimeType,
+      bytes: file.bytes,
+      acked: false,
+    });
+    const row = this.#model.insertRow({
+      workspace_id: workspaceId,
+      activity_type: "a2a_receive",
+      method: "chat_upload_receive",
+      source_id: null,
+      target_id: workspaceId,
+      summary: `chat_upload_receive → ${file.name}`,
+      request_body: {
+        file_id: fileId,
+        name: file.name,
+        mimeType: file.mimeType,
+        size: file.bytes.length,
+        uri,
+      },
+    });
+    return { row, fileId, uri };
+  }
+
+  /** Staged canvas uploads (acked ones included). */
+  get pendingUploads(): readonly PendingUploadRecord[] {
+    return this.#model.pendingUploads;
+  }
+
+  /** A row's `seq` (what the "latest" release shows), or undefined for an unknown row. */
+  seqOf(rowId: string): number | undefined {
+    return this.#model.findRow(rowId)?.seq;
+  }
+
+  /** The workspace's ack floor (POST /activity/ack), or undefined before any ack. */
+  lastAckedSeq(workspaceId: string): number | undefined {
+    return this.#model.lastAckedSeq.get(workspaceId);
+  }
+
+  /** Changes the GET /uploads/limits answer. */
+  setUploadLimits(limits: Partial<PlatformModel["uploadLimits"]>): void {
+    Object.assign(this.#model.uploadLimits, limits);
+  }
+
+  /** Requests raised through POST /requests. */
+  get userRequests(): readonly RequestRecord[] {
+    return this.#model.requests;
+  }
+
+  /**
+   * The canvas user answers a request: its status changes and the platform enqueues a
+   * message/send to the requesting agent (upstream-latest §2 K), which lands in its inbox.
+   */
+  respondToRequest(requestId: string, action: "done" | "rejected" | "approved"): ActivityRow {
+    const request = this.#model.requests.find((r) => r.request_id === requestId);
+    if (request === undefined) throw new Error(`fake platform: no request ${requestId}`);
+    request.status = action;
+    return this.sendToInbox(request.workspace_id, {
+      text: `Your ${request.kind} request "${request.title}" (id ${request.request_id}) was ` +
+        `${action} by the user.`,
+    });
+  }
+
   /** Inserts any row; unset columns default like the database (NULL, status "ok", now). */
   addActivityRow(row: ActivityRowInput): ActivityRow {
     return this.#model.insertRow(row);
@@ -331,7 +422,7 @@ export class FakePlatform {
   async #handle(request: Request, signal: AbortSignal): Promise<Response> {
     const url = new URL(request.url);
     const raw = new Uint8Array(await request.arrayBuffer());
-    const matched = matchRoute(request.method, url.pathname);
+    const matched = matchRoute(request.method, url.pathname, this.#settings.version);
     this.#record(request, url, raw, matched?.route.key ?? null);
     const params = matched?.params ?? {};
     const fault = this.#faults.take(
@@ -371,6 +462,7 @@ export class FakePlatform {
     else if (raw.length > 0) body = new TextDecoder().decode(raw);
     this.#requests.push({
       method: request.method,
+      origin: url.origin,
       path: url.pathname,
       route,
       query: Object.fromEntries(url.searchParams),

@@ -2,7 +2,7 @@
  * Activity-feed routes of the fake platform: the list with its cursor rules (§5, §16), the
  * self-report (§6), notify and chat uploads (§7, uploads answered the staging way of §16).
  */
-import type { Ctx } from "./fake_platform_context.ts";
+import { type Ctx, hasRelease } from "./fake_platform_context.ts";
 import {
   canonicalUuid,
   errorJson,
@@ -13,7 +13,7 @@ import {
   randomId,
   readJson,
 } from "./fake_platform_http.ts";
-import type { StoredRow } from "./fake_platform_model.ts";
+import type { PlatformModel, StoredRow } from "./fake_platform_model.ts";
 
 /** The 410 body for a cursor row that is gone or belongs to another workspace (§5). */
 export const CURSOR_GONE =
@@ -23,10 +23,17 @@ const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 500;
 const MAX_SINCE_SECS = 30 * 24 * 3600;
 
-/** GET /workspaces/:id/activity. */
-export function listActivity({ model, req }: Ctx): Response {
+/**
+ * GET /workspaces/:id/activity. The release decides the flags: "seed" ignores `peer_id` and
+ * `before_ts`; "latest" adds `seq` to every row, orders by (created_at, seq), resumes a
+ * cursor at an equal timestamp by seq, and honours `include=peer_info` (upstream-latest §2 A, B).
+ */
+export function listActivity({ model, req, settings }: Ctx): Response {
   const q = req.url.searchParams;
-  const param = (name: string) => q.get(name) ?? "";
+  const isSeed = !hasRelease(settings.version, "2026-05");
+  const isLatest = hasRelease(settings.version, "latest");
+  const ignored = new Set(isSeed ? ["peer_id", "before_ts"] : []);
+  const param = (name: string) => ignored.has(name) ? "" : q.get(name) ?? "";
   const wsId = canonicalUuid(req.params.id ?? "");
   if (wsId === null) return errorJson(500, "query failed");
 
@@ -56,6 +63,7 @@ export function listActivity({ model, req }: Ctx): Response {
     if (beforeUs === null) return errorJson(400, "before_ts must be an RFC 3339 timestamp");
   }
   let cursorUs: number | null = null;
+  let cursorSeq = 0;
   if (param("since_id") !== "") {
     const cursorId = canonicalUuid(param("since_id"));
     if (cursorId === null) return errorJson(500, "cursor lookup failed");
@@ -64,24 +72,149 @@ export function listActivity({ model, req }: Ctx): Response {
       return errorJson(410, CURSOR_GONE);
     }
     cursorUs = cursor.atUs;
+    cursorSeq = cursor.seq;
   }
+  const isAfterCursor = (atUs: number, seq: number) =>
+    cursorUs === null || atUs > cursorUs || (isLatest && atUs === cursorUs && seq > cursorSeq);
 
   const type = param("type");
-  const keep = ({ row, atUs }: StoredRow) =>
+  const keep = ({ row, atUs, seq }: StoredRow) =>
     (type === "" || row.activity_type === type) &&
     (source !== "canvas" || row.source_id === null) &&
     (source !== "agent" || row.source_id !== null) &&
     (sinceUs === null || atUs >= sinceUs) &&
     (beforeUs === null || atUs < beforeUs) &&
-    (cursorUs === null || atUs > cursorUs) &&
+    isAfterCursor(atUs, seq) &&
     (peer === null || row.source_id === peer || row.target_id === peer);
-  // created_at is the only sort key; among equal timestamps the fake keeps insertion order
-  // (ascending) or its reverse (descending). The real order there is undefined (§17.2).
+  // Before "latest" created_at is the only sort key; among equal timestamps the fake keeps
+  // insertion order (ascending) or its reverse, the real order being undefined (§17.2).
+  // "latest" sorts by (created_at, seq), which is the same order.
   const ascending = cursorUs !== null;
   const rows = model.rowsOf(wsId).filter(keep).sort((a, b) =>
     ascending ? a.atUs - b.atUs || a.seq - b.seq : b.atUs - a.atUs || b.seq - a.seq
   );
-  return json(200, rows.slice(0, limit).map((r) => r.row));
+  const includes = new Set(param("include").split(",").map((s) => s.trim()));
+  const withPeerInfo = isLatest && includes.has("peer_info");
+  return json(
+    200,
+    rows.slice(0, limit).map((r) => {
+      if (!isLatest) return r.row;
+      const out: Record<string, unknown> = { ...r.row, seq: r.seq };
+      if (withPeerInfo) Object.assign(out, peerInfo(model, r.row, req.url.origin));
+      return out;
+    }),
+  );
+}
+
+/**
+ * The `include=peer_info` fields (upstream-latest §2 A): peer_name and peer_role joined from
+ * the sender's workspace row (left out when empty), agent_card_url when the row has a
+ * source, and attachments[] from the message's file parts or the flat upload manifest.
+ */
+function peerInfo(
+  model: PlatformModel,
+  row: StoredRow["row"],
+  origin: string,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (row.source_id !== null) {
+    const sender = model.workspace(row.source_id);
+    if (sender !== undefined && sender.name !== "") out.peer_name = sender.name;
+    if (sender?.role) out.peer_role = sender.role;
+    out.agent_card_url = `${origin}/registry/discover/${row.source_id}`;
+  }
+  const attachments = attachmentsOf(row.request_body);
+  if (attachments.length > 0) out.attachments = attachments;
+  return out;
+}
+
+function kindOfMime(mime: string): string {
+  for (const kind of ["image", "audio", "video"]) if (mime.startsWith(`${kind}/`)) return kind;
+  return "file";
+}
+
+function attachmentsOf(body: unknown): Record<string, unknown>[] {
+  if (!isRecord(body)) return [];
+  const params = body.params;
+  const message = isRecord(params) ? params.message : undefined;
+  const parts = isRecord(message) && Array.isArray(message.parts) ? message.parts : [];
+  const found: Record<string, unknown>[] = [];
+  for (const part of parts) {
+    if (!isRecord(part) || !isRecord(part.file)) continue;
+    const file = part.file;
+    if (typeof file.uri !== "string") continue;
+    const mime = typeof file.mimeType === "string"
+      ? file.mimeType
+      : typeof file.mime_type === "string"
+      ? file.mime_type
+      : "";
+    const entry: Record<string, unknown> = { kind: kindOfMime(mime), uri: file.uri };
+    if (mime !== "") entry.mime_type = mime;
+    if (typeof file.name === "string") entry.name = file.name;
+    found.push(entry);
+  }
+  if (found.length === 0 && typeof body.uri === "string" && typeof body.file_id === "string") {
+    const mime = typeof body.mimeType === "string" ? body.mimeType : "";
+    const entry: Record<string, unknown> = { kind: kindOfMime(mime), uri: body.uri };
+    if (mime !== "") entry.mime_type = mime;
+    if (typeof body.name === "string") entry.name = body.name;
+    found.push(entry);
+  }
+  return found;
+}
+
+/**
+ * POST /workspaces/:id/activity/ack (upstream-latest §2 C): `{acked_seq}` ≥ 0 raises the
+ * workspace's ack floor (never lowers it) and answers the floor.
+ */
+export function ackActivity({ model, req }: Ctx): Response {
+  const id = req.params.id ?? "";
+  const parsed = readJson(req.raw);
+  const body = parsed.ok ? parsed.value : undefined;
+  if (!isRecord(body) || body.acked_seq === undefined || body.acked_seq === null) {
+    return errorJson(400, "acked_seq is required");
+  }
+  if (!Number.isInteger(body.acked_seq)) return errorJson(400, "acked_seq is required");
+  const asked = Number(body.acked_seq);
+  if (asked < 0) return errorJson(400, "acked_seq must be >= 0");
+  const floor = Math.max(model.lastAckedSeq.get(id) ?? 0, asked);
+  model.lastAckedSeq.set(id, floor);
+  return json(200, { last_acked_seq: floor });
+}
+
+/**
+ * POST /workspaces/:id/broadcast (contract §16): needs broadcast_enabled, else 403
+ * broadcast_disabled; writes a `broadcast_receive` row to every other live workspace of the
+ * org (the fake holds one org) and answers how many got it.
+ */
+export function broadcast({ model, req }: Ctx): Response {
+  const id = req.params.id ?? "";
+  const parsed = readJson(req.raw);
+  const body = parsed.ok ? parsed.value : undefined;
+  if (!isRecord(body) || typeof body.message !== "string" || body.message === "") {
+    return errorJson(400, "message is required");
+  }
+  const ws = model.workspace(id);
+  if (ws === undefined || ws.status === "removed") return errorJson(404, "workspace not found");
+  if (!ws.broadcast_enabled) {
+    return errorJson(403, "broadcast_disabled", {
+      hint: "An administrator can enable broadcast for this workspace in the canvas",
+    });
+  }
+  let delivered = 0;
+  for (const other of model.allWorkspaces()) {
+    if (other.id === id || other.status === "removed") continue;
+    model.insertRow({
+      workspace_id: other.id,
+      activity_type: "broadcast_receive",
+      method: "broadcast",
+      source_id: id,
+      summary: body.message,
+      request_body: { message: body.message, sender_id: id, sender: ws.name },
+    });
+    delivered++;
+  }
+  return json(200, { status: "sent", delivered });
 }
 
 const ACTIVITY_TYPES = [

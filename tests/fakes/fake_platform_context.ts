@@ -5,8 +5,30 @@
 import type { Incoming } from "./fake_platform_http.ts";
 import type { PlatformModel } from "./fake_platform_model.ts";
 
+/**
+ * Which platform release the fake plays. "seed" is c636022d (platform-contract.md §1–§15):
+ * no broadcast, no staged uploads, `peer_id`/`before_ts` ignored. "2026-05" adds §16
+ * (a053ca6f), the default. "latest" adds upstream-latest.md §2 (enteros-core HEAD): rows carry
+ * `seq`, `include=peer_info`, the activity ack, the requests inbox, memory v2 and
+ * /uploads/limits. A route newer than the release answers gin's plain-text 404, and a query
+ * flag newer than it is ignored, as an older platform does.
+ */
+export type PlatformVersion = "seed" | "2026-05" | "latest";
+
+/** The releases in order, oldest first. */
+export const PLATFORM_VERSIONS: readonly PlatformVersion[] = ["seed", "2026-05", "latest"];
+
+/** True when release `version` has what release `since` introduced. */
+export function hasRelease(version: PlatformVersion, since: PlatformVersion): boolean {
+  return PLATFORM_VERSIONS.indexOf(version) >= PLATFORM_VERSIONS.indexOf(since);
+}
+
 /** Platform behaviour chosen when the fake is created. */
 export interface PlatformSettings {
+  /** The platform release the fake plays (default "2026-05"). */
+  version: PlatformVersion;
+  /** MEMORY_PLUGIN_URL set ("latest" only): false makes memory routes answer 503. */
+  memoryPluginConfigured: boolean;
   /** Whether POST /registry/heartbeat includes `platform_inbound_secret`. */
   heartbeatIncludesSecret: boolean;
   /** DELEGATION_RESULT_INBOX_PUSH=1 (contract §16): results also land in the caller's inbox. */

@@ -110,6 +110,28 @@ export interface DelegationRecord {
   response_text: string | null;
   error: string | null;
 }
+/** A file a canvas user attached for a poll-mode workspace, staged on the platform (§16). */
+export interface PendingUploadRecord {
+  workspace_id: string;
+  file_id: string;
+  name: string;
+  mimeType: string;
+  bytes: Uint8Array;
+  /** Set by POST …/ack; the content and ack routes then answer 404. */
+  acked: boolean;
+}
+/** One row of the requests inbox (upstream-latest.md §2 K). */
+export interface RequestRecord {
+  request_id: string;
+  workspace_id: string;
+  kind: "task" | "approval";
+  recipient_type: "user" | "agent";
+  recipient_id: string;
+  title: string;
+  detail: string;
+  priority: number | null;
+  status: "pending" | "done" | "rejected" | "approved";
+}
 export interface MemoryRecord {
   id: string;
   workspace_id: string;
@@ -133,6 +155,16 @@ export class PlatformModel {
   readonly a2aCalls: A2ACallRecord[] = [];
   readonly delegations: DelegationRecord[] = [];
   readonly memories: MemoryRecord[] = [];
+  readonly pendingUploads: PendingUploadRecord[] = [];
+  readonly requests: RequestRecord[] = [];
+  /** POST /activity/ack: the highest acked seq per workspace (monotonic). */
+  readonly lastAckedSeq = new Map<string, number>();
+  /** GET /uploads/limits answer ("latest" only). */
+  uploadLimits = {
+    per_file_bytes: 104_857_600,
+    per_request_bytes: 104_857_600,
+    max_attachments_per_message: 10,
+  };
   #workspaces = new Map<string, WorkspaceRecord>();
   /** token → workspace id. The real platform stores only sha256; a fake may keep plain text. */
   #tokens = new Map<string, string>();
@@ -256,7 +288,8 @@ export class PlatformModel {
     if (input.request_body != null) row.request_body = input.request_body;
     if (input.response_body != null) row.response_body = input.response_body;
     if (input.tool_trace != null) row.tool_trace = input.tool_trace;
-    this.#rows.push({ row, atUs, seq: this.#seq++ });
+    // Postgres identity columns start at 1.
+    this.#rows.push({ row, atUs, seq: ++this.#seq });
     return row;
   }
 

@@ -3,11 +3,25 @@
  * uses) and the gin-style matcher: static segments match exactly, ":name" matches one
  * non-empty segment; a wrong method or unknown path matches nothing.
  */
-import { chatUploads, listActivity, notify, reportActivity } from "./fake_platform_activity.ts";
+import {
+  ackActivity,
+  broadcast,
+  chatUploads,
+  listActivity,
+  notify,
+  reportActivity,
+} from "./fake_platform_activity.ts";
+import { pendingAck, pendingContent, uploadLimits } from "./fake_platform_uploads.ts";
+import { createRequest, listRequests } from "./fake_platform_requests.ts";
 import { a2aProxy } from "./fake_platform_a2a.ts";
-import type { Handler } from "./fake_platform_context.ts";
+import { type Handler, hasRelease, type PlatformVersion } from "./fake_platform_context.ts";
 import { delegate, listDelegations } from "./fake_platform_delegation.ts";
-import { searchMemories, writeMemory } from "./fake_platform_memories.ts";
+import {
+  listNamespaces,
+  searchMemories,
+  searchMemoriesV2,
+  writeMemory,
+} from "./fake_platform_memories.ts";
 import {
   discover,
   heartbeat,
@@ -25,15 +39,24 @@ export interface Route {
   /** WorkspaceAuth guards the /workspaces/:id/* sub-routes except /a2a (§1.1). */
   workspaceAuth: boolean;
   handler: Handler;
+  /** The release that introduced the route; older releases answer gin's 404. */
+  since: PlatformVersion;
 }
 
-function route(method: string, pattern: string, handler: Handler, guarded = false): Route {
+function route(
+  method: string,
+  pattern: string,
+  handler: Handler,
+  guarded = false,
+  since: PlatformVersion = "seed",
+): Route {
   return {
     method,
     segments: pattern.split("/").slice(1),
     key: `${method} ${pattern}`,
     workspaceAuth: guarded,
     handler,
+    since,
   };
 }
 
@@ -53,18 +76,32 @@ const ROUTES: readonly Route[] = [
   route("GET", "/workspaces/:id/delegations", listDelegations, true),
   route("POST", "/workspaces/:id/memories", writeMemory, true),
   route("GET", "/workspaces/:id/memories", searchMemories, true),
+  route("POST", "/workspaces/:id/broadcast", broadcast, true, "2026-05"),
+  route("GET", "/workspaces/:id/pending-uploads/:file_id/content", pendingContent, true, "2026-05"),
+  route("POST", "/workspaces/:id/pending-uploads/:file_id/ack", pendingAck, true, "2026-05"),
+  route("POST", "/workspaces/:id/activity/ack", ackActivity, true, "latest"),
+  route("POST", "/workspaces/:id/requests", createRequest, true, "latest"),
+  route("GET", "/workspaces/:id/requests", listRequests, true, "latest"),
+  route("GET", "/workspaces/:id/v2/namespaces", listNamespaces, true, "latest"),
+  route("GET", "/workspaces/:id/v2/memories", searchMemoriesV2, true, "latest"),
+  route("GET", "/uploads/limits", uploadLimits, false, "latest"),
 ];
 
 /** The "METHOD /pattern" keys of every route the fake serves. */
 export const ROUTE_KEYS: readonly string[] = ROUTES.map((r) => r.key);
 
-/** The route serving `method` + `path`, with its path params, or null (gin's 404). */
+/**
+ * The route serving `method` + `path` on release `version` (default: every route), with its
+ * path params, or null (gin's 404).
+ */
 export function matchRoute(
   method: string,
   path: string,
+  version: PlatformVersion = "latest",
 ): { route: Route; params: Record<string, string> } | null {
   const parts = path.split("/").slice(1);
   for (const r of ROUTES) {
+    if (!hasRelease(version, r.since)) continue;
     if (r.method !== method || r.segments.length !== parts.length) continue;
     const params: Record<string, string> = {};
     const matches = r.segments.every((seg, i) => {

@@ -17,6 +17,12 @@ export interface SpawnOptions {
   args?: string[];
   /** "piped" (default) lets the test write stdin; "null" gives the child an immediate EOF. */
   stdin?: "piped" | "null";
+  /**
+   * A repo-relative script to run instead of main.ts, with exactly the program's Deno flags
+   * (always `deno run`, even when MOLECULE_MCP_BIN names a binary). The benchmark's bare
+   * stdio responder uses it to measure the runtime's floor.
+   */
+  entry?: string;
 }
 
 /** What a finished run produced. */
@@ -34,11 +40,11 @@ export const REPO_ROOT: string = fileURLToPath(new URL("../../", import.meta.url
  * another launcher (the MCP SDK's StdioClientTransport, for one).
  */
 export function programCommand(
-  opts: Pick<SpawnOptions, "env" | "args">,
+  opts: Pick<SpawnOptions, "env" | "args" | "entry">,
 ): { command: string; args: string[]; env: Record<string, string>; cwd: string } {
   const args = opts.args ?? [];
   const bin = Deno.env.get("MOLECULE_MCP_BIN");
-  if (bin !== undefined && bin !== "") {
+  if (bin !== undefined && bin !== "" && opts.entry === undefined) {
     return { command: bin, args, env: { ...opts.env }, cwd: REPO_ROOT };
   }
   // Same flags as the Makefile's `run`: the shipped permission set and V8 flags from deno.json,
@@ -53,7 +59,7 @@ export function programCommand(
       "--no-lock",
       "-P=shipped",
       `--v8-flags=${manifest.runtime.v8Flags}`,
-      "main.ts",
+      opts.entry ?? "main.ts",
       ...args,
     ],
     env: { ...denoEnv, ...opts.env },

@@ -1,6 +1,6 @@
 /**
- * The eleven platform tools in upstream's order: what agents prompted for the Python runtime
- * expect to find. A tool added to lib/tools must be added here, and exercised by the tests
+ * The platform tools in upstream's order (the seed's eleven, then what upstream added later):
+ * what agents prompted for the Python runtime expect to find. A tool added to lib/tools must be added here, and exercised by the tests
  * that use this list (tools/list order, the network-scope run over every tool).
  */
 export const UPSTREAM_TOOL_NAMES: readonly string[] = [
@@ -15,4 +15,10 @@ export const UPSTREAM_TOOL_NAMES: readonly string[] = [
   "wait_for_message",
   "inbox_peek",
   "inbox_pop",
+  "chat_history",
+  "broadcast_message",
+  "get_runtime_identity",
+  "update_agent_card",
+  "create_request",
+  "create_approval",
 ];

@@ -37,6 +37,11 @@ Deno.test("activity row: a full platform row parses with every field typed", () 
     request_body: { params: { message: { parts: [{ kind: "text", text: "hi" }] } } },
     response_body: { result: "ok" },
     tool_trace: [],
+    seq: 42,
+    peer_name: "Bot",
+    peer_role: "analyst",
+    agent_card_url: "https://p.example/registry/discover/22222222-2222-4222-8222-222222222222",
+    attachments: [{ kind: "file", uri: "workspace:/a" }],
   });
   assertEquals(parsed, {
     id: ID,
@@ -49,6 +54,11 @@ Deno.test("activity row: a full platform row parses with every field typed", () 
     created_at: TS,
     request_body: { params: { message: { parts: [{ kind: "text", text: "hi" }] } } },
     response_body: { result: "ok" },
+    seq: 42,
+    peer_name: "Bot",
+    peer_role: "analyst",
+    agent_card_url: "https://p.example/registry/discover/22222222-2222-4222-8222-222222222222",
+    attachments: [{ kind: "file", uri: "workspace:/a" }],
   });
 });
 
@@ -71,6 +81,11 @@ Deno.test("activity row: null and missing columns become empty strings and null 
     created_at: TS,
     request_body: null,
     response_body: null,
+    seq: null,
+    peer_name: "",
+    peer_role: "",
+    agent_card_url: "",
+    attachments: undefined,
   });
 });
 

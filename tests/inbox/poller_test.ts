@@ -1,12 +1,13 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { DurableInbox } from "../../lib/inbox/inbox.ts";
-import { InboxPoller } from "../../lib/inbox/poller.ts";
+import { ackableSeq, InboxPoller, safeCursor } from "../../lib/inbox/poller.ts";
+import { type ActivityRow, parseActivityRow } from "../../lib/inbox/activity_row.ts";
 import { createPlatformClient } from "../../lib/platform/client.ts";
 import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
-import type { Fault } from "../fakes/fake_platform.ts";
+import type { Fault, PlatformVersion } from "../fakes/fake_platform.ts";
 
 const ACTIVITY = "GET /workspaces/:id/activity";
 const INTERVAL_MS = 5_000;
@@ -25,11 +26,11 @@ interface Rig {
 
 async function withRig(
   fn: (rig: Rig) => Promise<void>,
-  opts: { capacity?: number; pageLimit?: number } = {},
+  opts: { capacity?: number; pageLimit?: number; version?: PlatformVersion } = {},
 ): Promise<void> {
   await withTempDir(async (dir) => {
     const clock = new ManualClock();
-    const platform = createFakePlatform({ clock });
+    const platform = createFakePlatform({ clock, version: opts.version ?? "2026-05" });
     const me = platform.addWorkspace({ delivery_mode: "poll" });
     const peer = platform.addWorkspace({ delivery_mode: "poll" });
     const { log, text } = captureLog("info");
@@ -42,6 +43,7 @@ async function withRig(
         dir,
         log,
         clock,
+        workspaceId: me.id,
         ...(opts.capacity === undefined ? {} : { capacity: opts.capacity }),
       });
       const poller = new InboxPoller(
@@ -320,4 +322,106 @@ Deno.test("inbox poller: a row whose id is not a UUID is passed over and never b
     assertEquals(await rig.poller.pollOnce(), INTERVAL_MS, "the next poll succeeds");
     assertEquals(texts(rig.inbox), ["before", "after"]);
   });
+});
+
+// ---- seq and acked delivery (upstream-latest §2 B, C) ---------------------------------------
+
+const ACK = "POST /workspaces/:id/activity/ack";
+
+Deno.test("inbox poller: once a page is stored the platform is acked its highest seq", async () => {
+  await withRig(async (rig) => {
+    const rows = ["m0", "m1", "m2"].map((text) => rig.platform.sendToInbox(rig.me.id, { text }));
+    await rig.poller.pollOnce();
+    assertEquals(texts(rig.inbox), ["m0", "m1", "m2"]);
+    assertEquals(rig.platform.lastAckedSeq(rig.me.id), rig.platform.seqOf(rows[2]!.id));
+    await rig.poller.pollOnce();
+    assertEquals(rig.platform.count(ACK), 1, "an acked seq is not sent again");
+  }, { version: "latest" });
+});
+
+Deno.test("inbox poller: a full inbox acks only the messages it stored", async () => {
+  await withRig(async (rig) => {
+    const rows = [0, 1, 2, 3].map((i) => rig.platform.sendToInbox(rig.me.id, { text: `m${i}` }));
+    await rig.poller.pollOnce();
+    assertEquals(texts(rig.inbox), ["m0", "m1"]);
+    assertEquals(rig.platform.lastAckedSeq(rig.me.id), rig.platform.seqOf(rows[1]!.id));
+  }, { capacity: 2, version: "latest" });
+});
+
+Deno.test("inbox poller: an older platform without seq gets no ack at all", async () => {
+  await withRig(async (rig) => {
+    rig.platform.sendToInbox(rig.me.id, { text: "m0" });
+    await rig.poller.pollOnce();
+    assertEquals(texts(rig.inbox), ["m0"]);
+    assertEquals(rig.platform.count(ACK), 0);
+  });
+});
+
+Deno.test("inbox poller: a failing ack never holds delivery up, is logged once and retried", async () => {
+  await withRig(async (rig) => {
+    rig.platform.failNext(ACK, 500, 2);
+    rig.platform.sendToInbox(rig.me.id, { text: "m0" });
+    await rig.poller.pollOnce();
+    rig.platform.sendToInbox(rig.me.id, { text: "m1" });
+    const last = rig.platform.sendToInbox(rig.me.id, { text: "m2" });
+    await rig.poller.pollOnce();
+    assertEquals(texts(rig.inbox), ["m0", "m1", "m2"]);
+    assertEquals(rig.logText().split("inbox ack to the platform failed").length - 1, 1);
+    rig.platform.sendToInbox(rig.me.id, { text: "m3" });
+    await rig.poller.pollOnce();
+    assert(rig.platform.lastAckedSeq(rig.me.id)! > rig.platform.seqOf(last.id)!);
+    assertStringIncludes(rig.logText(), "inbox acks to the platform work again");
+  }, { version: "latest" });
+});
+
+Deno.test("inbox poller: a platform that does not know the ack route is not asked again", async () => {
+  await withRig(async (rig) => {
+    rig.platform.failNext(ACK, {
+      status: 404,
+      body: "404 page not found",
+      headers: { "content-type": "text/plain" },
+    });
+    rig.platform.sendToInbox(rig.me.id, { text: "m0" });
+    await rig.poller.pollOnce();
+    rig.platform.sendToInbox(rig.me.id, { text: "m1" });
+    await rig.poller.pollOnce();
+    assertEquals(texts(rig.inbox), ["m0", "m1"]);
+    assertEquals(rig.platform.count(ACK), 1);
+    assertStringIncludes(rig.logText(), "does not take inbox acks");
+  }, { version: "latest" });
+});
+
+Deno.test("inbox poller: with seq, a page ending inside a group of equal timestamps moves the cursor to its last row", async () => {
+  await withRig(async (rig) => {
+    rig.platform.sendToInbox(rig.me.id, { text: "seed" });
+    await rig.poller.pollOnce();
+    await rig.clock.advance(1_000);
+    rig.platform.sendToInbox(rig.me.id, { text: "x" });
+    const at = new Date(rig.clock.now() + 1_000).toISOString().replace("Z", "123Z");
+    const [a] = ["a", "b", "c"].map((text) =>
+      rig.platform.sendToInbox(rig.me.id, { text, createdAt: at })
+    );
+    await rig.clock.advance(2_000);
+    // The page is [x, a]; b and c share a's timestamp. Without seq the cursor could only go
+    // to x (a cursor on a would skip b); with seq the platform resumes right after a.
+    assertEquals(await rig.poller.pollOnce(), 0, "a full page: read on at once");
+    assertEquals(rig.inbox.cursor?.id, a!.id, "the cursor is on the page's last row");
+    await drain(rig);
+    assertEquals(texts(rig.inbox), ["seed", "x", "a", "b", "c"]);
+  }, { pageLimit: 2, version: "latest" });
+});
+
+Deno.test("inbox poller: the cursor rule uses seq to split rows of one timestamp", () => {
+  const at = "2026-05-01T10:00:00.123456Z";
+  const row = (id: string, seq: number | null): ActivityRow => ({
+    ...parseActivityRow({ id, created_at: at })!,
+    seq,
+  });
+  const a = "00000000-0000-4000-8000-00000000000a";
+  const b = "00000000-0000-4000-8000-00000000000b";
+  // The inbox took a but not b: a cursor on a is safe only if the platform resumes by seq.
+  assertEquals(safeCursor([row(a, 7), row(b, 8)], 1, false)?.id, a);
+  assertEquals(safeCursor([row(a, null), row(b, null)], 1, false), null);
+  assertEquals(ackableSeq([row(a, 7), row(b, 8)], 1), 7);
+  assertEquals(ackableSeq([row(a, 9), row(b, 8)], 1), null, "b (seq 8) is not stored yet");
 });

@@ -655,3 +655,127 @@ Deno.test("server: a bad tool list is refused at construction", () => {
       "loose: inputSchema.properties.id: unsupported keyword pattern",
   );
 });
+
+/** A raw session whose tools are still loading until the test settles `loading`. */
+async function loadingSession() {
+  const [clientSide, serverSide] = linkedPair();
+  const ctx = newCtx();
+  const logs = captureLog("debug");
+  const loading = Promise.withResolvers<{ tools: ToolSpec<TestCtx>[]; context: TestCtx }>();
+  const server = new McpServer<TestCtx>({
+    transport: serverSide,
+    serverInfo: { name: "molecule-mcp", version: "9.9.9" },
+    loading: loading.promise,
+    log: logs.log,
+  });
+  await server.start();
+  const replies = new Map<string | number, PromiseWithResolvers<JSONRPCMessage>>();
+  const replyTo = (id: number) => {
+    const waiter = replies.get(id) ?? Promise.withResolvers<JSONRPCMessage>();
+    replies.set(id, waiter);
+    return waiter.promise;
+  };
+  clientSide.onmessage = (message) => {
+    if ("id" in message && typeof message.id === "number") {
+      void replyTo(message.id);
+      replies.get(message.id)?.resolve(message);
+    }
+  };
+  await clientSide.start();
+  return {
+    ctx,
+    logs,
+    loading,
+    replyTo,
+    send: (id: number, method: string, params: Record<string, unknown> = {}) =>
+      clientSide.send({ jsonrpc: "2.0", id, method, params }),
+    async [Symbol.asyncDispose]() {
+      await clientSide.close();
+      await server.closed;
+    },
+  };
+}
+
+Deno.test("server: initialize and ping are answered while the tools are still loading", async () => {
+  await using raw = await loadingSession();
+  await raw.send(1, "initialize", {
+    protocolVersion: "2025-06-18",
+    capabilities: {},
+    clientInfo: { name: "x", version: "1" },
+  });
+  await raw.send(2, "tools/list");
+  await raw.send(3, "tools/call", { name: "echo", arguments: { text: "early" } });
+  await raw.send(4, "ping");
+  const init = await settlesSoon(raw.replyTo(1), "initialize");
+  assert("result" in init && init.result.protocolVersion === "2025-06-18");
+  assertEquals(await settlesSoon(raw.replyTo(4), "ping"), { jsonrpc: "2.0", id: 4, result: {} });
+
+  // tools/list and tools/call wait for the tools, then answer as usual.
+  let isListAnswered = false;
+  void raw.replyTo(2).then(() => isListAnswered = true);
+  await flushMicrotasks(50);
+  assertEquals(isListAnswered, false);
+  raw.loading.resolve({ tools: TOOLS, context: raw.ctx });
+  const list = await settlesSoon(raw.replyTo(2), "tools/list");
+  assert("result" in list && Array.isArray(list.result.tools));
+  assertEquals(list.result.tools.map((t: { name: string }) => t.name), [
+    "echo",
+    "block",
+    "boom",
+    "refuse",
+  ]);
+  const call = await settlesSoon(raw.replyTo(3), "tools/call");
+  assert("result" in call);
+  assertEquals(textOf(call.result), '{\n  "text": "early"\n}');
+  assertEquals(raw.ctx.calls, [{ tool: "echo", args: { text: "early" } }]);
+});
+
+Deno.test("server: tools that fail to load answer tools/list with an internal error", async () => {
+  await using raw = await loadingSession();
+  await raw.send(1, "tools/list");
+  raw.loading.reject(new Error("the workspace link did not open"));
+  assertEquals(await settlesSoon(raw.replyTo(1), "tools/list"), {
+    jsonrpc: "2.0",
+    id: 1,
+    error: { code: -32603, message: "Internal error" },
+  });
+  await raw.send(2, "ping");
+  assertEquals(await settlesSoon(raw.replyTo(2), "ping"), { jsonrpc: "2.0", id: 2, result: {} });
+});
+
+Deno.test("server: heard waits for the client's first message, and initialize is answered first", async () => {
+  const [clientSide, serverSide] = linkedPair();
+  const server = makeServer(serverSide, newCtx(), captureLog(), {});
+  const order: string[] = [];
+  void server.heard.then(() => order.push("heard"));
+  clientSide.onmessage = (message) => order.push("id" in message ? `reply ${message.id}` : "?");
+  await clientSide.start();
+  await server.start();
+  await flushMicrotasks(50);
+  assertEquals(order, [], "nothing heard before the client speaks");
+  await clientSide.send({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "x", version: "1" },
+    },
+  });
+  await settlesSoon(server.heard, "heard");
+  await flushMicrotasks(50);
+  assertEquals(order, ["reply 1", "heard"]);
+  await clientSide.close();
+  await server.closed;
+});
+
+Deno.test("server: heard also settles when the session ends without a message", async () => {
+  const [clientSide, serverSide] = linkedPair();
+  const server = makeServer(serverSide, newCtx(), captureLog(), {});
+  await server.start();
+  await clientSide.start();
+  await clientSide.close();
+  await server.closed;
+  await settlesSoon(server.heard, "heard");
+});

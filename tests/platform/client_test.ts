@@ -348,6 +348,14 @@ Deno.test("platform: sendA2A classifies replies, queued answers, JSON-RPC errors
       json({ queued: true, queue_id: "q-1", queue_depth: 2, message: "busy" }, 202),
       { kind: "queued", via: "busy", queueId: "q-1" },
     ],
+    [
+      json({ status: "queued", delivery_mode: "push-async", method: "message/send" }),
+      { kind: "queued", via: "async" },
+    ],
+    [
+      json({ status: "queued", queue_id: "q-boot", queue_depth: 1 }),
+      { kind: "queued", via: "busy", queueId: "q-boot" },
+    ],
     [json({ status: "queued" }), {
       kind: "malformed",
       detail: "the answer has no result, error or queued status",

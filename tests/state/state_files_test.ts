@@ -35,6 +35,7 @@ Deno.test("state files: shared names match upstream's; a workspace's files carry
     cursor: ".mcp_inbox_cursor",
     lock: ".mcp_inbox.lock",
     inboundSecret: ".platform_inbound_secret",
+    installedToken: ".mcp_workspace_token",
   });
   assertEquals(
     workspaceStatePath("/configs", "inboundSecret", WS),

@@ -131,6 +131,89 @@ Deno.test("token: without a state dir the problem still names the three sources"
   assertStringIncludes(problem, "<state dir>/.auth_token");
 });
 
+/** UTF-16LE bytes of `text`, with a byte-order mark when `bom`. */
+function utf16le(text: string, bom: boolean): Uint8Array {
+  const out: number[] = bom ? [0xff, 0xfe] : [];
+  for (const char of text) {
+    const code = char.charCodeAt(0);
+    out.push(code & 0xff, code >> 8);
+  }
+  return new Uint8Array(out);
+}
+
+Deno.test("token: quoted inline tokens are refused at start naming the position and kind, never the value", async () => {
+  const { log } = captureLog();
+  const cases: [string, string][] = [
+    [`"${INLINE}"`, 'contains a quote (") at character 1: remove the quotes'],
+    [`'${INLINE}'`, "contains a quote (') at character 1"],
+    [`\u201c${INLINE}\u201d`, "contains a typographic quote (U+201C) at character 1"],
+    [
+      `${INLINE}\u00e9`,
+      `contains a non-ASCII character (U+00E9) at character ${INLINE.length + 1}`,
+    ],
+    [`${INLINE}\\x`, `contains a backslash at character ${INLINE.length + 1}`],
+    [`ab\u0007${INLINE}`, "contains a control character (U+0007) at character 3"],
+    [`Bearer ${INLINE}`, "contains whitespace inside the token (a space at character 7)"],
+  ];
+  for (const [inline, expected] of cases) {
+    const problem = problemOf(
+      await resolveToken({ inline, file: undefined, stateDir: undefined }, { log }),
+    );
+    assertStringIncludes(problem, `MOLECULE_WORKSPACE_TOKEN ${expected}`, inline);
+  }
+});
+
+Deno.test("token: a UTF-16 token file is refused with save it as UTF-8, with or without a BOM", async () => {
+  await withTempDir(async (dir) => {
+    for (const bom of [true, false]) {
+      const path = `${dir}/token-${bom}`;
+      await Deno.writeFile(path, utf16le(`${IN_FILE}\r\n`, bom));
+      const { log } = captureLog();
+      const problem = problemOf(
+        await resolveToken({ inline: "", file: path, stateDir: undefined }, { log }),
+      );
+      assertStringIncludes(problem, `MOLECULE_WORKSPACE_TOKEN_FILE "${path}" is UTF-16 text`);
+      assertStringIncludes(problem, "save it as UTF-8");
+    }
+  });
+});
+
+Deno.test("token: a UTF-8 byte-order mark and a trailing CRLF are stripped and accepted", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/token.txt`;
+    await Deno.writeFile(path, new TextEncoder().encode(`\ufeff${IN_FILE}\r\n`));
+    const { log } = captureLog();
+    const result = await resolveToken({ inline: "", file: path, stateDir: undefined }, { log });
+    assertEquals(result, { ok: true, token: IN_FILE, source: "MOLECULE_WORKSPACE_TOKEN_FILE" });
+    const inline = await resolveToken({
+      inline: `\ufeff${INLINE}\r\n`,
+      file: undefined,
+      stateDir: undefined,
+    }, { log });
+    assertEquals(inline, { ok: true, token: INLINE, source: "MOLECULE_WORKSPACE_TOKEN" });
+  });
+});
+
+Deno.test("token: a malformed .auth_token is a problem naming the file, not a silent fallback", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/.auth_token`, `\u201c${IN_STATE}\u201d\n`);
+    const { log } = captureLog();
+    const problem = problemOf(
+      await resolveToken({ inline: undefined, file: undefined, stateDir: dir }, { log }),
+    );
+    assertStringIncludes(
+      problem,
+      `${dir}/.auth_token contains a typographic quote (U+201C) at character 1`,
+    );
+    await Deno.writeFile(`${dir}/.auth_token`, utf16le(IN_STATE, true));
+    const utf16 = problemOf(
+      await resolveToken({ inline: undefined, file: undefined, stateDir: dir }, { log }),
+    );
+    assertStringIncludes(utf16, "is UTF-16 text");
+    assertStringIncludes(utf16, "save it as UTF-8");
+  });
+});
+
 for (const { kind, make } of HOSTILE_FILES) {
   Deno.test(`token: .auth_token that is ${kind} is a problem naming it, read without hanging`, async () => {
     await withTempDir(async (dir) => {

@@ -176,6 +176,22 @@ Deno.test("delegate_task: a busy peer's queued answer (202 queued:true) reads as
   });
 });
 
+Deno.test("delegate_task: the platform's push-async queued answer reads as delivered, not failed", async () => {
+  await withToolRig(async (rig) => {
+    makePushPeer(rig, "unused");
+    rig.platform.setA2AReply(rig.peer.id, {
+      kind: "raw",
+      status: 200,
+      body: { status: "queued", delivery_mode: "push-async", method: "message/send" },
+    });
+    const out = await rig.call("delegate_task", { workspace_id: rig.peer.id, task: "go" });
+    assertEquals(out.isError, false);
+    assertStringIncludes(out.text, "Task delivered. The platform accepted the task");
+    assertStringIncludes(out.text, "Do not send the task again");
+    assertEquals(rig.platform.count(A2A), 1);
+  });
+});
+
 Deno.test("delegate_task: no answer is retried 5 times with 1-2-4-8 s backoff, then fails", async () => {
   await withToolRig(async (rig) => {
     const backoffs = recordBackoffs(rig);

@@ -1,5 +1,6 @@
 import type { DurableInbox } from "../../lib/inbox/inbox.ts";
 import type { InboxMessage } from "../../lib/inbox/message.ts";
+import { inboxLoading, type InboxOpening } from "../../lib/inbox/unavailable.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
 import { flushMicrotasks } from "../fakes/manual_clock.ts";
 import { type ToolRig, withToolRig } from "../fakes/tool_harness.ts";
@@ -275,5 +276,64 @@ Deno.test("inbox tools: tools/list marks peek and wait read-only and pop idempot
       Object.keys(byName.get("wait_for_message")?.inputSchema.properties ?? {}),
       ["timeout_secs"],
     );
+  });
+});
+
+// ---- inbox still loading (journal replayed in the background) -------------------------------
+
+/** Makes the rig's inbox look as it does while its journal is replayed; returns the release. */
+function loadingInbox(rig: ToolRig): (opened: InboxOpening) => void {
+  let release: (opened: InboxOpening) => void = () => {};
+  const opening = new Promise<InboxOpening>((resolve) => (release = resolve));
+  rig.deps.inbox = null;
+  rig.deps.inboxUnavailable = inboxLoading(opening);
+  return release;
+}
+
+Deno.test("inbox tools: a call made while the journal loads waits for it, then answers", async () => {
+  await withToolRig(async (rig) => {
+    const inbox = inboxOf(rig);
+    const m = message("saved before the restart");
+    await queue(rig, m);
+    const release = loadingInbox(rig);
+    const peek = rig.call("inbox_peek", {});
+    const wait = rig.call("wait_for_message", { timeout_secs: 0 });
+    await rig.clock.whenSleeping();
+    release({ inbox, unavailable: null });
+    assertEquals(ids((await peek).text), [m.activity_id]);
+    assertEquals(JSON.parse((await wait).text).activity_id, m.activity_id);
+    const pop = await rig.call("inbox_pop", { activity_id: m.activity_id });
+    assertEquals(JSON.parse(pop.text), { removed: true, activity_id: m.activity_id });
+    await flushMicrotasks();
+    assertEquals(rig.clock.pendingSleeps, 0, "the wait for the journal left no timer");
+  });
+});
+
+Deno.test("inbox tools: a journal still loading after 30 s gets a clear answer, not a hang", async () => {
+  await withToolRig(async (rig) => {
+    const release = loadingInbox(rig);
+    const peek = rig.call("inbox_peek", {});
+    await rig.clock.whenSleeping();
+    await rig.clock.advance(30_000);
+    const out = await peek;
+    assertEquals(out.isError, true);
+    assertStringIncludes(out.text, "still loading its journal");
+    assertStringIncludes(out.text, "Next:");
+    release({ inbox: inboxOf(rig), unavailable: null });
+  });
+});
+
+Deno.test("inbox tools: an inbox that fails to open answers with the reason", async () => {
+  await withToolRig(async (rig) => {
+    const release = loadingInbox(rig);
+    const pop = rig.call("inbox_pop", { activity_id: crypto.randomUUID() });
+    await rig.clock.whenSleeping();
+    release({
+      inbox: null,
+      unavailable: { message: "The inbox cannot be opened: disk full", next: "free space" },
+    });
+    const out = await pop;
+    assertEquals(out.isError, true);
+    assertStringIncludes(out.text, "disk full");
   });
 });

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { type ToolRig, withToolRig } from "../fakes/tool_harness.ts";
+import { memoryFs, type ToolRig, withToolRig } from "../fakes/tool_harness.ts";
 
 const MB = 1024 * 1024;
 const UPLOADS = "POST /workspaces/:id/chat/uploads";
@@ -96,48 +96,38 @@ Deno.test("send_message_to_user: relative paths are refused, every bad path list
 });
 
 Deno.test("send_message_to_user: a file over 25 MB is refused without being read", async () => {
+  const reads = { bytes: 0 };
   await withToolRig(async (rig) => {
-    let reads = 0;
-    rig.deps.stat = () => Promise.resolve({ isFile: true, size: 25 * MB + 1 });
-    rig.deps.readFile = () => {
-      reads++;
-      return Promise.resolve(new Uint8Array(0));
-    };
     const out = await rig.call("send_message_to_user", {
       message: "video",
       attachments: ["/tmp/huge.mp4"],
     });
     assertEquals(out.isError, true);
     assertStringIncludes(out.text, "/tmp/huge.mp4: 25.1 MB, over the 25 MB limit per file");
-    assertEquals(reads, 0);
+    assertEquals(reads.bytes, 0);
     assertNothingSent(rig);
-  });
+  }, { attachmentFs: memoryFs({}, { sizes: { "/tmp/huge.mp4": 25 * MB + 1 }, reads }) });
 });
 
 Deno.test("send_message_to_user: attachments over 50 MB together are refused before any is read", async () => {
+  const reads = { bytes: 0 };
+  const twenty = 20 * MB;
+  const sizes = { "/tmp/a.bin": twenty, "/tmp/b.bin": twenty, "/tmp/c.bin": twenty };
   await withToolRig(async (rig) => {
-    const twenty = new Uint8Array(20 * MB);
-    const read: string[] = [];
-    rig.deps.stat = () => Promise.resolve({ isFile: true, size: twenty.length });
-    rig.deps.readFile = (path) => {
-      read.push(path);
-      return Promise.resolve(twenty);
-    };
     const out = await rig.call("send_message_to_user", {
       message: "three parts",
       attachments: ["/tmp/a.bin", "/tmp/b.bin", "/tmp/c.bin"],
     });
     assertEquals(out.isError, true);
     assertStringIncludes(out.text, "60.0 MB, over the platform's 50 MB limit");
-    assertEquals(read, [], "nothing was read into memory");
+    assertEquals(reads.bytes, 0, "nothing was read into memory");
     assertNothingSent(rig);
-  });
+  }, { attachmentFs: memoryFs({}, { sizes, reads }) });
 });
 
 Deno.test("send_message_to_user: a directory or an unreadable file is refused", async () => {
+  const fs = memoryFs({ "/home/me/": new Uint8Array(0) });
   await withToolRig(async (rig) => {
-    rig.deps.stat = (path) => Promise.resolve({ isFile: !path.endsWith("/"), size: 10 });
-    rig.deps.readFile = () => Promise.reject(new Deno.errors.PermissionDenied("denied"));
     const out = await rig.call("send_message_to_user", {
       message: "files",
       attachments: ["/home/me/", "/home/me/secret.txt"],
@@ -146,6 +136,14 @@ Deno.test("send_message_to_user: a directory or an unreadable file is refused", 
     assertStringIncludes(out.text, "/home/me/: not a regular file");
     assertStringIncludes(out.text, "/home/me/secret.txt: permission denied");
     assertNothingSent(rig);
+  }, {
+    attachmentFs: {
+      ...fs,
+      realPath: (path) =>
+        path === "/home/me/secret.txt"
+          ? Promise.reject(new Deno.errors.PermissionDenied("denied"))
+          : fs.realPath(path),
+    },
   });
 });
 
@@ -208,5 +206,48 @@ Deno.test("send_message_to_user: empty attachment entries are ignored", async ()
     assertEquals(out, { text: "Message sent to user", isError: false });
     assertEquals(rig.platform.count(UPLOADS), 0);
     assertEquals(rig.platform.notifications.length, 1);
+  });
+});
+
+Deno.test("send_message_to_user: already-uploaded attachments are sent by reference, in order, not re-uploaded", async () => {
+  await withToolRig(async (rig) => {
+    const out = await rig.call("send_message_to_user", {
+      message: "Here you go.",
+      attachments: [
+        { uri: "workspace:/workspace/a.png", name: "a.png", mime_type: "image/png", size: 10 },
+        "/work/out/report.pdf",
+        { uri: "platform-pending:ws/f1", name: "b.txt", mimeType: "text/plain" },
+      ],
+    });
+    assertEquals(out, { text: "Message sent to user with 3 attachment(s)", isError: false });
+    assertEquals(rig.platform.uploads.map((u) => u.name), ["report.pdf"], "only the path uploaded");
+    const upload = rig.platform.uploads[0];
+    assertEquals(rig.platform.notifications[0]?.attachments, [
+      { uri: "workspace:/workspace/a.png", name: "a.png", mimeType: "image/png", size: 10 },
+      { uri: upload?.uri, name: "report.pdf", mimeType: "application/pdf", size: REPORT.length },
+      { uri: "platform-pending:ws/f1", name: "b.txt", mimeType: "text/plain" },
+    ]);
+  }, { files: { "/work/out/report.pdf": REPORT } });
+});
+
+Deno.test("send_message_to_user: a file:// URI or an object with a path is uploaded like a path", async () => {
+  await withToolRig(async (rig) => {
+    const out = await rig.call("send_message_to_user", {
+      message: "Files.",
+      attachments: ["file:///work/out/report.pdf", { path: "/work/out/data.csv" }],
+    });
+    assertEquals(out.isError, false);
+    assertEquals(rig.platform.uploads.map((u) => u.name), ["report.pdf", "data.csv"]);
+  }, { files: { "/work/out/report.pdf": REPORT, "/work/out/data.csv": DATA } });
+});
+
+Deno.test("send_message_to_user: a reference without a name, or an object without uri or path, sends nothing", async () => {
+  await withToolRig(async (rig) => {
+    for (const bad of [{ uri: "workspace:/x" }, { name: "x.txt" }, 42]) {
+      const out = await rig.call("send_message_to_user", { message: "x", attachments: [bad] });
+      assertEquals(out.isError, true, JSON.stringify(bad));
+      assertStringIncludes(out.text, "attachments[0]");
+    }
+    assertNothingSent(rig);
   });
 });

@@ -1,0 +1,371 @@
+/**
+ * `molecule-mcp install <host>`: writes the host's MCP entry for the configuration in this
+ * environment (the same variables the server reads), so nobody wires a host by hand or leaves
+ * a token in plain text in a host config file (upstream-latest.md §3 #1, #9). The token goes
+ * into a 0600 file in the state directory and the entry names that file in
+ * MOLECULE_WORKSPACE_TOKEN_FILE. The server name follows upstream's `molecule-<slug>` rule.
+ * An existing entry of that name is shown and replaced only with --force; --dry-run shows the
+ * change and writes nothing. The host file is edited in place (cli/install_json.ts,
+ * cli/install_toml.ts) and replaced atomically; a file that cannot be edited safely is left
+ * untouched with the reason. Printing is main.ts's job.
+ */
+import type { Clock } from "../clock.ts";
+import { type Env, ENV_VARS, type EnvVar, loadConfig } from "../config.ts";
+import { createLogger } from "../log.ts";
+import { createPlatformClient } from "../platform/client.ts";
+import { buildFetch, type HttpClientDeps } from "../platform/http_client.ts";
+import { Redactor } from "../redact.ts";
+import { atomicWriteFile } from "../state/atomic_write.ts";
+import { resolveStateDir } from "../state/state_dir.ts";
+import { stateFilePath, workspaceStatePath } from "../state/state_files.ts";
+import { resolveToken } from "../state/token.ts";
+import { dirName } from "../paths.ts";
+import type { InstallRequest } from "./args.ts";
+import {
+  absolutePath,
+  checkServerName,
+  type HostTarget,
+  hostTarget,
+  jsonEntry,
+  type ProgramCommand,
+  serverNameFor,
+  tomlEntry,
+} from "./install_hosts.ts";
+import { editJsonServers } from "./install_json.ts";
+import { replaceTomlTable, scanTomlTable, tomlBlocksText } from "./install_toml.ts";
+
+/** Effects install needs; main.ts passes the real ones. */
+export interface InstallDeps {
+  clock: Clock;
+  /** For the workspace-name lookup (CA file / proxy honoured as in the server). */
+  http: HttpClientDeps;
+  /** The directory a project-scope entry goes into. */
+  cwd: string;
+  /** How the host should start this program (the binary, or make from a checkout). */
+  program: ProgramCommand;
+  /** Tests point the in-container default elsewhere (see state/state_dir.ts). */
+  containerDir?: string;
+}
+
+/** What main.ts prints (stdout, then stderr lines) and the exit code (0 done, 2 refused). */
+export interface InstallResult {
+  output: string;
+  errors: string[];
+  exitCode: 0 | 2;
+}
+
+/** The name lookup is a nicety: a platform that does not answer in 3 s gets the id fallback. */
+const NAME_LOOKUP_TIMEOUT_MS = 3_000;
+/** Variables never copied into an entry: replaced by the token file, or not the server's. */
+const NOT_COPIED: ReadonlySet<EnvVar> = new Set([
+  "MOLECULE_WORKSPACE_TOKEN",
+  "MOLECULE_WORKSPACE_TOKEN_FILE",
+  "CONFIGS_DIR",
+  "HOME",
+  "NO_COLOR",
+  "CLAUDE_CONFIG_DIR",
+  "CODEX_HOME",
+]);
+/** Env keys whose values are hidden when an existing entry is shown. */
+const SECRET_KEY = /token|secret|password|passwd|api_?key/i;
+
+/**
+ * Runs the install. Never throws for an expected problem (bad configuration, a host file that
+ * cannot be parsed or written): those come back as errors with exit code 2. Needs read/write
+ * on the state directory and the host's config file, and net for the name lookup.
+ */
+export async function runInstall(
+  request: InstallRequest,
+  env: Env,
+  deps: InstallDeps,
+): Promise<InstallResult> {
+  const notes: string[] = [];
+  const log = createLogger({ write: (line) => notes.push(line), level: "warn" });
+  const refuse = (lines: string[]): InstallResult => ({
+    output: "",
+    errors: lines.map((line) => redactor.redact(line)),
+    exitCode: 2,
+  });
+  const redactor = new Redactor();
+
+  const loaded = loadConfig(env);
+  const stateDir = await resolveStateDir({
+    configsDir: env.CONFIGS_DIR,
+    home: env.HOME,
+    log,
+    ...(deps.containerDir === undefined ? {} : { containerDir: deps.containerDir }),
+  });
+  const token = await resolveToken({
+    inline: env.MOLECULE_WORKSPACE_TOKEN,
+    file: env.MOLECULE_WORKSPACE_TOKEN_FILE,
+    stateDir: stateDir.ok ? stateDir.dir : undefined,
+  }, { log });
+  const home = (env.HOME ?? "").trim();
+  const nameProblem = request.name === undefined ? undefined : checkServerName(request.name);
+  const problems = [
+    ...(loaded.ok ? [] : loaded.problems),
+    ...(stateDir.ok ? [] : [stateDir.problem]),
+    ...(token.ok ? [] : [token.problem]),
+    ...(request.scope === "user" && home === ""
+      ? [
+        "HOME is not set: install needs it to find " +
+        "the host's config in your home directory",
+      ]
+      : []),
+    ...(nameProblem === undefined ? [] : [nameProblem]),
+  ];
+  if (!loaded.ok || !stateDir.ok || !token.ok || problems.length > 0) {
+    return refuse([
+      `molecule-mcp install: ${problems.length} problem(s); nothing was written`,
+      ...problems.map((p) => `  - ${p}`),
+      "install writes the entry for the configuration in this shell's environment: set " +
+      "WORKSPACE_ID, PLATFORM_URL and the token (or its file) here first, then run it again",
+    ]);
+  }
+  redactor.add(token.token);
+  const config = loaded.config;
+
+  let name = request.name;
+  if (name === undefined) {
+    const shown = await workspaceName(env, config, token.token, deps);
+    if (shown === null) {
+      notes.push(
+        "the workspace name could not be read from the platform: the server is " +
+          "named after the workspace ID (use --name to choose)",
+      );
+    }
+    name = serverNameFor(shown, config.workspaceId);
+  }
+
+  // The token file the entry names: the operator's own file when they have one, else ours.
+  const tokenFile = token.source === "MOLECULE_WORKSPACE_TOKEN_FILE"
+    ? absolutePath((env.MOLECULE_WORKSPACE_TOKEN_FILE ?? "").trim(), deps.cwd)
+    : token.source === ".auth_token"
+    ? stateFilePath(stateDir.dir, "authToken")
+    : workspaceStatePath(stateDir.dir, "installedToken", config.workspaceId);
+  const entryEnv: Record<string, string> = {
+    WORKSPACE_ID: config.workspaceId,
+    PLATFORM_URL: config.platformUrl,
+    MOLECULE_WORKSPACE_TOKEN_FILE: tokenFile,
+    // Pinned: the host's own HOME or /configs must not pick another directory than this one.
+    CONFIGS_DIR: stateDir.dir,
+    // Blank counts as unset: a token exported in the shell that started the host (which would
+    // win over the file) cannot reach the server through this entry.
+    MOLECULE_WORKSPACE_TOKEN: "",
+  };
+  for (const key of ENV_VARS) {
+    const value = (env[key] ?? "").trim();
+    if (!NOT_COPIED.has(key) && !(key in entryEnv) && value !== "") entryEnv[key] = value;
+  }
+
+  const target = hostTarget(request.host, request.scope, {
+    home,
+    cwd: deps.cwd,
+    ...((env.CLAUDE_CONFIG_DIR ?? "").trim() === ""
+      ? {}
+      : { claudeConfigDir: (env.CLAUDE_CONFIG_DIR ?? "").trim() }),
+    ...((env.CODEX_HOME ?? "").trim() === "" ? {} : { codexHome: (env.CODEX_HOME ?? "").trim() }),
+  });
+  const file = await realTarget(target.file);
+  const current = await readIfExists(file);
+  const edit = editHostFile(request, target, { name, text: current?.text ?? null, entryEnv, deps });
+  if (!edit.ok) {
+    return refuse([
+      `molecule-mcp install: cannot edit ${file}: ${edit.reason}`,
+      "the file was left untouched; fix it (or add the entry by hand), then run install again",
+    ]);
+  }
+  const header = [
+    `molecule-mcp install ${request.host} (${request.scope} scope)${
+      request.isDryRun ? ", dry run: nothing is written" : ""
+    }`,
+    `  file:   ${file}${current === null ? " (new)" : ""}`,
+    `  server: ${name}`,
+  ];
+  if (edit.existing !== undefined && edit.isSame) {
+    return done(redactor, [...header, "", "The entry is already there and up to date."], notes);
+  }
+  if (edit.existing !== undefined && !request.isForced) {
+    return refuse([
+      `molecule-mcp install: ${target.title} already has a server named ${name} in ${file}:`,
+      ...indent(edit.existing),
+      `run again with --force to replace it (or choose another name with --name)`,
+    ]);
+  }
+
+  const tokenLine = token.source === "MOLECULE_WORKSPACE_TOKEN"
+    ? `  token:  ${request.isDryRun ? "would be written" : "written"} to ${tokenFile} (mode ` +
+      "0600); the entry names this file, never the token"
+    : `  token:  the entry names ${tokenFile}, where the token already is`;
+  const body = [
+    ...header,
+    tokenLine,
+    ...(edit.existing === undefined ? [] : ["  replaces:", ...indent(edit.existing, "    ")]),
+    "  entry:",
+    ...indent(edit.shown, "    "),
+  ];
+  if (target.isShared) {
+    notes.push(
+      `${file} is usually committed to version control: the entry holds no token, but ` +
+        "it names paths on this machine",
+    );
+  }
+  if (!edit.isLayoutKept) {
+    notes.push("the file's layout was normalised (its keys and values are unchanged)");
+  }
+  if (request.isDryRun) return done(redactor, body, notes);
+
+  try {
+    if (token.source === "MOLECULE_WORKSPACE_TOKEN") {
+      await atomicWriteFile(tokenFile, token.token + "\n");
+    }
+    await Deno.mkdir(dirName(file), { recursive: true, mode: 0o700 });
+    // A host config may hold other servers' secrets: a new file is private; an old one keeps its mode.
+    const mode = current?.mode ?? (target.isShared ? 0o644 : 0o600);
+    await atomicWriteFile(file, edit.text, { mode });
+  } catch (err) {
+    return refuse([
+      `molecule-mcp install: cannot write ${file}: ${err instanceof Error ? err.message : err}`,
+      "check that you may write there; nothing else was changed",
+    ]);
+  }
+  return done(redactor, [...body, "", ...afterwards(request, target, name)], notes);
+}
+
+interface HostEdit {
+  ok: true;
+  text: string;
+  existing: string[] | undefined;
+  isSame: boolean;
+  isLayoutKept: boolean;
+  /** The new entry as it appears in the file. */
+  shown: string[];
+}
+
+function editHostFile(
+  request: InstallRequest,
+  target: HostTarget,
+  input: { name: string; text: string | null; entryEnv: Record<string, string>; deps: InstallDeps },
+): HostEdit | { ok: false; reason: string } {
+  const { name, text, entryEnv, deps } = input;
+  if (target.format === "toml") {
+    const scan = scanTomlTable(text ?? "", ["mcp_servers", name]);
+    if (!scan.ok) return scan;
+    const table = tomlEntry(name, deps.program, entryEnv);
+    const existing = scan.blocks.length === 0 ? undefined : tomlBlocksText(scan);
+    return {
+      ok: true,
+      text: replaceTomlTable(scan, table),
+      existing: existing === undefined ? undefined : hideSecrets(existing.split("\n")),
+      isSame: existing !== undefined && existing === table.trimEnd(),
+      isLayoutKept: true,
+      shown: table.trimEnd().split("\n"),
+    };
+  }
+  const host = request.host === "codex" ? "cursor" : request.host;
+  const entry = jsonEntry(host, deps.program, entryEnv);
+  const edit = editJsonServers(text, name, entry);
+  if (!edit.ok) return edit;
+  const existing = edit.existing === undefined
+    ? undefined
+    : hideSecrets(JSON.stringify(edit.existing, null, 2).split("\n"));
+  return {
+    ok: true,
+    text: edit.text,
+    existing,
+    isSame: edit.existing !== undefined && JSON.stringify(edit.existing) === JSON.stringify(entry),
+    isLayoutKept: edit.isLayoutKept,
+    shown: JSON.stringify({ [name]: entry }, null, 2).split("\n"),
+  };
+}
+
+/** Lines of an existing entry with values of secret-looking keys hidden (tokens in plain text). */
+function hideSecrets(lines: string[]): string[] {
+  return lines.map((line) => {
+    const match = /^(\s*"?([A-Za-z0-9_]+)"?\s*[:=]\s*)(.+?)(,?)$/.exec(line);
+    if (match === null) return line;
+    const key = match[2] ?? "";
+    const value = (match[3] ?? "").trim();
+    if (!SECRET_KEY.test(key) || /_FILE$/i.test(key) || value === '""') return line;
+    return `${match[1]}"(hidden)"${match[4]}`;
+  });
+}
+
+function indent(lines: string[], by = "  "): string[] {
+  return lines.map((line) => `${by}${line}`);
+}
+
+function done(redactor: Redactor, body: string[], notes: string[]): InstallResult {
+  const noteLines = notes.map((n) => `note: ${n.replace(/^\[molecule-mcp\] \w+ /, "")}`);
+  const text = [...body, ...noteLines].join("\n") + "\n";
+  return { output: redactor.redact(text), errors: [], exitCode: 0 };
+}
+
+/** What to do next in each host. */
+function afterwards(request: InstallRequest, target: HostTarget, name: string): string[] {
+  const check = "If the host shows the server connected but no message arrives, run " +
+    "`molecule-mcp doctor`.";
+  switch (request.host) {
+    case "claude-code":
+      return [
+        `Done. Restart Claude Code (or /mcp to reconnect); \`claude mcp list\` shows ${name}.`,
+        `Channel push: start it with --dangerously-load-development-channels server:${name}.`,
+        check,
+      ];
+    case "cursor":
+      return [`Done. In ${target.title}, open Settings → MCP and make sure ${name} is on.`, check];
+    case "codex":
+      return [`Done. Start codex; /mcp lists ${name}.`, check];
+  }
+}
+
+/** The workspace's display name from GET /workspaces/:id, or null when it cannot be read. */
+async function workspaceName(
+  env: Env,
+  config: { platformUrl: string; workspaceId: string },
+  token: string,
+  deps: InstallDeps,
+): Promise<string | null> {
+  const caFile = (env.MOLECULE_CA_FILE ?? "").trim();
+  const proxyUrl = (env.MOLECULE_PROXY_URL ?? "").trim();
+  const http = buildFetch({
+    ...(caFile === "" ? {} : { caFile }),
+    ...(proxyUrl === "" ? {} : { proxyUrl }),
+  }, deps.http);
+  if (!http.ok) return null;
+  try {
+    const client = createPlatformClient({ ...config, token }, {
+      fetch: http.fetch,
+      clock: deps.clock,
+      log: createLogger({ write: () => {}, level: "error" }),
+    });
+    const lookup = await client.getWorkspace(undefined, { timeoutMs: NAME_LOOKUP_TIMEOUT_MS });
+    return lookup.kind === "found" ? lookup.workspace.name : null;
+  } catch (err) {
+    // Any failure only costs the nicer name; the ID fallback is said in a note.
+    if (err instanceof Error) return null;
+    throw err;
+  } finally {
+    http.close();
+  }
+}
+
+/** The file a symlinked host config points at (editing must not replace the link). */
+async function realTarget(path: string): Promise<string> {
+  try {
+    return await Deno.realPath(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return path;
+    throw err;
+  }
+}
+
+async function readIfExists(path: string): Promise<{ text: string; mode: number | null } | null> {
+  try {
+    const [text, info] = await Promise.all([Deno.readTextFile(path), Deno.stat(path)]);
+    return { text, mode: info.mode === null ? null : info.mode & 0o777 };
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw err;
+  }
+}

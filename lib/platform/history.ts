@@ -1,0 +1,76 @@
+/**
+ * The conversation with one peer: GET /workspaces/:self/activity?peer_id=…&limit=…&before_ts=…
+ * (contract §16; upstream chat_history 09e99a09). Every activity type is asked for, so what
+ * this workspace sent and what it received both show. Turning rows into what the agent reads
+ * is the chat_history tool's job.
+ */
+import { isRecord } from "../json_object.ts";
+import { expectArray, expectOk } from "./answer.ts";
+import { type CallOptions, type PlatformHttp, requireUuid } from "./http.ts";
+import { ACTIVITY_MAX_BODY_BYTES } from "./registry.ts";
+
+/** What chat_history asks for. */
+export interface HistoryQuery {
+  /** The peer workspace (UUID). */
+  peerId: string;
+  /** 1…500 rows. */
+  limit: number;
+  /** RFC 3339: only rows created before it (paging backwards). */
+  beforeTs?: string | undefined;
+}
+
+const HISTORY_TIMEOUT_MS = 10_000;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/**
+ * The raw rows exchanged with `peerId`, newest first as the platform sends them. A platform
+ * older than the `peer_id` filter ignores it and answers every row: rows whose source_id and
+ * target_id are both other than the peer are dropped here, so the answer is right either way.
+ * Throws RangeError for a bad id, limit or time before any request; PlatformError on a
+ * refusal (400 carries the platform's own text).
+ */
+export async function listPeerHistory(
+  http: PlatformHttp,
+  query: HistoryQuery,
+  opts?: CallOptions,
+): Promise<unknown[]> {
+  const peerId = requireUuid(query.peerId, "peer_id");
+  if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > 500) {
+    throw new RangeError(`limit must be an integer from 1 to 500: got ${query.limit}`);
+  }
+  const params = new URLSearchParams({ peer_id: peerId, limit: String(query.limit) });
+  if (query.beforeTs !== undefined) {
+    if (!RFC3339.test(query.beforeTs)) {
+      throw new RangeError(
+        `before_ts must be an RFC 3339 time such as 2026-05-01T10:00:00Z: got ` +
+          `"${[...query.beforeTs].slice(0, 40).join("")}"`,
+      );
+    }
+    params.set("before_ts", query.beforeTs);
+  }
+  const endpoint = "GET /workspaces/:id/activity";
+  const answer = await http.request({
+    method: "GET",
+    template: "/workspaces/:id/activity",
+    path: `/workspaces/${http.workspaceId}/activity`,
+    query: params,
+    timeoutMs: HISTORY_TIMEOUT_MS,
+    opts,
+    // The same feed as the inbox, up to 500 rows a page: the same cap.
+    maxBodyBytes: ACTIVITY_MAX_BODY_BYTES,
+    nextWhenTooLarge: "ask for fewer messages at a time (a smaller limit)",
+  });
+  const rows = expectArray(
+    endpoint,
+    expectOk(endpoint, answer, {
+      400: "check peer_id (a workspace UUID) and before_ts (an RFC 3339 time)",
+    }),
+  );
+  return rows.filter((row) =>
+    isRecord(row) && (parseId(row.source_id) === peerId || parseId(row.target_id) === peerId)
+  );
+}
+
+function parseId(value: unknown): string | null {
+  return typeof value === "string" ? value.toLowerCase() : null;
+}

@@ -1,0 +1,321 @@
+/**
+ * `molecule-mcp doctor` in process, against the fake platform served on 127.0.0.1:0 with the
+ * real fetch and a temp state directory: each broken link is pinpointed by the check that
+ * names it, and the rest of the report stays honest.
+ */
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { renderReport, runDoctor } from "../../lib/cli/doctor.ts";
+import type { CheckResult } from "../../lib/cli/doctor_result.ts";
+import { type Env, readEnv } from "../../lib/config.ts";
+import { systemClock } from "../../lib/clock.ts";
+import { createLogger } from "../../lib/log.ts";
+import { acquireInboxLock } from "../../lib/inbox/lock.ts";
+import { workspaceStatePath } from "../../lib/state/state_files.ts";
+import type { HttpClientDeps } from "../../lib/platform/http_client.ts";
+import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
+import { withTempDir } from "../fakes/temp_dir.ts";
+
+const REAL_HTTP: HttpClientDeps = {
+  readTextFile: (path) => Deno.readTextFileSync(path),
+  createHttpClient: (options) => Deno.createHttpClient(options),
+  fetch: (req, init) => fetch(req, init),
+};
+
+function envOf(values: Record<string, string>): Env {
+  return readEnv((name) => values[name]);
+}
+
+interface Setup {
+  platform: FakePlatform;
+  url: string;
+  id: string;
+  token: string;
+  dir: string;
+}
+
+/** A served fake platform with one workspace, and a temp state directory. */
+async function withPlatform(fn: (s: Setup) => Promise<void>): Promise<void> {
+  const platform = createFakePlatform();
+  const { id, token } = platform.addWorkspace({ name: "Acme Agent" });
+  const served = await platform.serve();
+  try {
+    await withTempDir((dir) => fn({ platform, url: served.url, id, token, dir }));
+  } finally {
+    await served.close();
+  }
+}
+
+async function doctorWith(
+  values: Record<string, string>,
+  opts: { http?: HttpClientDeps; containerDir?: string } = {},
+) {
+  const report = await runDoctor(
+    { env: envOf(values), version: "9.9.9", runtime: "test" },
+    {
+      clock: systemClock,
+      http: opts.http ?? REAL_HTTP,
+      containerDir: opts.containerDir ?? "/nonexistent-configs",
+    },
+  );
+  const text = renderReport(report, { colour: false });
+  return { report, text, status: statusOf(report.results) };
+}
+
+/** label → status, for asserting the verdicts a user reads. */
+function statusOf(results: CheckResult[]): Record<string, string> {
+  return Object.fromEntries(results.map((r) => [r.label, r.status]));
+}
+
+function baseEnv(s: Setup): Record<string, string> {
+  return {
+    WORKSPACE_ID: s.id,
+    PLATFORM_URL: s.url,
+    MOLECULE_WORKSPACE_TOKEN: s.token,
+    CONFIGS_DIR: s.dir,
+  };
+}
+
+Deno.test("doctor: a working setup passes every check in order and exits 0", async () => {
+  await withPlatform(async (s) => {
+    const { report, text, status } = await doctorWith(baseEnv(s));
+    assertEquals(report.exitCode, 0, text);
+    assertEquals(report.results.map((r) => r.label), [
+      "version",
+      "configuration",
+      "state directory",
+      "platform reachable",
+      "workspace",
+      "token accepted",
+      "inbox readable",
+      "event stream",
+      "transport security",
+      `workspace ${s.id.slice(0, 8)}`,
+    ]);
+    for (const [label, verdict] of Object.entries(status)) {
+      assert(verdict === "ok" || verdict === "skip", `${label}: ${verdict}\n${text}`);
+    }
+    assertStringIncludes(text, '"Acme Agent"');
+    assertStringIncludes(text, "[OK] version: molecule-mcp 9.9.9");
+    assertStringIncludes(text, "(from env WORKSPACE_ID)");
+    assertStringIncludes(text, "token: from env MOLECULE_WORKSPACE_TOKEN (value not shown)");
+    assertStringIncludes(text, `state directory: ${s.dir} (from env CONFIGS_DIR)`);
+    assert(!text.includes(s.token), "the token never shows");
+    assertStringIncludes(text, "No failures");
+  });
+});
+
+Deno.test("doctor: a heartbeat proves the token; it never registers (the agent card stays)", async () => {
+  await withPlatform(async (s) => {
+    await doctorWith(baseEnv(s));
+    const routes = s.platform.requests.map((r) => r.route);
+    assert(routes.includes("POST /registry/heartbeat"));
+    assert(!routes.includes("POST /registry/register"), routes.join(", "));
+    const inbox = s.platform.requests.find((r) => r.route === "GET /workspaces/:id/activity");
+    assertEquals(inbox?.query.limit, "1");
+  });
+});
+
+Deno.test("doctor: a wrong token is pinpointed by 'token accepted', exit 1", async () => {
+  await withPlatform(async (s) => {
+    const wrong = "tok_wrong_abcdefghijklmnopqrstuvwxyz012345";
+    const { report, text, status } = await doctorWith({
+      ...baseEnv(s),
+      MOLECULE_WORKSPACE_TOKEN: wrong,
+    });
+    assertEquals(report.exitCode, 1);
+    assertEquals(status["platform reachable"], "ok");
+    assertEquals(status["workspace"], "ok");
+    assertEquals(status["token accepted"], "fail");
+    assertStringIncludes(text, "[FAIL] token accepted: the platform refused the token (HTTP 401");
+    assertStringIncludes(text, "Tokens tab");
+    assert(!text.includes(wrong), "not even a wrong token shows");
+  });
+});
+
+Deno.test("doctor: a URL that is not the platform API is pinpointed by 'workspace'", async () => {
+  await withPlatform(async (s) => {
+    const { report, text, status } = await doctorWith({
+      ...baseEnv(s),
+      PLATFORM_URL: `${s.url}/canvas`,
+    });
+    assertEquals(report.exitCode, 1);
+    assertEquals(status["platform reachable"], "ok");
+    assertEquals(status["workspace"], "fail");
+    assertEquals(status["token accepted"], "skip");
+    assertStringIncludes(text, "does not look like the Molecule platform API");
+    assertStringIncludes(text, "PLATFORM_URL");
+  });
+});
+
+Deno.test("doctor: a closed port is pinpointed by 'platform reachable'", async () => {
+  const platform = createFakePlatform();
+  const { id, token } = platform.addWorkspace();
+  const served = await platform.serve();
+  await served.close(); // nothing listens on that port any more
+  await withTempDir(async (dir) => {
+    const { report, text, status } = await doctorWith({
+      WORKSPACE_ID: id,
+      PLATFORM_URL: served.url,
+      MOLECULE_WORKSPACE_TOKEN: token,
+      CONFIGS_DIR: dir,
+    });
+    assertEquals(report.exitCode, 1);
+    assertEquals(status["platform reachable"], "fail");
+    assertEquals(status["token accepted"], "skip");
+    assertStringIncludes(text, "connection refused");
+    assertStringIncludes(text, "check the port in PLATFORM_URL");
+  });
+});
+
+Deno.test("doctor: a workspace ID the platform does not know is named as such", async () => {
+  await withPlatform(async (s) => {
+    const unknown = "0b4e28ba-2fa1-11d2-883f-0016d3cca427";
+    const { text, status } = await doctorWith({ ...baseEnv(s), WORKSPACE_ID: unknown });
+    assertEquals(status["workspace"], "fail");
+    assertStringIncludes(text, `the platform does not know workspace ${unknown}`);
+  });
+});
+
+Deno.test("doctor: configuration problems are all listed and the network is not touched", async () => {
+  await withTempDir(async (dir) => {
+    const { report, text, status } = await doctorWith({
+      WORKSPACE_ID: "not-a-uuid",
+      CONFIGS_DIR: dir,
+    });
+    assertEquals(report.exitCode, 1);
+    assertEquals(status["configuration"], "fail");
+    assertEquals(status["platform checks"], "skip");
+    assertStringIncludes(text, "problem: WORKSPACE_ID is not a workspace UUID");
+    assertStringIncludes(text, "problem: PLATFORM_URL is not set");
+    assertStringIncludes(text, "problem: No workspace token found");
+  });
+});
+
+Deno.test("doctor: the token file is named as the source, and a canvas placeholder refused", async () => {
+  await withPlatform(async (s) => {
+    const file = `${s.dir}/token`;
+    await Deno.writeTextFile(file, `${s.token}\n`);
+    const env = {
+      ...baseEnv(s),
+      MOLECULE_WORKSPACE_TOKEN: "",
+      MOLECULE_WORKSPACE_TOKEN_FILE: file,
+    };
+    const ok = await doctorWith(env);
+    assertStringIncludes(ok.text, `token: from file "${file}" named by env`);
+    assertEquals(ok.report.exitCode, 0, ok.text);
+
+    await Deno.writeTextFile(file, "ROTATE_TO_REVEAL_TOKEN\n");
+    const bad = await doctorWith(env);
+    assertEquals(bad.status["configuration"], "fail");
+    assertStringIncludes(bad.text, "placeholder ROTATE_TO_REVEAL_TOKEN");
+  });
+});
+
+Deno.test("doctor: a check that throws prints [BUG] and counts as a failure", async () => {
+  await withPlatform(async (s) => {
+    const report = await runDoctor(
+      { env: envOf(baseEnv(s)), version: "9.9.9", runtime: "test" },
+      {
+        clock: systemClock,
+        http: REAL_HTTP,
+        containerDir: "/nonexistent-configs",
+        probeLock: () => Promise.reject(new Error("probe exploded")),
+      },
+    );
+    const text = renderReport(report, { colour: false });
+    assertEquals(report.exitCode, 1);
+    assertStringIncludes(text, "[BUG] state directory: the check itself failed");
+    assertStringIncludes(text, "probe exploded");
+    assertEquals(statusOf(report.results)["token accepted"], "ok", "later checks still run");
+  });
+});
+
+Deno.test("doctor: a running server is seen through its inbox lock", async () => {
+  await withPlatform(async (s) => {
+    const lock = await acquireInboxLock(s.dir, {
+      pid: 4242,
+      fileSuffix: `.${s.id}`,
+      log: createLogger({ write: () => {}, level: "error" }),
+    });
+    try {
+      const { text } = await doctorWith(baseEnv(s));
+      assertStringIncludes(text, "a molecule-mcp server (pid 4242) is using its inbox now");
+    } finally {
+      lock.release();
+    }
+    const { text } = await doctorWith(baseEnv(s));
+    assertStringIncludes(text, "no molecule-mcp server is using its inbox right now");
+  });
+});
+
+Deno.test("doctor: an inbox cursor from another workspace warns that it is not in this feed", async () => {
+  await withPlatform(async (s) => {
+    const other = s.platform.addWorkspace();
+    const row = s.platform.sendToInbox(other.id, { text: "hello" });
+    await Deno.writeTextFile(
+      workspaceStatePath(s.dir, "cursor", s.id),
+      JSON.stringify({ id: row.id, created_at: row.created_at }),
+    );
+    const { report, text, status } = await doctorWith(baseEnv(s));
+    assertEquals(status["inbox readable"], "warn", text);
+    assertStringIncludes(text, "copied from another workspace");
+    assertEquals(report.exitCode, 0, "a warning alone does not fail the run");
+  });
+});
+
+Deno.test("doctor: an open state directory is a warning with the chmod to run", async () => {
+  await withPlatform(async (s) => {
+    await Deno.chmod(s.dir, 0o755);
+    const { text, status } = await doctorWith(baseEnv(s));
+    assertEquals(status["state directory"], "warn");
+    assertStringIncludes(text, `chmod 700 ${s.dir}`);
+  });
+});
+
+Deno.test("doctor: plain http:// to another machine warns; loopback and https do not", async () => {
+  const platform = createFakePlatform();
+  const { id, token } = platform.addWorkspace();
+  await withTempDir(async (dir) => {
+    const http: HttpClientDeps = { ...REAL_HTTP, fetch: (req) => platform.fetch(req) };
+    const { text, status } = await doctorWith({
+      WORKSPACE_ID: id,
+      PLATFORM_URL: "http://platform.example.com",
+      MOLECULE_WORKSPACE_TOKEN: token,
+      CONFIGS_DIR: dir,
+    }, { http });
+    assertEquals(status["transport security"], "warn", text);
+    assertStringIncludes(text, "cross the network unencrypted");
+    const secure = await doctorWith({
+      WORKSPACE_ID: id,
+      PLATFORM_URL: "https://platform.example.com",
+      MOLECULE_WORKSPACE_TOKEN: token,
+      CONFIGS_DIR: dir,
+    }, { http });
+    assertEquals(secure.status["transport security"], "ok");
+  });
+});
+
+Deno.test("doctor: colour codes appear only when asked for", async () => {
+  await withPlatform(async (s) => {
+    const { report } = await doctorWith(baseEnv(s));
+    assert(renderReport(report, { colour: true }).includes("\x1b[32m[OK]\x1b[0m"));
+    assert(!renderReport(report, { colour: false }).includes("\x1b["));
+  });
+});
+
+Deno.test("doctor: a cursor file written for another workspace is named, and left in place", async () => {
+  await withPlatform(async (s) => {
+    const other = "0b4e28ba-2fa1-11d2-883f-0016d3cca427";
+    const path = workspaceStatePath(s.dir, "cursor", s.id);
+    const text = JSON.stringify({
+      id: "1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+      created_at: "2026-05-01T10:11:12.123456Z",
+      workspace_id: other,
+    });
+    await Deno.writeTextFile(path, text, { mode: 0o600 });
+    const { text: out, status } = await doctorWith(baseEnv(s));
+    assertEquals(status["inbox readable"], "warn", out);
+    assertStringIncludes(out, `belongs to workspace ${other}`);
+    assertEquals(await Deno.readTextFile(path), text, "doctor changes no state file");
+  });
+});
