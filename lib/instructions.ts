@@ -87,13 +87,13 @@ function cleanServerName(raw: string | undefined): string {
 
 function pollSection(timeoutSecs: number): string[] {
   return [
-    `At the start of every turn, call wait_for_message(timeout_secs=${timeoutSecs}): it returns the oldest queued message or {"timeout": true}. Handle it, inbox_pop it, repeat until it times out. Pushes (below) may bring the same activity_id too: handle it once.`,
+    `At the start of every turn, call wait_for_message(timeout_secs=${timeoutSecs}): it returns the oldest queued message or {"timeout": true}. Handle it, inbox_pop it, repeat until it times out. inbox_peek lists the queue. Pushes (below) may bring the same activity_id too: handle it once.`,
   ];
 }
 
 function pushOnlySection(serverName: string): string[] {
   return [
-    `Messages are pushed into your context as they arrive (inbox_peek lists the queue). In Claude Code, pushes need --dangerously-load-development-channels server:${serverName}; if expected messages never arrive, tell your operator about this flag.`,
+    `Messages are pushed into your context as they arrive (inbox_peek lists the queue). In Claude Code, pushes need --dangerously-load-development-channels server:${serverName}. If expected messages never arrive, tell your operator about this flag.`,
   ];
 }
 

@@ -390,24 +390,26 @@ export class McpServer<Ctx extends object> {
     controller.abort(new DOMException(`Cancelled by the client: ${reason}`, "AbortError"));
   }
 
-  async #handleRequest(id: RequestId, method: string, params: Params | undefined): Promise<void> {
-    const reply = await this.#answer(id, method, params);
-    if (reply !== null) await this.#send(reply, method);
-  }
-
-  /** The reply to one request, or null when it must not be sent (cancelled). Never rejects. */
-  async #answer(
+  /**
+   * Handles one request and hands its reply to `deliver` (default: send it alone). The reply
+   * of a cancelled request is never delivered. Never rejects.
+   */
+  async #handleRequest(
     id: RequestId,
     method: string,
     params: Params | undefined,
-  ): Promise<OutgoingMessage | null> {
+    deliver: (reply: OutgoingMessage) => Promise<void> = (reply) => this.#send(reply, method),
+  ): Promise<void> {
     const { log } = this.#opts;
     if (this.#inFlight.has(id)) {
       log.warn("MCP client reused the id of a request in progress", { id, method: clip(method) });
-      return errorResponse(id, {
-        code: JSONRPC_ERROR.INVALID_REQUEST,
-        message: "Invalid Request: this id belongs to a request still in progress",
-      });
+      await deliver(
+        errorResponse(id, {
+          code: JSONRPC_ERROR.INVALID_REQUEST,
+          message: "Invalid Request: this id belongs to a request still in progress",
+        }),
+      );
+      return;
     }
     const controller = new AbortController();
     this.#inFlight.set(id, controller);
@@ -424,9 +426,20 @@ export class McpServer<Ctx extends object> {
     }
     if (this.#cancelled.delete(id)) {
       log.debug("not sending the reply of a cancelled request", { id, method: clip(method) });
-      return null;
+      return;
     }
-    return reply;
+    await deliver(reply);
+  }
+
+  /** The reply a request in a batch gets, or null when it has none (cancelled). */
+  #answer(id: RequestId, method: string, params: Params | undefined) {
+    return new Promise<OutgoingMessage | null>((resolve) => {
+      const collect = (reply: OutgoingMessage) => {
+        resolve(reply);
+        return Promise.resolve();
+      };
+      void this.#handleRequest(id, method, params, collect).then(() => resolve(null));
+    });
   }
 
   async #dispatch(
