@@ -11,7 +11,7 @@
 import { type InstallRequest, parseCli } from "./lib/cli/args.ts";
 import { describeSources, sourcesLine } from "./lib/cli/config_sources.ts";
 import { systemClock } from "./lib/clock.ts";
-import { type Config, type Env, loadConfig, readEnv } from "./lib/config.ts";
+import { type Config, type Env, loadConfig, readEnv, warnIfCleartextRemote } from "./lib/config.ts";
 import { AuthRejectedError, EXIT } from "./lib/errors.ts";
 import { buildFetch, type Fetch } from "./lib/platform/http_client.ts";
 import { buildInstructions } from "./lib/instructions.ts";
@@ -84,6 +84,7 @@ export async function main(args: string[]): Promise<number> {
     credentialsFrom: tokenSource,
     from: sourcesLine(describeSources(env, { tokenSource, stateDirSource })),
   });
+  warnIfCleartextRemote(config.platformUrl, log);
   return await serve(setup.value);
 }
 
