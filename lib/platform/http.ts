@@ -67,6 +67,28 @@ export function isTransportError(err: unknown): boolean {
   return err instanceof PlatformError && err.status === 0;
 }
 
+/** Where a download's bytes go, and how many it may take. */
+export interface DownloadSink {
+  maxBytes: number;
+  write(chunk: Uint8Array): Promise<void>;
+}
+
+/** A download's sink failed to write (a local disk problem); `cause` is its error. */
+export class DownloadWriteError extends Error {
+  override name = "DownloadWriteError";
+  constructor(cause: unknown) {
+    super(`Cannot write the downloaded file: ${cause instanceof Error ? cause.message : cause}`, {
+      cause,
+    });
+  }
+}
+
+/** How a download ended: all bytes written, cut at the cap, or a non-2xx answer. */
+export type Download =
+  | { kind: "done"; bytes: number }
+  | { kind: "too-large"; bytes: number }
+  | { kind: "answer"; answer: Answer };
+
 /** One request as an endpoint function describes it. */
 export interface RequestSpec {
   method: "GET" | "POST";
@@ -124,7 +146,53 @@ export class PlatformHttp {
    * signal aborts, rejects with that signal's reason instead. The timeout's sleep is always
    * cancelled before this returns, so no timer outlives the call.
    */
-  async request(spec: RequestSpec): Promise<Answer> {
+  request(spec: RequestSpec): Promise<Answer> {
+    return this.#exchange(spec, async (res, gaveUp) => {
+      const text = await Promise.race([res.text(), gaveUp]);
+      return toAnswer(res, text);
+    });
+  }
+
+  /**
+   * Like request, but a 2xx body is streamed to `sink.write` chunk by chunk instead of read
+   * into memory, and stops (the rest cancelled) once it would pass `sink.maxBytes`. A non-2xx
+   * answer is read as usual and returned for the caller's refusal handling. The timeout covers
+   * the whole transfer.
+   */
+  download(spec: RequestSpec, sink: DownloadSink): Promise<Download> {
+    return this.#exchange(spec, async (res, gaveUp): Promise<Download> => {
+      if (res.status < 200 || res.status >= 300 || res.body === null) {
+        const text = await Promise.race([res.text(), gaveUp]);
+        return { kind: "answer", answer: toAnswer(res, text) };
+      }
+      const reader = res.body.getReader();
+      let bytes = 0;
+      try {
+        for (;;) {
+          const chunk = await Promise.race([reader.read(), gaveUp]);
+          if (chunk.done) return { kind: "done", bytes };
+          bytes += chunk.value.length;
+          if (bytes > sink.maxBytes) return { kind: "too-large", bytes };
+          try {
+            await sink.write(chunk.value);
+          } catch (err) {
+            throw new DownloadWriteError(err);
+          }
+        }
+      } finally {
+        await reader.cancel().catch(() => undefined); // already finished or failed: nothing to free
+      }
+    });
+  }
+
+  /**
+   * Sends one request and hands the Response to `read` within the timeout. Any status comes
+   * back through `read`; only "no answer" throws: a PlatformError with status 0.
+   */
+  async #exchange<T>(
+    spec: RequestSpec,
+    read: (res: Response, gaveUp: Promise<never>) => Promise<T>,
+  ): Promise<T> {
     const endpoint = `${spec.method} ${spec.template}`;
     const caller = spec.opts?.signal;
     const timeoutMs = spec.opts?.timeoutMs ?? spec.timeoutMs;
@@ -168,10 +236,11 @@ export class PlatformHttp {
         () => undefined, // A late failure after we gave up was already reported as ours.
       );
       const res = await Promise.race([pending, gaveUp]);
-      const text = await Promise.race([res.text(), gaveUp]);
+      const result = await read(res, gaveUp);
       this.#deps.log.debug("platform call answered", { endpoint, status: res.status });
-      return toAnswer(res, text);
+      return result;
     } catch (err) {
+      if (err instanceof DownloadWriteError) throw err; // ours, not the platform's
       if (caller?.aborted && !timedOut) throw caller.reason;
       const raw = timedOut
         ? `no answer within ${Math.round(timeoutMs / 1000)} s`
