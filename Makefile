@@ -15,7 +15,7 @@ DENO := $(if $(filter $(DENO_PIN),$(PATH_DENO_VERSION)),$(PATH_DENO),$(LOCAL_DEN
 V8_FLAGS := $(shell sed -n 's/^ *"v8Flags": *"\([^"]*\)".*/\1/p' deno.json)
 RUN_FLAGS := -q --no-lock -P=shipped --v8-flags=$(V8_FLAGS)
 
-.PHONY: all deno run test lint fmt compile bench demo formula clean
+.PHONY: all deno run test lint fmt compile bench demo formula clean install
 
 all: lint test
 
@@ -29,6 +29,19 @@ $(LOCAL_DENO):
 
 run: $(DENO)
 	@$(DENO) run $(RUN_FLAGS) main.ts $(ARGS)
+
+# A small wrapper that runs this checkout with the shipped permission set, for MCP hosts and
+# shells: `make install` (PREFIX=~/.local by default) writes $(PREFIX)/bin/molecule-mcp.
+PREFIX ?= $(HOME)/.local
+CHECKOUT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+install: $(DENO)
+	@mkdir -p "$(PREFIX)/bin"
+	@printf '%s\n' '#!/bin/sh' \
+	  '# molecule-mcp from the checkout $(CHECKOUT) (written by make install)' \
+	  'exec "$(abspath $(DENO))" run -q --no-lock --config "$(CHECKOUT)/deno.json" -P=shipped --v8-flags=$(V8_FLAGS) "$(CHECKOUT)/main.ts" "$$@"' \
+	  > "$(PREFIX)/bin/molecule-mcp"
+	@chmod 755 "$(PREFIX)/bin/molecule-mcp"
+	@echo "wrote $(PREFIX)/bin/molecule-mcp (runs $(CHECKOUT))" >&2
 
 test: $(DENO)
 	@$(DENO) test -q -P=test --frozen $(TEST_ARGS)

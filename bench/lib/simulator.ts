@@ -24,6 +24,11 @@ export interface SimulatorOptions {
   workspaceName?: string;
   /** Variables every program started for this simulator gets (e.g. DENO_V8_FLAGS). */
   programEnv?: Record<string, string>;
+  /**
+   * Answers a request instead of the platform when it returns a Response (a hostile or broken
+   * platform: huge bodies, delays); null lets the platform answer. `route` is as in stamps.
+   */
+  intercept?: (req: Request, route: string) => Promise<Response | null> | Response | null;
 }
 
 /** A served simulator; close() frees the port and removes the state directory. */
@@ -36,6 +41,8 @@ export interface Simulator {
   stateDir: string;
   /** Every request received so far, oldest first. */
   readonly stamps: readonly RequestStamp[];
+  /** Requests being answered now, and the most there ever were at once. */
+  readonly load: { inFlight: number; peakInFlight: number };
   /** The program's environment for this workspace, plus `extra`. */
   programEnv(extra?: Record<string, string>): Record<string, string>;
   /** Requests with route `route` (all when omitted) received at or after `sinceMs`. */
@@ -53,6 +60,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   });
   const stateDir = await Deno.makeTempDir({ prefix: "molecule-mcp-sim-" });
   const stamps: RequestStamp[] = [];
+  const load = { inFlight: 0, peakInFlight: 0 };
   const closing = new AbortController();
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
@@ -61,18 +69,29 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       const path = new URL(req.url).pathname;
       const route = matchRoute(req.method, path)?.route.key ?? `${req.method} ${path}`;
       stamps.push({ route, atMs });
-      // A request of our own, body read first: the fake honours its signal, and Deno warns
-      // when anything touches the served request's signal (legacy abort semantics).
-      const body = req.body === null ? null : new Uint8Array(await req.arrayBuffer());
-      const own = new Request(req.url, {
-        method: req.method,
-        headers: req.headers,
-        body,
-        signal: closing.signal,
-      });
-      return await platform.fetch(own);
+      load.inFlight += 1;
+      load.peakInFlight = Math.max(load.peakInFlight, load.inFlight);
+      try {
+        const intercepted = await opts.intercept?.(req, route);
+        if (intercepted !== undefined && intercepted !== null) return intercepted;
+        return await answer(req);
+      } finally {
+        load.inFlight -= 1;
+      }
     },
   );
+  async function answer(req: Request): Promise<Response> {
+    // A request of our own, body read first: the fake honours its signal, and Deno warns
+    // when anything touches the served request's signal (legacy abort semantics).
+    const body = req.body === null ? null : new Uint8Array(await req.arrayBuffer());
+    const own = new Request(req.url, {
+      method: req.method,
+      headers: req.headers,
+      body,
+      signal: closing.signal,
+    });
+    return await platform.fetch(own);
+  }
   const url = `http://127.0.0.1:${server.addr.port}`;
   let closed: Promise<void> | null = null;
   return {
@@ -81,6 +100,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     workspace,
     stateDir,
     stamps,
+    load,
     programEnv: (extra = {}) => ({
       ...opts.programEnv,
       WORKSPACE_ID: workspace.id,

@@ -8,7 +8,7 @@
  */
 import type { Clock } from "../clock.ts";
 import { PlatformError } from "../errors.ts";
-import { readCursorFile } from "../inbox/cursor.ts";
+import { readStoredCursor } from "../inbox/cursor.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { createPlatformClient, type PlatformClient } from "../platform/client.ts";
 import { CursorGoneError } from "../platform/http.ts";
@@ -214,7 +214,11 @@ async function inboxVerdict(
   client: PlatformClient,
   opts: { timeoutMs: number; log: Logger },
 ): Promise<Verdict> {
-  const cursor = await readCursorFile(ws.cursorPath, { log: opts.log });
+  // Read-only: the server, not doctor, sets a foreign cursor file aside.
+  const stored = await readStoredCursor(ws.cursorPath, { log: opts.log });
+  const isForeign = stored !== null && stored.workspace_id !== null &&
+    stored.workspace_id !== ws.id;
+  const cursor = isForeign ? null : stored;
   try {
     await client.listActivity(
       cursor === null ? { limit: 1 } : { limit: 1, sinceId: cursor.id },
@@ -225,10 +229,10 @@ async function inboxVerdict(
       return {
         status: "warn",
         message:
-          "readable, but the saved inbox cursor is not in this workspace's feed: the state " +
-          "directory may hold another workspace's inbox (or the row aged out after 7 days)",
-        next: "give each workspace its own state directory (CONFIGS_DIR); if this directory only " +
-          "ever served this workspace, nothing to do: the server reads the backlog again",
+          "readable, but the saved inbox cursor is not in this workspace's feed: its row aged " +
+          "out after 7 days, or the file was copied from another workspace",
+        next: "nothing to do: the server sets a cursor of another workspace aside and reads " +
+          "the backlog again",
       };
     }
     if (!(err instanceof PlatformError)) throw err;
@@ -249,6 +253,16 @@ async function inboxVerdict(
       message: "readable, but MOLECULE_MCP_DISABLE_INBOX is set: the server does not poll it, so " +
         "no message arrives",
       next: "unset MOLECULE_MCP_DISABLE_INBOX in your MCP host's entry",
+    };
+  }
+  if (isForeign) {
+    return {
+      status: "warn",
+      message: `readable, but the saved inbox cursor belongs to workspace ${
+        stored?.workspace_id ?? "?"
+      }: this state directory served another workspace under the same file names`,
+      next: "nothing to do: the server sets that file aside and reads the backlog again; give " +
+        "each workspace its own entry (state files carry the workspace ID)",
     };
   }
   const own = cursor === null ? "" : "; the saved cursor belongs to this workspace";

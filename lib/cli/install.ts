@@ -149,6 +149,9 @@ export async function runInstall(
     MOLECULE_WORKSPACE_TOKEN_FILE: tokenFile,
     // Pinned: the host's own HOME or /configs must not pick another directory than this one.
     CONFIGS_DIR: stateDir.dir,
+    // Blank counts as unset: a token exported in the shell that started the host (which would
+    // win over the file) cannot reach the server through this entry.
+    MOLECULE_WORKSPACE_TOKEN: "",
   };
   for (const key of ENV_VARS) {
     const value = (env[key] ?? "").trim();
@@ -282,7 +285,8 @@ function hideSecrets(lines: string[]): string[] {
     const match = /^(\s*"?([A-Za-z0-9_]+)"?\s*[:=]\s*)(.+?)(,?)$/.exec(line);
     if (match === null) return line;
     const key = match[2] ?? "";
-    if (!SECRET_KEY.test(key) || /_FILE$/i.test(key)) return line;
+    const value = (match[3] ?? "").trim();
+    if (!SECRET_KEY.test(key) || /_FILE$/i.test(key) || value === '""') return line;
     return `${match[1]}"(hidden)"${match[4]}`;
   });
 }

@@ -42,19 +42,13 @@
  * records (lib/inbox/journal.ts): an inbox at its limits is never one string.
  */
 import { removeStaleTemps } from "../state/atomic_write.ts";
-import { joinPath } from "../paths.ts";
+import { setAsideStateFile } from "../state/safe_file.ts";
+import { workspaceStatePath } from "../state/state_files.ts";
 import type { Clock } from "../clock.ts";
-import {
-  CURSOR_FILE_NAME,
-  type InboxCursor,
-  readCursorFile,
-  removeCursorFile,
-  writeCursorFile,
-} from "./cursor.ts";
+import { type InboxCursor, readCursorFile, removeCursorFile, writeCursorFile } from "./cursor.ts";
 import {
   addRecords,
   InboxJournal,
-  JOURNAL_FILE_NAME,
   type JournalRecord,
   messageBytes,
   type SeenId,
@@ -96,10 +90,18 @@ export interface DurableInboxOptions {
   /** Maximum bytes of pending messages (see messageBytes); default DEFAULT_INBOX_BYTE_BUDGET. */
   byteBudget?: number;
   /**
-   * Appended to both file names, so several workspaces can share one state directory
-   * (upstream's multi-workspace cursor files are `.mcp_inbox_cursor_<first 8 of id>`).
+   * The workspace this inbox belongs to (lowercase UUID). Every file is keyed by it
+   * (`<base>.<workspace id>`, state/state_files.ts), so several workspaces share one state
+   * directory, and the id is recorded inside the journal and the cursor: a file naming another
+   * workspace, or none, is set aside with a warning and never served.
    */
-  fileSuffix?: string;
+  workspaceId: string;
+  /**
+   * An unkeyed journal of an older version that lib/inbox/legacy_state.ts proved to be this
+   * workspace's: replayed when this workspace has no journal of its own yet, then removed
+   * once its content is in the keyed snapshot.
+   */
+  adoptJournalFrom?: string;
   /**
    * The user id every state file must belong to; default the state directory's owner
    * (state/safe_file.ts). Tests pass another id to play files owned by someone else.
@@ -136,6 +138,7 @@ export class DurableInbox {
   #clock: Clock;
   #journal!: InboxJournal;
   #cursorPath: string;
+  #workspaceId: string;
   #cursor: InboxCursor | null;
   #pending = new Map<string, SizedMessage>();
   #pendingBytes = 0;
@@ -157,7 +160,8 @@ export class DurableInbox {
     this.byteBudget = opts.byteBudget ?? DEFAULT_INBOX_BYTE_BUDGET;
     this.#log = opts.log;
     this.#clock = opts.clock;
-    this.#cursorPath = joinPath(opts.dir, CURSOR_FILE_NAME + (opts.fileSuffix ?? ""));
+    this.#workspaceId = opts.workspaceId;
+    this.#cursorPath = workspaceStatePath(opts.dir, "cursor", opts.workspaceId);
     this.#cursor = cursor;
     this.#seen = new SeenIds(opts.clock);
   }
@@ -179,7 +183,7 @@ export class DurableInbox {
       pid: Deno.pid,
       log: opts.log,
       ...(opts.uid === undefined ? {} : { uid: opts.uid }),
-      ...(opts.fileSuffix === undefined ? {} : { fileSuffix: opts.fileSuffix }),
+      fileSuffix: `.${opts.workspaceId}`,
     });
     try {
       const inbox = await DurableInbox.#load(opts);
@@ -192,15 +196,31 @@ export class DurableInbox {
   }
 
   static async #load(opts: DurableInboxOptions): Promise<DurableInbox> {
-    const path = joinPath(opts.dir, JOURNAL_FILE_NAME + (opts.fileSuffix ?? ""));
-    const cursorPath = joinPath(opts.dir, CURSOR_FILE_NAME + (opts.fileSuffix ?? ""));
+    const path = workspaceStatePath(opts.dir, "journal", opts.workspaceId);
+    const cursorPath = workspaceStatePath(opts.dir, "cursor", opts.workspaceId);
     await removeStaleTemps(cursorPath, opts.log); // written on most polls: kills leave these
     const cursor = await readCursorFile(cursorPath, {
       log: opts.log,
+      workspaceId: opts.workspaceId,
+      clock: opts.clock,
       ...(opts.uid === undefined ? {} : { uid: opts.uid }),
     });
-    const inbox = new DurableInbox(opts, cursor);
-    const journal = await InboxJournal.open(path, opts, (record) => inbox.#apply(record));
+    let inbox = new DurableInbox(opts, cursor);
+    // Records are applied only after the first line named this workspace (see ownerCheck).
+    const owner = ownerCheck(opts.workspaceId);
+    const journal = await InboxJournal.open(path, opts, (record) => {
+      if (owner.admits(record)) inbox.#apply(record);
+    });
+    if (owner.verdict === "foreign" || owner.verdict === "unverified") {
+      inbox = new DurableInbox(opts, cursor); // nothing of it is served, even what was applied
+      await setAsideForeignJournal(path, owner, opts);
+    }
+    const adoptFrom = owner.verdict === "empty" ? opts.adoptJournalFrom : undefined;
+    if (adoptFrom !== undefined) {
+      // Proven to be ours by lib/inbox/legacy_state.ts; older versions wrote no header. The
+      // journal object of the old file is dropped: it never opened a file for writing.
+      await InboxJournal.open(adoptFrom, opts, (record) => inbox.#apply(record));
+    }
     inbox.#journal = journal;
     inbox.#seen.prune(true);
     try {
@@ -211,6 +231,17 @@ export class DurableInbox {
           "check that the state directory exists and is writable",
         { cause: err },
       );
+    }
+    if (adoptFrom !== undefined) {
+      await Deno.remove(adoptFrom).catch((err) => {
+        // Its content is in the keyed journal; a leftover is set aside at the next start.
+        opts.log.debug("cannot remove the adopted journal", { path: adoptFrom, error: err });
+      });
+      opts.log.info("adopted the inbox journal of an older version", {
+        from: adoptFrom,
+        to: path,
+        pending: inbox.size,
+      });
     }
     inbox.#checkFull();
     return inbox;
@@ -247,7 +278,7 @@ export class DurableInbox {
   setCursor(cursor: InboxCursor): Promise<void> {
     return this.#serial(async () => {
       this.#cursor = { id: cursor.id, created_at: cursor.created_at };
-      await this.#storeCursor(() => writeCursorFile(this.#cursorPath, cursor));
+      await this.#storeCursor(() => writeCursorFile(this.#cursorPath, cursor, this.#workspaceId));
     });
   }
 
@@ -456,6 +487,7 @@ export class DurableInbox {
 
   /** Applies a stored record to memory (replay at open, and pops). */
   #apply(record: JournalRecord): void {
+    if (record.op === "workspace") return; // checked while replaying (ownerCheck)
     if (record.op === "pop") {
       const sized = this.#pending.get(record.id);
       if (sized === undefined) return;
@@ -485,6 +517,7 @@ export class DurableInbox {
    */
   *#snapshot(extra: readonly JournalRecord[] = []): Generator<JournalRecord> {
     const seenOnly = this.#seen.entries().filter((s) => !this.#pending.has(s.id));
+    yield { op: "workspace", id: this.#workspaceId };
     yield* addRecords(this.#pending.values(), seenOnly);
     yield* extra;
   }
@@ -545,4 +578,85 @@ export class DurableInbox {
       this.#cursorFailing = true;
     }
   }
+}
+
+/** Whose journal is being replayed, as far as its records have shown. */
+interface OwnerCheck {
+  /**
+   * "empty": no record yet; "ours": the first record named this workspace; "foreign": some
+   * record named another; "unverified": records came before any name (older versions).
+   */
+  readonly verdict: "empty" | "ours" | "foreign" | "unverified";
+  /** Other workspace ids named in the journal. */
+  readonly others: ReadonlySet<string>;
+  /** Notes `record`; true when it may be applied (named ours so far, and not a name itself). */
+  admits(record: JournalRecord): boolean;
+}
+
+/**
+ * Checks, record by record while the journal streams, that it is `workspaceId`'s: every
+ * snapshot starts with a `workspace` record and appends follow it, so the first record names
+ * the owner. Anything else means the file is not this workspace's (issue 10 item 1).
+ */
+function ownerCheck(workspaceId: string): OwnerCheck {
+  let verdict: OwnerCheck["verdict"] = "empty";
+  const others = new Set<string>();
+  return {
+    get verdict() {
+      return verdict;
+    },
+    others,
+    admits(record) {
+      if (record.op === "workspace") {
+        if (record.id !== workspaceId) {
+          others.add(record.id);
+          verdict = "foreign";
+        } else if (verdict === "empty") {
+          verdict = "ours";
+        }
+        return false;
+      }
+      if (verdict === "empty") verdict = "unverified";
+      return verdict === "ours";
+    },
+  };
+}
+
+/**
+ * Sets a journal that is not this workspace's aside (`.foreign-<time>` when it names another
+ * workspace, `.unverified-<time>` when it names none) with a warning naming both files, so a
+ * forged or misplaced journal never reaches the agent. Throws when it cannot be moved
+ * (continuing would overwrite it).
+ */
+async function setAsideForeignJournal(
+  path: string,
+  owner: OwnerCheck,
+  opts: DurableInboxOptions,
+): Promise<void> {
+  const isForeign = owner.verdict === "foreign";
+  const aside = await setAsideStateFile(
+    path,
+    isForeign ? "foreign" : "unverified",
+    opts.clock.now(),
+  );
+  if (aside instanceof Error) {
+    throw new Error(
+      `Cannot set aside the inbox journal ${path}, which is not this workspace's: ` +
+        `${aside.message}; move it away, then restart`,
+      { cause: aside },
+    );
+  }
+  opts.log.warn(
+    isForeign
+      ? "the inbox journal belongs to another workspace; set it aside, nothing of it is served"
+      : "the inbox journal does not say which workspace it belongs to; set it aside, " +
+        "nothing of it is served",
+    {
+      path,
+      ...(isForeign ? { journalWorkspace: [...owner.others].join(",") } : {}),
+      workspace: opts.workspaceId,
+      setAside: aside,
+      next: `if ${aside} holds messages you expected, check which workspace wrote it`,
+    },
+  );
 }

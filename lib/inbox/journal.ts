@@ -6,6 +6,8 @@
  *       messages newly queued, and ids only marked as seen (rows the poller skipped)
  *   {"op":"pop","id":"<activity id>"}
  *       the message left the queue (its id stays seen)
+ *   {"op":"workspace","id":"<workspace id>"}
+ *       first line of every snapshot: the workspace the journal belongs to
  *
  * A snapshot is the same format: the live state written as `add` records (seen ids first, then
  * pending messages oldest first) into a fresh file with atomicWriteFile, after which appends
@@ -54,7 +56,18 @@ export interface SeenId {
 /** One journal line. */
 export type JournalRecord =
   | { op: "add"; msgs: InboxMessage[]; seen: SeenId[] }
-  | { op: "pop"; id: string };
+  | { op: "pop"; id: string }
+  | WorkspaceRecord;
+
+/**
+ * The first line of every snapshot: whose journal this is (issue 10). A journal naming another
+ * workspace is never served (lib/inbox/inbox.ts sets it aside).
+ */
+export interface WorkspaceRecord {
+  op: "workspace";
+  /** The workspace id, lowercase UUID. */
+  id: string;
+}
 
 /** What the journal needs from its owner. */
 export interface JournalDeps {
@@ -108,6 +121,9 @@ export function parseRecord(line: string): JournalRecord | null {
   if (!isObject(value)) return null;
   if (value.op === "pop") {
     return isNonEmptyString(value.id) ? { op: "pop", id: value.id } : null;
+  }
+  if (value.op === "workspace") {
+    return isNonEmptyString(value.id) ? { op: "workspace", id: value.id } : null;
   }
   if (value.op !== "add" || !Array.isArray(value.msgs) || !Array.isArray(value.seen)) return null;
   const msgs: InboxMessage[] = [];

@@ -46,6 +46,12 @@ export function memoryNextSteps(answer: Answer, extra: NextSteps = {}): NextStep
   return extra;
 }
 
+/**
+ * Body cap for a memory search: at most 50 rows (contract §11) whose content has no set limit;
+ * 16 MiB holds 50 memories of 300 KB, far beyond notes an agent writes.
+ */
+export const SEARCH_MAX_BODY_BYTES = 16 * 1024 * 1024;
+
 /** Stores `content` in `scope`. Throws RangeError for empty content. */
 export async function commitMemory(
   http: PlatformHttp,
@@ -103,6 +109,8 @@ export async function searchMemory(
     query: params,
     timeoutMs: MEMORY_TIMEOUT_MS,
     opts: args.opts,
+    maxBodyBytes: SEARCH_MAX_BODY_BYTES,
+    nextWhenTooLarge: "search with a narrower query or a single scope",
   });
   return keepParsed(
     expectArray(endpoint, expectOk(endpoint, answer, memoryNextSteps(answer))),

@@ -7,7 +7,12 @@
 import { isRecord } from "../json_object.ts";
 import { expectObject, expectOk, isRouteMissing, keepParsed, malformed } from "./answer.ts";
 import type { CallOptions, PlatformHttp } from "./http.ts";
-import { MEMORY_TIMEOUT_MS, memoryNextSteps, searchMemory } from "./memory.ts";
+import {
+  MEMORY_TIMEOUT_MS,
+  memoryNextSteps,
+  SEARCH_MAX_BODY_BYTES,
+  searchMemory,
+} from "./memory.ts";
 import type { MemoryRow, MemoryScope } from "./rows.ts";
 
 /** One memory namespace as the platform lists it. */
@@ -101,6 +106,8 @@ async function searchV2(
     query: params,
     timeoutMs: MEMORY_TIMEOUT_MS,
     opts: args.opts,
+    maxBodyBytes: SEARCH_MAX_BODY_BYTES, // as v1: a page of memories of any length
+    nextWhenTooLarge: "search with a narrower query or one namespace",
   });
   const body = expectObject(endpoint, expectOk(endpoint, answer, memoryNextSteps(answer)));
   if (!Array.isArray(body.memories)) throw malformed(endpoint, answer, "{memories:[…]}");

@@ -220,3 +220,26 @@ function kindOf(info: Deno.FileInfo): string {
   if (info.isSymlink) return "a symbolic link";
   return "not a regular file";
 }
+
+/** Why a state file was renamed aside: damaged, written for another workspace, or unproven. */
+export type SetAsideTag = "corrupt" | "foreign" | "unverified";
+
+/**
+ * Renames `path` to `<path>.<tag>-<UTC stamp>` (a link or FIFO is renamed as itself, never
+ * followed) and returns the new path, or the error when the rename failed. Never throws. The
+ * stamp comes from `nowMs` (epoch milliseconds). Needs --allow-write on the directory.
+ */
+export async function setAsideStateFile(
+  path: string,
+  tag: SetAsideTag,
+  nowMs: number,
+): Promise<string | Error> {
+  const stamp = new Date(nowMs).toISOString().replaceAll(/[-:]/g, "");
+  const target = `${path}.${tag}-${stamp}`;
+  try {
+    await Deno.rename(path, target);
+    return target;
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}

@@ -1,9 +1,13 @@
 /**
  * Chooses the directory for our state files, in upstream's order (c636022d): CONFIGS_DIR if
  * set (created), `/configs` if it exists and is writable (the in-container default), else
- * `$HOME/.molecule-workspace` (created 0700). Beyond upstream, the home fallback is kept
- * private: wider modes are tightened to 0700 with a notice, and a directory owned by another
- * user is refused. Failures are returned as a problem for main.ts (exit 2), never thrown.
+ * `$HOME/.molecule-workspace` (created 0700). Beyond upstream, every tier must be ours: a
+ * directory owned by another user, or one that others can write (group/other write bits,
+ * 0777 and 1777 included), could be filled with forged messages or links by that user, so
+ * CONFIGS_DIR failing this is a problem (exit 2) naming the directory and the fix, `/configs`
+ * failing it is skipped with a notice, and the home fallback is refused (another owner) or
+ * tightened to 0700 with a notice (wider modes; it is ours by construction). Failures are
+ * returned as a problem for main.ts (exit 2), never thrown.
  * Which files live there is state/state_files.ts's business.
  */
 import { isAbsolutePath, joinPath } from "../paths.ts";
@@ -44,10 +48,10 @@ export interface StateDirOptions {
  */
 export async function resolveStateDir(opts: StateDirOptions): Promise<StateDirResult> {
   const configsDir = (opts.configsDir ?? "").trim();
-  if (configsDir !== "") return await useConfigsDir(configsDir);
+  if (configsDir !== "") return await useConfigsDir(configsDir, opts.uid);
 
   const containerDir = opts.containerDir ?? CONTAINER_CONFIGS_DIR;
-  if (await isWritableDir(containerDir, opts.log)) {
+  if (await isUsableContainerDir(containerDir, opts)) {
     return { ok: true, dir: containerDir, source: "/configs" };
   }
 
@@ -65,18 +69,48 @@ export async function resolveStateDir(opts: StateDirOptions): Promise<StateDirRe
   return await useHomeDir(joinPath(home, HOME_STATE_DIR_NAME), opts);
 }
 
-async function useConfigsDir(dir: string): Promise<StateDirResult> {
-  const fail = (why: string): StateDirResult => ({
+async function useConfigsDir(dir: string, uid: number | undefined): Promise<StateDirResult> {
+  const fail = (why: string, next?: string): StateDirResult => ({
     ok: false,
-    problem: `CONFIGS_DIR ${JSON.stringify(dir)} ${why}: set CONFIGS_DIR to a directory you ` +
-      "own, or unset it to use ~/.molecule-workspace",
+    problem: `CONFIGS_DIR ${JSON.stringify(dir)} ${why}: ` +
+      (next ?? "set CONFIGS_DIR to a directory you own, or unset it to use ~/.molecule-workspace"),
   });
   if (!isAbsolutePath(dir)) return fail("is not an absolute path");
   const created = await ensureDir(dir, { recursive: true });
   if (typeof created === "string") return fail(created);
   const probe = await probeWrite(dir);
   if (typeof probe === "string") return fail(`is not writable (${probe})`);
+  const unsafe = unsafeDirReason(await Deno.stat(dir), uid ?? probe.uid);
+  if (unsafe !== undefined) return fail(unsafe.why, unsafe.next(dir));
   return { ok: true, dir, source: "CONFIGS_DIR" };
+}
+
+/**
+ * Why a directory may not hold our state: owned by another user, or writable by others
+ * (they could plant a forged journal or a link). Undefined when it is fine. `uid` is ours
+ * (null on systems without uids).
+ */
+function unsafeDirReason(
+  stat: Deno.FileInfo,
+  uid: number | null,
+): { why: string; next: (dir: string) => string } | undefined {
+  if (uid !== null && stat.uid !== null && stat.uid !== uid) {
+    return {
+      why: `is owned by user id ${stat.uid}, not by you (${uid})`,
+      next: (dir) =>
+        `another user could read or replace our state; chown it to yourself (chown -R ` +
+        `$(id -u) ${dir}) or set CONFIGS_DIR to a directory you own`,
+    };
+  }
+  if (stat.mode !== null && (stat.mode & 0o022) !== 0) {
+    return {
+      why: `is writable by other users (mode ${(stat.mode & 0o7777).toString(8).padStart(4, "0")})`,
+      next: (dir) =>
+        `another user could plant forged messages or links in it; run chmod 700 ${dir}, or ` +
+        "set CONFIGS_DIR to a directory only you can write",
+    };
+  }
+  return undefined;
 }
 
 async function useHomeDir(dir: string, opts: StateDirOptions): Promise<StateDirResult> {
@@ -139,8 +173,12 @@ async function ensureDir(
   }
 }
 
-/** True when `dir` is an existing directory we can create files in. */
-async function isWritableDir(dir: string, log: Logger): Promise<boolean> {
+/**
+ * True when `dir` is an existing directory we can create files in, that we own and others
+ * cannot write. A writable one that fails the ownership rules is skipped with a notice.
+ */
+async function isUsableContainerDir(dir: string, opts: StateDirOptions): Promise<boolean> {
+  const log = opts.log;
   try {
     if (!(await Deno.stat(dir)).isDirectory) return false;
   } catch (err) {
@@ -150,6 +188,14 @@ async function isWritableDir(dir: string, log: Logger): Promise<boolean> {
   const probe = await probeWrite(dir);
   if (typeof probe === "string") {
     log.debug("not using the container configs dir: not writable", { dir, error: probe });
+    return false;
+  }
+  const unsafe = unsafeDirReason(await Deno.stat(dir), opts.uid ?? probe.uid);
+  if (unsafe !== undefined) {
+    log.warn(`not using ${dir} for state: it ${unsafe.why}`, {
+      dir,
+      next: unsafe.next(dir),
+    });
     return false;
   }
   return true;

@@ -39,6 +39,7 @@ export const recallMemory: ToolSpec<ToolDeps> = {
     idempotentHint: true,
     openWorldHint: true,
   },
+  narrowHint: "Call recall_memory again with more specific query words, or with one scope",
   async handler(args, ctx) {
     const query = typeof args.query === "string" ? args.query.trim() : "";
     const scope: MemoryScope | undefined = MEMORY_SCOPES.find((s) => s === args.scope);

@@ -8,6 +8,7 @@ import { removeStaleTemps } from "../state/atomic_write.ts";
 import type { Clock } from "../clock.ts";
 import { DurableInbox } from "../inbox/inbox.ts";
 import { InboxBusyError } from "../inbox/lock.ts";
+import { LegacyCheckError, openSettlingLegacy, platformRowProbe } from "../inbox/legacy_state.ts";
 import type { InboxMessage } from "../inbox/message.ts";
 import {
   INBOX_DISABLED,
@@ -24,12 +25,14 @@ import { createPlatformClient, type PlatformClient } from "../platform/client.ts
 import type { Fetch } from "../platform/http_client.ts";
 import {
   buildAgentCard,
+  checkInboundSecret,
   type HeartbeatDeps,
   HeartbeatState,
+  INBOUND_SECRET_SLOT,
   registerOnce,
   runHeartbeat,
 } from "./registration.ts";
-import { saveInboundSecret, workspaceStatePath } from "../state/state_files.ts";
+import { readInboundSecret, saveInboundSecret, workspaceStatePath } from "../state/state_files.ts";
 
 /** The settings of one workspace link (a slice of Config plus what main.ts resolved). */
 export interface WorkspaceLinkSettings {
@@ -71,6 +74,8 @@ export class WorkspaceLink {
   #opening: Promise<InboxOpening> = Promise.resolve({ inbox: null, unavailable: null });
   #isOpenFailing = false;
   #isBusyReported = false;
+  /** Aborted by stop(): ends a platform request the opening is waiting for. */
+  #openAbort = new AbortController();
   #arrivalListeners: ((msgs: InboxMessage[]) => void)[] = [];
 
   private constructor(settings: WorkspaceLinkSettings, deps: WorkspaceLinkDeps) {
@@ -97,6 +102,11 @@ export class WorkspaceLink {
   static async open(settings: WorkspaceLinkSettings, deps: WorkspaceLinkDeps) {
     const link = new WorkspaceLink(settings, deps);
     await removeStaleTemps(link.#secretPath(), deps.log);
+    // The secret saved by an earlier run is masked from the start, before any heartbeat.
+    const stored = await readInboundSecret(link.#secretPath(), deps.log);
+    if (stored !== undefined && checkInboundSecret(stored) === undefined) {
+      deps.log.redactor.rotate(INBOUND_SECRET_SLOT, stored);
+    }
     if (settings.isInboxDisabled) {
       link.#unavailable = INBOX_DISABLED;
     } else {
@@ -146,13 +156,21 @@ export class WorkspaceLink {
     const s = this.#settings;
     try {
       const t0 = clock.now();
-      const inbox = await DurableInbox.open({
-        dir: s.stateDir,
-        log,
-        clock,
-        // Keyed by the workspace: one state directory holds several workspaces side by side.
-        fileSuffix: `.${s.workspaceId}`,
-      });
+      // Files of an older version are settled first (lib/inbox/legacy_state.ts); that may
+      // ask the platform, which is why it runs here, in the background opening.
+      const inbox = await openSettlingLegacy(
+        { dir: s.stateDir, workspaceId: s.workspaceId },
+        { log, clock, probeRow: platformRowProbe(this.platform, this.#openAbort.signal) },
+        (adoptJournalFrom) =>
+          DurableInbox.open({
+            dir: s.stateDir,
+            log,
+            clock,
+            // Keyed by the workspace: one state directory holds several workspaces side by side.
+            workspaceId: s.workspaceId,
+            ...(adoptJournalFrom === undefined ? {} : { adoptJournalFrom }),
+          }),
+      );
       log.info("inbox journal loaded", {
         pending: inbox.size,
         pendingBytes: inbox.bytes,
@@ -179,10 +197,13 @@ export class WorkspaceLink {
         { platform: this.platform, inbox, clock, log, uploads },
       );
     } catch (err) {
+      if (this.#openAbort.signal.aborted) return; // stopping: nothing to report
       if (!(err instanceof InboxBusyError)) {
         const error = err instanceof Error ? err.message : String(err);
-        const next = "check the state directory (free space, permissions); the inbox is " +
-          "retried at every poll interval";
+        const next = err instanceof LegacyCheckError
+          ? err.next
+          : "check the state directory (free space, permissions); the inbox is " +
+            "retried at every poll interval";
         if (this.#isOpenFailing) log.debug("cannot open the inbox; retrying", { error });
         else log.error("cannot open the inbox; retrying", { error, next });
         this.#isOpenFailing = true;
@@ -259,6 +280,7 @@ export class WorkspaceLink {
 
   /** Waits for the loops (after their signal aborted), then flushes and closes the inbox. */
   async stop(): Promise<void> {
+    this.#openAbort.abort(); // a platform check of older files must not hold up the exit
     await this.#opening;
     await Promise.allSettled(this.#loops);
     this.#loops = [];

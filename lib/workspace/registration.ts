@@ -30,7 +30,7 @@ const AUTH_ERROR_EVERY = 20;
  */
 export const MAX_INBOUND_SECRET_CHARS = 1024;
 /** The redactor slot of the inbound secret: its current and previous value stay masked. */
-const INBOUND_SECRET_SLOT = "platform_inbound_secret";
+export const INBOUND_SECRET_SLOT = "platform_inbound_secret";
 
 /**
  * Why `secret` cannot be an inbound secret (too long, or not printable ASCII without spaces:

@@ -248,7 +248,7 @@ Deno.test("doctor: a running server is seen through its inbox lock", async () =>
   });
 });
 
-Deno.test("doctor: an inbox cursor from another workspace warns of a shared state directory", async () => {
+Deno.test("doctor: an inbox cursor from another workspace warns that it is not in this feed", async () => {
   await withPlatform(async (s) => {
     const other = s.platform.addWorkspace();
     const row = s.platform.sendToInbox(other.id, { text: "hello" });
@@ -258,7 +258,7 @@ Deno.test("doctor: an inbox cursor from another workspace warns of a shared stat
     );
     const { report, text, status } = await doctorWith(baseEnv(s));
     assertEquals(status["inbox readable"], "warn", text);
-    assertStringIncludes(text, "may hold another workspace's inbox");
+    assertStringIncludes(text, "copied from another workspace");
     assertEquals(report.exitCode, 0, "a warning alone does not fail the run");
   });
 });
@@ -300,5 +300,22 @@ Deno.test("doctor: colour codes appear only when asked for", async () => {
     const { report } = await doctorWith(baseEnv(s));
     assert(renderReport(report, { colour: true }).includes("\x1b[32m[OK]\x1b[0m"));
     assert(!renderReport(report, { colour: false }).includes("\x1b["));
+  });
+});
+
+Deno.test("doctor: a cursor file written for another workspace is named, and left in place", async () => {
+  await withPlatform(async (s) => {
+    const other = "0b4e28ba-2fa1-11d2-883f-0016d3cca427";
+    const path = workspaceStatePath(s.dir, "cursor", s.id);
+    const text = JSON.stringify({
+      id: "1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+      created_at: "2026-05-01T10:11:12.123456Z",
+      workspace_id: other,
+    });
+    await Deno.writeTextFile(path, text, { mode: 0o600 });
+    const { text: out, status } = await doctorWith(baseEnv(s));
+    assertEquals(status["inbox readable"], "warn", out);
+    assertStringIncludes(out, `belongs to workspace ${other}`);
+    assertEquals(await Deno.readTextFile(path), text, "doctor changes no state file");
   });
 });

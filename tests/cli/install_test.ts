@@ -124,6 +124,7 @@ Deno.test("install: claude-code user scope adds molecule-<slug> to ~/.claude.jso
         PLATFORM_URL: w.url,
         MOLECULE_WORKSPACE_TOKEN_FILE: tokenFile,
         CONFIGS_DIR: w.state,
+        MOLECULE_WORKSPACE_TOKEN: "",
         MOLECULE_AGENT_NAME: "laptop agent",
       },
     });
@@ -178,7 +179,7 @@ Deno.test("install: an existing entry is shown and kept without --force, replace
         "molecule-acme-agent"
       ],
     ).env;
-    assert(!("MOLECULE_WORKSPACE_TOKEN" in record(env)), "the plaintext token is gone");
+    assertEquals(record(env).MOLECULE_WORKSPACE_TOKEN, "", "the plaintext token is gone");
 
     const again = await install(w, "claude-code");
     assertEquals(again.exitCode, 0, "the same entry again is not a conflict");
@@ -257,6 +258,7 @@ Deno.test("install: codex gets one [mcp_servers.<name>] table; every other byte 
         PLATFORM_URL: w.url,
         MOLECULE_WORKSPACE_TOKEN_FILE: `${w.state}/.mcp_workspace_token.${w.id}`,
         CONFIGS_DIR: w.state,
+        MOLECULE_WORKSPACE_TOKEN: "",
         MOLECULE_AGENT_NAME: "laptop agent",
       },
     });

@@ -171,6 +171,12 @@ Deno.test("e2e: with a valid environment it serves stdin until EOF, then exits 0
     const ok = await program.waitForStderr("configuration ok");
     assertStringIncludes(ok, `workspace=${WORKSPACE_ID}`);
     assertStringIncludes(ok, "platform=http://127.0.0.1:9 ");
+    // One info line names where each value came from (hosts add their own environment).
+    assertStringIncludes(
+      ok,
+      'from="workspace=env WORKSPACE_ID; platform=env PLATFORM_URL; ' +
+        'token=env MOLECULE_WORKSPACE_TOKEN (value not shown); stateDir=env CONFIGS_DIR"',
+    );
     await program.writeLine("not a JSON-RPC message");
     const reply = JSON.parse(await program.readLine() ?? "null");
     assertEquals(reply.error.code, -32700, "bad input gets a JSON-RPC error, not an exit");
@@ -237,5 +243,29 @@ Deno.test("e2e: `install codex` writes a table that starts this program, exit 0"
     const again = await runProgram({ env, args: ["install", "codex", "--name", "molecule-x!"] });
     assertEquals(again.code, 2);
     assertStringIncludes(again.stderr, "--name must be");
+  });
+});
+
+Deno.test("e2e: `make install` writes a wrapper that runs this checkout from anywhere", async () => {
+  await withTempDir(async (dir) => {
+    const made = await new Deno.Command("make", {
+      args: ["-s", "-C", REPO_ROOT, "install", `PREFIX=${dir}`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(made.code, 0, new TextDecoder().decode(made.stderr));
+    assertEquals(new TextDecoder().decode(made.stdout), "", "make -s prints nothing on stdout");
+    const wrapper = `${dir}/bin/molecule-mcp`;
+    assertEquals((await Deno.stat(wrapper)).mode! & 0o777, 0o755);
+    const run = await new Deno.Command(wrapper, {
+      args: ["--version"],
+      cwd: dir,
+      clearEnv: true,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(new TextDecoder().decode(run.stdout), `molecule-mcp ${VERSION}\n`);
+    assertEquals(run.code, 0);
   });
 });

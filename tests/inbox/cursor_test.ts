@@ -5,6 +5,7 @@ import type { InboxMessage } from "../../lib/inbox/message.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
+import { TEST_CURSOR, TEST_JOURNAL, TEST_WORKSPACE_ID } from "../fakes/inbox_files.ts";
 
 const ROW_ID = "0b5e2c1a-7f3d-4c2b-9a8e-1d2c3b4a5f60";
 const ROW_AT = "2026-05-01T10:11:12.123456Z";
@@ -21,7 +22,12 @@ function msg(n: number): InboxMessage {
 }
 
 function open(dir: string, log = captureLog()) {
-  return DurableInbox.open({ dir, log: log.log, clock: new ManualClock() });
+  return DurableInbox.open({
+    dir,
+    log: log.log,
+    clock: new ManualClock(),
+    workspaceId: TEST_WORKSPACE_ID,
+  });
 }
 
 Deno.test("inbox cursor: a saved cursor is back after a restart, in a 0600 JSON file", async () => {
@@ -32,8 +38,12 @@ Deno.test("inbox cursor: a saved cursor is back after a restart, in a 0600 JSON 
     assertEquals(first.cursor, { id: ROW_ID, created_at: ROW_AT });
     await first.close();
 
-    const path = `${dir}/.mcp_inbox_cursor`;
-    assertEquals(JSON.parse(await Deno.readTextFile(path)), { id: ROW_ID, created_at: ROW_AT });
+    const path = `${dir}/${TEST_CURSOR}`;
+    assertEquals(JSON.parse(await Deno.readTextFile(path)), {
+      workspace_id: TEST_WORKSPACE_ID,
+      id: ROW_ID,
+      created_at: ROW_AT,
+    });
     assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
     const second = await open(dir);
     assertEquals(second.cursor, { id: ROW_ID, created_at: ROW_AT });
@@ -41,16 +51,45 @@ Deno.test("inbox cursor: a saved cursor is back after a restart, in a 0600 JSON 
   });
 });
 
-Deno.test("inbox cursor: upstream's plain-id cursor file is still understood", async () => {
+Deno.test("inbox cursor: parseCursor still understands upstream's plain-id file", () => {
+  assertEquals(parseCursor(`${ROW_ID.toUpperCase()}\n`), {
+    id: ROW_ID,
+    created_at: null,
+    workspace_id: null,
+  });
+});
+
+Deno.test("inbox cursor: a cursor written for another workspace is set aside with a warning, never used", async () => {
   await withTempDir(async (dir) => {
-    await Deno.writeTextFile(`${dir}/.mcp_inbox_cursor`, `${ROW_ID.toUpperCase()}\n`, {
+    const other = "99999999-8888-4777-8666-555555555555";
+    const path = `${dir}/${TEST_CURSOR}`;
+    await Deno.writeTextFile(path, JSON.stringify({ workspace_id: other, id: ROW_ID }), {
       mode: 0o600,
     });
-    await Deno.chmod(`${dir}/.mcp_inbox_cursor`, 0o600);
     const captured = captureLog("warn");
     const inbox = await open(dir, captured);
-    assertEquals(inbox.cursor, { id: ROW_ID, created_at: null });
-    assertEquals(captured.lines, []);
+    try {
+      assertEquals(inbox.cursor, null);
+      assertStringIncludes(captured.text(), "the inbox cursor file belongs to another workspace");
+      assertStringIncludes(captured.text(), `cursorWorkspace=${other}`);
+      assertStringIncludes(captured.text(), `${path}.foreign-`);
+      const names = [];
+      for await (const e of Deno.readDir(dir)) names.push(e.name);
+      assert(names.some((n) => n.startsWith(`${TEST_CURSOR}.foreign-`)), "set aside, not deleted");
+    } finally {
+      await inbox.close();
+    }
+  });
+});
+
+Deno.test("inbox cursor: a keyed cursor that names no workspace is set aside as unverified", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/${TEST_CURSOR}`, `${ROW_ID}\n`, { mode: 0o600 });
+    const captured = captureLog("warn");
+    const inbox = await open(dir, captured);
+    assertEquals(inbox.cursor, null);
+    assertStringIncludes(captured.text(), "does not say which workspace it belongs to");
+    assertStringIncludes(captured.text(), `${dir}/${TEST_CURSOR}.unverified-`);
     await inbox.close();
   });
 });
@@ -58,12 +97,12 @@ Deno.test("inbox cursor: upstream's plain-id cursor file is still understood", a
 Deno.test("inbox cursor: a corrupt cursor file means no cursor plus a warning, never a failure", async () => {
   for (const content of ["{not json", '{"id":"not-a-uuid"}', '{"id":42}', "[]", ""]) {
     await withTempDir(async (dir) => {
-      await Deno.writeTextFile(`${dir}/.mcp_inbox_cursor`, content);
+      await Deno.writeTextFile(`${dir}/${TEST_CURSOR}`, content);
       const captured = captureLog("warn");
       const inbox = await open(dir, captured);
       assertEquals(inbox.cursor, null, `content ${JSON.stringify(content)}`);
       assertStringIncludes(captured.text(), "inbox cursor file is corrupt");
-      assertStringIncludes(captured.text(), `${dir}/.mcp_inbox_cursor`);
+      assertStringIncludes(captured.text(), `${dir}/${TEST_CURSOR}`);
       await inbox.close();
     });
   }
@@ -80,7 +119,12 @@ Deno.test("inbox cursor: a missing cursor file is a quiet first start", async ()
 });
 
 Deno.test("inbox cursor: parseCursor accepts a missing created_at and rejects a bad one", () => {
-  assertEquals(parseCursor(JSON.stringify({ id: ROW_ID })), { id: ROW_ID, created_at: null });
+  assertEquals(parseCursor(JSON.stringify({ id: ROW_ID })), {
+    id: ROW_ID,
+    created_at: null,
+    workspace_id: null,
+  });
+  assertEquals(parseCursor(JSON.stringify({ id: ROW_ID, workspace_id: "nope" })), null);
   assertEquals(parseCursor(JSON.stringify({ id: ROW_ID, created_at: "yesterday" })), null);
   assertEquals(parseCursor(JSON.stringify({ id: ROW_ID, created_at: 5 })), null);
 });
@@ -102,7 +146,7 @@ Deno.test("inbox cursor: forgetting the cursor (after a 410) survives a restart"
 Deno.test("inbox cursor: a failed cursor write only logs, once, and the cursor is kept in memory", async () => {
   await withTempDir(async (dir) => {
     // A non-empty directory where the file should be: the atomic rename fails, even as root.
-    await Deno.mkdir(`${dir}/.mcp_inbox_cursor/blocker`, { recursive: true });
+    await Deno.mkdir(`${dir}/${TEST_CURSOR}/blocker`, { recursive: true });
     const captured = captureLog("info");
     const inbox = await open(dir, captured);
     await inbox.setCursor({ id: ROW_ID, created_at: ROW_AT });
@@ -112,7 +156,7 @@ Deno.test("inbox cursor: a failed cursor write only logs, once, and the cursor i
     assertEquals(warnings.length, 1);
     assertStringIncludes(warnings[0] ?? "", "next=");
 
-    await Deno.remove(`${dir}/.mcp_inbox_cursor`, { recursive: true });
+    await Deno.remove(`${dir}/${TEST_CURSOR}`, { recursive: true });
     await inbox.setCursor({ id: ROW_ID, created_at: ROW_AT });
     assertStringIncludes(captured.text(), "inbox cursor file is written again");
     await inbox.close();
@@ -133,7 +177,7 @@ Deno.test("inbox cursor: a kill between the journal write and the cursor write r
       const skipped = { id: msg(4).activity_id, created_at: msg(4).created_at };
       await inbox.accept({ messages: batch, skipped: [skipped] });
       // The process dies here, before setCursor: the disk holds the batch and the old cursor.
-      for (const name of [".mcp_inbox_journal", ".mcp_inbox_cursor"]) {
+      for (const name of [TEST_JOURNAL, TEST_CURSOR]) {
         await Deno.copyFile(`${live}/${name}`, `${afterKill}/${name}`);
       }
       await inbox.close();

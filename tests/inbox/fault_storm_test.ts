@@ -20,6 +20,7 @@ import { isFullSuite, SeededRandom, suiteSeed } from "../fakes/seeded_random.ts"
 import { RpcSession } from "../fakes/rpc_session.ts";
 import { type ProgramHandle, spawnProgram } from "../fakes/spawn.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
+import { TEST_WORKSPACE_ID } from "../fakes/inbox_files.ts";
 
 const IS_FULL = isFullSuite();
 const MODE = IS_FULL ? "full" : "quick";
@@ -100,7 +101,7 @@ async function withPollerRig(fn: (rig: PollerRig) => Promise<void>): Promise<voi
     );
     const announced: string[] = [];
     const open = async () => {
-      const inbox = await DurableInbox.open({ dir, log, clock });
+      const inbox = await DurableInbox.open({ dir, log, clock, workspaceId: TEST_WORKSPACE_ID });
       inbox.onArrived((msgs) => announced.push(...msgs.map((m) => m.activity_id)));
       const poller = new InboxPoller(
         { selfId: me.id, intervalMs: INTERVAL_MS },

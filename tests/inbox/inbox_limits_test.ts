@@ -10,6 +10,7 @@ import { messageBytes } from "../../lib/inbox/journal.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
+import { TEST_WORKSPACE_ID } from "../fakes/inbox_files.ts";
 
 const T0 = Date.UTC(2026, 4, 1, 10, 0, 0);
 
@@ -26,7 +27,7 @@ function msg(n: number, text = `hello ${n}`): InboxMessage {
 
 function open(dir: string, opts: { byteBudget?: number; log?: ReturnType<typeof captureLog> }) {
   const captured = opts.log ?? captureLog();
-  const base = { dir, log: captured.log, clock: new ManualClock() };
+  const base = { dir, log: captured.log, clock: new ManualClock(), workspaceId: TEST_WORKSPACE_ID };
   return DurableInbox.open(
     opts.byteBudget === undefined ? base : { ...base, byteBudget: opts.byteBudget },
   );

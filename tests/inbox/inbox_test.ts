@@ -5,6 +5,7 @@ import { InboxBusyError } from "../../lib/inbox/lock.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
+import { TEST_WORKSPACE_ID } from "../fakes/inbox_files.ts";
 
 const T0 = Date.UTC(2026, 4, 1, 10, 0, 0);
 
@@ -26,7 +27,7 @@ function ids(msgs: readonly InboxMessage[]): string[] {
 
 function openInbox(dir: string, extra: { capacity?: number; log?: ReturnType<typeof captureLog> }) {
   const captured = extra.log ?? captureLog();
-  const opts = { dir, log: captured.log, clock: new ManualClock() };
+  const opts = { dir, log: captured.log, clock: new ManualClock(), workspaceId: TEST_WORKSPACE_ID };
   return DurableInbox.open(
     extra.capacity === undefined ? opts : { ...opts, capacity: extra.capacity },
   );
@@ -217,7 +218,12 @@ Deno.test("inbox: wait returns the head at once without removing it", async () =
 Deno.test("inbox: wait resolves on the next arrival, for every waiter", async () => {
   await withTempDir(async (dir) => {
     const clock = new ManualClock();
-    const inbox = await DurableInbox.open({ dir, log: captureLog().log, clock });
+    const inbox = await DurableInbox.open({
+      dir,
+      log: captureLog().log,
+      clock,
+      workspaceId: TEST_WORKSPACE_ID,
+    });
     const first = inbox.wait(60_000);
     const second = inbox.wait(5_000);
     await clock.whenSleeping(2);
@@ -232,7 +238,12 @@ Deno.test("inbox: wait resolves on the next arrival, for every waiter", async ()
 Deno.test("inbox: wait gives null when the timeout passes, an abort comes or the inbox closes", async () => {
   await withTempDir(async (dir) => {
     const clock = new ManualClock();
-    const inbox = await DurableInbox.open({ dir, log: captureLog().log, clock });
+    const inbox = await DurableInbox.open({
+      dir,
+      log: captureLog().log,
+      clock,
+      workspaceId: TEST_WORKSPACE_ID,
+    });
 
     const timed = inbox.wait(2_000);
     await clock.whenSleeping(1);
@@ -280,13 +291,28 @@ Deno.test("inbox: workspaces sharing a state directory keep separate queues", as
   await withTempDir(async (dir) => {
     const log = captureLog().log;
     const clock = new ManualClock();
-    const a = await DurableInbox.open({ dir, log, clock, fileSuffix: "_aaaaaaaa" });
-    const b = await DurableInbox.open({ dir, log, clock, fileSuffix: "_bbbbbbbb" });
+    const a = await DurableInbox.open({
+      dir,
+      log,
+      clock,
+      workspaceId: "aaaaaaaa-0000-4000-8000-000000000000",
+    });
+    const b = await DurableInbox.open({
+      dir,
+      log,
+      clock,
+      workspaceId: "bbbbbbbb-0000-4000-8000-000000000000",
+    });
     await a.accept({ messages: [msg(1)], skipped: [] });
     await b.accept({ messages: [msg(2)], skipped: [] });
     await a.close();
     await b.close();
-    const again = await DurableInbox.open({ dir, log, clock, fileSuffix: "_aaaaaaaa" });
+    const again = await DurableInbox.open({
+      dir,
+      log,
+      clock,
+      workspaceId: "aaaaaaaa-0000-4000-8000-000000000000",
+    });
     assertEquals(ids(again.peek(10)), ["hello 1"]);
     await again.close();
   });

@@ -9,6 +9,7 @@ import { encodeRecord, RECORD_TARGET_BYTES } from "../../lib/inbox/journal.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
+import { TEST_JOURNAL, TEST_WORKSPACE_ID } from "../fakes/inbox_files.ts";
 
 const T0 = Date.UTC(2026, 4, 1, 10, 0, 0);
 const KB = 1000;
@@ -28,12 +29,17 @@ function msg(n: number, textBytes: number): InboxMessage {
 }
 
 function open(dir: string, log = captureLog()) {
-  return DurableInbox.open({ dir, log: log.log, clock: new ManualClock() });
+  return DurableInbox.open({
+    dir,
+    log: log.log,
+    clock: new ManualClock(),
+    workspaceId: TEST_WORKSPACE_ID,
+  });
 }
 
 /** Byte length of every line of the journal (the file read as bytes, never as one string). */
 async function lineSizes(dir: string): Promise<number[]> {
-  const bytes = await Deno.readFile(`${dir}/.mcp_inbox_journal`);
+  const bytes = await Deno.readFile(`${dir}/${TEST_JOURNAL}`);
   const sizes: number[] = [];
   let start = 0;
   for (let i = 0; i < bytes.length; i++) {
@@ -86,14 +92,14 @@ Deno.test("inbox journal: an older version's multi-MB lines spanning read chunks
   await withTempDir(async (dir) => {
     // Older versions wrote 200 messages per snapshot line: 3 lines of 3 MB here, each split
     // across the journal's 1 MiB reads, plus a pop and a torn last record.
-    const lines: string[] = [];
+    const lines: string[] = [encodeRecord({ op: "workspace", id: TEST_WORKSPACE_ID })];
     for (let line = 0; line < 3; line++) {
       const msgs = Array.from({ length: 30 }, (_, i) => msg(line * 30 + i + 1, 100 * KB));
       lines.push(encodeRecord({ op: "add", msgs, seen: [] }));
     }
     lines.push(encodeRecord({ op: "pop", id: msg(5, 0).activity_id }));
     const torn = encodeRecord({ op: "add", msgs: [msg(99, 10)], seen: [] });
-    await Deno.writeTextFile(`${dir}/.mcp_inbox_journal`, lines.join("") + torn.slice(0, 50), {
+    await Deno.writeTextFile(`${dir}/${TEST_JOURNAL}`, lines.join("") + torn.slice(0, 50), {
       mode: 0o600,
     });
     const captured = captureLog("warn");

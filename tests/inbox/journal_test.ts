@@ -5,6 +5,7 @@ import { encodeRecord, parseRecord } from "../../lib/inbox/journal.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
+import { TEST_JOURNAL, TEST_LOCK, TEST_WORKSPACE_ID } from "../fakes/inbox_files.ts";
 
 const T0 = Date.UTC(2026, 4, 1, 10, 0, 0);
 
@@ -24,11 +25,16 @@ function texts(inbox: DurableInbox): string[] {
 }
 
 function open(dir: string, log = captureLog()) {
-  return DurableInbox.open({ dir, log: log.log, clock: new ManualClock() });
+  return DurableInbox.open({
+    dir,
+    log: log.log,
+    clock: new ManualClock(),
+    workspaceId: TEST_WORKSPACE_ID,
+  });
 }
 
 async function journalLines(dir: string): Promise<string[]> {
-  const text = await Deno.readTextFile(`${dir}/.mcp_inbox_journal`);
+  const text = await Deno.readTextFile(`${dir}/${TEST_JOURNAL}`);
   assert(text === "" || text.endsWith("\n"), "the journal ends with a complete line");
   return text.split("\n").filter((l) => l !== "");
 }
@@ -51,9 +57,10 @@ Deno.test("inbox journal: records are JSON lines in a 0600 file", async () => {
       skipped: [{ id: msg(9).activity_id, created_at: msg(9).created_at }],
     });
     await inbox.pop(msg(1).activity_id);
-    assertEquals(await fileMode(`${dir}/.mcp_inbox_journal`), 0o600);
+    assertEquals(await fileMode(`${dir}/${TEST_JOURNAL}`), 0o600);
     const records = (await journalLines(dir)).map((l) => JSON.parse(l));
     assertEquals(records, [
+      { op: "workspace", id: TEST_WORKSPACE_ID },
       {
         op: "add",
         msgs: [msg(1)],
@@ -71,7 +78,7 @@ Deno.test("inbox journal: a record torn by a kill is ignored quietly and the res
     await first.accept({ messages: [msg(1), msg(2)], skipped: [] });
     await first.close();
     const torn = encodeRecord({ op: "add", msgs: [msg(3)], seen: [] });
-    await Deno.writeTextFile(`${dir}/.mcp_inbox_journal`, torn.slice(0, torn.length / 2), {
+    await Deno.writeTextFile(`${dir}/${TEST_JOURNAL}`, torn.slice(0, torn.length / 2), {
       append: true,
     });
 
@@ -96,7 +103,7 @@ Deno.test("inbox journal: a pop torn by a kill leaves the message pending", asyn
     await first.accept({ messages: [msg(1)], skipped: [] });
     await first.close();
     const torn = encodeRecord({ op: "pop", id: msg(1).activity_id });
-    await Deno.writeTextFile(`${dir}/.mcp_inbox_journal`, torn.slice(0, -2), { append: true });
+    await Deno.writeTextFile(`${dir}/${TEST_JOURNAL}`, torn.slice(0, -2), { append: true });
     const second = await open(dir);
     assertEquals(texts(second), ["hello 1"]);
     await second.close();
@@ -105,8 +112,9 @@ Deno.test("inbox journal: a pop torn by a kill leaves the message pending", asyn
 
 Deno.test("inbox journal: a damaged middle line is reported, set aside, and the rest is kept", async () => {
   await withTempDir(async (dir) => {
-    const path = `${dir}/.mcp_inbox_journal`;
-    const original = encodeRecord({ op: "add", msgs: [msg(1)], seen: [] }) +
+    const path = `${dir}/${TEST_JOURNAL}`;
+    const original = encodeRecord({ op: "workspace", id: TEST_WORKSPACE_ID }) +
+      encodeRecord({ op: "add", msgs: [msg(1)], seen: [] }) +
       '{"op":"add","msgs":[{"activity_id":5}],"seen":[]}\n' +
       "not json at all\n" +
       encodeRecord({ op: "add", msgs: [msg(2)], seen: [] });
@@ -118,9 +126,9 @@ Deno.test("inbox journal: a damaged middle line is reported, set aside, and the 
     const warning = captured.text();
     assertStringIncludes(warning, path);
     assertStringIncludes(warning, "damaged lines");
-    assertStringIncludes(warning, 'lines="2,3"');
+    assertStringIncludes(warning, 'lines="3,4"');
     assertStringIncludes(warning, "next=");
-    const aside = (await listDir(dir)).filter((n) => n.startsWith(".mcp_inbox_journal.corrupt-"));
+    const aside = (await listDir(dir)).filter((n) => n.startsWith(`${TEST_JOURNAL}.corrupt-`));
     assertEquals(aside.length, 1);
     assertEquals(await Deno.readTextFile(`${dir}/${aside[0]}`), original);
     assertEquals(await fileMode(`${dir}/${aside[0]}`), 0o600);
@@ -136,7 +144,7 @@ Deno.test("inbox journal: a damaged middle line is reported, set aside, and the 
 
 Deno.test("inbox journal: a garbage file is reported and set aside, and the inbox works", async () => {
   await withTempDir(async (dir) => {
-    const path = `${dir}/.mcp_inbox_journal`;
+    const path = `${dir}/${TEST_JOURNAL}`;
     await Deno.writeFile(path, new Uint8Array([0xff, 0xfe, 0x00, 0x0a, 0x80, 0x81, 0x0a, 0x41]));
     const captured = captureLog("warn");
     const inbox = await open(dir, captured);
@@ -153,13 +161,13 @@ Deno.test("inbox journal: a garbage file is reported and set aside, and the inbo
 
 Deno.test("inbox journal: an unreadable journal is moved aside with a warning, not fatal", async () => {
   await withTempDir(async (dir) => {
-    const path = `${dir}/.mcp_inbox_journal`;
+    const path = `${dir}/${TEST_JOURNAL}`;
     await Deno.mkdir(path); // reading a directory fails on every platform, even as root
     const captured = captureLog("warn");
     const inbox = await open(dir, captured);
     assertStringIncludes(captured.text(), "the inbox journal; set it aside");
     assertStringIncludes(captured.text(), `${path} is a directory`);
-    assert((await listDir(dir)).some((n) => n.startsWith(".mcp_inbox_journal.corrupt-")));
+    assert((await listDir(dir)).some((n) => n.startsWith(`${TEST_JOURNAL}.corrupt-`)));
     await inbox.accept({ messages: [msg(1)], skipped: [] });
     await inbox.close();
     const again = await open(dir);
@@ -174,32 +182,33 @@ Deno.test("inbox journal: reopening compacts to the live state and keeps the fil
     for (let n = 1; n <= 40; n++) await first.accept({ messages: [msg(n)], skipped: [] });
     for (let n = 1; n <= 30; n++) await first.pop(msg(n).activity_id);
     await first.close();
-    assertEquals((await journalLines(dir)).length, 70);
+    assertEquals((await journalLines(dir)).length, 71, "the workspace line, then 70 records");
 
     const second = await open(dir);
     const lines = await journalLines(dir);
-    assert(lines.length <= 2, `expected a compact snapshot, got ${lines.length} lines`);
-    assert(lines.every((l) => parseRecord(l)?.op === "add"));
+    assert(lines.length <= 3, `expected a compact snapshot, got ${lines.length} lines`);
+    assertEquals(parseRecord(lines[0]!), { op: "workspace", id: TEST_WORKSPACE_ID });
+    assert(lines.slice(1).every((l) => parseRecord(l)?.op === "add"));
     assertEquals(texts(second), Array.from({ length: 10 }, (_, i) => `hello ${31 + i}`));
     assert(second.hasSeen(msg(1).activity_id), "popped ids stay known after compaction");
-    assertEquals(await fileMode(`${dir}/.mcp_inbox_journal`), 0o600);
+    assertEquals(await fileMode(`${dir}/${TEST_JOURNAL}`), 0o600);
     await second.close();
   });
 });
 
 Deno.test("inbox journal: temp files left by a killed snapshot are removed at open", async () => {
   await withTempDir(async (dir) => {
-    await Deno.writeTextFile(`${dir}/.mcp_inbox_journal.0a1b2c3d.tmp`, "half a snapshot");
+    await Deno.writeTextFile(`${dir}/${TEST_JOURNAL}.0a1b2c3d.tmp`, "half a snapshot");
     await Deno.writeTextFile(`${dir}/unrelated.tmp`, "keep me");
     const inbox = await open(dir);
     await inbox.close();
-    assertEquals(await listDir(dir), [".mcp_inbox.lock", ".mcp_inbox_journal", "unrelated.tmp"]);
+    assertEquals(await listDir(dir), [TEST_LOCK, TEST_JOURNAL, "unrelated.tmp"].sort());
   });
 });
 
 Deno.test("inbox journal: 10_000 messages accepted and popped leave a small journal", async () => {
   await withTempDir(async (dir) => {
-    const path = `${dir}/.mcp_inbox_journal`;
+    const path = `${dir}/${TEST_JOURNAL}`;
     const inbox = await open(dir);
     const body = "x".repeat(400);
     let largest = 0;
@@ -232,6 +241,7 @@ import { systemClock } from ${JSON.stringify(import.meta.resolve("../../lib/cloc
 import { createLogger } from ${JSON.stringify(import.meta.resolve("../../lib/log.ts"))};
 const inbox = await DurableInbox.open({
   dir: Deno.args[0], clock: systemClock, log: createLogger({ write: () => {}, level: "error" }),
+  workspaceId: ${JSON.stringify(TEST_WORKSPACE_ID)},
 });
 const out = (line) => Deno.stdout.writeSync(new TextEncoder().encode(line + "\\n"));
 for (let n = 1; ; n++) {

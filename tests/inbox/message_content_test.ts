@@ -11,6 +11,7 @@ import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import type { ToolRig } from "../fakes/tool_harness.ts";
 import { withToolRig } from "../fakes/tool_harness.ts";
+import { TEST_WORKSPACE_ID } from "../fakes/inbox_files.ts";
 
 async function poll(rig: ToolRig): Promise<void> {
   const inbox = rig.inbox;
@@ -301,10 +302,10 @@ Deno.test("message content: sender, user and attachments survive a restart (kept
         size: 3,
       }],
     };
-    const first = await DurableInbox.open({ dir, log, clock });
+    const first = await DurableInbox.open({ dir, log, clock, workspaceId: TEST_WORKSPACE_ID });
     await first.accept({ messages: [message], skipped: [] });
     await first.close();
-    const second = await DurableInbox.open({ dir, log, clock });
+    const second = await DurableInbox.open({ dir, log, clock, workspaceId: TEST_WORKSPACE_ID });
     assertEquals(second.peek(1), [message]);
     await second.close();
   } finally {

@@ -43,6 +43,7 @@ async function withRig(
         dir,
         log,
         clock,
+        workspaceId: me.id,
         ...(opts.capacity === undefined ? {} : { capacity: opts.capacity }),
       });
       const poller = new InboxPoller(

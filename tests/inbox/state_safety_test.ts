@@ -1,21 +1,24 @@
 /** The inbox's state files refuse links, FIFOs, devices and other users' files (issue 10). */
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
 import { DurableInbox } from "../../lib/inbox/inbox.ts";
+import { encodeRecord } from "../../lib/inbox/journal.ts";
 import { UnsafeStateFileError } from "../../lib/state/safe_file.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import { HOSTILE_FILES } from "../fakes/special_files.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
+import { TEST_CURSOR, TEST_JOURNAL, TEST_LOCK, TEST_WORKSPACE_ID } from "../fakes/inbox_files.ts";
 
-const JOURNAL = ".mcp_inbox_journal";
-const CURSOR = ".mcp_inbox_cursor";
-const LOCK = ".mcp_inbox.lock";
+const JOURNAL = TEST_JOURNAL;
+const CURSOR = TEST_CURSOR;
+const LOCK = TEST_LOCK;
 
 function open(dir: string, log = captureLog(), uid?: number) {
   return DurableInbox.open({
     dir,
     log: log.log,
     clock: new ManualClock(),
+    workspaceId: TEST_WORKSPACE_ID,
     ...(uid === undefined ? {} : { uid }),
   });
 }
@@ -136,5 +139,73 @@ Deno.test("inbox journal: a journal owned by another user is never served: set a
     } finally {
       await inbox.close();
     }
+  });
+});
+
+const OTHER_WORKSPACE = "99999999-8888-4777-8666-555555555555";
+
+Deno.test("inbox journal: a journal written for another workspace is set aside as foreign, never served", async () => {
+  await withTempDir(async (dir) => {
+    // The other workspace's journal, copied (or forged) under this workspace's name.
+    const other = await DurableInbox.open({
+      dir,
+      log: captureLog().log,
+      clock: new ManualClock(),
+      workspaceId: OTHER_WORKSPACE,
+    });
+    await other.accept({
+      messages: [{
+        activity_id: "00000000-0000-4000-8000-000000000001",
+        text: "meant for the other workspace",
+        peer_id: "",
+        kind: "canvas_user",
+        method: "message/send",
+        created_at: "2026-05-01T10:00:00Z",
+      }],
+      skipped: [],
+    });
+    await other.close();
+    const original = await Deno.readTextFile(`${dir}/.mcp_inbox_journal.${OTHER_WORKSPACE}`);
+    await Deno.copyFile(`${dir}/.mcp_inbox_journal.${OTHER_WORKSPACE}`, `${dir}/${JOURNAL}`);
+    const log = captureLog();
+    const inbox = await open(dir, log);
+    try {
+      assertEquals(inbox.size, 0, "nothing of it is served");
+      assertStringIncludes(log.text(), "the inbox journal belongs to another workspace");
+      assertStringIncludes(log.text(), `journalWorkspace=${OTHER_WORKSPACE}`);
+      const aside = (await names(dir)).find((n) => n.startsWith(`${JOURNAL}.foreign-`));
+      assert(aside !== undefined, "set aside under a .foreign- name");
+      assertStringIncludes(log.text(), `${dir}/${aside}`);
+      assertEquals(await Deno.readTextFile(`${dir}/${aside}`), original);
+    } finally {
+      await inbox.close();
+    }
+  });
+});
+
+Deno.test("inbox journal: a keyed journal that names no workspace is set aside as unverified", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/${JOURNAL}`,
+      encodeRecord({
+        op: "add",
+        msgs: [{
+          activity_id: "00000000-0000-4000-8000-000000000001",
+          text: "forged",
+          peer_id: "",
+          kind: "canvas_user",
+          method: "message/send",
+          created_at: "2026-05-01T10:00:00Z",
+        }],
+        seen: [],
+      }),
+      { mode: 0o600 },
+    );
+    const log = captureLog();
+    const inbox = await open(dir, log);
+    assertEquals(inbox.size, 0);
+    assertStringIncludes(log.text(), "does not say which workspace it belongs to");
+    assert((await names(dir)).some((n) => n.startsWith(`${JOURNAL}.unverified-`)));
+    await inbox.close();
   });
 });

@@ -46,7 +46,7 @@ async function withRig(
       { fetch: platform.fetch, clock, log },
     );
     const uploadsRoot = `${dir}/uploads`;
-    const inbox = await DurableInbox.open({ dir, log, clock });
+    const inbox = await DurableInbox.open({ dir, log, clock, workspaceId: me.id });
     const uploads = new UploadResolver({
       platform: client,
       store: new UploadStore(uploadsRoot, me.id, log),

@@ -236,3 +236,72 @@ Deno.test("state dir: a fallback path that is a file is reported", async () => {
     assertStringIncludes(problem, "exists but is not a directory");
   });
 });
+
+for (const mode of [0o777, 0o1777, 0o770, 0o702]) {
+  const octal = mode.toString(8).padStart(4, "0");
+  Deno.test(`state dir: a CONFIGS_DIR others can write (${octal}) is a problem naming it and the fix`, async () => {
+    await withTempDir(async (tmp) => {
+      const dir = `${tmp}/shared`;
+      await Deno.mkdir(dir);
+      await Deno.chmod(dir, mode);
+      const { log } = captureLog();
+      const problem = problemOf(await resolveStateDir({ configsDir: dir, home: tmp, log }));
+      assertStringIncludes(
+        problem,
+        `CONFIGS_DIR "${dir}" is writable by other users (mode ${octal})`,
+      );
+      assertStringIncludes(problem, `chmod 700 ${dir}`);
+      assertEquals(await modeOf(dir), mode & 0o777, "left as the operator set it");
+    });
+  });
+}
+
+Deno.test("state dir: a CONFIGS_DIR owned by another user is a problem naming it and the fix", async () => {
+  await withTempDir(async (tmp) => {
+    const owner = (await Deno.stat(tmp)).uid!;
+    const { log } = captureLog();
+    const problem = problemOf(
+      await resolveStateDir({ configsDir: tmp, home: tmp, log, uid: owner + 1 }),
+    );
+    assertStringIncludes(problem, `CONFIGS_DIR "${tmp}" is owned by user id ${owner}`);
+    assertStringIncludes(problem, "chown");
+  });
+});
+
+Deno.test("state dir: a writable /configs that others can write is skipped with a notice, HOME is used", async () => {
+  await withTempDir(async (tmp) => {
+    const container = `${tmp}/configs`;
+    await Deno.mkdir(container);
+    await Deno.chmod(container, 0o1777);
+    const { log, text } = captureLog();
+    const result = await resolveStateDir({
+      configsDir: undefined,
+      home: tmp,
+      containerDir: container,
+      log,
+    });
+    assertEquals(result, { ok: true, dir: `${tmp}/.molecule-workspace`, source: "HOME" });
+    assertStringIncludes(text(), `not using ${container} for state: it is writable by other users`);
+  });
+});
+
+Deno.test("state dir: a /configs owned by another user is skipped with a notice", async () => {
+  await withTempDir(async (tmp) => {
+    const container = `${tmp}/configs`;
+    await Deno.mkdir(container);
+    const owner = (await Deno.stat(container)).uid!;
+    const { log, text } = captureLog();
+    const result = await resolveStateDir({
+      configsDir: undefined,
+      home: undefined,
+      containerDir: container,
+      log,
+      uid: owner + 1,
+    });
+    assert(!result.ok, "not used: with no HOME there is nowhere else to go");
+    assertStringIncludes(
+      text(),
+      `not using ${container} for state: it is owned by user id ${owner}`,
+    );
+  });
+});

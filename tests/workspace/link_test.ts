@@ -27,7 +27,7 @@ Deno.test("workspace link: opening returns before the journal is replayed, which
     const { log, text } = captureLog("info");
     const platform = createFakePlatform({ clock });
     const me = platform.addWorkspace({ delivery_mode: "poll", name: "me" });
-    const saved = await DurableInbox.open({ dir, log, clock, fileSuffix: `.${me.id}` });
+    const saved = await DurableInbox.open({ dir, log, clock, workspaceId: me.id });
     await saved.accept({
       messages: [{
         activity_id: "00000000-0000-4000-8000-000000000001",
@@ -71,6 +71,23 @@ Deno.test("workspace link: an inbox that cannot be opened is reported, not fatal
     assertEquals(opened.inbox, null);
     assertStringIncludes(opened.unavailable?.message ?? "", "The inbox cannot be opened");
     assertStringIncludes(text(), "cannot open the inbox");
+    await link.stop();
+  });
+});
+
+Deno.test("workspace link: the inbound secret saved by an earlier run is masked from the start", async () => {
+  await withTempDir(async (dir) => {
+    const clock = new ManualClock();
+    const { log } = captureLog("info");
+    const platform = createFakePlatform({ clock });
+    const me = platform.addWorkspace({ delivery_mode: "poll", name: "me" });
+    const secret = "persisted-inbound-secret-0123456789";
+    await Deno.writeTextFile(`${dir}/.platform_inbound_secret.${me.id}`, secret, { mode: 0o600 });
+    const link = await WorkspaceLink.open(
+      { ...settings(dir, me), isInboxDisabled: true },
+      { fetch: platform.fetch, clock, log },
+    );
+    assertEquals(log.redactor.redact(`echo ${secret}`), "echo [redacted]");
     await link.stop();
   });
 });

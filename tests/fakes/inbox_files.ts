@@ -1,0 +1,8 @@
+/** The workspace id inbox tests open their inbox for, and the keyed file names it gives. */
+export const TEST_WORKSPACE_ID = "0f0e0d0c-0b0a-4909-8807-060504030201";
+/** `.mcp_inbox_journal.<id>`: the test inbox's journal file name. */
+export const TEST_JOURNAL = `.mcp_inbox_journal.${TEST_WORKSPACE_ID}`;
+/** `.mcp_inbox_cursor.<id>`: the test inbox's cursor file name. */
+export const TEST_CURSOR = `.mcp_inbox_cursor.${TEST_WORKSPACE_ID}`;
+/** `.mcp_inbox.lock.<id>`: the test inbox's lock file name. */
+export const TEST_LOCK = `.mcp_inbox.lock.${TEST_WORKSPACE_ID}`;
