@@ -13,6 +13,7 @@ import {
   measureLatency,
   measureMemoryRun,
 } from "./lib/bench_inbox.ts";
+import { measureLargeJournal } from "./lib/bench_journal.ts";
 import { measureIdle, measureRoundTrip } from "./lib/bench_load.ts";
 import { type FloodResult, measureCallFlood, measureHugeAnswers } from "./lib/bench_floods.ts";
 import { coldStartFigures, measureColdStart } from "./lib/bench_startup.ts";
@@ -26,6 +27,9 @@ const RSS_GROWTH_BUDGET_MIB = 20;
 const ROUND_TRIP_BUDGET_MS = 5;
 const BURST_BUDGET_ROWS_PER_SEC = 2_000;
 const IDLE_BUDGET_PER_MIN = 15;
+/** Issue 10 item 5: a large journal delays neither `initialize` nor memory past these. */
+const LARGE_JOURNAL_INIT_BUDGET_MS = 1_000;
+const LARGE_JOURNAL_PEAK_RSS_BUDGET_MIB = 1_536;
 /**
  * Peak RSS under the huge-answer flood, above idle: every answer being read counts against
  * one 128 MiB budget of answer bytes (lib/platform/body_reader.ts), and decoding can hold a
@@ -225,6 +229,53 @@ async function burst(plan: BenchPlan): Promise<Figure[]> {
   return [...burstFigures(withCursor), ...burstFigures(firstStart)];
 }
 
+async function largeJournal(plan: BenchPlan): Promise<Figure[]> {
+  const r = await measureLargeJournal(plan.largeJournal, plan.childEnv);
+  const bench = "8 large journal";
+  const n = `${r.messages.toLocaleString("en-US")} × 100 KB`;
+  return [
+    info({
+      bench,
+      what: `${n} pending: journal written by accept (${mib(r.journalMiB)})`,
+      value: ms(r.writeMs),
+    }),
+    info({
+      bench,
+      what: "reopen in-process: streamed replay (a clean journal is kept)",
+      value: ms(r.reopenMs),
+    }),
+    atMost(
+      { bench, what: "program on it: spawn → initialize reply", value: ms(r.initializeMs) },
+      r.initializeMs,
+      LARGE_JOURNAL_INIT_BUDGET_MS,
+      "ms",
+    ),
+    info({
+      bench,
+      what: "spawn → first message served (wait_for_message)",
+      value: ms(r.firstMessageMs),
+    }),
+    atMost(
+      { bench, what: "peak RSS (VmHWM) by the first message", value: mib(r.peakRssAtFirstMiB) },
+      r.peakRssAtFirstMiB,
+      LARGE_JOURNAL_PEAK_RSS_BUDGET_MIB,
+      "MiB",
+    ),
+    info({
+      bench,
+      what: `${r.popped.toLocaleString("en-US")} popped (compacting while running): ` +
+        `time / failures`,
+      value: `${ms(r.popMs)} / ${r.popFailures}`,
+    }),
+    atMost(
+      { bench, what: "peak RSS (VmHWM) after the pops", value: mib(r.peakRssAfterPopsMiB) },
+      r.peakRssAfterPopsMiB,
+      LARGE_JOURNAL_PEAK_RSS_BUDGET_MIB,
+      "MiB",
+    ),
+  ];
+}
+
 function floodFigures(label: string, r: FloodResult, growthBudgetMiB: number): Figure[] {
   const bench = "7 floods";
   const growth = r.peakMiB - r.idleMiB;
@@ -295,6 +346,7 @@ async function main(): Promise<number> {
   await section("5 tool round trip", figures, failures, () => roundTrip(plan));
   await section("6 burst ingest", figures, failures, () => burst(plan));
   await section("7 floods", figures, failures, () => floods(plan));
+  await section("8 large journal", figures, failures, () => largeJournal(plan));
   const total = (performance.now() - t0) / 1000;
 
   const header = [

@@ -21,7 +21,7 @@ import { PlatformError } from "../errors.ts";
 import { type Answer, truncate } from "./answer.ts";
 import type { Logger } from "../log.ts";
 import { formatBytes } from "../byte_units.ts";
-import { readCappedBody } from "./body_reader.ts";
+import { BodyBudget, readCappedBody } from "./body_reader.ts";
 import { RequestGate, type RequestPriority } from "./request_gate.ts";
 
 /**
@@ -51,6 +51,8 @@ export interface PlatformDeps {
   randomId?: () => string;
   /** The concurrency cap; pass one gate to several clients to share it. Default: one per client. */
   gate?: RequestGate;
+  /** Answer bytes all requests may hold at once while reading. Default: 128 MiB per client. */
+  bodyBudget?: BodyBudget;
 }
 
 /** Per-call options every endpoint accepts. */
@@ -68,11 +70,20 @@ export interface CallOptions {
  */
 export class ResponseTooLargeError extends PlatformError {
   override name = "ResponseTooLargeError";
-  constructor(endpoint: string, status: number, readonly capBytes: number, next: string) {
+  /** `isShared`: the limit passed was the one for all answers being read at once. */
+  constructor(
+    endpoint: string,
+    status: number,
+    readonly capBytes: number,
+    opts: { next: string; isShared?: boolean },
+  ) {
     super(endpoint, status, {
-      next,
-      detail: `answer larger than the ${formatBytes(capBytes)} limit for this endpoint; ` +
-        "reading stopped there",
+      next: opts.next,
+      detail: opts.isShared === true
+        ? `the answers being read at once passed their shared ${formatBytes(capBytes)} ` +
+          "limit; reading this one stopped"
+        : `answer larger than the ${formatBytes(capBytes)} limit for this endpoint; ` +
+          "reading stopped there",
     });
   }
 }
@@ -157,6 +168,8 @@ const NEXT_UNREACHABLE =
   "check that PLATFORM_URL is right and reachable from this machine, and that the network is up";
 const NEXT_TOO_LARGE = "the platform (or a proxy in front of it) sent far more than this " +
   "endpoint ever needs; check that PLATFORM_URL points at the platform API, and narrow the request";
+const NEXT_OVER_BUDGET = "several very large answers arrived at once; try again in a moment, " +
+  "and if it keeps happening check that PLATFORM_URL points at the platform API";
 const NEXT_BAD_HEADER = "the workspace token holds characters an HTTP header cannot carry: " +
   "copy the token again from the canvas (Tokens tab) as plain text and restart";
 const NEXT_UNTRUSTED_CERT = "the platform's certificate is not trusted here (a TLS-inspecting " +
@@ -171,6 +184,7 @@ export class PlatformHttp {
   #token: string;
   #deps: PlatformDeps;
   #gate: RequestGate;
+  #bodyBudget: BodyBudget;
 
   /** Throws TypeError for an unparsable platformUrl and RangeError for a non-UUID workspaceId. */
   constructor(cfg: PlatformConfig, deps: PlatformDeps) {
@@ -185,6 +199,7 @@ export class PlatformHttp {
     this.#token = cfg.token;
     this.#deps = deps;
     this.#gate = deps.gate ?? new RequestGate();
+    this.#bodyBudget = deps.bodyBudget ?? new BodyBudget();
   }
 
   /** A fresh UUID for JSON-RPC and message ids. */
@@ -256,20 +271,23 @@ export class PlatformHttp {
   async #readAnswer(spec: RequestSpec, res: Response, gaveUp: Promise<never>): Promise<Answer> {
     const endpoint = `${spec.method} ${spec.template}`;
     const cap = spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    const body = await Promise.race([readCappedBody(res, cap), gaveUp]);
+    const body = await Promise.race([
+      readCappedBody(res, cap, this.#bodyBudget),
+      gaveUp,
+    ]);
     if (!body.ok) {
+      const limitBytes = body.isOverBudget ? this.#bodyBudget.maxBytes : cap;
       this.#deps.log.warn("platform answer over the size limit; reading stopped", {
         endpoint,
         status: res.status,
-        limitBytes: cap,
+        limitBytes,
         bytes: body.bytes,
+        ...(body.isOverBudget ? { shared: true } : {}),
       });
-      throw new ResponseTooLargeError(
-        endpoint,
-        res.status,
-        cap,
-        spec.nextWhenTooLarge ?? NEXT_TOO_LARGE,
-      );
+      throw new ResponseTooLargeError(endpoint, res.status, limitBytes, {
+        next: body.isOverBudget ? NEXT_OVER_BUDGET : spec.nextWhenTooLarge ?? NEXT_TOO_LARGE,
+        isShared: body.isOverBudget,
+      });
     }
     return toAnswer(res, body.text);
   }
