@@ -3,6 +3,7 @@
  * come from config.ts and exit codes from errors.ts, so the text cannot drift from the code.
  * Printing is main.ts's job.
  */
+import { BATCH_PROTOCOL_VERSIONS, STARTUP_HOLD_MS } from "../mcp/server.ts";
 import {
   AGENT_NAME_PREFIX,
   DEFAULT_HEARTBEAT_INTERVAL_SECS,
@@ -131,6 +132,16 @@ export function usageText(version: string): string {
     "  written 0600 and wider modes are tightened. The directory must be yours and not",
     "  writable by others. A journal or cursor that is not this workspace's is renamed",
     "  aside (<name>.foreign-<time> or .unverified-<time>) with a notice, never served.",
+    "",
+    "MCP session:",
+    "  Nothing is sent before the host's notifications/initialized. Pushes of messages",
+    `  waiting at start-up go out ${
+      STARTUP_HOLD_MS / 1000
+    } s after it, in order (Claude Code listens`,
+    "  for channel pushes only shortly after the handshake). JSON-RPC batches are answered",
+    `  with an array of responses on protocol ${BATCH_PROTOCOL_VERSIONS.join(" and ")}; later`,
+    "  revisions removed batches (-32600). resources/list, resources/templates/list and",
+    "  prompts/list answer empty lists; the instructions stay under 2,048 characters.",
     "",
     "Exit codes:",
     ...table([

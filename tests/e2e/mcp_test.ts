@@ -114,6 +114,25 @@ Deno.test("e2e: a canvas image upload reaches the agent as a file it can open, t
   });
 });
 
+Deno.test("e2e: a message waiting at start-up is pushed only after the host initialized", async () => {
+  await withServedPlatform(async ({ platform, env, me }) => {
+    const row = platform.sendToInbox(me.id, { text: "waiting since before start" });
+    await using program = spawnProgram({ env });
+    // A slow host: the backlog is already in the inbox before it says initialize.
+    await program.waitForStderr("inbox received messages");
+    const session = new RpcSession(program);
+    await session.initialize();
+    assertEquals(session.notifications, [], "nothing server-initiated before initialized");
+    await session.request("list", "tools/list");
+    const push = await session.notification("notifications/claude/channel");
+    const params = push.params as { content: string; meta: Record<string, string> };
+    assertStringIncludes(params.content, "waiting since before start");
+    assertEquals(params.meta.activity_id, row.id);
+    await program.closeStdin();
+    assertEquals((await program.wait()).code, 0);
+  });
+});
+
 Deno.test("e2e: stdout carries only JSON-RPC lines, even for garbage input", async () => {
   await withServedPlatform(async ({ env }) => {
     await using program = spawnProgram({ env });
