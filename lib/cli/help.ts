@@ -57,6 +57,8 @@ export function usageText(version: string): string {
       ["", "details show the ID"],
       ["PLATFORM_URL", "the platform URL of your tenant, e.g."],
       ["", "https://acme.moleculesai.app (trailing / is ignored)"],
+      ["", "(plain http:// to another machine starts with a warning:"],
+      ["", "the token would cross the network unencrypted)"],
       ["MOLECULE_WORKSPACE_TOKEN", "the workspace token: in the canvas, open the workspace,"],
       ["", "then the Tokens tab (it is shown only once)"],
     ]),
