@@ -461,8 +461,11 @@ export class McpServer<Ctx extends object> {
       case "ping":
         return resultResponse(id, {});
       case "tools/list":
+        // A pipelined request is answered after the held initialize, never before it.
+        if (this.#opts.initializeGate !== undefined) await this.#opts.initializeGate;
         return resultResponse(id, { tools: (this.#tools ?? await this.#loading).list });
       case "tools/call": {
+        if (this.#opts.initializeGate !== undefined) await this.#opts.initializeGate;
         const outcome = await (this.#tools ?? await this.#loading).call(params, signal);
         return "result" in outcome
           ? resultResponse(id, outcome.result)

@@ -67,7 +67,9 @@ Deno.test("e2e: one process with MOLECULE_WORKSPACES serves two tenants; each wo
     assertEquals(beta.platform.registrations.map((r) => r.workspace_id), [beta.ws.id]);
     await program.waitForStderr("inbox open; polling for messages");
 
+    // One after the other, so beta's is the last canvas message (the default reply target).
     const toAlpha = alpha.platform.sendToInbox(alpha.ws.id, { text: "for alpha" });
+    await session.notificationsOf("notifications/claude/channel", 1);
     const toBeta = beta.platform.sendToInbox(beta.ws.id, { text: "for beta" });
     const pushes = await session.notificationsOf("notifications/claude/channel", 2);
     const byActivity = new Map(pushes.map((p) => {
