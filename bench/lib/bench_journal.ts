@@ -16,6 +16,8 @@ import { startSimulator } from "./simulator.ts";
 
 /** Bytes of text per message. */
 export const MESSAGE_BYTES = 100_000;
+/** Messages listed per inbox_peek: as many 100 KB texts as fit in one tool result. */
+const PEEK_PAGE = 4;
 /** Messages accepted per call while writing the journal. */
 const WRITE_BATCH = 100;
 
@@ -100,8 +102,9 @@ export async function measureLargeJournal(
       let popFailures = 0;
       let popMs = 0;
       while (popped < pops) {
-        // inbox_peek pages carry 100 KB texts (slow to answer), so only the pops are timed.
-        const page = await client.callTool("inbox_peek", { limit: 100 });
+        // inbox_peek pages carry 100 KB texts (4 fit in a 512 KiB tool result) and are slow
+        // to answer, so only the pops are timed.
+        const page = await client.callTool("inbox_peek", { limit: PEEK_PAGE });
         const ids = idsOf(page.text).slice(0, pops - popped);
         if (ids.length === 0) break;
         const t1 = performance.now();
