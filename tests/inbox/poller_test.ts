@@ -425,3 +425,41 @@ Deno.test("inbox poller: the cursor rule uses seq to split rows of one timestamp
   assertEquals(ackableSeq([row(a, 7), row(b, 8)], 1), 7);
   assertEquals(ackableSeq([row(a, 9), row(b, 8)], 1), null, "b (seq 8) is not stored yet");
 });
+
+Deno.test("inbox poller: a journal that cannot be written is blamed, not the platform", async () => {
+  const clock = new ManualClock();
+  const platform = createFakePlatform({ clock });
+  const me = platform.addWorkspace({ delivery_mode: "poll" });
+  const peer = platform.addWorkspace({ delivery_mode: "poll" });
+  const { log, text } = captureLog("info");
+  const client = createPlatformClient(
+    { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
+    { fetch: platform.fetch, clock, log },
+  );
+  platform.sendToInbox(me.id, { text: "hello", from: peer.id });
+  let cursorMoves = 0;
+  const inbox = {
+    cursor: null,
+    isFull: false,
+    hasSeen: () => false,
+    accept: () => Promise.reject(new Error("No space left on device (os error 28)")),
+    setCursor: () => {
+      cursorMoves++;
+      return Promise.resolve();
+    },
+    forgetCursor: () => Promise.resolve(),
+    onRoom: () => () => {},
+  };
+  const poller = new InboxPoller({ selfId: me.id, intervalMs: INTERVAL_MS }, {
+    platform: client,
+    inbox,
+    clock,
+    log,
+  });
+  const delay = await poller.pollOnce();
+  assert(delay > 0, "backs off");
+  assertEquals(cursorMoves, 0, "the cursor stays before the messages not stored");
+  assertStringIncludes(text(), "inbox cannot store the messages it fetched");
+  assertStringIncludes(text(), "free space");
+  assert(!text().includes("fetched when it answers again"), "the platform is not blamed");
+});
