@@ -26,7 +26,12 @@ interface Rig {
 
 async function withRig(
   fn: (rig: Rig) => Promise<void>,
-  opts: { capacity?: number; pageLimit?: number; version?: PlatformVersion } = {},
+  opts: {
+    capacity?: number;
+    byteBudget?: number;
+    pageLimit?: number;
+    version?: PlatformVersion;
+  } = {},
 ): Promise<void> {
   await withTempDir(async (dir) => {
     const clock = new ManualClock();
@@ -45,6 +50,7 @@ async function withRig(
         clock,
         workspaceId: me.id,
         ...(opts.capacity === undefined ? {} : { capacity: opts.capacity }),
+        ...(opts.byteBudget === undefined ? {} : { byteBudget: opts.byteBudget }),
       });
       const poller = new InboxPoller(
         {
@@ -244,6 +250,26 @@ Deno.test("inbox poller: a full inbox holds the cursor back and loses nothing", 
     }
     assertEquals(delivered, ["m0", "m1", "m2", "m3", "m4"]);
   }, { capacity: 2 });
+});
+
+Deno.test("inbox poller: a backlog past the byte budget is taken in parts, nothing lost", async () => {
+  await withRig(async (rig) => {
+    const big = (i: number) => `m${i} `.padEnd(20_000, "x");
+    for (let i = 0; i < 5; i++) rig.platform.sendToInbox(rig.me.id, { text: big(i) });
+    await rig.poller.pollOnce();
+    assertEquals(texts(rig.inbox).length, 2, "two 20 KB messages fit in 50 KB");
+    assert(rig.inbox.isFull);
+    assertEquals(rig.logText().split("inbox is full").length - 1, 1, "said once");
+    const delivered: string[] = [];
+    for (let round = 0; round < 10 && delivered.length < 5; round++) {
+      for (const m of rig.inbox.peek(10)) {
+        delivered.push(m.text);
+        await rig.inbox.pop(m.activity_id);
+      }
+      await drain(rig);
+    }
+    assertEquals(delivered, [0, 1, 2, 3, 4].map(big));
+  }, { byteBudget: 50_000 });
 });
 
 Deno.test("inbox poller: a poll cut short before anything was saved refetches the messages once", async () => {
