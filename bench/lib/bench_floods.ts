@@ -112,7 +112,7 @@ export async function measureHugeAnswers(
         afterMiB: (await client.rssMiB()) ?? 0,
         calls,
         errors: errors.length,
-        sampleError: errors[0]?.text.slice(0, 160) ?? "",
+        sampleError: errors[0]?.text.slice(0, 110) ?? "",
         peakInFlight: sim.load.peakInFlight,
         elapsedMs,
       };
@@ -162,7 +162,7 @@ export async function measureCallFlood(
         afterMiB: (await client.rssMiB()) ?? 0,
         calls,
         errors: errors.length,
-        sampleError: errors[0]?.text.slice(0, 160) ?? "",
+        sampleError: errors[0]?.text.slice(0, 110) ?? "",
         peakInFlight: sim.load.peakInFlight,
         elapsedMs,
       };

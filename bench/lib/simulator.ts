@@ -51,6 +51,44 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
+/**
+ * `res` with `onEnd` called once when its body has been sent whole or cancelled (at once when
+ * it has none), so a request counts as in flight while its answer is still streaming.
+ */
+function untilBodyEnds(res: Response, onEnd: () => void): Response {
+  let isEnded = false;
+  const end = () => {
+    if (!isEnded) onEnd();
+    isEnded = true;
+  };
+  if (res.body === null) {
+    end();
+    return res;
+  }
+  const reader = res.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done } = await reader.read();
+        if (done) {
+          end();
+          controller.close();
+        } else {
+          controller.enqueue(value);
+        }
+      } catch (err) {
+        end();
+        controller.error(err);
+      }
+    },
+    async cancel(reason) {
+      end();
+      await reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+  return new Response(body, { status: res.status, headers: res.headers });
+}
+
 /** Starts a simulator with one poll-mode workspace. Needs --allow-net=127.0.0.1 and write. */
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const platform = createFakePlatform();
@@ -71,13 +109,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       stamps.push({ route, atMs });
       load.inFlight += 1;
       load.peakInFlight = Math.max(load.peakInFlight, load.inFlight);
+      let res: Response;
       try {
-        const intercepted = await opts.intercept?.(req, route);
-        if (intercepted !== undefined && intercepted !== null) return intercepted;
-        return await answer(req);
-      } finally {
+        res = await opts.intercept?.(req, route) ?? await answer(req);
+      } catch (err) {
         load.inFlight -= 1;
+        throw err;
       }
+      return untilBodyEnds(res, () => (load.inFlight -= 1));
     },
   );
   async function answer(req: Request): Promise<Response> {

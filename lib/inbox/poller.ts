@@ -24,6 +24,7 @@ import { PlatformError } from "../errors.ts";
 import type { AcceptBatch, AcceptResult, InboxCursor } from "./inbox.ts";
 import { classifyRow } from "./filter.ts";
 import type { InboxMessage } from "./message.ts";
+import type { UploadResolver } from "./upload_resolver.ts";
 import type { SeenId } from "./journal.ts";
 import type { Logger } from "../log.ts";
 import { AckUnsupportedError, type ActivityQuery } from "../platform/registry.ts";
@@ -82,6 +83,11 @@ export interface PollerDeps {
   inbox: PollerInbox;
   clock: Clock;
   log: Logger;
+  /**
+   * Fetches canvas uploads (`platform-pending:` attachments) before a message is queued
+   * (inbox/upload_resolver.ts); absent: attachments are queued as they came.
+   */
+  uploads?: Pick<UploadResolver, "resolve">;
 }
 
 interface Page {
@@ -315,10 +321,26 @@ export class InboxPoller {
         log.debug("skipping activity row", { id: row.id, reason: decision.skip });
       }
     });
+    // Canvas uploads are fetched before their message is queued. A message whose upload must
+    // be retried is held back (not handled: the cursor stays before it), the others go on.
+    const ready: InboxMessage[] = [];
+    const readyRowIndex: number[] = [];
+    let firstHeld = rows.length;
+    for (const [i, message] of messages.entries()) {
+      const rowIndex = messageRowIndex[i] ?? rows.length;
+      const resolved = this.#deps.uploads === undefined
+        ? { ready: message }
+        : await this.#deps.uploads.resolve(message, opts);
+      if ("retry" in resolved) firstHeld = Math.min(firstHeld, rowIndex);
+      else {
+        ready.push(resolved.ready);
+        readyRowIndex.push(rowIndex);
+      }
+    }
     let accepted: AcceptResult = { taken: 0, queued: [] };
-    if (messages.length + skipped.length > 0) {
+    if (ready.length + skipped.length > 0) {
       try {
-        accepted = await inbox.accept({ messages, skipped });
+        accepted = await inbox.accept({ messages: ready, skipped });
       } catch (err) {
         throw new InboxStoreError(err);
       }
@@ -326,8 +348,11 @@ export class InboxPoller {
     const { taken, queued } = accepted;
     if (queued.length > 0) log.info("inbox received messages", { count: queued.length });
 
-    // Rows before the first message the inbox could not take are handled.
-    const handled = taken < messages.length ? messageRowIndex[taken] ?? rows.length : rows.length;
+    // Rows before the first message the inbox could not take (or that was held back) are handled.
+    const handled = Math.min(
+      firstHeld,
+      taken < ready.length ? readyRowIndex[taken] ?? rows.length : rows.length,
+    );
     const next = safeCursor(rows, handled, page.hasMore);
     if (next !== null) await inbox.setCursor({ id: next.id, created_at: next.created_at });
     await this.#ack(ackableSeq(rows, handled), opts);

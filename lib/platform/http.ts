@@ -21,7 +21,7 @@ import { PlatformError } from "../errors.ts";
 import { type Answer, truncate } from "./answer.ts";
 import type { Logger } from "../log.ts";
 import { formatBytes } from "../byte_units.ts";
-import { readCappedBody } from "./body_reader.ts";
+import { BodyBudget, readCappedBody } from "./body_reader.ts";
 import { RequestGate, type RequestPriority } from "./request_gate.ts";
 
 /**
@@ -51,6 +51,8 @@ export interface PlatformDeps {
   randomId?: () => string;
   /** The concurrency cap; pass one gate to several clients to share it. Default: one per client. */
   gate?: RequestGate;
+  /** Answer bytes all requests may hold at once while reading. Default: 128 MiB per client. */
+  bodyBudget?: BodyBudget;
 }
 
 /** Per-call options every endpoint accepts. */
@@ -68,11 +70,20 @@ export interface CallOptions {
  */
 export class ResponseTooLargeError extends PlatformError {
   override name = "ResponseTooLargeError";
-  constructor(endpoint: string, status: number, readonly capBytes: number, next: string) {
+  /** `isShared`: the limit passed was the one for all answers being read at once. */
+  constructor(
+    endpoint: string,
+    status: number,
+    readonly capBytes: number,
+    opts: { next: string; isShared?: boolean },
+  ) {
     super(endpoint, status, {
-      next,
-      detail: `answer larger than the ${formatBytes(capBytes)} limit for this endpoint; ` +
-        "reading stopped there",
+      next: opts.next,
+      detail: opts.isShared === true
+        ? `the answers being read at once passed their shared ${formatBytes(capBytes)} ` +
+          "limit; reading this one stopped"
+        : `answer larger than the ${formatBytes(capBytes)} limit for this endpoint; ` +
+          "reading stopped there",
     });
   }
 }
@@ -106,6 +117,31 @@ export function isTransportError(err: unknown): boolean {
   return err instanceof PlatformError && err.status === 0;
 }
 
+/** Where a download's bytes go, and how many it may take. */
+export interface DownloadSink {
+  maxBytes: number;
+  write(chunk: Uint8Array): Promise<void>;
+}
+
+/** A download's sink failed to write (a local disk problem); `cause` is its error. */
+export class DownloadWriteError extends Error {
+  override name = "DownloadWriteError";
+  constructor(cause: unknown) {
+    super(`Cannot write the downloaded file: ${cause instanceof Error ? cause.message : cause}`, {
+      cause,
+    });
+  }
+}
+
+/** How a download ended: all bytes written, cut at the cap, or a non-2xx answer. */
+export type Download =
+  | { kind: "done"; bytes: number }
+  | { kind: "too-large"; bytes: number }
+  | { kind: "answer"; answer: Answer };
+
+/** Reads the final (non-redirect) answer of a request; `gaveUp` rejects on timeout/abort. */
+type ReadAnswer<T> = (res: Response, gaveUp: Promise<never>) => Promise<T>;
+
 /** One request as an endpoint function describes it. */
 export interface RequestSpec {
   method: "GET" | "POST";
@@ -132,6 +168,8 @@ const NEXT_UNREACHABLE =
   "check that PLATFORM_URL is right and reachable from this machine, and that the network is up";
 const NEXT_TOO_LARGE = "the platform (or a proxy in front of it) sent far more than this " +
   "endpoint ever needs; check that PLATFORM_URL points at the platform API, and narrow the request";
+const NEXT_OVER_BUDGET = "several very large answers arrived at once; try again in a moment, " +
+  "and if it keeps happening check that PLATFORM_URL points at the platform API";
 const NEXT_BAD_HEADER = "the workspace token holds characters an HTTP header cannot carry: " +
   "copy the token again from the canvas (Tokens tab) as plain text and restart";
 const NEXT_UNTRUSTED_CERT = "the platform's certificate is not trusted here (a TLS-inspecting " +
@@ -146,6 +184,7 @@ export class PlatformHttp {
   #token: string;
   #deps: PlatformDeps;
   #gate: RequestGate;
+  #bodyBudget: BodyBudget;
 
   /** Throws TypeError for an unparsable platformUrl and RangeError for a non-UUID workspaceId. */
   constructor(cfg: PlatformConfig, deps: PlatformDeps) {
@@ -160,6 +199,7 @@ export class PlatformHttp {
     this.#token = cfg.token;
     this.#deps = deps;
     this.#gate = deps.gate ?? new RequestGate();
+    this.#bodyBudget = deps.bodyBudget ?? new BodyBudget();
   }
 
   /** A fresh UUID for JSON-RPC and message ids. */
@@ -175,7 +215,45 @@ export class PlatformHttp {
    * signal's reason instead. The timeout runs from when the request gets its slot; its sleep
    * is always cancelled before this returns, so no timer outlives the call.
    */
-  async request(spec: RequestSpec): Promise<Answer> {
+  request(spec: RequestSpec): Promise<Answer> {
+    return this.#withSlot(spec, (res, gaveUp) => this.#readAnswer(spec, res, gaveUp));
+  }
+
+  /**
+   * Like request, but a 2xx body is streamed to `sink.write` chunk by chunk instead of read
+   * into memory (so `maxBodyBytes` does not apply), and stops, the rest cancelled, once it
+   * would pass `sink.maxBytes`. A non-2xx answer is read as request reads it and returned for
+   * the caller's refusal handling. The timeout covers the whole transfer. A failing sink
+   * rejects with DownloadWriteError (a local problem, never blamed on the platform).
+   */
+  download(spec: RequestSpec, sink: DownloadSink): Promise<Download> {
+    return this.#withSlot(spec, async (res, gaveUp): Promise<Download> => {
+      if (res.status < 200 || res.status >= 300 || res.body === null) {
+        return { kind: "answer", answer: await this.#readAnswer(spec, res, gaveUp) };
+      }
+      const reader = res.body.getReader();
+      let bytes = 0;
+      try {
+        for (;;) {
+          const chunk = await Promise.race([reader.read(), gaveUp]);
+          if (chunk.done) return { kind: "done", bytes };
+          bytes += chunk.value.length;
+          if (bytes > sink.maxBytes) return { kind: "too-large", bytes };
+          try {
+            await sink.write(chunk.value);
+          } catch (err) {
+            throw new DownloadWriteError(err);
+          }
+        }
+      } finally {
+        // Finished or failed: cancelling frees the connection either way; nothing to report.
+        await reader.cancel().catch(() => undefined);
+      }
+    });
+  }
+
+  /** Runs `exchange` once the request gate gives this request a slot. */
+  async #withSlot<T>(spec: RequestSpec, read: ReadAnswer<T>): Promise<T> {
     const caller = spec.opts?.signal;
     if (caller?.aborted) throw caller.reason;
     const priority = spec.priority ?? "call";
@@ -183,13 +261,38 @@ export class PlatformHttp {
     const release = this.#gate.tryAcquire(priority) ??
       await this.#gate.acquire(priority, caller);
     try {
-      return await this.#requestWithSlot(spec);
+      return await this.#requestWithSlot(spec, read);
     } finally {
       release();
     }
   }
 
-  async #requestWithSlot(spec: RequestSpec): Promise<Answer> {
+  /** The whole body (up to maxBodyBytes) as an Answer; ResponseTooLargeError past it. */
+  async #readAnswer(spec: RequestSpec, res: Response, gaveUp: Promise<never>): Promise<Answer> {
+    const endpoint = `${spec.method} ${spec.template}`;
+    const cap = spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    const body = await Promise.race([
+      readCappedBody(res, cap, this.#bodyBudget),
+      gaveUp,
+    ]);
+    if (!body.ok) {
+      const limitBytes = body.isOverBudget ? this.#bodyBudget.maxBytes : cap;
+      this.#deps.log.warn("platform answer over the size limit; reading stopped", {
+        endpoint,
+        status: res.status,
+        limitBytes,
+        bytes: body.bytes,
+        ...(body.isOverBudget ? { shared: true } : {}),
+      });
+      throw new ResponseTooLargeError(endpoint, res.status, limitBytes, {
+        next: body.isOverBudget ? NEXT_OVER_BUDGET : spec.nextWhenTooLarge ?? NEXT_TOO_LARGE,
+        isShared: body.isOverBudget,
+      });
+    }
+    return toAnswer(res, body.text);
+  }
+
+  async #requestWithSlot<T>(spec: RequestSpec, read: ReadAnswer<T>): Promise<T> {
     const endpoint = `${spec.method} ${spec.template}`;
     const caller = spec.opts?.signal;
     const timeoutMs = spec.opts?.timeoutMs ?? spec.timeoutMs;
@@ -230,30 +333,16 @@ export class PlatformHttp {
       for (let redirects = 0;; redirects++) {
         const res = await this.#send(req, abort.signal, gaveUp);
         if (!REDIRECT_STATUSES.has(res.status) || !res.headers.has("location")) {
-          const cap = spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-          const body = await Promise.race([readCappedBody(res, cap), gaveUp]);
-          if (!body.ok) {
-            this.#deps.log.warn("platform answer over the size limit; reading stopped", {
-              endpoint,
-              status: res.status,
-              limitBytes: cap,
-              bytes: body.bytes,
-            });
-            throw new ResponseTooLargeError(
-              endpoint,
-              res.status,
-              cap,
-              spec.nextWhenTooLarge ?? NEXT_TOO_LARGE,
-            );
-          }
+          const result = await read(res, gaveUp);
           this.#deps.log.debug("platform call answered", { endpoint, status: res.status });
-          return toAnswer(res, body.text);
+          return result;
         }
         void res.body?.cancel().catch(() => undefined); // a redirect's own body is never read
         hop = this.#redirected(endpoint, res, hop, redirects);
         req = this.#buildRequest(spec, hop, abort.signal); // same headers: built once already
       }
     } catch (err) {
+      if (err instanceof DownloadWriteError) throw err; // ours, not the platform's
       if (caller?.aborted && !timedOut) throw caller.reason;
       if (err instanceof PlatformError) throw err; // an answer we refuse: already explained
       const raw = timedOut

@@ -9,6 +9,7 @@ import type { Clock } from "../clock.ts";
 import { DurableInbox } from "../inbox/inbox.ts";
 import { InboxBusyError } from "../inbox/lock.ts";
 import { LegacyCheckError, openSettlingLegacy, platformRowProbe } from "../inbox/legacy_state.ts";
+import { UnsafeStateFileError } from "../state/safe_file.ts";
 import type { InboxMessage } from "../inbox/message.ts";
 import {
   INBOX_DISABLED,
@@ -17,6 +18,8 @@ import {
   type InboxUnavailable,
 } from "../inbox/unavailable.ts";
 import { InboxPoller } from "../inbox/poller.ts";
+import { UploadResolver } from "../inbox/upload_resolver.ts";
+import { UPLOADS_DIR_NAME, UploadStore } from "../state/upload_store.ts";
 import { PeerDirectory } from "./peer_directory.ts";
 import type { Logger } from "../log.ts";
 import { createPlatformClient, type PlatformClient } from "../platform/client.ts";
@@ -42,6 +45,8 @@ export interface WorkspaceLinkSettings {
   agentName: string;
   agentDescription?: string;
   agentSkills: readonly string[];
+  /** Root of the fetched canvas uploads (MOLECULE_CHAT_UPLOAD_DIR); default `<stateDir>/uploads`. */
+  chatUploadDir?: string;
   isHeartbeatDisabled: boolean;
   isInboxDisabled: boolean;
   pollIntervalMs: number;
@@ -177,15 +182,26 @@ export class WorkspaceLink {
       this.#inbox = inbox;
       this.#unavailable = null;
       for (const listener of this.#arrivalListeners) inbox.onArrived(listener);
+      // Canvas uploads land in a private folder per workspace (inbox/upload_resolver.ts).
+      const uploads = new UploadResolver({
+        platform: this.platform,
+        store: new UploadStore(
+          s.chatUploadDir ?? `${s.stateDir}/${UPLOADS_DIR_NAME}`,
+          s.workspaceId,
+          log,
+        ),
+        selfId: s.workspaceId,
+        log,
+      });
       this.#poller = new InboxPoller(
         { selfId: s.workspaceId, intervalMs: s.pollIntervalMs },
-        { platform: this.platform, inbox, clock, log },
+        { platform: this.platform, inbox, clock, log, uploads },
       );
     } catch (err) {
       if (this.#openAbort.signal.aborted) return; // stopping: nothing to report
       if (!(err instanceof InboxBusyError)) {
         const error = err instanceof Error ? err.message : String(err);
-        const next = err instanceof LegacyCheckError
+        const next = err instanceof LegacyCheckError || err instanceof UnsafeStateFileError
           ? err.next
           : "check the state directory (free space, permissions); the inbox is " +
             "retried at every poll interval";

@@ -14,6 +14,7 @@ import { workspaceStatePath } from "../../lib/state/state_files.ts";
 import type { HttpClientDeps } from "../../lib/platform/http_client.ts";
 import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
+import { makeFifo } from "../fakes/special_files.ts";
 
 const REAL_HTTP: HttpClientDeps = {
   readTextFile: (path) => Deno.readTextFileSync(path),
@@ -317,5 +318,51 @@ Deno.test("doctor: a cursor file written for another workspace is named, and lef
     assertEquals(status["inbox readable"], "warn", out);
     assertStringIncludes(out, `belongs to workspace ${other}`);
     assertEquals(await Deno.readTextFile(path), text, "doctor changes no state file");
+  });
+});
+
+Deno.test("doctor: an untrusted TLS certificate is pinpointed; MOLECULE_CA_FILE fixes it", async () => {
+  const tls = new URL("../fixtures/tls/", import.meta.url);
+  const platform = createFakePlatform();
+  const { id, token } = platform.addWorkspace({ name: "TLS" });
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: Deno.readTextFileSync(new URL("server.pem", tls)),
+    key: Deno.readTextFileSync(new URL("server.key", tls)),
+    onListen() {},
+  }, (req) => platform.fetch(req));
+  try {
+    await withTempDir(async (dir) => {
+      const env = {
+        WORKSPACE_ID: id,
+        PLATFORM_URL: `https://127.0.0.1:${server.addr.port}`,
+        MOLECULE_WORKSPACE_TOKEN: token,
+        CONFIGS_DIR: dir,
+      };
+      const untrusted = await doctorWith(env);
+      assertEquals(untrusted.status["platform reachable"], "fail", untrusted.text);
+      assertStringIncludes(untrusted.text, "TLS: the certificate of 127.0.0.1");
+      assertStringIncludes(untrusted.text, "MOLECULE_CA_FILE");
+
+      const trusted = await doctorWith({
+        ...env,
+        MOLECULE_CA_FILE: new URL("ca.pem", tls).pathname,
+      });
+      assertEquals(trusted.report.exitCode, 0, trusted.text);
+      assertStringIncludes(trusted.text, "[OK] transport security: https (TLS)");
+    });
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("doctor: a lock file that is a FIFO is warned about and never opened (no hang)", async () => {
+  await withPlatform(async (s) => {
+    const lock = workspaceStatePath(s.dir, "lock", s.id);
+    await makeFifo(lock);
+    const { text, status } = await doctorWith(baseEnv(s));
+    assertEquals(status["state directory"], "warn", text);
+    assertStringIncludes(text, `${lock} is not a regular file`);
   });
 });

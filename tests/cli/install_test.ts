@@ -385,3 +385,30 @@ Deno.test("install: server names follow upstream's molecule-<slug> rule", () => 
   assertEquals(serverNameFor(null, id), "molecule-1b4e28ba");
   assertEquals(serverNameFor(null, ""), "molecule");
 });
+
+Deno.test("install: codex project scope writes .codex/config.toml in the project", async () => {
+  await withWorld(async (w) => {
+    const result = await install(w, "codex", { scope: "project" });
+    assertEquals(result.exitCode, 0, result.errors.join("\n"));
+    const parsed = plain(parseToml(await Deno.readTextFile(`${w.project}/.codex/config.toml`)));
+    assert("molecule-acme-agent" in record(parsed.mcp_servers));
+    assertStringIncludes(result.output, "usually committed to version control");
+  });
+});
+
+Deno.test("install: an old Codex entry with an inline token is shown with the token hidden", async () => {
+  await withWorld(async (w) => {
+    const file = `${w.home}/.codex/config.toml`;
+    await Deno.mkdir(`${w.home}/.codex`);
+    const old = '[mcp_servers.molecule-acme-agent]\ncommand = "molecule-mcp"\n' +
+      'env = { WORKSPACE_ID = "x", MOLECULE_WORKSPACE_TOKEN = "tok_inline_old_secret_value_1" }\n';
+    await Deno.writeTextFile(file, old);
+    const refused = await install(w, "codex");
+    assertEquals(refused.exitCode, 2);
+    const text = refused.errors.join("\n");
+    assertStringIncludes(text, 'MOLECULE_WORKSPACE_TOKEN = "(hidden)"');
+    assertStringIncludes(text, 'WORKSPACE_ID = "x"');
+    assert(!text.includes("tok_inline_old_secret_value_1"));
+    assertEquals(await Deno.readTextFile(file), old);
+  });
+});

@@ -9,6 +9,7 @@ import { ManualClock } from "../fakes/manual_clock.ts";
 import { PlatformError } from "../../lib/errors.ts";
 import { createPlatformClient, type PlatformClient } from "../../lib/platform/client.ts";
 import { MAX_REDIRECTS, ResponseTooLargeError } from "../../lib/platform/http.ts";
+import { BodyBudget } from "../../lib/platform/body_reader.ts";
 import { MAX_ACTIVE_REQUESTS, RequestGate } from "../../lib/platform/request_gate.ts";
 import type { Fetch } from "../../lib/platform/http_client.ts";
 
@@ -41,7 +42,10 @@ function recordingFetch(reply: (seen: Seen, n: number) => Response) {
   return { fetch, seen };
 }
 
-function client(fetch: Fetch, opts: { gate?: RequestGate; clock?: ManualClock } = {}) {
+function client(
+  fetch: Fetch,
+  opts: { gate?: RequestGate; clock?: ManualClock; bodyBudget?: BodyBudget } = {},
+) {
   const { log, text } = captureLog("debug");
   const platform: PlatformClient = createPlatformClient(
     { platformUrl: "https://acme.example.com/api", workspaceId: SELF, token: TOKEN },
@@ -50,6 +54,7 @@ function client(fetch: Fetch, opts: { gate?: RequestGate; clock?: ManualClock } 
       clock: opts.clock ?? new ManualClock(),
       log,
       ...(opts.gate === undefined ? {} : { gate: opts.gate }),
+      ...(opts.bodyBudget === undefined ? {} : { bodyBudget: opts.bodyBudget }),
     },
   );
   return { platform, logText: text };
@@ -124,6 +129,29 @@ Deno.test("platform: a same-origin 307 repeats the request with its body; a 303 
   assertEquals(seen[2]?.contentType, null);
 });
 
+Deno.test("platform: an upload is re-sent whole on a same-origin 307, and never to another origin", async () => {
+  const file = {
+    name: "report.pdf",
+    bytes: new TextEncoder().encode("%PDF-1.7"),
+    mimeType: "application/pdf",
+  };
+  const uploaded = { files: [{ uri: "workspace:/x/report.pdf", name: "report.pdf", size: 8 }] };
+  const same = recordingFetch((_, n) =>
+    n === 0 ? redirect(307, "/api/v2/uploads") : Response.json(uploaded)
+  );
+  const got = await client(same.fetch).platform.uploadChatFiles([file]);
+  assertEquals(got.length, 1);
+  assertEquals(same.seen.length, 2);
+  assert(same.seen.every((s) => s.body.includes("%PDF-1.7")), "the file went with both hops");
+  const away = recordingFetch(() => redirect(308, "https://files.example/upload"));
+  const err = await assertRejects(
+    () => client(away.fetch).platform.uploadChatFiles([file]),
+    PlatformError,
+  );
+  assertEquals(away.seen.length, 1, "the file never left for files.example");
+  assertStringIncludes(err.message, "redirected to another origin (https://files.example)");
+});
+
 Deno.test("platform: a redirect loop on the platform's own origin stops after a few hops", async () => {
   const { fetch, seen } = recordingFetch((_, n) => redirect(302, `/api/loop/${n}`));
   const { platform } = client(fetch);
@@ -192,6 +220,31 @@ Deno.test("platform: the inbox feed admits a full page of large rows (50 MB) und
   const flood = client(() => Promise.resolve(new Response(body)));
   const err = await assertRejects(() => flood.platform.listActivity({}), ResponseTooLargeError);
   assertEquals(err.capBytes, 64 * MiB);
+});
+
+Deno.test("platform: answers read at once share one byte budget, so a flood of huge answers stays bounded", async () => {
+  const streams = [endlessBody(), endlessBody(), endlessBody()];
+  let n = 0;
+  const budget = new BodyBudget(8 * MiB);
+  const { platform } = client(() => {
+    const next = streams[n++];
+    assert(next !== undefined);
+    return Promise.resolve(new Response(next.body));
+  }, { bodyBudget: budget });
+  const errors = await Promise.all([
+    platform.listActivity({}).catch((e: unknown) => e),
+    platform.listPeers().catch((e: unknown) => e),
+    platform.searchMemory("x").catch((e: unknown) => e),
+  ]);
+  assert(errors.every((e) => e instanceof ResponseTooLargeError), String(errors));
+  const pulled = streams.reduce((sum, s) => sum + s.stats.pulledBytes, 0);
+  assert(pulled <= 8 * MiB + 6 * 256 * 1024, `pulled ${pulled} bytes in all`);
+  assert(streams.every((s) => s.stats.isCancelled));
+  assertEquals(budget.usedBytes, 0, "every byte is given back");
+  const shared = errors.filter((e) =>
+    e instanceof ResponseTooLargeError && e.message.includes("shared 8 MiB limit")
+  );
+  assert(shared.length >= 1, "the shared limit is named");
 });
 
 Deno.test("platform: a body split inside a UTF-8 character still decodes whole", async () => {
