@@ -337,9 +337,15 @@ export class InboxPoller {
         readyRowIndex.push(rowIndex);
       }
     }
-    const { taken, queued } = ready.length + skipped.length === 0
-      ? { taken: 0, queued: [] }
-      : await inbox.accept({ messages: ready, skipped });
+    let accepted: AcceptResult = { taken: 0, queued: [] };
+    if (ready.length + skipped.length > 0) {
+      try {
+        accepted = await inbox.accept({ messages: ready, skipped });
+      } catch (err) {
+        throw new InboxStoreError(err);
+      }
+    }
+    const { taken, queued } = accepted;
     if (queued.length > 0) log.info("inbox received messages", { count: queued.length });
 
     // Rows before the first message the inbox could not take (or that was held back) are handled.
@@ -410,7 +416,14 @@ export class InboxPoller {
       : err instanceof Error
       ? `${err.name}: ${err.message}`
       : String(err);
-    if (this.#failingReason === "") {
+    if (this.#failingReason === "" && err instanceof InboxStoreError) {
+      // Our own disk, not the platform: say so (the fetched messages wait on the platform).
+      log.warn("inbox cannot store the messages it fetched; retrying", {
+        reason,
+        next: "check the state directory's free space and permissions; the messages wait on " +
+          "the platform until they are stored",
+      });
+    } else if (this.#failingReason === "") {
       const next = err instanceof PlatformError
         ? err.next
         : "messages stay on the platform and are fetched when it answers again";
@@ -429,6 +442,16 @@ export class InboxPoller {
     }
     this.#failures = 0;
     this.#failingReason = "";
+  }
+}
+
+/** The inbox refused a fetched page (its journal could not be written): not a platform fault. */
+class InboxStoreError extends Error {
+  override name = "InboxStoreError";
+  constructor(cause: unknown) {
+    super(`Cannot store fetched messages: ${cause instanceof Error ? cause.message : cause}`, {
+      cause,
+    });
   }
 }
 
