@@ -7,6 +7,7 @@
 import { expectObject, isOk, isRouteMissing, refusal } from "./answer.ts";
 import type { CallOptions, DownloadSink, PlatformHttp } from "./http.ts";
 import { PlatformError } from "../errors.ts";
+import { cutCodePoints } from "../text.ts";
 
 /** What GET /uploads/limits answers; absent fields stay undefined. */
 export interface UploadLimits {
@@ -115,7 +116,9 @@ export function pendingFileId(uri: string, workspaceId: string): string | null {
 
 function requireFileId(fileId: string): string {
   if (!FILE_ID.test(fileId)) {
-    throw new RangeError(`file_id must be letters, digits, - or _: got "${fileId.slice(0, 40)}"`);
+    throw new RangeError(
+      `file_id must be letters, digits, - or _: got "${cutCodePoints(fileId, 40)}"`,
+    );
   }
   return fileId;
 }
