@@ -95,7 +95,7 @@ export class WorkspaceLink {
 
   /**
    * Builds the client and starts opening the inbox in the background: replaying a large
-   * journal takes seconds (about 2 s per GB), and the MCP session must not wait for it
+   * journal takes seconds (about 13 s per GB measured), and the MCP session must not wait for it
    * (issue 10 item 5). Until it is open, `inboxUnavailable.opening` lets the inbox tools wait
    * for it. Nothing is sent yet. When another process holds this inbox, or it cannot be opened,
    * the link runs without it and keeps trying (start()).
