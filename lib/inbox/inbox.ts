@@ -12,9 +12,9 @@
  *   them (default 512 MiB; StoredMessage.bytes: UTF-8 text plus the other fields) wait.
  *   accept() takes a prefix of the batch that fits and says how many (`taken`); the poller
  *   moves its cursor only past those, so the rest is fetched again once pop() makes room
- *   (`onRoom`). Becoming full is logged once (warn), having room again once (info). A journal holding more than either limit (written
- *   by an older version, or before a limit was lowered) loads whole; the inbox is then full
- *   until enough is popped.
+ *   (`onRoom`). Becoming full is logged once (warn), having room again once (info). A journal
+ *   holding more than either limit (written by an older version, or before a limit was
+ *   lowered) loads whole; the inbox is then full until enough is popped.
  * - One message's text is capped at 256 KiB (capMessageText in lib/inbox/message.ts): a longer
  *   text is cut when accepted, with a marker the agent sees naming the full length.
  * - Crash order with the cursor: the poller awaits accept() (journal written) before
