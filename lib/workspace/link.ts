@@ -29,7 +29,7 @@ import {
   checkInboundSecret,
   type HeartbeatDeps,
   HeartbeatState,
-  INBOUND_SECRET_SLOT,
+  inboundSecretSlot,
   registerOnce,
   runHeartbeat,
 } from "./registration.ts";
@@ -106,7 +106,7 @@ export class WorkspaceLink {
     // The secret saved by an earlier run is masked from the start, before any heartbeat.
     const stored = await readInboundSecret(link.#secretPath(), deps.log);
     if (stored !== undefined && checkInboundSecret(stored) === undefined) {
-      deps.log.redactor.rotate(INBOUND_SECRET_SLOT, stored);
+      deps.log.redactor.rotate(inboundSecretSlot(settings.workspaceId), stored);
     }
     if (settings.isInboxDisabled) {
       link.#unavailable = INBOX_DISABLED;
