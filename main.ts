@@ -131,17 +131,50 @@ async function serve(setup: Setup): Promise<number> {
   // The links and the tools load once the host has been heard (the reply to its initialize is
   // then already being prepared), so loading them never delays being heard.
   const heard = Promise.withResolvers<void>();
-  const modules = heard.promise.then(loadLinkModules);
-  const openings = Promise.all(setup.workspaces.map((ws) =>
-    openLink(modules, {
+  const stopping = new AbortController();
+  const served = setup.workspaces.map((ws) => ({
+    settings: {
       ...config,
       workspaceId: ws.id,
       platformUrl: ws.platformUrl,
       agentName: ws.agentName,
       token: ws.token,
       stateDir,
-    }, { fetch: http.fetch, log: isMulti ? withLogFields(log, { workspace: ws.id }) : log })
-  ));
+    },
+    log: isMulti ? withLogFields(log, { workspace: ws.id }) : log,
+  }));
+  // The first register of each workspace goes out with only the platform modules it needs
+  // (issue 12 holds the initialize answer for it); the link reuses its outcome.
+  const registerModules = heard.promise.then(loadRegisterModules);
+  const firstRegisters = served.map(({ settings, log }) =>
+    settings.isHeartbeatDisabled
+      ? undefined
+      : registerModules.then((m) =>
+        m.registration.registerOnce(m.registration.buildAgentCard(settings), {
+          platform: {
+            workspaceId: settings.workspaceId,
+            register: (card, opts) =>
+              m.registry.registerWorkspace(
+                new m.http.PlatformHttp(settings, { fetch: http.fetch, clock: systemClock, log }),
+                card,
+                opts,
+              ),
+          },
+          log,
+        }, stopping.signal)
+      )
+  );
+  // Settled once every first register has answered; true when every token was refused.
+  const isRefusedByAll = Promise.allSettled(firstRegisters).then((outcomes) =>
+    outcomes.length > 0 && outcomes.every((o) => o.status === "rejected")
+  );
+  const holdOver = Promise.withResolvers<void>();
+  // The rest loads once the registers have answered (or the hold is over): before that it
+  // would only compete with them, and with the answer to initialize, for the CPU and memory.
+  const modules = Promise.race([isRefusedByAll, holdOver.promise]).then(loadLinkModules);
+  const openings = Promise.all(
+    served.map(({ settings, log }) => openLink(modules, settings, { fetch: http.fetch, log })),
+  );
   const routing = Promise.all([modules, openings]).then(([{ tools }, links]) => {
     if (links.some((link) => link === null)) return null;
     const open = links.filter((link): link is WorkspaceLink => link !== null);
@@ -151,7 +184,6 @@ async function serve(setup: Setup): Promise<number> {
     return { links: open, first, router: new tools.WorkspaceRouter(served) };
   });
   const registered = Promise.withResolvers<void>();
-  const holdOver = Promise.withResolvers<void>();
   // AbortSignal.timeout, not setTimeout: cheaper before initialize (see LINK_LOAD_GRACE_MS).
   AbortSignal.timeout(INITIALIZE_HOLD_MS).addEventListener("abort", () => holdOver.resolve());
   const server = new McpServer<ToolDeps>({
@@ -170,7 +202,12 @@ async function serve(setup: Setup): Promise<number> {
     clock: systemClock,
     // The one redaction step, shared with the logger: results, errors and pushes pass it.
     outgoingText: (text) => log.redactor.redact(text),
-    initializeGate: Promise.race([registered.promise, holdOver.promise]),
+    // Every token refused: held until the link flow below closes the session unanswered.
+    initializeGate: Promise.race([
+      registered.promise,
+      holdOver.promise,
+      isRefusedByAll.then((isRefused) => isRefused ? registered.promise : undefined),
+    ]),
   });
   void server.heard.then(heard.resolve);
   // A host that stays silent still gets its workspaces registered. AbortSignal.timeout, not
@@ -178,7 +215,6 @@ async function serve(setup: Setup): Promise<number> {
   // answered, this about 0.3 MiB (measured with make bench's floor comparison).
   AbortSignal.timeout(LINK_LOAD_GRACE_MS).addEventListener("abort", () => heard.resolve());
 
-  const stopping = new AbortController();
   // The listeners stay until the process exits: removing them during shutdown would hand a
   // late signal back to the default action (exit 130/143) while state is being flushed.
   const onSignal = () => void server.close();
@@ -209,12 +245,12 @@ async function serve(setup: Setup): Promise<number> {
       });
     });
     // Each workspace stops on its own when its token is refused; the others keep serving.
-    const starts = links.map(async (link) => {
+    const starts = links.map(async (link, index) => {
       const own = new AbortController();
       stopping.signal.addEventListener("abort", () => own.abort(), { once: true });
       const id = link.platform.workspaceId;
       try {
-        await link.start(own.signal);
+        await link.start(own.signal, firstRegisters[index]);
       } catch (err) {
         if (!(err instanceof AuthRejectedError)) throw err;
         own.abort();
@@ -251,6 +287,15 @@ async function serve(setup: Setup): Promise<number> {
     http.close();
   }
   return isEveryTokenRefused ? EXIT.TOKEN_REJECTED : EXIT.OK;
+}
+
+/** What the first register needs: the platform request core, the registry, registerOnce. */
+function loadRegisterModules() {
+  return Promise.all([
+    import("./lib/platform/http.ts"),
+    import("./lib/platform/registry.ts"),
+    import("./lib/workspace/registration.ts"),
+  ]).then(([http, registry, registration]) => ({ http, registry, registration }));
 }
 
 /** The modules behind the MCP session: the workspace link, the tools, the channel push. */

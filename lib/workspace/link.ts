@@ -250,9 +250,11 @@ export class WorkspaceLink {
    * Registers (unless disabled), then runs the heartbeat and the poller until `signal` aborts.
    * Resolves once registration is settled; rejects only with AuthRejectedError (the token
    * cannot work: the caller aborts `signal` and calls stop()). Other failures are logged and
-   * retried by the heartbeat.
+   * retried by the heartbeat. `firstRegister`, when given, is a register already sent for this
+   * workspace (main.ts sends it before the link modules load, so the host's initialize is
+   * answered without them): its outcome stands in for the link's own register.
    */
-  async start(signal: AbortSignal): Promise<void> {
+  async start(signal: AbortSignal, firstRegister?: Promise<boolean>): Promise<void> {
     const { log, clock } = this.#deps;
     const s = this.#settings;
     if (!s.isInboxDisabled) this.#loops.push(this.#runInbox(signal));
@@ -261,7 +263,8 @@ export class WorkspaceLink {
       return;
     }
     try {
-      await registerOnce(buildAgentCard(s), { platform: this.platform, log }, signal);
+      await (firstRegister ??
+        registerOnce(buildAgentCard(s), { platform: this.platform, log }, signal));
     } catch (err) {
       if (signal.aborted) return; // shut down while registering: nothing more to start
       throw err;
