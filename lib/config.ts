@@ -42,6 +42,8 @@ export const ENV_VARS = [
   "CLAUDE_CONFIG_DIR",
   "CODEX_HOME",
   "MOLECULE_MCP_ATTACH_ALLOW",
+  "MOLECULE_MCP_EVENT_STREAM",
+  "MOLECULE_MCP_INBOX_NOTICE",
   // Shown by get_runtime_identity (lib/runtime_identity.ts), never interpreted.
   ...RUNTIME_IDENTITY_VARS,
 ] as const;
@@ -114,6 +116,10 @@ export interface Config {
   readonly attachAllowDirs?: readonly string[];
   /** The model/runtime variables get_runtime_identity shows. */
   readonly runtimeIdentity: RuntimeIdentity;
+  /** MOLECULE_MCP_EVENT_STREAM=0 (or false/off/no): no event stream, polling only. */
+  readonly isEventStreamDisabled: boolean;
+  /** MOLECULE_MCP_INBOX_NOTICE=0 (or false/off/no): tool results carry no inbox notice. */
+  readonly isInboxNoticeDisabled: boolean;
 }
 
 /** The outcome of loadConfig: a frozen Config, or every problem found. */
@@ -145,6 +151,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   }, problems);
   const workspaceTier = parseTier(value("WORKSPACE_TIER"), problems);
   const attachAllowDirs = parseAttachAllow(value("MOLECULE_MCP_ATTACH_ALLOW"), problems);
+  const isEventStreamOn = parseSwitch("MOLECULE_MCP_EVENT_STREAM", value, problems);
+  const isInboxNoticeOn = parseSwitch("MOLECULE_MCP_INBOX_NOTICE", value, problems);
 
   if (problems.length > 0) return { ok: false, problems };
 
@@ -168,8 +176,22 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     workspaceTier,
     ...(attachAllowDirs === undefined ? {} : { attachAllowDirs }),
     runtimeIdentity: readRuntimeIdentity(value),
+    isEventStreamDisabled: !isEventStreamOn,
+    isInboxNoticeDisabled: !isInboxNoticeOn,
   };
   return { ok: true, config: Object.freeze(config) };
+}
+
+/**
+ * An on/off switch that defaults to on: unset or blank, 1/true/on/yes → true; 0/false/off/no →
+ * false (any case); anything else is a problem (a typo must not silently pick a side).
+ */
+function parseSwitch(name: EnvVar, value: (name: EnvVar) => string, problems: string[]): boolean {
+  const raw = value(name).toLowerCase();
+  if (["", "1", "true", "on", "yes"].includes(raw)) return true;
+  if (["0", "false", "off", "no"].includes(raw)) return false;
+  problems.push(`${name} must be 0 (off) or 1 (on): got ${quote(value(name))}`);
+  return true;
 }
 
 function parseWorkspaceId(raw: string, problems: string[]): string {

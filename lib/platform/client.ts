@@ -15,6 +15,7 @@ import {
   type UploadedFile,
 } from "./chat.ts";
 import { type CallOptions, type PlatformConfig, type PlatformDeps, PlatformHttp } from "./http.ts";
+import { type EventStreamOpening, openEventStream } from "./event_stream.ts";
 import { type HistoryQuery, listPeerHistory } from "./history.ts";
 import { commitMemory, searchMemory, type StoredMemory } from "./memory.ts";
 import { createUserRequest, type RequestReceipt, type UserRequest } from "./requests.ts";
@@ -97,6 +98,8 @@ export interface PlatformClient {
   updateAgentCard(card: Record<string, unknown>, opts?: CallOptions): Promise<string>;
   /** POST /requests: a task or approval for the canvas user. */
   createUserRequest(request: UserRequest, opts?: CallOptions): Promise<RequestReceipt>;
+  /** GET /workspaces/:id/events/stream (SSE, contract §14.1), outside the request limits. */
+  openEventStream(opts: { signal: AbortSignal; timeoutMs?: number }): Promise<EventStreamOpening>;
 }
 
 /**
@@ -129,5 +132,6 @@ export function createPlatformClient(cfg: PlatformConfig, deps: PlatformDeps): P
     broadcast: (message, opts) => broadcastMessage(http, { message, opts }),
     updateAgentCard: (card, opts) => updateAgentCard(http, card, opts),
     createUserRequest: (request, opts) => createUserRequest(http, request, opts),
+    openEventStream: (opts) => openEventStream(http, opts),
   };
 }

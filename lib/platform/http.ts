@@ -191,6 +191,89 @@ export class PlatformHttp {
   }
 
   /**
+   * Opens a long-lived response (the event stream, contract §14.1) on its own path: not
+   * through `request`, so it never holds a request slot or a body cap meant for short calls,
+   * and its body is handed over unread. `timeoutMs` bounds only the wait for the status line;
+   * reading is the caller's, and so is cancelling the body (or aborting `signal`) when done.
+   * A 2xx with Content-Type text/event-stream comes back as `{ body }`; any other answer is
+   * read (at most `STREAM_REFUSAL_MAX_CHARS`) and comes back as `{ answer }`. No answer at all
+   * throws a PlatformError with status 0; an aborted `signal` rejects with its reason.
+   */
+  async openStream(spec: StreamSpec): Promise<StreamOpening> {
+    const endpoint = `GET ${spec.template}`;
+    const { signal } = spec;
+    if (signal.aborted) throw signal.reason;
+    const abort = new AbortController();
+    const onAbort = () => abort.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    const stopTimer = new AbortController();
+    let timedOut = false;
+    const timer = this.#deps.clock.sleep(spec.timeoutMs, stopTimer.signal).then(() => {
+      if (stopTimer.signal.aborted) return;
+      timedOut = true;
+      abort.abort(new DOMException(`no answer within ${spec.timeoutMs} ms`, "TimeoutError"));
+    });
+    const gaveUp = new Promise<never>((_, reject) => {
+      abort.signal.addEventListener("abort", () => reject(abort.signal.reason), { once: true });
+    });
+    gaveUp.catch(() => undefined); // only raced below; an abort after opening is the reader's
+    let built: { req: Request; headerValues: string[] } | null = null;
+    let isOpen = false;
+    try {
+      built = this.#buildRequest(
+        { method: "GET", template: spec.template, path: spec.path, timeoutMs: spec.timeoutMs },
+        abort.signal,
+      );
+      built.req.headers.set("Accept", "text/event-stream");
+      const pending = this.#deps.fetch(built.req);
+      pending.then(
+        (late) => {
+          if (abort.signal.aborted) void late.body?.cancel().catch(() => undefined);
+        },
+        () => undefined, // A late failure after we gave up was already reported as ours.
+      );
+      const res = await Promise.race([pending, gaveUp]);
+      stopTimer.abort();
+      const type = res.headers.get("content-type") ?? "";
+      if (res.ok && res.body !== null && /^text\/event-stream\b/i.test(type)) {
+        this.#deps.log.debug("platform stream opened", { endpoint });
+        isOpen = true; // the caller's signal keeps ending the stream until close()
+        const close = () => {
+          signal.removeEventListener("abort", onAbort);
+          abort.abort(new DOMException("stream closed", "AbortError"));
+        };
+        return { body: res.body, close };
+      }
+      const text = await Promise.race([readBounded(res, STREAM_REFUSAL_MAX_CHARS), gaveUp]);
+      this.#deps.log.debug("platform stream refused", { endpoint, status: res.status });
+      return { answer: toAnswer(res, text) };
+    } catch (err) {
+      if (signal.aborted && !timedOut) throw signal.reason;
+      if (built === null) {
+        if (!(err instanceof TypeError)) throw err;
+        throw new PlatformError(endpoint, 0, {
+          next: NEXT_BAD_HEADER,
+          detail: "the request could not be built: a header value was refused",
+        });
+      }
+      const raw = timedOut
+        ? `no answer within ${Math.round(spec.timeoutMs / 1000)} s`
+        : describeCause(err);
+      const detail = scrubHeaderValues(raw, built.headerValues);
+      const next = isUntrustedCertificateError(err) ? NEXT_UNTRUSTED_CERT : NEXT_UNREACHABLE;
+      throw new PlatformError(endpoint, 0, {
+        next,
+        detail,
+        cause: detail === raw ? err : new Error(detail),
+      });
+    } finally {
+      stopTimer.abort();
+      if (!isOpen) signal.removeEventListener("abort", onAbort);
+      await timer;
+    }
+  }
+
+  /**
    * Builds the Request and lists its credential header values (for scrubbing error texts). Throws the
    * TypeError of Headers or Request when a value cannot be sent; its message may quote it.
    */
@@ -221,6 +304,43 @@ export class PlatformHttp {
     // and the Origin helps in a DNS or connection error.
     return { req, headerValues: [`Bearer ${this.#token}`, this.#token] };
   }
+}
+
+/** At most this much of a refused stream's body is read (an error text, or a proxy page). */
+export const STREAM_REFUSAL_MAX_CHARS = 16 * 1024;
+
+/** A long-lived GET (PlatformHttp.openStream). */
+export interface StreamSpec {
+  /** The path with ":id"-style placeholders, used in errors and logs. */
+  template: string;
+  /** The real path; every id in it has passed requireUuid. */
+  path: string;
+  /** How long to wait for the status line; the body has no time limit. */
+  timeoutMs: number;
+  /** Aborting it ends the wait, or the open stream. */
+  signal: AbortSignal;
+}
+
+/** An opened stream (`close` ends it), or the answer of a platform that did not open one. */
+export type StreamOpening =
+  | { body: ReadableStream<Uint8Array>; close(): void }
+  | { answer: Answer };
+
+/** Reads at most `maxChars` of a body as text, then cancels the rest. */
+async function readBounded(res: Response, maxChars: number): Promise<string> {
+  if (res.body === null) return "";
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  try {
+    while (text.length < maxChars) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined); // the rest is not needed
+  }
+  return cutCodePoints(text, maxChars);
 }
 
 function toAnswer(res: Response, text: string): Answer {
