@@ -13,7 +13,9 @@ import {
   measureLatency,
   measureMemoryRun,
 } from "./lib/bench_inbox.ts";
+import { measureLargeJournal } from "./lib/bench_journal.ts";
 import { measureIdle, measureRoundTrip } from "./lib/bench_load.ts";
+import { type FloodResult, measureCallFlood, measureHugeAnswers } from "./lib/bench_floods.ts";
 import { coldStartFigures, measureColdStart } from "./lib/bench_startup.ts";
 import { type BenchPlan, benchPlan } from "./lib/plan.ts";
 import { atLeast, atMost, type Figure, formatTable, info, mib, ms, notRun } from "./lib/report.ts";
@@ -25,6 +27,23 @@ const RSS_GROWTH_BUDGET_MIB = 20;
 const ROUND_TRIP_BUDGET_MS = 5;
 const BURST_BUDGET_ROWS_PER_SEC = 2_000;
 const IDLE_BUDGET_PER_MIN = 15;
+/** Issue 10 item 5: a large journal delays neither `initialize` nor memory past these. */
+const LARGE_JOURNAL_INIT_BUDGET_MS = 1_000;
+const LARGE_JOURNAL_PEAK_RSS_BUDGET_MIB = 1_536;
+/**
+ * Peak RSS under the huge-answer flood, above idle: every answer being read counts against
+ * one 128 MiB budget of answer bytes (lib/platform/body_reader.ts), and decoding can hold a
+ * copy of what was read; 192 MiB covers both. The issue measured 5.7 GB before the caps.
+ */
+const HUGE_ANSWER_GROWTH_BUDGET_MIB = 192;
+/**
+ * Peak RSS under 2,000 simultaneous tool calls, above idle: each waiting call is a few KB
+ * (its JSON-RPC request, a queued slot, a small result), so 2,000 fit in 64 MiB. The issue
+ * measured 0.17 → 5.2 GB with a host that stopped reading.
+ */
+const CALL_FLOOD_GROWTH_BUDGET_MIB = 64;
+/** Requests on the wire at once: lib/platform/request_gate.ts's cap. */
+const MAX_IN_FLIGHT_BUDGET = 32;
 /** A pending wait "leaves the round trip unchanged" when p50 grows by at most this much. */
 const PENDING_SLACK = { ratio: 1.2, ms: 0.5 };
 
@@ -210,6 +229,102 @@ async function burst(plan: BenchPlan): Promise<Figure[]> {
   return [...burstFigures(withCursor), ...burstFigures(firstStart)];
 }
 
+async function largeJournal(plan: BenchPlan): Promise<Figure[]> {
+  const r = await measureLargeJournal(plan.largeJournal, plan.childEnv);
+  const bench = "8 large journal";
+  const n = `${r.messages.toLocaleString("en-US")} × 100 KB`;
+  return [
+    info({
+      bench,
+      what: `${n} pending: journal written by accept (${mib(r.journalMiB)})`,
+      value: ms(r.writeMs),
+    }),
+    info({
+      bench,
+      what: "reopen in-process: streamed replay (a clean journal is kept)",
+      value: ms(r.reopenMs),
+    }),
+    atMost(
+      { bench, what: "program on it: spawn → initialize reply", value: ms(r.initializeMs) },
+      r.initializeMs,
+      LARGE_JOURNAL_INIT_BUDGET_MS,
+      "ms",
+    ),
+    info({
+      bench,
+      what: "spawn → first message served (wait_for_message)",
+      value: ms(r.firstMessageMs),
+    }),
+    atMost(
+      { bench, what: "peak RSS (VmHWM) by the first message", value: mib(r.peakRssAtFirstMiB) },
+      r.peakRssAtFirstMiB,
+      LARGE_JOURNAL_PEAK_RSS_BUDGET_MIB,
+      "MiB",
+    ),
+    info({
+      bench,
+      what: `${r.popped.toLocaleString("en-US")} popped (compacting while running): ` +
+        `time / failures`,
+      value: `${ms(r.popMs)} / ${r.popFailures}`,
+    }),
+    atMost(
+      { bench, what: "peak RSS (VmHWM) after the pops", value: mib(r.peakRssAfterPopsMiB) },
+      r.peakRssAfterPopsMiB,
+      LARGE_JOURNAL_PEAK_RSS_BUDGET_MIB,
+      "MiB",
+    ),
+  ];
+}
+
+function floodFigures(label: string, r: FloodResult, growthBudgetMiB: number): Figure[] {
+  const bench = "7 floods";
+  const growth = r.peakMiB - r.idleMiB;
+  return [
+    info({ bench, what: `${label}: RSS idle (before)`, value: mib(r.idleMiB) }),
+    atMost(
+      {
+        bench,
+        what: `${label}: RSS peak (growth ${mib(growth)} over idle)`,
+        value: mib(r.peakMiB),
+      },
+      growth,
+      growthBudgetMiB,
+      "MiB growth",
+    ),
+    info({
+      bench,
+      what: `${label}: RSS after / tool errors / time`,
+      value: `${mib(r.afterMiB)} / ${r.errors} of ${r.calls} / ${ms(r.elapsedMs)}`,
+    }),
+    atMost(
+      { bench, what: `${label}: most platform requests at once`, value: String(r.peakInFlight) },
+      r.peakInFlight,
+      MAX_IN_FLIGHT_BUDGET,
+      "requests",
+    ),
+    ...(r.sampleError === ""
+      ? []
+      : [info({ bench, what: `${label}: an error as the agent reads it`, value: r.sampleError })]),
+  ];
+}
+
+async function floods(plan: BenchPlan): Promise<Figure[]> {
+  const huge = await measureHugeAnswers(plan.hugeAnswerCalls, plan.childEnv);
+  const calls = await measureCallFlood(plan.floodCalls, plan.childEnv);
+  return [
+    ...floodFigures(
+      `${plan.hugeAnswerCalls} tool calls answered 300 MB each + feed 400 MB`,
+      huge,
+      HUGE_ANSWER_GROWTH_BUDGET_MIB,
+    ),
+    ...floodFigures(
+      `${plan.floodCalls.toLocaleString("en-US")} simultaneous tool calls`,
+      calls,
+      CALL_FLOOD_GROWTH_BUDGET_MIB,
+    ),
+  ];
+}
+
 /** Runs every benchmark and prints the table. Exits 1 only when a benchmark could not run. */
 async function main(): Promise<number> {
   const isQuick = (Deno.env.get("BENCH_QUICK") ?? "") !== "" && Deno.env.get("BENCH_QUICK") !== "0";
@@ -230,6 +345,8 @@ async function main(): Promise<number> {
   await section("4 idle load", figures, failures, () => idle(plan));
   await section("5 tool round trip", figures, failures, () => roundTrip(plan));
   await section("6 burst ingest", figures, failures, () => burst(plan));
+  await section("7 floods", figures, failures, () => floods(plan));
+  await section("8 large journal", figures, failures, () => largeJournal(plan));
   const total = (performance.now() - t0) / 1000;
 
   const header = [

@@ -12,7 +12,7 @@ import {
   type RuntimeIdentity,
 } from "./runtime_identity.ts";
 import { parseUuid } from "./uuid.ts";
-import type { LogLevel } from "./log.ts";
+import type { Logger, LogLevel } from "./log.ts";
 
 /**
  * Every environment variable the program reads. deno.json's `permissions.shipped.env` must
@@ -211,6 +211,52 @@ function parseWorkspaceId(raw: string, problems: string[]): string {
     );
   }
   return id ?? "";
+}
+
+/**
+ * True when `url` is plain `http://` to a host that is not this machine: the workspace token
+ * and every message then cross the network unencrypted (issue 11 item 14). Loopback counts as
+ * this machine: `localhost` and `*.localhost` (RFC 6761 §6.3), 127.0.0.0/8, `::1` and its
+ * IPv4-mapped form. False for https, for loopback, and for text that is not a URL (loadConfig
+ * reports that). Shared by the start-up warning and `doctor`.
+ */
+export function isCleartextRemote(url: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // Not a URL: loadConfig has already named it as a problem; nothing is sent anywhere.
+    return false;
+  }
+  if (parsed.protocol !== "http:") return false;
+  return !isLoopbackHost(parsed.hostname);
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, "");
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  if (host === "[::1]") return true;
+  // The URL parser writes IPv4 in dotted decimal (127.1 and 0x7f.1 arrive as 127.0.0.1).
+  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) return true;
+  return /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(host);
+}
+
+/**
+ * Logs the one start-up warning for a cleartext PLATFORM_URL to another machine (see
+ * isCleartextRemote). Refusing it would break local development setups (a platform in a VM
+ * or on the LAN), so it is a warning, repeated by `doctor`.
+ */
+export function warnIfCleartextRemote(platformUrl: string, log: Logger): void {
+  if (!isCleartextRemote(platformUrl)) return;
+  log.warn(
+    "PLATFORM_URL uses plain http:// to another machine: the workspace token and every " +
+      "message cross the network unencrypted",
+    {
+      platform: new URL(platformUrl).origin,
+      next: "use the platform's https:// address; plain http is meant for a platform on " +
+        "this machine (localhost)",
+    },
+  );
 }
 
 function parsePlatformUrl(raw: string, problems: string[]): string {

@@ -1,5 +1,12 @@
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
-import { ENV_VARS, loadConfig, readEnv } from "../lib/config.ts";
+import {
+  ENV_VARS,
+  isCleartextRemote,
+  loadConfig,
+  readEnv,
+  warnIfCleartextRemote,
+} from "../lib/config.ts";
+import { captureLog } from "./fakes/log_capture.ts";
 
 const ID = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
 const BASE = { WORKSPACE_ID: ID, PLATFORM_URL: "https://acme.moleculesai.app" };
@@ -205,6 +212,45 @@ Deno.test("config: WORKSPACE_TIER 0 marks a root workspace", () => {
 Deno.test("config: token variables never reach a problem", () => {
   const found = problems({ MOLECULE_WORKSPACE_TOKEN: "secret-token-value" });
   assert(!found.join("\n").includes("secret-token-value"));
+});
+
+Deno.test("config: plain http to another machine is cleartext-remote; loopback and https are not", () => {
+  const remote = [
+    "http://acme.moleculesai.app",
+    "http://10.0.0.5:8080/api",
+    "http://192.168.1.20",
+    "http://host.docker.internal:8080",
+    "http://[2001:db8::1]/",
+    "http://127.0.0.1.nip.io/",
+  ];
+  const local = [
+    "https://acme.moleculesai.app",
+    "http://localhost:8080",
+    "http://LOCALHOST.",
+    "http://platform.localhost/api",
+    "http://127.0.0.1:8080",
+    "http://127.1:8080",
+    "http://127.200.3.4",
+    "http://[::1]:3000",
+    "http://[::ffff:127.0.0.1]/",
+    "not a url",
+  ];
+  assertEquals(remote.filter((u) => !isCleartextRemote(u)), [], "all remote");
+  assertEquals(local.filter((u) => isCleartextRemote(u)), [], "none remote");
+});
+
+Deno.test("config: a cleartext PLATFORM_URL to another machine is one start-up warning naming only its origin", () => {
+  const { log, text } = captureLog("debug");
+  warnIfCleartextRemote("http://10.0.0.5:8080/api/v1", log);
+  const lines = text().trim().split("\n");
+  assertEquals(lines.length, 1);
+  assertStringIncludes(lines[0] ?? "", "warn PLATFORM_URL uses plain http:// to another machine");
+  assertStringIncludes(lines[0] ?? "", "platform=http://10.0.0.5:8080 ");
+  assert(!(lines[0] ?? "").includes("/api/v1"));
+  const quiet = captureLog("debug");
+  warnIfCleartextRemote("http://localhost:8080", quiet.log);
+  warnIfCleartextRemote("https://acme.moleculesai.app", quiet.log);
+  assertEquals(quiet.text(), "");
 });
 
 Deno.test("config: MOLECULE_MCP_ATTACH_ALLOW is a list of absolute directories; a relative one is a problem", () => {

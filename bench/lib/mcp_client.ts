@@ -107,13 +107,31 @@ export class McpClient {
 
   /** Sends `initialize` then `notifications/initialized`; returns the initialize result. */
   async initialize(clientName = "molecule-bench"): Promise<Record<string, unknown>> {
-    const result = await this.request("initialize", {
+    const result = await this.requestInitialize(clientName);
+    await this.notify("notifications/initialized", {});
+    return result;
+  }
+
+  /** Sends `initialize` alone (the caller sends `notifications/initialized`). */
+  requestInitialize(clientName = "molecule-bench"): Promise<Record<string, unknown>> {
+    return this.request("initialize", {
       protocolVersion: "2025-06-18",
       capabilities: {},
       clientInfo: { name: clientName, version: "1" },
     });
-    await this.notify("notifications/initialized", {});
-    return result;
+  }
+
+  /**
+   * Stops the child (SIGSTOP) until resume(): freezes it at a moment (say, right on a reply)
+   * so /proc shows what it needed up to then, not what it goes on to do.
+   */
+  suspend(): void {
+    this.#kill("SIGSTOP");
+  }
+
+  /** Lets a suspended child run again (SIGCONT). */
+  resume(): void {
+    this.#kill("SIGCONT");
   }
 
   /** Sends a request and waits for its result; rejects with RpcError on a JSON-RPC error. */

@@ -27,6 +27,12 @@ export interface BenchPlan {
   idleWindowMs: number;
   roundTrips: number;
   burstRows: number;
+  /** Benchmark 8: pending 100 KB messages in the journal, and how many to pop at the end. */
+  largeJournal: { messages: number; pops: number };
+  /** Tool calls whose platform answers are 300 MB each (the issue's 8). */
+  hugeAnswerCalls: number;
+  /** Simultaneous tool calls of the call flood (the issue's 2,000). */
+  floodCalls: number;
 }
 
 /** The plan for `quick` (BENCH_QUICK=1) or full mode, spawning programs with `childEnv`. */
@@ -45,6 +51,9 @@ export function benchPlan(quick: boolean, childEnv: Record<string, string> = {})
       idleWindowMs: 30_000,
       roundTrips: 300,
       burstRows: 5_000,
+      largeJournal: { messages: 2_000, pops: 1_900 },
+      hugeAnswerCalls: 8,
+      floodCalls: 2_000,
     };
   }
   return {
@@ -60,5 +69,8 @@ export function benchPlan(quick: boolean, childEnv: Record<string, string> = {})
     idleWindowMs: 120_000,
     roundTrips: 1_000,
     burstRows: 10_000,
+    largeJournal: { messages: 10_000, pops: 9_500 },
+    hugeAnswerCalls: 8,
+    floodCalls: 2_000,
   };
 }

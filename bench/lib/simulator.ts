@@ -24,6 +24,11 @@ export interface SimulatorOptions {
   workspaceName?: string;
   /** Variables every program started for this simulator gets (e.g. DENO_V8_FLAGS). */
   programEnv?: Record<string, string>;
+  /**
+   * Answers a request instead of the platform when it returns a Response (a hostile or broken
+   * platform: huge bodies, delays); null lets the platform answer. `route` is as in stamps.
+   */
+  intercept?: (req: Request, route: string) => Promise<Response | null> | Response | null;
 }
 
 /** A served simulator; close() frees the port and removes the state directory. */
@@ -36,12 +41,52 @@ export interface Simulator {
   stateDir: string;
   /** Every request received so far, oldest first. */
   readonly stamps: readonly RequestStamp[];
+  /** Requests being answered now, and the most there ever were at once. */
+  readonly load: { inFlight: number; peakInFlight: number };
   /** The program's environment for this workspace, plus `extra`. */
   programEnv(extra?: Record<string, string>): Record<string, string>;
   /** Requests with route `route` (all when omitted) received at or after `sinceMs`. */
   requestsSince(sinceMs: number, route?: string): RequestStamp[];
   /** Stops serving and removes the state directory. Safe to call twice. */
   close(): Promise<void>;
+}
+
+/**
+ * `res` with `onEnd` called once when its body has been sent whole or cancelled (at once when
+ * it has none), so a request counts as in flight while its answer is still streaming.
+ */
+function untilBodyEnds(res: Response, onEnd: () => void): Response {
+  let isEnded = false;
+  const end = () => {
+    if (!isEnded) onEnd();
+    isEnded = true;
+  };
+  if (res.body === null) {
+    end();
+    return res;
+  }
+  const reader = res.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done } = await reader.read();
+        if (done) {
+          end();
+          controller.close();
+        } else {
+          controller.enqueue(value);
+        }
+      } catch (err) {
+        end();
+        controller.error(err);
+      }
+    },
+    async cancel(reason) {
+      end();
+      await reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+  return new Response(body, { status: res.status, headers: res.headers });
 }
 
 /** Starts a simulator with one poll-mode workspace. Needs --allow-net=127.0.0.1 and write. */
@@ -53,6 +98,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   });
   const stateDir = await Deno.makeTempDir({ prefix: "molecule-mcp-sim-" });
   const stamps: RequestStamp[] = [];
+  const load = { inFlight: 0, peakInFlight: 0 };
   const closing = new AbortController();
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
@@ -61,18 +107,30 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       const path = new URL(req.url).pathname;
       const route = matchRoute(req.method, path)?.route.key ?? `${req.method} ${path}`;
       stamps.push({ route, atMs });
-      // A request of our own, body read first: the fake honours its signal, and Deno warns
-      // when anything touches the served request's signal (legacy abort semantics).
-      const body = req.body === null ? null : new Uint8Array(await req.arrayBuffer());
-      const own = new Request(req.url, {
-        method: req.method,
-        headers: req.headers,
-        body,
-        signal: closing.signal,
-      });
-      return await platform.fetch(own);
+      load.inFlight += 1;
+      load.peakInFlight = Math.max(load.peakInFlight, load.inFlight);
+      let res: Response;
+      try {
+        res = await opts.intercept?.(req, route) ?? await answer(req);
+      } catch (err) {
+        load.inFlight -= 1;
+        throw err;
+      }
+      return untilBodyEnds(res, () => (load.inFlight -= 1));
     },
   );
+  async function answer(req: Request): Promise<Response> {
+    // A request of our own, body read first: the fake honours its signal, and Deno warns
+    // when anything touches the served request's signal (legacy abort semantics).
+    const body = req.body === null ? null : new Uint8Array(await req.arrayBuffer());
+    const own = new Request(req.url, {
+      method: req.method,
+      headers: req.headers,
+      body,
+      signal: closing.signal,
+    });
+    return await platform.fetch(own);
+  }
   const url = `http://127.0.0.1:${server.addr.port}`;
   let closed: Promise<void> | null = null;
   return {
@@ -81,6 +139,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     workspace,
     stateDir,
     stamps,
+    load,
     programEnv: (extra = {}) => ({
       ...opts.programEnv,
       WORKSPACE_ID: workspace.id,

@@ -129,8 +129,8 @@ export function usageText(version: string): string {
     ]),
     "  Each must be a regular file (never a link, FIFO or device) owned by you; they are",
     "  written 0600 and wider modes are tightened. The directory must be yours and not",
-    "  writable by others. A file that is not this workspace's is renamed aside",
-    "  (<name>.foreign-<time>) with a notice, never served.",
+    "  writable by others. A journal or cursor that is not this workspace's is renamed",
+    "  aside (<name>.foreign-<time> or .unverified-<time>) with a notice, never served.",
     "",
     "Exit codes:",
     ...table([

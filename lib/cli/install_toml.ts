@@ -208,10 +208,14 @@ function inlineDefinition(
   if (eq === null) return null;
   const keys = parseDottedKey(eq);
   if (keys === null) return null;
+  // Lines inside our own table are what the edit replaces.
+  if (startsWith(table, path)) return null;
   const full = [...table, ...keys];
   const parent = path.slice(0, -1);
-  // The servers table itself defined by a key/value, or our server defined by one.
-  if (full.length >= parent.length && startsWith(full, parent) && full.length <= path.length) {
+  // The servers table itself written inline (a header next to it would be invalid TOML), or
+  // our server defined by a key/value at any depth (a header would define it twice).
+  const isInlineParent = full.length === parent.length && startsWith(full, parent);
+  if (isInlineParent || startsWith(full, path)) {
     const what = full.length === parent.length ? parent.join(".") : path.join(".");
     return `${what} is written as a key/value (inline table or dotted keys); install edits only ` +
       `[${

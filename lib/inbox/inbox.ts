@@ -37,8 +37,9 @@
  * the last seconds may be delivered again, which the agent already handles as an ordinary
  * redelivery.
  *
- * Compaction: at open, and whenever the journal exceeds max(4 MiB, 10 × the live state), the
- * live state is written as a fresh snapshot (atomic rename, mode 0600), streamed in bounded
+ * Compaction: at open when the journal is damaged or more than 2 × the live state, and while
+ * running whenever it exceeds max(4 MiB, 10 × the live state), the live state is written as a
+ * fresh snapshot (atomic rename, mode 0600), streamed in bounded
  * records (lib/inbox/journal.ts): an inbox at its limits is never one string.
  */
 import { removeStaleTemps } from "../state/atomic_write.ts";
@@ -50,11 +51,16 @@ import {
   addRecords,
   InboxJournal,
   type JournalRecord,
-  messageBytes,
   type SeenId,
   type SizedMessage,
 } from "./journal.ts";
-import { capMessageText, type InboxMessage } from "./message.ts";
+import {
+  capMessageText,
+  type InboxMessage,
+  loadMessage,
+  type StoredMessage,
+  storeMessage,
+} from "./message.ts";
 import { acquireInboxLock, type InboxLock } from "./lock.ts";
 import type { Logger } from "../log.ts";
 import { SeenIds } from "./seen.ts";
@@ -78,6 +84,8 @@ const SEEN_ID_BYTES = 80;
 const COMPACT_MIN_BYTES = 4 * 1024 * 1024;
 /** Compact when the journal is this many times the size of the live state. */
 const COMPACT_RATIO = 10;
+/** At open, compact when the journal is more than this many times the live state. */
+const OPEN_COMPACT_RATIO = 2;
 
 /** Options for DurableInbox.open. */
 export interface DurableInboxOptions {
@@ -87,7 +95,7 @@ export interface DurableInboxOptions {
   clock: Clock;
   /** Maximum pending messages; default DEFAULT_INBOX_CAPACITY. */
   capacity?: number;
-  /** Maximum bytes of pending messages (see messageBytes); default DEFAULT_INBOX_BYTE_BUDGET. */
+  /** Maximum bytes of pending messages (StoredMessage.bytes); default DEFAULT_INBOX_BYTE_BUDGET. */
   byteBudget?: number;
   /**
    * The workspace this inbox belongs to (lowercase UUID). Every file is keyed by it
@@ -140,7 +148,7 @@ export class DurableInbox {
   #cursorPath: string;
   #workspaceId: string;
   #cursor: InboxCursor | null;
-  #pending = new Map<string, SizedMessage>();
+  #pending = new Map<string, StoredMessage>();
   #pendingBytes = 0;
   /** Size of the first message accept() refused for lack of byte room (0: none refused). */
   #neededBytes = 0;
@@ -223,8 +231,14 @@ export class DurableInbox {
     }
     inbox.#journal = journal;
     inbox.#seen.prune(true);
+    // Appending may go on only to a file that starts with this workspace's name: anything
+    // else (set aside, adopted, empty) gets a fresh snapshot, header first.
+    if (owner.verdict !== "ours" || adoptFrom !== undefined) journal.requireRewrite();
     try {
-      await journal.rewrite(inbox.#snapshot());
+      // A clean journal mostly live is kept as it is: rewriting 1 GB at every start would cost
+      // seconds and disk wear for nothing. One that is half dead (or damaged) is compacted.
+      const isMostlyLive = journal.bytes <= OPEN_COMPACT_RATIO * inbox.#liveBytes();
+      if (journal.needsRewrite || !isMostlyLive) await journal.rewrite(inbox.#snapshot());
     } catch (err) {
       throw new Error(
         `Cannot write the inbox journal ${path}: ${err instanceof Error ? err.message : err}; ` +
@@ -307,7 +321,7 @@ export class DurableInbox {
       const fresh = new Set<string>();
       const isNew = (id: string) => !this.hasSeen(id) && !fresh.has(id);
       const room = Math.max(0, this.capacity - this.#pending.size);
-      const queued: SizedMessage[] = [];
+      const queued: { msg: InboxMessage; stored: StoredMessage }[] = [];
       let queuedBytes = 0;
       let taken = 0;
       for (const msg of batch.messages) {
@@ -319,14 +333,15 @@ export class DurableInbox {
         } else if (isNew(msg.activity_id)) {
           if (queued.length >= room) break;
           const capped = capMessageText(msg);
-          const bytes = messageBytes(capped);
+          const stored = storeMessage(capped);
+          const bytes = stored.bytes;
           // An empty inbox always takes one message, so no message can block it for good.
           const isEmpty = this.#pending.size === 0 && queued.length === 0;
           if (!isEmpty && this.#pendingBytes + queuedBytes + bytes > this.byteBudget) {
             this.#neededBytes = bytes;
             break;
           }
-          queued.push({ msg: capped, bytes });
+          queued.push({ msg: capped, stored });
           queuedBytes += bytes;
           fresh.add(msg.activity_id);
         }
@@ -343,9 +358,10 @@ export class DurableInbox {
         this.#checkFull();
         return { taken, queued: [] };
       }
-      await this.#persist([...addRecords(queued, seen)], true);
+      const sized = queued.map((q) => ({ msg: q.msg, bytes: q.stored.bytes }));
+      await this.#persist([...addRecords(sized, seen)], true);
       for (const s of seen) this.#seen.add(s.id, s.created_at);
-      for (const sized of queued) this.#addPending(sized);
+      for (const q of queued) this.#addPending(q.stored);
       this.#seen.prune(false);
       this.#checkFull();
       const msgs = queued.map((q) => q.msg);
@@ -357,16 +373,17 @@ export class DurableInbox {
   /** Up to `limit` pending messages, oldest first, without removing them. */
   peek(limit: number): InboxMessage[] {
     const out: InboxMessage[] = [];
-    for (const { msg } of this.#pending.values()) {
+    for (const stored of this.#pending.values()) {
       if (out.length >= limit) break;
-      out.push(msg);
+      out.push(loadMessage(stored));
     }
     return out;
   }
 
   /** The oldest pending message, if any. */
   head(): InboxMessage | undefined {
-    return this.#pending.values().next().value?.msg;
+    const stored = this.#pending.values().next().value;
+    return stored === undefined ? undefined : loadMessage(stored);
   }
 
   /**
@@ -469,8 +486,7 @@ export class DurableInbox {
       return;
     }
     await this.#journal.append(records, { sync });
-    const live = this.#pendingBytes + SEEN_ID_BYTES * this.#seen.size;
-    const limit = Math.max(COMPACT_MIN_BYTES, COMPACT_RATIO * live);
+    const limit = Math.max(COMPACT_MIN_BYTES, COMPACT_RATIO * this.#liveBytes());
     if (this.#journal.bytes <= limit) return;
     try {
       await this.#journal.rewrite(this.#snapshot(records));
@@ -485,30 +501,35 @@ export class DurableInbox {
     }
   }
 
+  /** Estimated size of a snapshot of the live state. */
+  #liveBytes(): number {
+    return this.#pendingBytes + SEEN_ID_BYTES * this.#seen.size;
+  }
+
   /** Applies a stored record to memory (replay at open, and pops). */
   #apply(record: JournalRecord): void {
     if (record.op === "workspace") return; // checked while replaying (ownerCheck)
     if (record.op === "pop") {
-      const sized = this.#pending.get(record.id);
-      if (sized === undefined) return;
+      const stored = this.#pending.get(record.id);
+      if (stored === undefined) return;
       this.#pending.delete(record.id);
-      this.#pendingBytes -= sized.bytes;
-      this.#seen.add(sized.msg.activity_id, sized.msg.created_at);
+      this.#pendingBytes -= stored.bytes;
+      this.#seen.add(stored.meta.activity_id, stored.meta.created_at);
       return;
     }
     for (const s of record.seen) this.#seen.add(s.id, s.created_at);
     for (const msg of record.msgs) {
       if (this.#pending.has(msg.activity_id)) continue;
-      this.#addPending({ msg, bytes: messageBytes(msg) });
+      this.#addPending(storeMessage(msg));
     }
   }
 
-  #addPending(sized: SizedMessage): void {
-    const { msg } = sized;
-    this.#seen.add(msg.activity_id, msg.created_at);
-    if (this.#pending.has(msg.activity_id)) return;
-    this.#pending.set(msg.activity_id, sized);
-    this.#pendingBytes += sized.bytes;
+  #addPending(stored: StoredMessage): void {
+    const { meta } = stored;
+    this.#seen.add(meta.activity_id, meta.created_at);
+    if (this.#pending.has(meta.activity_id)) return;
+    this.#pending.set(meta.activity_id, stored);
+    this.#pendingBytes += stored.bytes;
   }
 
   /**
@@ -518,7 +539,7 @@ export class DurableInbox {
   *#snapshot(extra: readonly JournalRecord[] = []): Generator<JournalRecord> {
     const seenOnly = this.#seen.entries().filter((s) => !this.#pending.has(s.id));
     yield { op: "workspace", id: this.#workspaceId };
-    yield* addRecords(this.#pending.values(), seenOnly);
+    yield* addRecords(sizedPending(this.#pending.values()), seenOnly);
     yield* extra;
   }
 
@@ -659,4 +680,9 @@ async function setAsideForeignJournal(
       next: `if ${aside} holds messages you expected, check which workspace wrote it`,
     },
   );
+}
+
+/** Pending messages back in their stored form, one at a time, for a snapshot. */
+function* sizedPending(stored: Iterable<StoredMessage>): Generator<SizedMessage> {
+  for (const s of stored) yield { msg: loadMessage(s), bytes: s.bytes };
 }

@@ -27,13 +27,18 @@ import type { InboxMessage } from "./message.ts";
 import type { SeenId } from "./journal.ts";
 import type { Logger } from "../log.ts";
 import { AckUnsupportedError, type ActivityQuery } from "../platform/registry.ts";
-import { type CallOptions, CursorGoneError } from "../platform/http.ts";
+import { type CallOptions, CursorGoneError, ResponseTooLargeError } from "../platform/http.ts";
 import { compareTimestamps, justAfter, timestampKey } from "../timestamps.ts";
 
 /** Upstream's backlog window on a first start or after a 410: ten minutes. */
 export const BACKLOG_WINDOW_SECS = 600;
 /** The platform's maximum page (contract §5): fewer round trips for a burst. */
 export const PAGE_LIMIT = 500;
+/**
+ * A page over the feed's byte cap is asked for again with the limit divided by this (500,
+ * 125, 31, 7, 1): large rows then come in smaller pages instead of failing the poll.
+ */
+const PAGE_SHRINK_FACTOR = 4;
 /** Pages read backwards through a large backlog before giving up on older rows. */
 const MAX_BACKLOG_PAGES = 40;
 /**
@@ -113,6 +118,8 @@ export class InboxPoller {
   #goneCursorId: string | null = null;
   #wakeController: AbortController | null = null;
   #wakeRequested = false;
+  /** Rows asked per page now: pageLimit, or less after a page passed the byte cap. */
+  #pageLimit: number;
   /** The highest seq the platform confirmed (or we sent), so a seq is acked once. */
   #ackedSeq = -1;
   /** The platform answered the ack route with gin's 404: it predates acks. */
@@ -124,6 +131,7 @@ export class InboxPoller {
 
   constructor(cfg: PollerConfig, deps: PollerDeps) {
     this.#cfg = { pageLimit: PAGE_LIMIT, ...cfg };
+    this.#pageLimit = this.#cfg.pageLimit;
     this.#deps = deps;
   }
 
@@ -220,8 +228,7 @@ export class InboxPoller {
 
   /** Rows after the cursor, oldest first. */
   async #readForward(cursor: InboxCursor, opts: CallOptions): Promise<Page> {
-    const limit = this.#cfg.pageLimit;
-    const raw = await this.#deps.platform.listActivity({ sinceId: cursor.id, limit }, opts);
+    const { raw, limit } = await this.#fetchPage({ sinceId: cursor.id }, opts);
     return { rows: this.#parse(raw), hasMore: raw.length >= limit };
   }
 
@@ -231,13 +238,12 @@ export class InboxPoller {
    * platform without before_ts answers the same page again, which ends the walk.
    */
   async #readBacklog(opts: CallOptions): Promise<Page> {
-    const limit = this.#cfg.pageLimit;
     const newestFirst: ActivityRow[] = [];
     const ids = new Set<string>();
     const sinceSecs = this.#backlogSecs();
-    let query: ActivityQuery = { sinceSecs, limit };
+    let query: ActivityQuery = { sinceSecs };
     for (let pageNo = 0; pageNo < MAX_BACKLOG_PAGES; pageNo++) {
-      const raw = await this.#deps.platform.listActivity(query, opts);
+      const { raw, limit } = await this.#fetchPage(query, opts);
       const rows = this.#parse(raw).filter((r) => !ids.has(r.id));
       for (const row of rows) ids.add(row.id);
       newestFirst.push(...rows);
@@ -250,7 +256,7 @@ export class InboxPoller {
       if (isStuck && query.beforeTs === oldest.created_at) break;
       const beforeTs = isStuck ? oldest.created_at : justAfter(oldest.created_at);
       if (beforeTs === null) break;
-      query = { sinceSecs, limit, beforeTs };
+      query = { sinceSecs, beforeTs };
     }
     // Keys computed once per row (a backlog may hold thousands), then sorted oldest first.
     const keyed = newestFirst.map((row) => ({ row, key: timestampKey(row.created_at) ?? "" }));
@@ -259,6 +265,33 @@ export class InboxPoller {
     );
     const rows = keyed.map((k) => k.row);
     return { rows, hasMore: false };
+  }
+
+  /**
+   * One page of the feed at the current page size, and the limit it was asked with (a page
+   * that long means more may follow). A page over the feed's byte cap is asked for again,
+   * smaller, down to one row; the size goes back up once a page is not full (caught up).
+   */
+  async #fetchPage(
+    query: ActivityQuery,
+    opts: CallOptions,
+  ): Promise<{ raw: unknown[]; limit: number }> {
+    for (;;) {
+      const limit = this.#pageLimit;
+      try {
+        const raw = await this.#deps.platform.listActivity({ ...query, limit }, opts);
+        if (raw.length < limit) this.#pageLimit = this.#cfg.pageLimit;
+        return { raw, limit };
+      } catch (err) {
+        if (!(err instanceof ResponseTooLargeError) || limit <= 1) throw err;
+        this.#pageLimit = Math.max(1, Math.floor(limit / PAGE_SHRINK_FACTOR));
+        this.#deps.log.warn("inbox page over the size limit; asking for smaller pages", {
+          rows: limit,
+          nextRows: this.#pageLimit,
+          limitBytes: err.capBytes,
+        });
+      }
+    }
   }
 
   /**

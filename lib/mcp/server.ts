@@ -109,6 +109,14 @@ export interface McpServerSettings {
 export class McpServer<Ctx extends object> {
   /** Resolves once the session is over: transport closed or close() called. Never rejects. */
   readonly closed: Promise<void>;
+  /**
+   * Resolves once the client has been heard: its first message has arrived and is being
+   * handled (the reply to an initialize is already on its way), or the session ended without
+   * one. A program can load what only later requests need from here on, so that work never
+   * delays the first answer. Never rejects.
+   */
+  readonly heard: Promise<void>;
+  #resolveHeard: () => void;
   #opts: McpServerSettings;
   /** The tool table once known; until then #loading settles with it. */
   #tools: ToolRegistry<Ctx> | null = null;
@@ -147,6 +155,9 @@ export class McpServer<Ctx extends object> {
     const { promise, resolve } = Promise.withResolvers<void>();
     this.closed = promise;
     this.#resolveClosed = resolve;
+    const heard = Promise.withResolvers<void>();
+    this.heard = heard.promise;
+    this.#resolveHeard = heard.resolve;
   }
 
   /** Hooks the transport and starts it. Throws if called twice or if the transport fails. */
@@ -188,6 +199,11 @@ export class McpServer<Ctx extends object> {
   }
 
   #receive(raw: unknown): void {
+    this.#dispatchMessage(raw);
+    this.#resolveHeard();
+  }
+
+  #dispatchMessage(raw: unknown): void {
     const { log } = this.#opts;
     const message = classifyMessage(raw);
     switch (message.kind) {
@@ -401,5 +417,6 @@ export class McpServer<Ctx extends object> {
       controller.abort(new DOMException("The MCP session closed", "AbortError"));
     }
     this.#resolveClosed();
+    this.#resolveHeard();
   }
 }

@@ -15,6 +15,11 @@
  * - Writes are serialised: each message goes out whole, even when sends overlap.
  * - A closed stdout (broken pipe) is logged once and later sends are dropped, so the rest of
  *   the program (the inbox) keeps running (§4 case 10).
+ * - The output queue is bounded (`maxQueuedBytes`), so a host that stops reading stdout
+ *   cannot make the process grow without bound (issue 11 item 13). Past the bound, server
+ *   notifications (inbox pushes) are dropped, logged once per stall (the messages stay in the
+ *   inbox for the inbox tools); responses wait for room (backpressure), and stdin is not read
+ *   while the output is full, so no new requests pile up behind them.
  */
 import type { Logger } from "../log.ts";
 import {
@@ -27,6 +32,11 @@ import {
 
 /** Longest line accepted by default: 4 MiB, far above any MCP request we expect. */
 export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
+/**
+ * Output waiting for stdout, by default: 8 MiB, sixteen tool results at their 512 KiB cap or
+ * thousands of pushes; a host that reads at all drains it in milliseconds.
+ */
+export const DEFAULT_MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
 const NEWLINE = 0x0a;
 
@@ -42,6 +52,20 @@ export interface StdioTransportOptions {
   log: Logger;
   /** Longest accepted line in bytes, newline excluded. Default DEFAULT_MAX_LINE_BYTES. */
   maxLineBytes?: number;
+  /** Bytes queued for stdout before pushes are dropped and responses wait. */
+  maxQueuedBytes?: number;
+}
+
+/** The output queue as it stands (for tests, the bench and a future status tool). */
+export interface OutputQueueState {
+  /** Messages accepted and not yet fully written. */
+  messages: number;
+  /** Their bytes. */
+  bytes: number;
+  /** Responses waiting for room before they may join the queue. */
+  waitingResponses: number;
+  /** Notifications dropped because the queue was full, since start. */
+  droppedNotifications: number;
 }
 
 /** MCP over stdio. Start it once; `onclose` fires once, at EOF, on a read error or on close(). */
@@ -54,6 +78,14 @@ export class StdioTransport implements JsonRpcTransport {
   #output: ByteWriter;
   #log: Logger;
   #maxLineBytes: number;
+  #maxQueuedBytes: number;
+  #queuedBytes = 0;
+  #queuedMessages = 0;
+  #waitingResponses = 0;
+  #droppedNotifications = 0;
+  /** True from the first drop (or read pause) of a stall until the queue empties. */
+  #isStallLogged = false;
+  #roomWaiters: (() => void)[] = [];
   #decoder = new TextDecoder("utf-8", { fatal: true });
   #encoder = new TextEncoder();
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
@@ -73,6 +105,17 @@ export class StdioTransport implements JsonRpcTransport {
     this.#output = opts.output;
     this.#log = opts.log;
     this.#maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.#maxQueuedBytes = opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+  }
+
+  /** The output queue now. */
+  get outputQueue(): OutputQueueState {
+    return {
+      messages: this.#queuedMessages,
+      bytes: this.#queuedBytes,
+      waitingResponses: this.#waitingResponses,
+      droppedNotifications: this.#droppedNotifications,
+    };
   }
 
   /** Starts reading in the background and returns at once. Throws if called twice. */
@@ -86,11 +129,31 @@ export class StdioTransport implements JsonRpcTransport {
 
   /**
    * Writes one message as one line, after every earlier send has finished. Resolves without
-   * writing once stdout is broken. Rejects after close() or on an unexpected write error.
+   * writing once stdout is broken, and for a notification the full queue had no room for.
+   * A response (anything but a notification) first waits for room. Rejects after close() or
+   * on an unexpected write error.
    */
   async send(message: WireMessage): Promise<void> {
     if (this.#isCloseCalled) throw new Error("Cannot send: the stdio transport is closed");
     const bytes = this.#encoder.encode(`${wellFormedJson(message)}\n`);
+    if (isNotification(message)) {
+      if (!this.#hasRoomFor(bytes.length)) {
+        this.#dropNotification(message, bytes.length);
+        return;
+      }
+    } else {
+      while (!this.#hasRoomFor(bytes.length)) {
+        this.#waitingResponses += 1;
+        try {
+          await this.#room();
+        } finally {
+          this.#waitingResponses -= 1;
+        }
+        if (this.#isCloseCalled) throw new Error("Cannot send: the stdio transport is closed");
+      }
+    }
+    this.#queuedBytes += bytes.length;
+    this.#queuedMessages += 1;
     const previous = this.#writeTail;
     const { promise: done, resolve } = Promise.withResolvers<void>();
     this.#writeTail = done;
@@ -98,14 +161,62 @@ export class StdioTransport implements JsonRpcTransport {
       await previous;
       await this.#writeAll(bytes);
     } finally {
+      this.#queuedBytes -= bytes.length;
+      this.#queuedMessages -= 1;
       resolve();
+      this.#wakeRoomWaiters();
     }
+  }
+
+  /** Room for `bytes` more: always when the queue is empty, so one huge message still goes. */
+  #hasRoomFor(bytes: number): boolean {
+    return this.#queuedMessages === 0 || this.#queuedBytes + bytes <= this.#maxQueuedBytes;
+  }
+
+  /** The output is full: responses wait, and reading stdin pauses. */
+  #isOutputFull(): boolean {
+    return this.#waitingResponses > 0 || this.#queuedBytes >= this.#maxQueuedBytes;
+  }
+
+  #dropNotification(message: WireMessage, bytes: number): void {
+    this.#droppedNotifications += 1;
+    const fields = { method: String(message.method), bytes, limitBytes: this.#maxQueuedBytes };
+    if (this.#isStallLogged) {
+      this.#log.debug("stdout is full; notification dropped", fields);
+      return;
+    }
+    this.#isStallLogged = true;
+    this.#log.warn(
+      "stdout is not being read (output queue full): notifications are dropped until it " +
+        "drains; queued messages stay in the inbox for inbox_peek and wait_for_message",
+      fields,
+    );
+  }
+
+  /** Resolves when a write finishes (or the transport closes). */
+  #room(): Promise<void> {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#roomWaiters.push(resolve);
+    return promise;
+  }
+
+  #wakeRoomWaiters(): void {
+    if (this.#queuedMessages === 0 && this.#isStallLogged) {
+      this.#isStallLogged = false;
+      this.#log.info("stdout is being read again", {
+        droppedNotifications: this.#droppedNotifications,
+      });
+    }
+    const waiters = this.#roomWaiters;
+    this.#roomWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   /** Stops reading (onclose fires) and refuses later sends. Never throws. */
   async close(): Promise<void> {
     if (this.#isCloseCalled) return;
     this.#isCloseCalled = true;
+    this.#wakeRoomWaiters(); // responses waiting for room give up; a paused read loop ends
     if (this.#reader === undefined) {
       this.#fireClose();
       return;
@@ -122,6 +233,13 @@ export class StdioTransport implements JsonRpcTransport {
   async #readLoop(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
     try {
       for (;;) {
+        while (this.#isOutputFull() && !this.#isCloseCalled) {
+          // Backpressure: no new requests while their answers could not be written anyway.
+          this.#log.debug("stdout is full; reading stdin paused", {
+            queuedBytes: this.#queuedBytes,
+          });
+          await this.#room();
+        }
         const { value, done } = await reader.read();
         if (done) break;
         this.#consume(value);
@@ -248,6 +366,11 @@ export class StdioTransport implements JsonRpcTransport {
     this.#hasFiredClose = true;
     this.onclose?.();
   }
+}
+
+/** A message with a method and no id: it expects no reply, so it may be dropped. */
+function isNotification(message: WireMessage): boolean {
+  return typeof message.method === "string" && !("id" in message);
 }
 
 /**

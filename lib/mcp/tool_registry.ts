@@ -8,6 +8,7 @@ import type { Logger } from "../log.ts";
 import { toolError, type ToolResult, type ToolSpec } from "./tool_spec.ts";
 import { clip, type Params } from "./jsonrpc.ts";
 import { checkValue, schemaProblems } from "./schema.ts";
+import { capToolResult } from "./result_cap.ts";
 
 /** What a tools/call comes to: a result record, or the message of a -32602 error. */
 export type CallOutcome = { result: Record<string, unknown> } | { invalid: string };
@@ -40,7 +41,8 @@ export class ToolRegistry<Ctx extends object> {
 
   /**
    * Runs one tools/call: `{result}` for the JSON-RPC result (a tool result, possibly
-   * `isError`), or `{invalid}` with the -32602 message for malformed params or an unknown tool.
+   * `isError`, cut to the 512 KiB result cap), or `{invalid}` with the -32602 message for
+   * malformed params or an unknown tool.
    */
   async call(params: Params | undefined, signal: AbortSignal): Promise<CallOutcome> {
     if (!isRecord(params) || typeof params.name !== "string") {
@@ -57,7 +59,7 @@ export class ToolRegistry<Ctx extends object> {
         `fix the arguments and call ${tool.name} again (tools/list shows its input schema)`,
       )
       : await this.#runHandler(tool, args, signal);
-    return { result: toResultRecord(result) };
+    return { result: toResultRecord(capToolResult(result, { narrowHint: tool.narrowHint })) };
   }
 
   async #runHandler(

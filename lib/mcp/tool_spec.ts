@@ -51,6 +51,12 @@ export interface ToolSpec<Ctx> {
   inputSchema: ObjectSchema;
   annotations: ToolAnnotations;
   /**
+   * What the agent can do to get a smaller result, shown when a result passes the 512 KiB
+   * cap and is cut (mcp/result_cap.ts), e.g. "call list_peers with a query". A sentence
+   * without a final period.
+   */
+  narrowHint?: string;
+  /**
    * Runs one call. `args` already conforms to inputSchema's types; the handler checks meaning
    * first. Expected failures return `toolError(...)`; a throw becomes a short "internal
    * error" result and the full error goes to the log.

@@ -101,7 +101,7 @@ function defaultNext(answer: Answer): string {
   }
   if (status === 404) return "check the id: the platform does not know it";
   if (status === 429) {
-    const wait = answer.headers.get("Retry-After") ?? "60";
+    const wait = retryAfterSecs(answer.headers.get("Retry-After")) ?? 60;
     return `the platform is rate limiting this machine; wait ${wait} s and try again`;
   }
   if (status >= 500) {
@@ -120,6 +120,23 @@ function defaultNext(answer: Answer): string {
  */
 export function isRouteMissing(answer: Answer): boolean {
   return answer.status === 404 && answer.bodyKind === "text";
+}
+
+/** Longest wait a Retry-After may ask for and still be repeated: a day. */
+const MAX_RETRY_AFTER_SECS = 86_400;
+
+/**
+ * The seconds a `Retry-After` header asks for, or null when it is absent or not a plain
+ * number of seconds up to a day (RFC 9110 §10.2.3 also allows a date; the platform sends
+ * seconds, contract §1.4). The header's text itself never reaches a message: a hostile one
+ * can be 59 KB of instructions for the agent (issue 11 item 12).
+ */
+export function retryAfterSecs(header: string | null): number | null {
+  if (header === null) return null;
+  const trimmed = header.trim();
+  if (!/^\d{1,6}$/.test(trimmed)) return null;
+  const secs = Number(trimmed);
+  return secs <= MAX_RETRY_AFTER_SECS ? secs : null;
 }
 
 /** True for a 2xx status. */

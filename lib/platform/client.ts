@@ -18,6 +18,7 @@ import { type CallOptions, type PlatformConfig, type PlatformDeps, PlatformHttp 
 import { type EventStreamOpening, openEventStream } from "./event_stream.ts";
 import { type HistoryQuery, listPeerHistory } from "./history.ts";
 import { commitMemory, searchMemory, type StoredMemory } from "./memory.ts";
+import { recallMemories } from "./memory_v2.ts";
 import { createUserRequest, type RequestReceipt, type UserRequest } from "./requests.ts";
 import {
   delegateTask,
@@ -90,6 +91,12 @@ export interface PlatformClient {
   commitMemory(content: string, scope: MemoryScope, opts?: CallOptions): Promise<StoredMemory>;
   /** GET /memories?q=&scope=. */
   searchMemory(query?: string, scope?: MemoryScope, opts?: CallOptions): Promise<MemoryRow[]>;
+  /** Memory v2 search when the platform has it (/v2/namespaces, /v2/memories), else v1. */
+  recallMemories(
+    query: string,
+    scope?: MemoryScope,
+    opts?: CallOptions,
+  ): Promise<{ rows: MemoryRow[]; source: "v2" | "v1" }>;
   /** GET /activity?peer_id=&limit=&before_ts= (raw rows, newest first, only the peer's). */
   listPeerHistory(query: HistoryQuery, opts?: CallOptions): Promise<unknown[]>;
   /** POST /broadcast; resolves how many workspaces got it. BroadcastDisabledError on 403. */
@@ -128,6 +135,7 @@ export function createPlatformClient(cfg: PlatformConfig, deps: PlatformDeps): P
     uploadChatFiles: (files, opts) => uploadChatFiles(http, { files, opts }),
     commitMemory: (content, scope, opts) => commitMemory(http, { content, scope, opts }),
     searchMemory: (query, scope, opts) => searchMemory(http, { query, scope, opts }),
+    recallMemories: (query, scope, opts) => recallMemories(http, { query, scope, opts }),
     listPeerHistory: (query, opts) => listPeerHistory(http, query, opts),
     broadcast: (message, opts) => broadcastMessage(http, { message, opts }),
     updateAgentCard: (card, opts) => updateAgentCard(http, card, opts),

@@ -7,6 +7,7 @@
 import { isRecord } from "../json_object.ts";
 import { expectArray, expectOk } from "./answer.ts";
 import { type CallOptions, type PlatformHttp, requireUuid } from "./http.ts";
+import { ACTIVITY_MAX_BODY_BYTES } from "./registry.ts";
 
 /** What chat_history asks for. */
 export interface HistoryQuery {
@@ -55,6 +56,9 @@ export async function listPeerHistory(
     query: params,
     timeoutMs: HISTORY_TIMEOUT_MS,
     opts,
+    // The same feed as the inbox, up to 500 rows a page: the same cap.
+    maxBodyBytes: ACTIVITY_MAX_BODY_BYTES,
+    nextWhenTooLarge: "ask for fewer messages at a time (a smaller limit)",
   });
   const rows = expectArray(
     endpoint,

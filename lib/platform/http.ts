@@ -3,6 +3,14 @@
  * timeout), reads the answer defensively, and turns every failure into a PlatformError whose
  * endpoint is a path template and whose `next` says what the operator can do. The endpoint
  * functions live in platform/client.ts; retry policies live with the callers that need them.
+ *
+ * Limits every request gets here (issue 11 items 10, 11, 13), so no endpoint can forget them:
+ * - Redirects are followed by hand (`redirect: "manual"`): only to the same origin, at most
+ *   MAX_REDIRECTS times. A redirect to another origin, or from https to http, is an error
+ *   naming the target's origin, and nothing (token, message, file) is sent there.
+ * - The body is read as a stream within the endpoint's byte cap (`maxBodyBytes`, default
+ *   DEFAULT_MAX_BODY_BYTES); past it the read stops with a ResponseTooLargeError.
+ * - At most a few dozen requests are on the wire at once (platform/request_gate.ts).
  */
 import { cutCodePoints } from "../text.ts";
 import type { Clock } from "../clock.ts";
@@ -12,6 +20,19 @@ import { type Fetch, isUntrustedCertificateError } from "./http_client.ts";
 import { PlatformError } from "../errors.ts";
 import { type Answer, truncate } from "./answer.ts";
 import type { Logger } from "../log.ts";
+import { formatBytes } from "../byte_units.ts";
+import { BodyBudget, readCappedBody } from "./body_reader.ts";
+import { RequestGate, type RequestPriority } from "./request_gate.ts";
+
+/**
+ * Body cap for endpoints that answer one object or a short list (register, heartbeat,
+ * discover, a workspace row, a delegation receipt, notify, uploads): those are a few KB, so
+ * 4 MiB is three orders of magnitude of headroom and still cheap to hold.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** Same-origin redirects followed for one request; a loop ends with an error after these. */
+export const MAX_REDIRECTS = 3;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /** Who we are on the platform. `workspaceId` must be a UUID; it is lower-cased. */
 export interface PlatformConfig {
@@ -28,6 +49,10 @@ export interface PlatformDeps {
   log: Logger;
   /** Returns a fresh UUID; defaults to crypto.randomUUID. */
   randomId?: () => string;
+  /** The concurrency cap; pass one gate to several clients to share it. Default: one per client. */
+  gate?: RequestGate;
+  /** Answer bytes all requests may hold at once while reading. Default: 128 MiB per client. */
+  bodyBudget?: BodyBudget;
 }
 
 /** Per-call options every endpoint accepts. */
@@ -36,6 +61,31 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Overrides the endpoint's default timeout. */
   timeoutMs?: number;
+}
+
+/**
+ * The answer's body passed the endpoint's byte cap (`capBytes`); reading stopped there.
+ * `status` is the HTTP status of the answer. The feed poller catches it to ask for smaller
+ * pages.
+ */
+export class ResponseTooLargeError extends PlatformError {
+  override name = "ResponseTooLargeError";
+  /** `isShared`: the limit passed was the one for all answers being read at once. */
+  constructor(
+    endpoint: string,
+    status: number,
+    readonly capBytes: number,
+    opts: { next: string; isShared?: boolean },
+  ) {
+    super(endpoint, status, {
+      next: opts.next,
+      detail: opts.isShared === true
+        ? `the answers being read at once passed their shared ${formatBytes(capBytes)} ` +
+          "limit; reading this one stopped"
+        : `answer larger than the ${formatBytes(capBytes)} limit for this endpoint; ` +
+          "reading stopped there",
+    });
+  }
 }
 
 /** The 410 on the activity feed: the cursor row is gone; drop the cursor and re-read the backlog. */
@@ -81,10 +131,20 @@ export interface RequestSpec {
   asSelf?: boolean;
   timeoutMs: number;
   opts?: CallOptions | undefined;
+  /** Longest body read, in bytes (default DEFAULT_MAX_BODY_BYTES); say why when raising it. */
+  maxBodyBytes?: number;
+  /** What to do when the body passes `maxBodyBytes` (default: a generic next step). */
+  nextWhenTooLarge?: string;
+  /** "background" for the workspace's upkeep (may use reserved slots); default "call". */
+  priority?: RequestPriority;
 }
 
 const NEXT_UNREACHABLE =
   "check that PLATFORM_URL is right and reachable from this machine, and that the network is up";
+const NEXT_TOO_LARGE = "the platform (or a proxy in front of it) sent far more than this " +
+  "endpoint ever needs; check that PLATFORM_URL points at the platform API, and narrow the request";
+const NEXT_OVER_BUDGET = "several very large answers arrived at once; try again in a moment, " +
+  "and if it keeps happening check that PLATFORM_URL points at the platform API";
 const NEXT_BAD_HEADER = "the workspace token holds characters an HTTP header cannot carry: " +
   "copy the token again from the canvas (Tokens tab) as plain text and restart";
 const NEXT_UNTRUSTED_CERT = "the platform's certificate is not trusted here (a TLS-inspecting " +
@@ -98,6 +158,8 @@ export class PlatformHttp {
   #base: string;
   #token: string;
   #deps: PlatformDeps;
+  #gate: RequestGate;
+  #bodyBudget: BodyBudget;
 
   /** Throws TypeError for an unparsable platformUrl and RangeError for a non-UUID workspaceId. */
   constructor(cfg: PlatformConfig, deps: PlatformDeps) {
@@ -111,6 +173,8 @@ export class PlatformHttp {
     this.#base = `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
     this.#token = cfg.token;
     this.#deps = deps;
+    this.#gate = deps.gate ?? new RequestGate();
+    this.#bodyBudget = deps.bodyBudget ?? new BodyBudget();
   }
 
   /** A fresh UUID for JSON-RPC and message ids. */
@@ -120,11 +184,27 @@ export class PlatformHttp {
 
   /**
    * Sends one request and reads the whole body within the timeout. Any status comes back as
-   * an Answer; only "no answer" throws: a PlatformError with status 0. When the caller's
-   * signal aborts, rejects with that signal's reason instead. The timeout's sleep is always
-   * cancelled before this returns, so no timer outlives the call.
+   * an Answer; a failure throws a PlatformError: status 0 for "no answer", the 3xx status for
+   * a redirect we refuse to follow, ResponseTooLargeError past the body cap. When the
+   * caller's signal aborts (also while the request waits for a slot), rejects with that
+   * signal's reason instead. The timeout runs from when the request gets its slot; its sleep
+   * is always cancelled before this returns, so no timer outlives the call.
    */
   async request(spec: RequestSpec): Promise<Answer> {
+    const caller = spec.opts?.signal;
+    if (caller?.aborted) throw caller.reason;
+    const priority = spec.priority ?? "call";
+    // With a slot free the request goes out in this tick, as it would with no gate at all.
+    const release = this.#gate.tryAcquire(priority) ??
+      await this.#gate.acquire(priority, caller);
+    try {
+      return await this.#requestWithSlot(spec);
+    } finally {
+      release();
+    }
+  }
+
+  async #requestWithSlot(spec: RequestSpec): Promise<Answer> {
     const endpoint = `${spec.method} ${spec.template}`;
     const caller = spec.opts?.signal;
     const timeoutMs = spec.opts?.timeoutMs ?? spec.timeoutMs;
@@ -144,10 +224,12 @@ export class PlatformHttp {
     const gaveUp = new Promise<never>((_, reject) => {
       abort.signal.addEventListener("abort", () => reject(abort.signal.reason), { once: true });
     });
+    gaveUp.catch(() => undefined); // observed by the races below, or not needed at all
 
-    let built: { req: Request; headerValues: string[] };
+    let hop: Hop = { url: this.#url(spec), method: spec.method, hasBody: true };
+    let req: Request;
     try {
-      built = this.#buildRequest(spec, abort.signal);
+      req = this.#buildRequest(spec, hop, abort.signal);
     } catch (err) {
       stopTimer.abort();
       caller?.removeEventListener("abort", onCallerAbort);
@@ -160,24 +242,43 @@ export class PlatformHttp {
       });
     }
     try {
-      const pending = this.#deps.fetch(built.req);
-      pending.then(
-        (late) => {
-          if (abort.signal.aborted) void late.body?.cancel().catch(() => undefined);
-        },
-        () => undefined, // A late failure after we gave up was already reported as ours.
-      );
-      const res = await Promise.race([pending, gaveUp]);
-      const text = await Promise.race([res.text(), gaveUp]);
-      this.#deps.log.debug("platform call answered", { endpoint, status: res.status });
-      return toAnswer(res, text);
+      for (let redirects = 0;; redirects++) {
+        const res = await this.#send(req, abort.signal, gaveUp);
+        if (!REDIRECT_STATUSES.has(res.status) || !res.headers.has("location")) {
+          const cap = spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+          const body = await Promise.race([
+            readCappedBody(res, cap, this.#bodyBudget),
+            gaveUp,
+          ]);
+          if (!body.ok) {
+            const limitBytes = body.isOverBudget ? this.#bodyBudget.maxBytes : cap;
+            this.#deps.log.warn("platform answer over the size limit; reading stopped", {
+              endpoint,
+              status: res.status,
+              limitBytes,
+              bytes: body.bytes,
+              ...(body.isOverBudget ? { shared: true } : {}),
+            });
+            throw new ResponseTooLargeError(endpoint, res.status, limitBytes, {
+              next: body.isOverBudget ? NEXT_OVER_BUDGET : spec.nextWhenTooLarge ?? NEXT_TOO_LARGE,
+              isShared: body.isOverBudget,
+            });
+          }
+          this.#deps.log.debug("platform call answered", { endpoint, status: res.status });
+          return toAnswer(res, body.text);
+        }
+        void res.body?.cancel().catch(() => undefined); // a redirect's own body is never read
+        hop = this.#redirected(endpoint, res, hop, redirects);
+        req = this.#buildRequest(spec, hop, abort.signal); // same headers: built once already
+      }
     } catch (err) {
       if (caller?.aborted && !timedOut) throw caller.reason;
+      if (err instanceof PlatformError) throw err; // an answer we refuse: already explained
       const raw = timedOut
         ? `no answer within ${Math.round(timeoutMs / 1000)} s`
         : describeCause(err);
       // No request header value ever goes into an error text (a fetch error may quote one).
-      const detail = scrubHeaderValues(raw, built.headerValues);
+      const detail = scrubHeaderValues(raw, this.#credentialValues());
       this.#deps.log.debug("platform call got no answer", { endpoint, detail });
       // A TLS-inspecting proxy re-signs traffic with a private CA: say how to trust it.
       const next = isUntrustedCertificateError(err) ? NEXT_UNTRUSTED_CERT : NEXT_UNREACHABLE;
@@ -190,13 +291,25 @@ export class PlatformHttp {
     }
   }
 
+  /** One hop: sends it and waits for the head of the answer (or for the call to give up). */
+  async #send(req: Request, signal: AbortSignal, gaveUp: Promise<never>): Promise<Response> {
+    const pending = this.#deps.fetch(req);
+    pending.then(
+      (late) => {
+        if (signal.aborted) void late.body?.cancel().catch(() => undefined);
+      },
+      () => undefined, // A late failure after we gave up was already reported as ours.
+    );
+    return await Promise.race([pending, gaveUp]);
+  }
+
   /**
    * Opens a long-lived response (the event stream, contract §14.1) on its own path: not
    * through `request`, so it never holds a request slot or a body cap meant for short calls,
    * and its body is handed over unread. `timeoutMs` bounds only the wait for the status line;
    * reading is the caller's, and so is cancelling the body (or aborting `signal`) when done.
    * A 2xx with Content-Type text/event-stream comes back as `{ body }`; any other answer is
-   * read (at most `STREAM_REFUSAL_MAX_CHARS`) and comes back as `{ answer }`. No answer at all
+   * read (at most `STREAM_REFUSAL_MAX_BYTES`) and comes back as `{ answer }`. No answer at all
    * throws a PlatformError with status 0; an aborted `signal` rejects with its reason.
    */
   async openStream(spec: StreamSpec): Promise<StreamOpening> {
@@ -217,22 +330,21 @@ export class PlatformHttp {
       abort.signal.addEventListener("abort", () => reject(abort.signal.reason), { once: true });
     });
     gaveUp.catch(() => undefined); // only raced below; an abort after opening is the reader's
-    let built: { req: Request; headerValues: string[] } | null = null;
+    const rspec: RequestSpec = {
+      method: "GET",
+      template: spec.template,
+      path: spec.path,
+      timeoutMs: spec.timeoutMs,
+    };
+    let isBuilt = false;
     let isOpen = false;
     try {
-      built = this.#buildRequest(
-        { method: "GET", template: spec.template, path: spec.path, timeoutMs: spec.timeoutMs },
-        abort.signal,
-      );
-      built.req.headers.set("Accept", "text/event-stream");
-      const pending = this.#deps.fetch(built.req);
-      pending.then(
-        (late) => {
-          if (abort.signal.aborted) void late.body?.cancel().catch(() => undefined);
-        },
-        () => undefined, // A late failure after we gave up was already reported as ours.
-      );
-      const res = await Promise.race([pending, gaveUp]);
+      const hop: Hop = { url: this.#url(rspec), method: "GET", hasBody: false };
+      const req = this.#buildRequest(rspec, hop, abort.signal);
+      req.headers.set("Accept", "text/event-stream");
+      isBuilt = true;
+      // A redirect is not followed here: it comes back as a refusal (the stream is optional).
+      const res = await this.#send(req, abort.signal, gaveUp);
       stopTimer.abort();
       const type = res.headers.get("content-type") ?? "";
       if (res.ok && res.body !== null && /^text\/event-stream\b/i.test(type)) {
@@ -244,12 +356,15 @@ export class PlatformHttp {
         };
         return { body: res.body, close };
       }
-      const text = await Promise.race([readBounded(res, STREAM_REFUSAL_MAX_CHARS), gaveUp]);
+      const read = await Promise.race([
+        readCappedBody(res, STREAM_REFUSAL_MAX_BYTES, this.#bodyBudget),
+        gaveUp,
+      ]);
       this.#deps.log.debug("platform stream refused", { endpoint, status: res.status });
-      return { answer: toAnswer(res, text) };
+      return { answer: toAnswer(res, read.ok ? read.text : "") };
     } catch (err) {
       if (signal.aborted && !timedOut) throw signal.reason;
-      if (built === null) {
+      if (!isBuilt) {
         if (!(err instanceof TypeError)) throw err;
         throw new PlatformError(endpoint, 0, {
           next: NEXT_BAD_HEADER,
@@ -259,7 +374,7 @@ export class PlatformHttp {
       const raw = timedOut
         ? `no answer within ${Math.round(spec.timeoutMs / 1000)} s`
         : describeCause(err);
-      const detail = scrubHeaderValues(raw, built.headerValues);
+      const detail = scrubHeaderValues(raw, this.#credentialValues());
       const next = isUntrustedCertificateError(err) ? NEXT_UNTRUSTED_CERT : NEXT_UNREACHABLE;
       throw new PlatformError(endpoint, 0, {
         next,
@@ -274,11 +389,71 @@ export class PlatformHttp {
   }
 
   /**
-   * Builds the Request and lists its credential header values (for scrubbing error texts). Throws the
-   * TypeError of Headers or Request when a value cannot be sent; its message may quote it.
+   * The next hop of a redirect, or a PlatformError (with the 3xx status) when it leaves our
+   * origin, downgrades https to http, or is one too many. Errors name the target's origin
+   * only: a path or query can carry secrets. 303, and 301/302 after a POST, continue as a GET
+   * without the body (Fetch standard, "HTTP-redirect fetch"); 307/308 repeat the request.
    */
-  #buildRequest(spec: RequestSpec, signal: AbortSignal): { req: Request; headerValues: string[] } {
+  #redirected(endpoint: string, res: Response, hop: Hop, redirects: number): Hop {
+    const status = res.status;
+    let target: URL;
+    try {
+      target = new URL(res.headers.get("location") ?? "", hop.url);
+    } catch {
+      // Not a URL: there is nothing safe to follow, and the text itself is not repeated.
+      throw new PlatformError(endpoint, status, {
+        next: NEXT_REDIRECT_ELSEWHERE,
+        detail: "redirected to a location that is not a URL; not followed",
+      });
+    }
+    const current = new URL(hop.url);
+    if (current.protocol === "https:" && target.protocol === "http:") {
+      throw new PlatformError(endpoint, status, {
+        next: "the platform (or a proxy in front of it) tried to move this request to " +
+          "cleartext HTTP; nothing was sent there. Check PLATFORM_URL and the proxies on the way",
+        detail: `redirected from https to http (${describeOrigin(target)}); not followed`,
+      });
+    }
+    if (target.origin !== this.origin) {
+      throw new PlatformError(endpoint, status, {
+        next: `nothing was sent to ${describeOrigin(target)}. If it is the platform's real ` +
+          "address, set PLATFORM_URL to it and restart; otherwise " + NEXT_REDIRECT_ELSEWHERE,
+        detail: `redirected to another origin (${describeOrigin(target)}); not followed`,
+      });
+    }
+    if (redirects >= MAX_REDIRECTS) {
+      throw new PlatformError(endpoint, status, {
+        next: "the platform keeps redirecting (a loop?); check PLATFORM_URL, including its path",
+        detail: `more than ${MAX_REDIRECTS} redirects; not followed further`,
+      });
+    }
+    const isNowGet = status === 303 ||
+      ((status === 301 || status === 302) && hop.method === "POST");
+    return {
+      url: target.href,
+      method: isNowGet ? "GET" : hop.method,
+      hasBody: hop.hasBody && !isNowGet,
+    };
+  }
+
+  /**
+   * The credential header values, for scrubbing error texts: the other values (Origin,
+   * Accept, User-Agent) are no secret, and the Origin helps in a DNS or connection error.
+   */
+  #credentialValues(): string[] {
+    return [`Bearer ${this.#token}`, this.#token];
+  }
+
+  #url(spec: RequestSpec): string {
     const query = spec.query === undefined || spec.query.size === 0 ? "" : `?${spec.query}`;
+    return `${this.#base}${spec.path}${query}`;
+  }
+
+  /**
+   * Builds the Request for one hop. Throws the TypeError of Headers or Request when a value
+   * cannot be sent; its message may quote it.
+   */
+  #buildRequest(spec: RequestSpec, hop: Hop, signal: AbortSignal): Request {
     const headers = new Headers({
       "Authorization": `Bearer ${this.#token}`,
       "Origin": this.origin,
@@ -288,26 +463,27 @@ export class PlatformHttp {
     });
     if (spec.asSelf === true) headers.set("X-Workspace-ID", this.workspaceId);
     let body: BodyInit | undefined;
-    if (spec.json !== undefined) {
+    if (!hop.hasBody) {
+      // A redirect turned the request into a GET: the body (and its type) stay behind.
+    } else if (spec.json !== undefined) {
       headers.set("Content-Type", "application/json");
       body = JSON.stringify(spec.json);
     } else if (spec.form !== undefined) {
       body = spec.form; // Request sets the multipart Content-Type with its boundary.
     }
-    const req = new Request(`${this.#base}${spec.path}${query}`, {
-      method: spec.method,
+    return new Request(hop.url, {
+      method: hop.method,
       headers,
       body: body ?? null,
       signal,
+      // Redirects are ours to judge (#redirected): fetch must never follow one by itself.
+      redirect: "manual",
     });
-    // The credential headers: the other values (Origin, Accept, User-Agent) are no secret,
-    // and the Origin helps in a DNS or connection error.
-    return { req, headerValues: [`Bearer ${this.#token}`, this.#token] };
   }
 }
 
 /** At most this much of a refused stream's body is read (an error text, or a proxy page). */
-export const STREAM_REFUSAL_MAX_CHARS = 16 * 1024;
+export const STREAM_REFUSAL_MAX_BYTES = 16 * 1024;
 
 /** A long-lived GET (PlatformHttp.openStream). */
 export interface StreamSpec {
@@ -326,21 +502,29 @@ export type StreamOpening =
   | { body: ReadableStream<Uint8Array>; close(): void }
   | { answer: Answer };
 
-/** Reads at most `maxChars` of a body as text, then cancels the rest. */
-async function readBounded(res: Response, maxChars: number): Promise<string> {
-  if (res.body === null) return "";
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  try {
-    while (text.length < maxChars) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += value;
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined); // the rest is not needed
+/** One request on the wire: the first, or one a same-origin redirect led to. */
+interface Hop {
+  url: string;
+  method: "GET" | "POST";
+  /** False once a redirect turned a POST into a GET. */
+  hasBody: boolean;
+}
+
+const NEXT_REDIRECT_ELSEWHERE = "check PLATFORM_URL: it should be the platform API's own " +
+  "address, not a page or proxy that redirects elsewhere";
+
+/** A redirect target for errors and logs: its origin only, never the path or query. */
+function describeOrigin(url: URL): string {
+  return url.origin === "null" ? `a ${url.protocol} location` : url.origin;
+}
+
+/** Replaces every credential header value (6+ characters) found in `text` with a placeholder. */
+function scrubHeaderValues(text: string, values: readonly string[]): string {
+  let out = text;
+  for (const value of values) {
+    if (value.length >= 6 && out.includes(value)) out = out.replaceAll(value, "[header value]");
   }
-  return cutCodePoints(text, maxChars);
+  return out;
 }
 
 function toAnswer(res: Response, text: string): Answer {
@@ -352,15 +536,6 @@ function toAnswer(res: Response, text: string): Answer {
     if (!(err instanceof SyntaxError)) throw err;
     return { ...base, body: undefined, bodyKind: "text" };
   }
-}
-
-/** Replaces every credential header value (6+ characters) found in `text` with a placeholder. */
-function scrubHeaderValues(text: string, values: readonly string[]): string {
-  let out = text;
-  for (const value of values) {
-    if (value.length >= 6 && out.includes(value)) out = out.replaceAll(value, "[header value]");
-  }
-  return out;
 }
 
 function describeCause(err: unknown): string {

@@ -1,8 +1,18 @@
 /**
- * The workspace's shared memory: POST and GET /workspaces/:self/memories (contract §11).
- * Redacting secrets from content and the GLOBAL tier gate are the commit_memory tool's job.
+ * The workspace's shared memory: POST and GET /workspaces/:self/memories (contract §11; on
+ * memory-v2 platforms the POST answers 201 {id, scope, namespace} and the GET is a shim,
+ * upstream-latest §2 L; the v2 search is platform/memory_v2.ts). Redacting secrets from
+ * content and the GLOBAL tier gate are the commit_memory tool's job.
  */
-import { expectArray, expectObject, expectOk, keepParsed, malformed } from "./answer.ts";
+import {
+  type Answer,
+  expectArray,
+  expectObject,
+  expectOk,
+  keepParsed,
+  malformed,
+  type NextSteps,
+} from "./answer.ts";
 import type { CallOptions, PlatformHttp } from "./http.ts";
 import { type MemoryRow, type MemoryScope, parseMemoryRow } from "./rows.ts";
 
@@ -13,7 +23,34 @@ export interface StoredMemory {
   namespace: string;
 }
 
-const MEMORY_TIMEOUT_MS = 10_000;
+/** Memory calls: upstream's 10 s. */
+export const MEMORY_TIMEOUT_MS = 10_000;
+
+/**
+ * Next steps for memory refusals. A memory-v2 platform whose memory plugin is not set up
+ * answers 503 `memory plugin is not configured (set MEMORY_PLUGIN_URL)` to every memory call:
+ * no retry helps, an administrator must configure it.
+ */
+export function memoryNextSteps(answer: Answer, extra: NextSteps = {}): NextSteps {
+  const error = answer.body !== null && typeof answer.body === "object" && "error" in answer.body
+    ? String(answer.body.error)
+    : "";
+  if (answer.status === 503 && error.startsWith("memory plugin is not configured")) {
+    return {
+      ...extra,
+      503: "the platform's memory service is not set up (MEMORY_PLUGIN_URL on the platform): " +
+        "ask an administrator to configure it; until then memories can be neither saved nor " +
+        "recalled, so keep what matters in your own notes",
+    };
+  }
+  return extra;
+}
+
+/**
+ * Body cap for a memory search: at most 50 rows (contract §11) whose content has no set limit;
+ * 16 MiB holds 50 memories of 300 KB, far beyond notes an agent writes.
+ */
+export const SEARCH_MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 /** Stores `content` in `scope`. Throws RangeError for empty content. */
 export async function commitMemory(
@@ -32,9 +69,13 @@ export async function commitMemory(
   });
   const body = expectObject(
     endpoint,
-    expectOk(endpoint, answer, {
-      403: "only root workspaces can write GLOBAL memories; use TEAM or LOCAL",
-    }),
+    expectOk(
+      endpoint,
+      answer,
+      memoryNextSteps(answer, {
+        403: "only root workspaces can write GLOBAL memories; use TEAM or LOCAL",
+      }),
+    ),
   );
   if (typeof body.id !== "string") throw malformed(endpoint, answer, "an object with an id");
   return {
@@ -68,6 +109,11 @@ export async function searchMemory(
     query: params,
     timeoutMs: MEMORY_TIMEOUT_MS,
     opts: args.opts,
+    maxBodyBytes: SEARCH_MAX_BODY_BYTES,
+    nextWhenTooLarge: "search with a narrower query or a single scope",
   });
-  return keepParsed(expectArray(endpoint, expectOk(endpoint, answer)), parseMemoryRow);
+  return keepParsed(
+    expectArray(endpoint, expectOk(endpoint, answer, memoryNextSteps(answer))),
+    parseMemoryRow,
+  );
 }

@@ -50,6 +50,22 @@ export type WorkspaceLookup =
 const LOOKUP_TIMEOUT_MS = 10_000;
 /** A push peer may think for minutes; the platform's own idle timeout is 5 min (§8). */
 const A2A_TIMEOUT_MS = 300_000;
+/**
+ * Body cap for an A2A reply: the platform relays at most 10 MiB of the peer's answer
+ * (contract §1.4); 16 MiB leaves room for the envelope and JSON escaping.
+ */
+const A2A_MAX_BODY_BYTES_IN = 16 * 1024 * 1024;
+/**
+ * Body cap for the peer list: a bare row is about 200 bytes, so an organisation of 200,000
+ * peers is 40 MB (the list_peers tool then shows what fits in one result); 64 MiB admits it,
+ * or ten thousand peers with 6 KB agent cards.
+ */
+const PEERS_MAX_BODY_BYTES = 64 * 1024 * 1024;
+/**
+ * Body cap for the delegation list: at most 50 rows (contract §10), whose summaries may quote
+ * a task of up to 1 MiB (the A2A limit); 16 MiB holds fifteen such rows and any ordinary page.
+ */
+const DELEGATIONS_MAX_BODY_BYTES = 16 * 1024 * 1024;
 const NEXT_LIST_PEERS = "no workspace has that id; call list_peers for the ids you can use";
 const NEXT_HIERARCHY = "this workspace may not reach that peer under the hierarchy rules; " +
   "call list_peers for the peers it can reach";
@@ -108,6 +124,9 @@ export async function sendA2A(
     asSelf: true,
     timeoutMs: A2A_TIMEOUT_MS,
     opts: args.opts,
+    maxBodyBytes: A2A_MAX_BODY_BYTES_IN,
+    nextWhenTooLarge: "the peer's reply is larger than the platform itself relays; ask the " +
+      "peer for a shorter answer (or a file) instead",
   });
   expectOk(endpoint, answer, {
     402: "the peer's budget is used up; ask its owner to raise the limit in the canvas",
@@ -172,6 +191,7 @@ export async function listDelegations(
     path: `/workspaces/${http.workspaceId}/delegations`,
     timeoutMs: LOOKUP_TIMEOUT_MS,
     opts,
+    maxBodyBytes: DELEGATIONS_MAX_BODY_BYTES,
   });
   return keepParsed(expectArray(endpoint, expectOk(endpoint, answer)), parseDelegationRow);
 }
@@ -192,6 +212,7 @@ export async function listPeers(
     path: `/registry/${http.workspaceId}/peers`,
     timeoutMs: LOOKUP_TIMEOUT_MS,
     opts,
+    maxBodyBytes: PEERS_MAX_BODY_BYTES,
   });
   const rows = expectArray(
     endpoint,

@@ -103,6 +103,12 @@ export interface ActivityReport {
 const REGISTRY_TIMEOUT_MS = 10_000;
 /** Activity reports are best-effort; upstream gives them 5 s. */
 const REPORT_TIMEOUT_MS = 5_000;
+/**
+ * Body cap for the inbox feed: a full page is 500 rows, and a row carries a message of up to
+ * 1 MiB (the A2A request limit, contract §1.4) plus the proxy's bodies; 500 rows of 100 KB is
+ * 50 MB. 64 MiB admits that page; past it the poller asks for smaller pages (inbox/poller.ts).
+ */
+export const ACTIVITY_MAX_BODY_BYTES = 64 * 1024 * 1024;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
 /** POST /registry/register as a poll-mode workspace with no URL. */
@@ -119,6 +125,7 @@ export async function registerWorkspace(
     json: { id: http.workspaceId, url: "", agent_card: card, delivery_mode: "poll" },
     timeoutMs: REGISTRY_TIMEOUT_MS,
     opts,
+    priority: "background",
   });
   return registryAnswer(endpoint, expectOk(endpoint, answer));
 }
@@ -145,6 +152,7 @@ export async function sendHeartbeat(
     json: body,
     timeoutMs: REGISTRY_TIMEOUT_MS,
     opts,
+    priority: "background",
   });
   return registryAnswer(endpoint, expectOk(endpoint, answer));
 }
@@ -171,6 +179,10 @@ export async function listActivity(
     query: activityParams(query),
     timeoutMs: REGISTRY_TIMEOUT_MS,
     opts,
+    priority: "background",
+    maxBodyBytes: ACTIVITY_MAX_BODY_BYTES,
+    nextWhenTooLarge: "the inbox asks for smaller pages on its own; if even one row is this " +
+      "large, the platform (or a proxy) is sending something no message can be: check PLATFORM_URL",
   });
   if (answer.status === 410) {
     throw new CursorGoneError(endpoint, 410, {
@@ -205,6 +217,7 @@ export async function ackActivity(
     json: { acked_seq: ackedSeq },
     timeoutMs: REPORT_TIMEOUT_MS,
     opts,
+    priority: "background", // the poller's own upkeep, like the poll itself
   });
   if (isRouteMissing(answer)) throw new AckUnsupportedError(endpoint);
   const body = expectObject(endpoint, expectOk(endpoint, answer));

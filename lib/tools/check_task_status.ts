@@ -53,6 +53,8 @@ export const checkTaskStatus: ToolSpec<ToolDeps> = {
     additionalProperties: false,
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
+  narrowHint: "Call check_task_status with task_id for one delegation, or with workspace_id " +
+    "for one peer's",
   async handler(args, ctx) {
     let peerId: string | null = null;
     if (args.workspace_id !== undefined && args.workspace_id !== "") {

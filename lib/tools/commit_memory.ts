@@ -70,6 +70,10 @@ export const commitMemory: ToolSpec<ToolDeps> = {
     }
     const stored = await ctx.platform.commitMemory(redaction.text, scope, { signal: ctx.signal });
     const result: Record<string, unknown> = { success: true, id: stored.id, scope: stored.scope };
+    // Memory-v2 platforms say which namespace it landed in (upstream-latest §2 L).
+    if (stored.namespace !== "" && stored.namespace !== "general") {
+      result.namespace = stored.namespace;
+    }
     if (redaction.count > 0) result.redacted = redaction.count;
     return toolJson(result);
   },

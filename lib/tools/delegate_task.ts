@@ -53,6 +53,8 @@ export const delegateTask: ToolSpec<ToolDeps> = {
     "and say what to do next.",
   inputSchema: PEER_TASK_SCHEMA,
   annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
+  narrowHint: "The peer's reply was longer than one result can hold; ask the peer for a " +
+    "shorter answer, or to save the full text in a file and say where",
   async handler(args, ctx) {
     const target = readPeerId(args.workspace_id, "workspace_id", ctx.selfId);
     if (!target.ok) return target.result;

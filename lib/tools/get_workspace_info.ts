@@ -27,6 +27,8 @@ export const getWorkspaceInfo: ToolSpec<ToolDeps> = {
     additionalProperties: false,
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
+  narrowHint: "The platform's record of this workspace is unusually large; ask the operator " +
+    "to check it in the canvas",
   async handler(args, ctx) {
     let id = ctx.selfId;
     if (args.workspace_id !== undefined && args.workspace_id !== "") {

@@ -7,7 +7,8 @@ import { sanitiseIdentity } from "../workspace/channel_push.ts";
 import type { DurableInbox } from "../inbox/inbox.ts";
 import type { InboxMessage } from "../inbox/message.ts";
 import { INBOX_OPEN_WAIT_MS } from "../inbox/unavailable.ts";
-import { toolError, toolJson, type ToolResult, type ToolSpec } from "../mcp/tool_spec.ts";
+import { toolError, type ToolResult, type ToolSpec } from "../mcp/tool_spec.ts";
+import { messagesResult } from "./inbox_result.ts";
 
 /** Messages listed when `limit` is omitted (upstream's default). */
 export const DEFAULT_PEEK_LIMIT = 10;
@@ -125,6 +126,7 @@ export const inboxPeek: ToolSpec<ToolDeps> = {
     const { inbox } = opened;
     const asked = typeof args.limit === "number" ? args.limit : DEFAULT_PEEK_LIMIT;
     const limit = Math.min(MAX_PEEK_LIMIT, Math.max(1, Math.trunc(asked)));
-    return toolJson(inbox.peek(limit).map((m) => withPeerIdentity(m, ctx)));
+    const messages = inbox.peek(limit).map((m) => withPeerIdentity(m, ctx));
+    return messagesResult(messages, { waiting: inbox.size });
   },
 };

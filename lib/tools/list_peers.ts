@@ -7,6 +7,11 @@ import type { Peer } from "../platform/rows.ts";
 import type { ToolDeps } from "./context.ts";
 import { peerLabel } from "./trust_boundary.ts";
 import { type ToolSpec, toolText } from "../mcp/tool_spec.ts";
+import { MAX_TOOL_RESULT_BYTES, utf8Length } from "../mcp/result_cap.ts";
+
+/** Room kept under the result cap for the closing line that says how many peers were left out. */
+const FOOTER_BYTES = 1024;
+const NARROW = "call list_peers with a query (part of a name or role) to see the others";
 
 /** The tool spec; upstream's name and line format, plus an optional filter. */
 export const listPeers: ToolSpec<ToolDeps> = {
@@ -28,6 +33,7 @@ export const listPeers: ToolSpec<ToolDeps> = {
     additionalProperties: false,
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
+  narrowHint: "Call list_peers with a query (part of a name or role)",
   async handler(args, ctx) {
     const query = typeof args.query === "string" ? args.query.trim() : "";
     const peers = await ctx.platform.listPeers(query, { signal: ctx.signal });
@@ -39,9 +45,32 @@ export const listPeers: ToolSpec<ToolDeps> = {
           : `No peers match "${peerLabel(query, "")}". Call list_peers without query for all.`,
       );
     }
-    return toolText(peers.map(peerLine).join("\n"));
+    return toolText(listWithinCap(peers));
   },
 };
+
+/**
+ * One line per peer, as many as fit under the tool result cap; when some do not, a last line
+ * says how many were left out and how to find them (200,000 peers would otherwise be 17 MB).
+ */
+function listWithinCap(peers: readonly Peer[]): string {
+  const lines: string[] = [];
+  let bytes = 0;
+  for (const peer of peers) {
+    const line = peerLine(peer);
+    bytes += utf8Length(line) + 1;
+    if (bytes > MAX_TOOL_RESULT_BYTES - FOOTER_BYTES) break;
+    lines.push(line);
+  }
+  const left = peers.length - lines.length;
+  if (left > 0) {
+    lines.push(
+      `… and ${left} more peers not shown (${lines.length} of ${peers.length} listed; one ` +
+        `result holds at most ${MAX_TOOL_RESULT_BYTES / 1024} KiB): ${NARROW}.`,
+    );
+  }
+  return lines.join("\n");
+}
 
 function peerLine(peer: Peer): string {
   const role = peer.role === null || peer.role.trim() === "" ? "none" : peerLabel(peer.role);

@@ -39,10 +39,11 @@ export const recallMemory: ToolSpec<ToolDeps> = {
     idempotentHint: true,
     openWorldHint: true,
   },
+  narrowHint: "Call recall_memory again with more specific query words, or with one scope",
   async handler(args, ctx) {
     const query = typeof args.query === "string" ? args.query.trim() : "";
     const scope: MemoryScope | undefined = MEMORY_SCOPES.find((s) => s === args.scope);
-    const rows = await ctx.platform.searchMemory(query, scope, { signal: ctx.signal });
+    const { rows } = await ctx.platform.recallMemories(query, scope, { signal: ctx.signal });
     if (rows.length === 0) return toolText("No memories found.");
     // TEAM and GLOBAL memories are written by other workspaces: one line each, escaped, so a
     // memory cannot forge further entries or boundary markers.

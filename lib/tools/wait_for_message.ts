@@ -7,6 +7,7 @@
 import type { ToolDeps } from "./context.ts";
 import { openedInbox, withPeerIdentity } from "./inbox_peek.ts";
 import { toolJson, type ToolSpec } from "../mcp/tool_spec.ts";
+import { messageResult } from "./inbox_result.ts";
 
 /** Seconds waited when timeout_secs is omitted (upstream's default). */
 export const DEFAULT_WAIT_SECS = 60;
@@ -50,7 +51,7 @@ export const waitForMessage: ToolSpec<ToolDeps> = {
     const asked = typeof args.timeout_secs === "number" ? args.timeout_secs : DEFAULT_WAIT_SECS;
     const timeoutSecs = Math.min(MAX_WAIT_SECS, Math.max(0, asked));
     const message = await opened.inbox.wait(timeoutSecs * 1000, ctx.signal);
-    if (message !== null) return toolJson(withPeerIdentity(message, ctx));
+    if (message !== null) return messageResult(withPeerIdentity(message, ctx));
     return toolJson({ timeout: true, timeout_secs: timeoutSecs });
   },
 };

@@ -9,6 +9,7 @@ import type { Clock } from "../clock.ts";
 import { DurableInbox } from "../inbox/inbox.ts";
 import { InboxBusyError } from "../inbox/lock.ts";
 import { LegacyCheckError, openSettlingLegacy, platformRowProbe } from "../inbox/legacy_state.ts";
+import { UnsafeStateFileError } from "../state/safe_file.ts";
 import type { InboxMessage } from "../inbox/message.ts";
 import {
   INBOX_DISABLED,
@@ -190,7 +191,7 @@ export class WorkspaceLink {
       if (this.#openAbort.signal.aborted) return; // stopping: nothing to report
       if (!(err instanceof InboxBusyError)) {
         const error = err instanceof Error ? err.message : String(err);
-        const next = err instanceof LegacyCheckError
+        const next = err instanceof LegacyCheckError || err instanceof UnsafeStateFileError
           ? err.next
           : "check the state directory (free space, permissions); the inbox is " +
             "retried at every poll interval";

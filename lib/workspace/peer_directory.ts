@@ -87,7 +87,9 @@ export class PeerDirectory {
   /** Records peers seen elsewhere (list_peers results), so later lookups hit. */
   remember(peers: readonly Peer[]): void {
     const expiresAtMs = this.#clock.now() + PEER_TTL_MS;
-    for (const peer of peers) {
+    // Only the last PEER_CACHE_CAP could stay: remembering 200,000 and trimming them one by one
+    // took seconds (the Map's deleted slots are walked again on every oldest-key lookup).
+    for (const peer of peers.slice(-PEER_CACHE_CAP)) {
       const id = parseUuid(peer.id);
       if (id === null) continue;
       const identity: PeerIdentity = {};

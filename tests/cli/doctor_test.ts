@@ -358,3 +358,39 @@ Deno.test("doctor: a token refused on the event stream fails; MOLECULE_MCP_EVENT
     assertStringIncludes(off.text, "turned off by MOLECULE_MCP_EVENT_STREAM=0");
   });
 });
+
+Deno.test("doctor: an untrusted TLS certificate is pinpointed; MOLECULE_CA_FILE fixes it", async () => {
+  const tls = new URL("../fixtures/tls/", import.meta.url);
+  const platform = createFakePlatform();
+  const { id, token } = platform.addWorkspace({ name: "TLS" });
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: Deno.readTextFileSync(new URL("server.pem", tls)),
+    key: Deno.readTextFileSync(new URL("server.key", tls)),
+    onListen() {},
+  }, (req) => platform.fetch(req));
+  try {
+    await withTempDir(async (dir) => {
+      const env = {
+        WORKSPACE_ID: id,
+        PLATFORM_URL: `https://127.0.0.1:${server.addr.port}`,
+        MOLECULE_WORKSPACE_TOKEN: token,
+        CONFIGS_DIR: dir,
+      };
+      const untrusted = await doctorWith(env);
+      assertEquals(untrusted.status["platform reachable"], "fail", untrusted.text);
+      assertStringIncludes(untrusted.text, "TLS: the certificate of 127.0.0.1");
+      assertStringIncludes(untrusted.text, "MOLECULE_CA_FILE");
+
+      const trusted = await doctorWith({
+        ...env,
+        MOLECULE_CA_FILE: new URL("ca.pem", tls).pathname,
+      });
+      assertEquals(trusted.report.exitCode, 0, trusted.text);
+      assertStringIncludes(trusted.text, "[OK] transport security: https (TLS)");
+    });
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -385,3 +385,13 @@ Deno.test("install: server names follow upstream's molecule-<slug> rule", () => 
   assertEquals(serverNameFor(null, id), "molecule-1b4e28ba");
   assertEquals(serverNameFor(null, ""), "molecule");
 });
+
+Deno.test("install: codex project scope writes .codex/config.toml in the project", async () => {
+  await withWorld(async (w) => {
+    const result = await install(w, "codex", { scope: "project" });
+    assertEquals(result.exitCode, 0, result.errors.join("\n"));
+    const parsed = plain(parseToml(await Deno.readTextFile(`${w.project}/.codex/config.toml`)));
+    assert("molecule-acme-agent" in record(parsed.mcp_servers));
+    assertStringIncludes(result.output, "usually committed to version control");
+  });
+});

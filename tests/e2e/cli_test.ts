@@ -171,6 +171,12 @@ Deno.test("e2e: with a valid environment it serves stdin until EOF, then exits 0
     const ok = await program.waitForStderr("configuration ok");
     assertStringIncludes(ok, `workspace=${WORKSPACE_ID}`);
     assertStringIncludes(ok, "platform=http://127.0.0.1:9 ");
+    // One info line names where each value came from (hosts add their own environment).
+    assertStringIncludes(
+      ok,
+      'from="workspace=env WORKSPACE_ID; platform=env PLATFORM_URL; ' +
+        'token=env MOLECULE_WORKSPACE_TOKEN (value not shown); stateDir=env CONFIGS_DIR"',
+    );
     await program.writeLine("not a JSON-RPC message");
     const reply = JSON.parse(await program.readLine() ?? "null");
     assertEquals(reply.error.code, -32700, "bad input gets a JSON-RPC error, not an exit");

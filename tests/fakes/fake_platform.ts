@@ -76,6 +76,8 @@ export interface FakePlatformOptions {
 /** One request as the platform received it. Header names are lowercase. */
 export interface RecordedRequest {
   method: string;
+  /** scheme://host[:port] the request was sent to (a client must never leave the platform's). */
+  origin: string;
   path: string;
   /** "METHOD /pattern" of the matched route (e.g. "GET /workspaces/:id/activity"), or null. */
   route: string | null;
@@ -489,6 +491,7 @@ export class FakePlatform {
     else if (raw.length > 0) body = new TextDecoder().decode(raw);
     this.#requests.push({
       method: request.method,
+      origin: url.origin,
       path: url.pathname,
       route,
       query: Object.fromEntries(url.searchParams),

@@ -6,6 +6,7 @@
 import { DurableInbox } from "../../lib/inbox/inbox.ts";
 import { McpServer } from "../../lib/mcp/server.ts";
 import { createPlatformClient, type PlatformClient } from "../../lib/platform/client.ts";
+import type { Fetch } from "../../lib/platform/http_client.ts";
 import { platformTools, type ToolDeps } from "../../lib/tools/index.ts";
 import { INBOX_DISABLED } from "../../lib/inbox/unavailable.ts";
 import { PeerDirectory } from "../../lib/workspace/peer_directory.ts";
@@ -44,6 +45,8 @@ export interface ToolRigOptions {
   attachPolicy?: Partial<AttachPolicy>;
   /** Deterministic jitter source (default 0.5: no jitter). */
   random?: () => number;
+  /** Wraps the fake platform's fetch (to hold, count or rewrite requests). */
+  wrapFetch?: (fetch: Fetch) => Fetch;
   /** Model/runtime variables (default: none set). */
   runtimeEnv?: Partial<Record<string, string>>;
   /** The fake platform's release (default "2026-05"). */
@@ -70,7 +73,7 @@ export async function withToolRig(
   const { log, text } = captureLog("debug", [me.token]);
   const client: PlatformClient = createPlatformClient(
     { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
-    { fetch: platform.fetch, clock, log },
+    { fetch: opts.wrapFetch?.(platform.fetch) ?? platform.fetch, clock, log },
   );
   const inbox = opts.isInboxDisabled
     ? null

@@ -5,8 +5,12 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { DurableInbox } from "../../lib/inbox/inbox.ts";
-import { type InboxMessage, MESSAGE_TEXT_CAP_BYTES } from "../../lib/inbox/message.ts";
-import { messageBytes } from "../../lib/inbox/journal.ts";
+import {
+  type InboxMessage,
+  MESSAGE_TEXT_CAP_BYTES,
+  messageBytes,
+} from "../../lib/inbox/message.ts";
+
 import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";

@@ -596,3 +596,40 @@ Deno.test("server: tools that fail to load answer tools/list with an internal er
   await raw.send(2, "ping");
   assertEquals(await settlesSoon(raw.replyTo(2), "ping"), { jsonrpc: "2.0", id: 2, result: {} });
 });
+
+Deno.test("server: heard waits for the client's first message, and initialize is answered first", async () => {
+  const [clientSide, serverSide] = linkedPair();
+  const server = makeServer(serverSide, newCtx(), captureLog(), {});
+  const order: string[] = [];
+  void server.heard.then(() => order.push("heard"));
+  clientSide.onmessage = (message) => order.push("id" in message ? `reply ${message.id}` : "?");
+  await clientSide.start();
+  await server.start();
+  await flushMicrotasks(50);
+  assertEquals(order, [], "nothing heard before the client speaks");
+  await clientSide.send({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "x", version: "1" },
+    },
+  });
+  await settlesSoon(server.heard, "heard");
+  await flushMicrotasks(50);
+  assertEquals(order, ["reply 1", "heard"]);
+  await clientSide.close();
+  await server.closed;
+});
+
+Deno.test("server: heard also settles when the session ends without a message", async () => {
+  const [clientSide, serverSide] = linkedPair();
+  const server = makeServer(serverSide, newCtx(), captureLog(), {});
+  await server.start();
+  await clientSide.start();
+  await clientSide.close();
+  await server.closed;
+  await settlesSoon(server.heard, "heard");
+});

@@ -182,6 +182,77 @@ Deno.test("recall_memory: an unreachable platform is an error result with a next
   });
 });
 
+// ---- memory v2 (upstream-latest §2 L) -------------------------------------------------------
+
+const V2_MEMORIES = "GET /workspaces/:id/v2/memories";
+
+Deno.test("commit_memory: a memory-v2 platform's 201 {id, scope, namespace} comes back with the namespace", async () => {
+  await withToolRig(async (rig) => {
+    const out = await rig.call("commit_memory", { content: "Deploys happen on Tuesdays." });
+    assertEquals(out.isError, false);
+    const stored = rig.platform.memories[0];
+    assertEquals(JSON.parse(out.text), {
+      success: true,
+      id: stored?.id,
+      scope: "LOCAL",
+      namespace: `workspace:${rig.me.id}`,
+    });
+  }, { platformVersion: "latest" });
+});
+
+Deno.test("recall_memory: a memory-v2 platform is searched through /v2/memories, query honoured", async () => {
+  await withToolRig(async (rig) => {
+    await rig.call("commit_memory", { content: "Deploys happen on Tuesdays." });
+    await rig.call("commit_memory", { content: "The cat is called Mio." });
+    await rig.call("commit_memory", { content: "Team standup at 9.", scope: "TEAM" });
+    let out = await rig.call("recall_memory", { query: "deploys" });
+    assertEquals(out, { text: "[LOCAL] Deploys happen on Tuesdays.", isError: false });
+    const search = rig.platform.requests.find((r) => r.route === V2_MEMORIES);
+    assertEquals(search?.query.q, "deploys");
+    assertEquals(memoryRequests(rig, "GET").length, 0, "the v1 shim (which ignores q) is not used");
+    out = await rig.call("recall_memory", { query: "", scope: "TEAM" });
+    assertEquals(out.text, "[TEAM] Team standup at 9.");
+    const teamSearch = rig.platform.requests.filter((r) => r.route === V2_MEMORIES).at(-1);
+    assertEquals(teamSearch?.query.namespace, `team:${rig.me.id}`);
+  }, { platformVersion: "latest" });
+});
+
+Deno.test("recall_memory: a platform without memory v2 falls back to the v1 search", async () => {
+  await withToolRig(async (rig) => {
+    await rig.call("commit_memory", { content: "Deploys happen on Tuesdays." });
+    const out = await rig.call("recall_memory", { query: "deploys", scope: "LOCAL" });
+    assertEquals(out.text, "[LOCAL] Deploys happen on Tuesdays.");
+    // The older platform does not know the route (gin's 404), so count the concrete path.
+    assertEquals(rig.platform.count(`GET /workspaces/${rig.me.id}/v2/namespaces`), 1);
+    assertEquals(memoryRequests(rig, "GET")[0]?.query, { q: "deploys", scope: "LOCAL" });
+  });
+});
+
+Deno.test("memory: without the platform's memory plugin, saving and recalling say what is missing", async () => {
+  await withToolRig(async (rig) => {
+    for (
+      const [tool, args] of [
+        ["commit_memory", { content: "x" }],
+        ["recall_memory", { query: "x" }],
+      ] as const
+    ) {
+      const out = await rig.call(tool, args);
+      assertEquals(out.isError, true, tool);
+      assertStringIncludes(out.text, "platform answered 503 (memory plugin is not configured");
+      assertStringIncludes(out.text, "Next: the platform's memory service is not set up");
+    }
+  }, { platformVersion: "latest", memoryPluginConfigured: false });
+});
+
+Deno.test("recall_memory: a malformed v2 answer is an error with a next step", async () => {
+  await withToolRig(async (rig) => {
+    rig.platform.failNext(V2_MEMORIES, { status: 200, body: { rows: [] } });
+    const out = await rig.call("recall_memory", { query: "x" });
+    assertEquals(out.isError, true);
+    assertStringIncludes(out.text, "expected {memories:[…]}");
+  }, { platformVersion: "latest" });
+});
+
 Deno.test("commit_memory: this workspace's own token and inbound secret are always masked exactly", async () => {
   await withToolRig(async (rig) => {
     const inbound = "Q7vX2pLm9RtK4wZs8NbY1cJf6HdG3aEu5iOq0yTr";

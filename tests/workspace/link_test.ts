@@ -92,3 +92,50 @@ Deno.test("workspace link: the inbound secret saved by an earlier run is masked 
     await link.stop();
   });
 });
+
+Deno.test("workspace link: a lock file that is a link is refused; the tools name the path and the fix", async () => {
+  await withTempDir(async (dir) => {
+    const clock = new ManualClock();
+    const { log } = captureLog("info");
+    const platform = createFakePlatform({ clock });
+    const me = platform.addWorkspace({ delivery_mode: "poll", name: "me" });
+    await Deno.writeTextFile(`${dir}/precious`, "keep me\n");
+    const lock = `${dir}/.mcp_inbox.lock.${me.id}`;
+    await Deno.symlink(`${dir}/precious`, lock);
+    const link = await WorkspaceLink.open(settings(dir, me), { fetch: platform.fetch, clock, log });
+    const opened = await link.inboxOpened;
+    assertEquals(opened.inbox, null);
+    assertStringIncludes(opened.unavailable?.message ?? "", `${lock} is a symbolic link`);
+    assertStringIncludes(opened.unavailable?.next ?? "", `rm ${lock}`);
+    assertEquals(await Deno.readTextFile(`${dir}/precious`), "keep me\n");
+    await link.stop();
+  });
+});
+
+Deno.test("workspace link: an older version's files are checked with the platform in the background", async () => {
+  await withTempDir(async (dir) => {
+    const clock = new ManualClock();
+    const { log, text } = captureLog("info");
+    const platform = createFakePlatform({ clock });
+    const me = platform.addWorkspace({ delivery_mode: "poll", name: "me" });
+    const row = platform.sendToInbox(me.id, { text: "queued before the upgrade" });
+    await Deno.writeTextFile(`${dir}/.mcp_inbox_cursor`, `${row.id}\n`, { mode: 0o600 });
+    platform.failNext("GET /workspaces/:id/activity", 503);
+    const link = await WorkspaceLink.open(settings(dir, me), { fetch: platform.fetch, clock, log });
+    const first = await link.inboxOpened;
+    assertEquals(first.inbox, null, "no verdict yet: the platform answered 503");
+    assertStringIncludes(first.unavailable?.message ?? "", "older version");
+    assertStringIncludes(first.unavailable?.next ?? "", "retried at every poll interval");
+    assertStringIncludes(text(), "cannot open the inbox; retrying");
+    await link.stop();
+    // Next start: the platform answers, the cursor is adopted.
+    const again = await WorkspaceLink.open(settings(dir, me), {
+      fetch: platform.fetch,
+      clock,
+      log,
+    });
+    const opened = await again.inboxOpened;
+    assertEquals(opened.inbox?.cursor?.id, row.id);
+    await again.stop();
+  });
+});

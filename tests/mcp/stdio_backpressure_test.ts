@@ -1,0 +1,175 @@
+/**
+ * The stdio transport when the host stops reading stdout (issue 11 item 13): the output queue
+ * stays bounded, pushes past it are dropped (logged once), responses wait, and stdin is not
+ * read while the output is full.
+ */
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { captureLog } from "../fakes/log_capture.ts";
+import { flushMicrotasks } from "../fakes/manual_clock.ts";
+import { type ByteWriter, StdioTransport } from "../../lib/mcp/stdio.ts";
+
+const encoder = new TextEncoder();
+
+/** An stdout whose reader has stalled: writes hang until `resume()`, then all complete. */
+class StalledStdout implements ByteWriter {
+  lines: string[] = [];
+  #isStalled = true;
+  #held: (() => void)[] = [];
+  #partial = "";
+
+  write(chunk: Uint8Array): Promise<number> {
+    const take = () => {
+      const text = this.#partial + new TextDecoder().decode(chunk);
+      const parts = text.split("\n");
+      this.#partial = parts.pop() ?? "";
+      this.lines.push(...parts);
+      return chunk.length;
+    };
+    if (!this.#isStalled) return Promise.resolve(take());
+    return new Promise((resolve) => this.#held.push(() => resolve(take())));
+  }
+
+  resume(): void {
+    this.#isStalled = false;
+    const held = this.#held;
+    this.#held = [];
+    for (const release of held) release();
+  }
+}
+
+function stdinOf() {
+  let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const stream = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+    },
+  });
+  return {
+    stream,
+    write: (line: string) => controller?.enqueue(encoder.encode(`${line}\n`)),
+    end: () => controller?.close(),
+  };
+}
+
+const push = (i: number) => ({
+  jsonrpc: "2.0" as const,
+  method: "notifications/claude/channel",
+  params: { content: `message ${i} `.padEnd(1000, "."), meta: {} },
+});
+const reply = (id: number) => ({ jsonrpc: "2.0" as const, id, result: { ok: true } });
+
+Deno.test("stdio: a stalled stdout keeps the output queue bounded: pushes past it are dropped and logged once", async () => {
+  const stdout = new StalledStdout();
+  const stdin = stdinOf();
+  const { log, text } = captureLog("info");
+  const maxQueuedBytes = 64 * 1024;
+  const transport = new StdioTransport({
+    input: stdin.stream,
+    output: stdout,
+    log,
+    maxQueuedBytes,
+  });
+  await transport.start();
+  const sends = Array.from({ length: 10_000 }, (_, i) => transport.send(push(i)));
+  await flushMicrotasks();
+  const queue = transport.outputQueue;
+  assert(queue.bytes <= maxQueuedBytes, `queued ${queue.bytes} bytes`);
+  assertEquals(queue.messages + queue.droppedNotifications, 10_000);
+  assert(queue.messages <= 64, `queued ${queue.messages} messages`);
+  assertEquals(text().split("\n").filter((l) => l.includes("stdout is not being read")).length, 1);
+  stdout.resume();
+  await Promise.all(sends);
+  assertEquals(stdout.lines.length, queue.messages, "every queued push went out, in order");
+  assertEquals(JSON.parse(stdout.lines[0] ?? "{}").params.content.startsWith("message 0 "), true);
+  assertEquals(transport.outputQueue.bytes, 0);
+  assertStringIncludes(text(), "stdout is being read again");
+  stdin.end();
+  await transport.close();
+});
+
+Deno.test("stdio: with stdout stalled, responses wait for room instead of piling up, and all arrive once it drains", async () => {
+  const stdout = new StalledStdout();
+  const stdin = stdinOf();
+  const { log } = captureLog();
+  const transport = new StdioTransport({
+    input: stdin.stream,
+    output: stdout,
+    log,
+    maxQueuedBytes: 1024,
+  });
+  await transport.start();
+  const sends = Array.from({ length: 2_000 }, (_, i) => transport.send(reply(i)));
+  await flushMicrotasks();
+  const queue = transport.outputQueue;
+  assert(queue.bytes <= 1024, `queued ${queue.bytes} bytes`);
+  assertEquals(queue.messages + queue.waitingResponses, 2_000);
+  assertEquals(queue.droppedNotifications, 0, "responses are never dropped");
+  stdout.resume();
+  for (let round = 0; round < 2_000 && stdout.lines.length < 2_000; round++) {
+    await flushMicrotasks(1);
+  }
+  await Promise.all(sends);
+  assertEquals(
+    stdout.lines.map((l) => JSON.parse(l).id),
+    Array.from({ length: 2_000 }, (_, i) => i),
+  );
+  stdin.end();
+  await transport.close();
+});
+
+Deno.test("stdio: stdin is not read while the output is full, and reading resumes once it drains", async () => {
+  const stdout = new StalledStdout();
+  const stdin = stdinOf();
+  const { log } = captureLog();
+  const transport = new StdioTransport({
+    input: stdin.stream,
+    output: stdout,
+    log,
+    maxQueuedBytes: 1024,
+  });
+  const received: unknown[] = [];
+  transport.onmessage = (m) => received.push(m);
+  await transport.start();
+  const big = { jsonrpc: "2.0" as const, id: 1, result: { text: "x".repeat(2048) } };
+  const first = transport.send(big); // fills the queue: the write hangs
+  await flushMicrotasks();
+  for (let i = 0; i < 5; i++) {
+    stdin.write(JSON.stringify({ jsonrpc: "2.0", id: i, method: "ping" }));
+  }
+  await flushMicrotasks();
+  // The read already waiting when the queue filled takes one chunk; the rest stay unread.
+  assertEquals(received.length, 1, "no more requests read while answers cannot be written");
+  stdout.resume();
+  await first;
+  await flushMicrotasks();
+  assertEquals(received.length, 5);
+  stdin.end();
+  await transport.close();
+});
+
+Deno.test("stdio: closing the transport releases responses waiting for room", async () => {
+  const stdout = new StalledStdout();
+  const stdin = stdinOf();
+  const { log } = captureLog();
+  const transport = new StdioTransport({
+    input: stdin.stream,
+    output: stdout,
+    log,
+    maxQueuedBytes: 10,
+  });
+  await transport.start();
+  const first = transport.send(reply(1));
+  const waiting = transport.send(reply(2));
+  await flushMicrotasks();
+  assertEquals(transport.outputQueue.waitingResponses, 1);
+  await transport.close();
+  let err: unknown;
+  try {
+    await waiting;
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof Error && err.message.includes("closed"), String(err));
+  stdout.resume();
+  await first;
+});
