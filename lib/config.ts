@@ -5,6 +5,7 @@
  * module only lists their variables in ENV_VARS.
  */
 import { cutCodePoints } from "./text.ts";
+import { isAbsolutePath } from "./paths.ts";
 import { normalisePollTimeout } from "./instructions.ts";
 import {
   readRuntimeIdentity,
@@ -37,6 +38,7 @@ export const ENV_VARS = [
   "WORKSPACE_TIER",
   "MOLECULE_CA_FILE",
   "MOLECULE_PROXY_URL",
+  "MOLECULE_CHAT_UPLOAD_DIR",
   // Read only by `doctor` (colour) and `install` (where the hosts keep their config).
   "NO_COLOR",
   "CLAUDE_CONFIG_DIR",
@@ -96,6 +98,11 @@ export interface Config {
   readonly agentName: string;
   /** Agent-card description; absent when MOLECULE_AGENT_DESCRIPTION is empty. */
   readonly agentDescription?: string;
+  /**
+   * MOLECULE_CHAT_UPLOAD_DIR (absolute): where fetched canvas uploads go, in a folder per
+   * workspace; absent: `uploads` in the state directory.
+   */
+  readonly chatUploadDir?: string;
   /** Agent-card skill names, blanks dropped. */
   readonly agentSkills: readonly string[];
   /** Delay between two activity polls, in milliseconds. */
@@ -153,6 +160,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const attachAllowDirs = parseAttachAllow(value("MOLECULE_MCP_ATTACH_ALLOW"), problems);
   const isEventStreamOn = parseSwitch("MOLECULE_MCP_EVENT_STREAM", value, problems);
   const isInboxNoticeOn = parseSwitch("MOLECULE_MCP_INBOX_NOTICE", value, problems);
+  const chatUploadDir = value("MOLECULE_CHAT_UPLOAD_DIR");
+  if (chatUploadDir !== "" && !isAbsolutePath(chatUploadDir)) {
+    problems.push(
+      `MOLECULE_CHAT_UPLOAD_DIR must be an absolute path: got "${
+        cutCodePoints(chatUploadDir, 80, "...")
+      }"`,
+    );
+  }
 
   if (problems.length > 0) return { ok: false, problems };
 
@@ -175,6 +190,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     pollTimeoutSecs: normalisePollTimeout(env["MOLECULE_MCP_POLL_TIMEOUT_SECS"]),
     workspaceTier,
     ...(attachAllowDirs === undefined ? {} : { attachAllowDirs }),
+    ...(chatUploadDir === "" ? {} : { chatUploadDir: chatUploadDir.replace(/(.)\/+$/, "$1") }),
     runtimeIdentity: readRuntimeIdentity(value),
     isEventStreamDisabled: !isEventStreamOn,
     isInboxNoticeDisabled: !isInboxNoticeOn,

@@ -281,3 +281,16 @@ Deno.test("config: MOLECULE_MCP_EVENT_STREAM and MOLECULE_MCP_INBOX_NOTICE are o
     'MOLECULE_MCP_EVENT_STREAM must be 0 (off) or 1 (on): got "maybe"',
   );
 });
+
+Deno.test("config: MOLECULE_CHAT_UPLOAD_DIR must be absolute; a trailing slash is dropped", () => {
+  assertEquals(
+    config({ ...BASE, MOLECULE_CHAT_UPLOAD_DIR: "/data/uploads/" }).chatUploadDir,
+    "/data/uploads",
+  );
+  const found = problems({ ...BASE, MOLECULE_CHAT_UPLOAD_DIR: "uploads" });
+  assertEquals(found.length, 1);
+  assertStringIncludes(
+    found[0] ?? "",
+    'MOLECULE_CHAT_UPLOAD_DIR must be an absolute path: got "uploads"',
+  );
+});

@@ -3,6 +3,7 @@
  * come from config.ts and exit codes from errors.ts, so the text cannot drift from the code.
  * Printing is main.ts's job.
  */
+import { BATCH_PROTOCOL_VERSIONS, STARTUP_HOLD_MS } from "../mcp/server.ts";
 import {
   AGENT_NAME_PREFIX,
   DEFAULT_HEARTBEAT_INTERVAL_SECS,
@@ -14,6 +15,7 @@ import {
 import { DEFAULT_POLL_TIMEOUT_SECS, MAX_POLL_TIMEOUT_SECS } from "../instructions.ts";
 import { EXIT } from "../errors.ts";
 import { CONTAINER_CONFIGS_DIR, HOME_STATE_DIR_NAME } from "../state/state_dir.ts";
+import { UPLOADS_DIR_NAME } from "../state/upload_store.ts";
 import { STATE_FILES, WORKSPACE_STATE_FILES } from "../state/state_files.ts";
 
 const NAME_WIDTH = 38;
@@ -55,6 +57,8 @@ export function usageText(version: string): string {
       ["", "details show the ID"],
       ["PLATFORM_URL", "the platform URL of your tenant, e.g."],
       ["", "https://acme.moleculesai.app (trailing / is ignored)"],
+      ["", "(plain http:// to another machine starts with a warning:"],
+      ["", "the token would cross the network unencrypted)"],
       ["MOLECULE_WORKSPACE_TOKEN", "the workspace token: in the canvas, open the workspace,"],
       ["", "then the Tokens tab (it is shown only once)"],
     ]),
@@ -99,6 +103,8 @@ export function usageText(version: string): string {
       ],
       ["MOLECULE_CA_FILE", "PEM file of extra CA certificates (corporate TLS proxies)"],
       ["MOLECULE_PROXY_URL", "proxy for platform calls (else HTTPS_PROXY/NO_PROXY)"],
+      ["MOLECULE_CHAT_UPLOAD_DIR", "absolute folder for files canvas users attach (a"],
+      ["", `folder per workspace in it; default <state dir>/${UPLOADS_DIR_NAME})`],
       ["NO_COLOR", "any non-empty value: doctor prints no colour"],
       ["CLAUDE_CONFIG_DIR", "install: Claude Code's config dir (default: your home)"],
       ["CODEX_HOME", "install: Codex's config dir (default ~/.codex)"],
@@ -126,11 +132,22 @@ export function usageText(version: string): string {
       [`${W.cursor}.<id>`, "where inbox polling resumes after a restart"],
       [`${W.lock}.<id>`, "held by the process receiving this workspace's messages"],
       [`${W.installedToken}.<id>`, "the token `install` saved; its host entry names this file"],
+      [`${UPLOADS_DIR_NAME}/<id>/`, "files canvas users attached, fetched for the agent (0700)"],
     ]),
     "  Each must be a regular file (never a link, FIFO or device) owned by you; they are",
     "  written 0600 and wider modes are tightened. The directory must be yours and not",
     "  writable by others. A journal or cursor that is not this workspace's is renamed",
     "  aside (<name>.foreign-<time> or .unverified-<time>) with a notice, never served.",
+    "",
+    "MCP session:",
+    "  Nothing is sent before the host's notifications/initialized. Pushes of messages",
+    `  waiting at start-up go out ${
+      STARTUP_HOLD_MS / 1000
+    } s after it, in order (Claude Code listens`,
+    "  for channel pushes only shortly after the handshake). JSON-RPC batches are answered",
+    `  with an array of responses on protocol ${BATCH_PROTOCOL_VERSIONS.join(" and ")}; later`,
+    "  revisions removed batches (-32600). resources/list, resources/templates/list and",
+    "  prompts/list answer empty lists; the instructions stay under 2,048 characters.",
     "",
     "Exit codes:",
     ...table([

@@ -24,6 +24,7 @@ import { PlatformError } from "../errors.ts";
 import type { AcceptBatch, AcceptResult, InboxCursor } from "./inbox.ts";
 import { classifyRow } from "./filter.ts";
 import type { InboxMessage } from "./message.ts";
+import type { UploadResolver } from "./upload_resolver.ts";
 import type { SeenId } from "./journal.ts";
 import type { Logger } from "../log.ts";
 import { AckUnsupportedError, type ActivityQuery } from "../platform/registry.ts";
@@ -88,6 +89,11 @@ export interface PollerDeps {
   inbox: PollerInbox;
   clock: Clock;
   log: Logger;
+  /**
+   * Fetches canvas uploads (`platform-pending:` attachments) before a message is queued
+   * (inbox/upload_resolver.ts); absent: attachments are queued as they came.
+   */
+  uploads?: Pick<UploadResolver, "resolve">;
 }
 
 interface Page {
@@ -339,13 +345,32 @@ export class InboxPoller {
         log.debug("skipping activity row", { id: row.id, reason: decision.skip });
       }
     });
-    const { taken, queued } = messages.length + skipped.length === 0
+    // Canvas uploads are fetched before their message is queued. A message whose upload must
+    // be retried is held back (not handled: the cursor stays before it), the others go on.
+    const ready: InboxMessage[] = [];
+    const readyRowIndex: number[] = [];
+    let firstHeld = rows.length;
+    for (const [i, message] of messages.entries()) {
+      const rowIndex = messageRowIndex[i] ?? rows.length;
+      const resolved = this.#deps.uploads === undefined
+        ? { ready: message }
+        : await this.#deps.uploads.resolve(message, opts);
+      if ("retry" in resolved) firstHeld = Math.min(firstHeld, rowIndex);
+      else {
+        ready.push(resolved.ready);
+        readyRowIndex.push(rowIndex);
+      }
+    }
+    const { taken, queued } = ready.length + skipped.length === 0
       ? { taken: 0, queued: [] }
-      : await inbox.accept({ messages, skipped });
+      : await inbox.accept({ messages: ready, skipped });
     if (queued.length > 0) log.info("inbox received messages", { count: queued.length });
 
-    // Rows before the first message the inbox could not take are handled.
-    const handled = taken < messages.length ? messageRowIndex[taken] ?? rows.length : rows.length;
+    // Rows before the first message the inbox could not take (or that was held back) are handled.
+    const handled = Math.min(
+      firstHeld,
+      taken < ready.length ? readyRowIndex[taken] ?? rows.length : rows.length,
+    );
     const next = safeCursor(rows, handled, page.hasMore);
     if (next !== null) await inbox.setCursor({ id: next.id, created_at: next.created_at });
     await this.#ack(ackableSeq(rows, handled), opts);

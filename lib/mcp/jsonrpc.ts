@@ -4,7 +4,8 @@
  * send. It knows nothing about MCP methods (server.ts) or framing (stdio.ts).
  *
  * Rules chosen where JSON-RPC leaves room:
- * - Batches (arrays) are not part of current MCP: they get -32600, id null.
+ * - A batch (array) is one -32600 here, id null; the server answers batches itself in sessions
+ *   whose protocol revision has them (server.ts).
  * - An id must be a string or a number. Any other id (null, object, array, boolean) gets
  *   -32600 with id null, so a hostile id is never echoed back.
  * - The id of an invalid message is echoed only when the message says `jsonrpc: "2.0"` and
@@ -210,7 +211,7 @@ export interface JsonRpcTransport {
   /** Begins delivering messages to `onmessage`; called once, after the callbacks are set. */
   start(): Promise<void>;
   /** Sends one message. May reject (closed, broken pipe); the server logs and goes on. */
-  send(message: WireMessage): Promise<void>;
+  send(message: WireMessage | readonly WireMessage[]): Promise<void>;
   /** Stops the transport; `onclose` fires (once) as a result. */
   close(): Promise<void>;
   onmessage?: MessageHandler | undefined;

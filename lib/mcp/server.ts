@@ -14,6 +14,15 @@
  * - No request is refused for coming before `initialize`: some hosts pipeline.
  * - Nothing is ever sent in reply to a notification, whatever it is.
  * - The reply of a cancelled request is never sent; nor is anything after close.
+ * - Nothing server-initiated goes out before the client's `notifications/initialized` (MCP
+ *   lifecycle). Notifications made earlier, and during STARTUP_HOLD_MS after it, are held and
+ *   then sent in order: Claude Code registers its channel listener 60-250 ms after the
+ *   handshake and drops anything earlier (issue 11 item 2).
+ * - Batches (JSON arrays) are answered with an array of responses for sessions that
+ *   negotiated a revision with batching (2024-11-05, 2025-03-26); later revisions removed
+ *   batching, so there (and before initialize) a batch gets one -32600 with id null.
+ * - `resources/list`, `resources/templates/list` and `prompts/list` get empty lists although
+ *   no such capability is declared: some hosts (Codex) ask anyway and log every -32601.
  */
 import { isRecord } from "../json_object.ts";
 import type { Clock } from "../clock.ts";
@@ -48,6 +57,26 @@ export const LATEST_PROTOCOL_VERSION = "2025-11-25";
 
 /** How long calls still running at the end of input may take to answer. */
 export const DRAIN_GRACE_MS = 2_000;
+
+/**
+ * How long notifications stay held after the client's `notifications/initialized`. Claude
+ * Code 2.1.197 starts listening for channel messages 60-250 ms after the handshake (after its
+ * tools/list) and drops anything earlier; 1.5 s leaves a wide margin on a busy machine.
+ */
+export const STARTUP_HOLD_MS = 1_500;
+
+/** Notifications held at most before `initialized`; later ones are dropped (the inbox keeps them). */
+export const MAX_HELD_NOTIFICATIONS = 1_000;
+
+/** Protocol revisions whose JSON-RPC layer includes batches (2025-06-18 removed them). */
+export const BATCH_PROTOCOL_VERSIONS: readonly string[] = ["2024-11-05", "2025-03-26"];
+
+/** Methods of capabilities we do not declare, answered with empty lists instead of -32601. */
+const EMPTY_LISTS: Readonly<Record<string, Record<string, unknown[]>>> = {
+  "resources/list": { resources: [] },
+  "resources/templates/list": { resourceTemplates: [] },
+  "prompts/list": { prompts: [] },
+};
 
 /** Experimental capabilities declared unless the caller says otherwise. */
 const DEFAULT_EXPERIMENTAL = { "claude/channel": {} };
@@ -87,6 +116,12 @@ export interface McpServerSettings {
    * (their replies are still sent).
    */
   clock?: Clock;
+  /**
+   * How long notifications are held after `notifications/initialized` (default
+   * STARTUP_HOLD_MS). Timed with `clock`; without a clock they go out as soon as the client
+   * says `initialized`.
+   */
+  startupHoldMs?: number;
   /**
    * `capabilities.experimental`. Default `{"claude/channel": {}}` (Claude Code channel
    * push); `{}` leaves the field out.
@@ -132,6 +167,14 @@ export class McpServer<Ctx extends object> {
   #isTransportClosing = false;
   #hasWarnedSendFailure = false;
   #resolveClosed: () => void;
+  /** The revision agreed in initialize; "" before it. */
+  #protocolVersion = "";
+  /** "waiting" for initialized, "holding" for STARTUP_HOLD_MS after it, then "open". */
+  #pushGate: "waiting" | "holding" | "open" = "waiting";
+  #held: { message: OutgoingMessage; what: string; done: () => void }[] = [];
+  #hasWarnedHeldOverflow = false;
+  /** Aborted when the session closes: ends the start-up hold. */
+  #closing = new AbortController();
 
   /**
    * Throws TypeError when a tool list given now is invalid (duplicate names, unsupported
@@ -195,7 +238,42 @@ export class McpServer<Ctx extends object> {
    * logged (warn the first time, debug after), so a dead host cannot stop the inbox.
    */
   async notify(method: string, params?: Record<string, unknown>): Promise<void> {
-    await this.#send(notificationMessage(method, params), method);
+    const message = notificationMessage(method, params);
+    if (this.#pushGate === "open" || this.#isClosed) {
+      await this.#send(message, method);
+      return;
+    }
+    if (this.#held.length >= MAX_HELD_NOTIFICATIONS) {
+      const fields = { method: clip(method), held: this.#held.length };
+      if (this.#hasWarnedHeldOverflow) this.#opts.log.debug("notification dropped", fields);
+      else {
+        this.#hasWarnedHeldOverflow = true;
+        this.#opts.log.warn("too many notifications before the MCP client initialized; dropped", {
+          ...fields,
+          next: "nothing is lost: inbox_peek still lists every message",
+        });
+      }
+      return;
+    }
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#held.push({ message, what: method, done: resolve });
+    await promise;
+  }
+
+  /** Sends the held notifications in order once the hold is over; then opens the gate. */
+  async #releaseHeld(): Promise<void> {
+    const { clock, log } = this.#opts;
+    const holdMs = this.#opts.startupHoldMs ?? STARTUP_HOLD_MS;
+    if (clock !== undefined && holdMs > 0) await clock.sleep(holdMs, this.#closing.signal);
+    if (this.#held.length > 0) {
+      log.debug("sending held notifications", { count: this.#held.length });
+    }
+    // Notifications made while these go out join the queue, so the order is kept.
+    for (let next = this.#held.shift(); next !== undefined; next = this.#held.shift()) {
+      await this.#send(next.message, next.what);
+      next.done();
+    }
+    this.#pushGate = "open";
   }
 
   #receive(raw: unknown): void {
@@ -204,6 +282,10 @@ export class McpServer<Ctx extends object> {
   }
 
   #dispatchMessage(raw: unknown): void {
+    if (Array.isArray(raw) && BATCH_PROTOCOL_VERSIONS.includes(this.#protocolVersion)) {
+      this.#receiveBatch(raw);
+      return;
+    }
     const { log } = this.#opts;
     const message = classifyMessage(raw);
     switch (message.kind) {
@@ -226,10 +308,65 @@ export class McpServer<Ctx extends object> {
     }
   }
 
+  /**
+   * A batch in a session whose revision allows them (JSON-RPC 2.0 §6): every request is
+   * handled as if sent alone, and their replies go out together as one array once all are
+   * ready. Notifications and responses in it get no reply; an empty batch gets one -32600; a
+   * batch of notifications only gets nothing. `initialize` must not be batched (2025-03-26,
+   * lifecycle), so there it gets -32600.
+   */
+  #receiveBatch(items: readonly unknown[]): void {
+    const { log } = this.#opts;
+    if (items.length === 0) {
+      void this.#send(
+        errorResponse(null, {
+          code: JSONRPC_ERROR.INVALID_REQUEST,
+          message: "Invalid Request: empty batch",
+        }),
+        "error reply",
+      );
+      return;
+    }
+    const replies: Promise<OutgoingMessage | null>[] = [];
+    for (const item of items) {
+      const message = classifyMessage(item);
+      switch (message.kind) {
+        case "invalid":
+          log.warn("invalid JSON-RPC message in a batch", { problem: message.problem });
+          if (message.reply !== null) replies.push(Promise.resolve(message.reply));
+          break;
+        case "response":
+          log.debug("ignoring a JSON-RPC response in a batch", { id: message.id });
+          break;
+        case "notification":
+          this.#onNotification(message.method, message.params);
+          break;
+        case "request":
+          replies.push(
+            message.method === "initialize"
+              ? Promise.resolve(errorResponse(message.id, {
+                code: JSONRPC_ERROR.INVALID_REQUEST,
+                message: "Invalid Request: initialize must not be part of a batch",
+              }))
+              : this.#answer(message.id, message.method, message.params),
+          );
+      }
+    }
+    if (replies.length === 0) return;
+    this.#track((async () => {
+      const ready = (await Promise.all(replies)).filter((r) => r !== null);
+      if (ready.length > 0) await this.#send(ready, "batch reply");
+    })());
+  }
+
   #onNotification(method: string, params: Params | undefined): void {
     const { log } = this.#opts;
     if (method === "notifications/initialized") {
       log.debug("MCP client finished initialization");
+      if (this.#pushGate === "waiting") {
+        this.#pushGate = "holding";
+        void this.#releaseHeld(); // never rejects: #send catches every failure
+      }
     } else if (method === "notifications/cancelled") {
       this.#cancel(params);
     } else {
@@ -253,16 +390,24 @@ export class McpServer<Ctx extends object> {
     controller.abort(new DOMException(`Cancelled by the client: ${reason}`, "AbortError"));
   }
 
-  async #handleRequest(id: RequestId, method: string, params: Params | undefined): Promise<void> {
+  /**
+   * Handles one request and hands its reply to `deliver` (default: send it alone). The reply
+   * of a cancelled request is never delivered. Never rejects.
+   */
+  async #handleRequest(
+    id: RequestId,
+    method: string,
+    params: Params | undefined,
+    deliver: (reply: OutgoingMessage) => Promise<void> = (reply) => this.#send(reply, method),
+  ): Promise<void> {
     const { log } = this.#opts;
     if (this.#inFlight.has(id)) {
       log.warn("MCP client reused the id of a request in progress", { id, method: clip(method) });
-      await this.#send(
+      await deliver(
         errorResponse(id, {
           code: JSONRPC_ERROR.INVALID_REQUEST,
           message: "Invalid Request: this id belongs to a request still in progress",
         }),
-        method,
       );
       return;
     }
@@ -283,7 +428,18 @@ export class McpServer<Ctx extends object> {
       log.debug("not sending the reply of a cancelled request", { id, method: clip(method) });
       return;
     }
-    await this.#send(reply, method);
+    await deliver(reply);
+  }
+
+  /** The reply a request in a batch gets, or null when it has none (cancelled). */
+  #answer(id: RequestId, method: string, params: Params | undefined) {
+    return new Promise<OutgoingMessage | null>((resolve) => {
+      const collect = (reply: OutgoingMessage) => {
+        resolve(reply);
+        return Promise.resolve();
+      };
+      void this.#handleRequest(id, method, params, collect).then(() => resolve(null));
+    });
   }
 
   async #dispatch(
@@ -305,11 +461,14 @@ export class McpServer<Ctx extends object> {
           ? resultResponse(id, outcome.result)
           : errorResponse(id, { code: JSONRPC_ERROR.INVALID_PARAMS, message: outcome.invalid });
       }
-      default:
+      default: {
+        const empty = Object.hasOwn(EMPTY_LISTS, method) ? EMPTY_LISTS[method] : undefined;
+        if (empty !== undefined) return resultResponse(id, structuredClone(empty));
         return errorResponse(id, {
           code: JSONRPC_ERROR.METHOD_NOT_FOUND,
           message: `Method not found: ${clip(method)}`,
         });
+      }
     }
   }
 
@@ -327,6 +486,7 @@ export class McpServer<Ctx extends object> {
       requestedVersion: typeof requested === "string" ? clip(requested) : "",
       protocolVersion,
     });
+    this.#protocolVersion = protocolVersion;
     const experimental = this.#opts.experimental ?? DEFAULT_EXPERIMENTAL;
     const capabilities: Record<string, unknown> = { tools: { listChanged: false } };
     if (Object.keys(experimental).length > 0) capabilities.experimental = experimental;
@@ -353,7 +513,7 @@ export class McpServer<Ctx extends object> {
   }
 
   /** Sends one message; after close or on failure, drops it and logs (warn once, then debug). */
-  async #send(message: OutgoingMessage, what: string): Promise<void> {
+  async #send(message: OutgoingMessage | OutgoingMessage[], what: string): Promise<void> {
     if (this.#isClosed) {
       this.#reportDropped(what, "the MCP session is closed");
       return;
@@ -361,7 +521,11 @@ export class McpServer<Ctx extends object> {
     const filter = this.#opts.outgoingText;
     try {
       await this.#opts.transport.send(
-        filter === undefined ? message : filterMessage(message, filter),
+        filter === undefined
+          ? message
+          : Array.isArray(message)
+          ? message.map((m) => filterMessage(m, filter))
+          : filterMessage(message, filter),
       );
     } catch (error) {
       this.#reportDropped(what, error);
@@ -413,6 +577,13 @@ export class McpServer<Ctx extends object> {
   #markClosed(): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
+    this.#closing.abort();
+    if (this.#pushGate === "waiting" && this.#held.length > 0) {
+      this.#opts.log.debug("the session closed before the MCP client initialized", {
+        droppedNotifications: this.#held.length,
+      });
+      for (const held of this.#held.splice(0)) held.done();
+    }
     for (const controller of this.#inFlight.values()) {
       controller.abort(new DOMException("The MCP session closed", "AbortError"));
     }

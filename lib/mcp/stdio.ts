@@ -128,12 +128,12 @@ export class StdioTransport implements JsonRpcTransport {
   }
 
   /**
-   * Writes one message as one line, after every earlier send has finished. Resolves without
-   * writing once stdout is broken, and for a notification the full queue had no room for.
-   * A response (anything but a notification) first waits for room. Rejects after close() or
-   * on an unexpected write error.
+   * Writes one message (or one batch reply, an array) as one line, after every earlier send
+   * has finished. Resolves without writing once stdout is broken, and for a notification the
+   * full queue had no room for. A response (anything but a notification) first waits for room.
+   * Rejects after close() or on an unexpected write error.
    */
-  async send(message: WireMessage): Promise<void> {
+  async send(message: WireMessage | readonly WireMessage[]): Promise<void> {
     if (this.#isCloseCalled) throw new Error("Cannot send: the stdio transport is closed");
     const bytes = this.#encoder.encode(`${wellFormedJson(message)}\n`);
     if (isNotification(message)) {
@@ -369,8 +369,8 @@ export class StdioTransport implements JsonRpcTransport {
 }
 
 /** A message with a method and no id: it expects no reply, so it may be dropped. */
-function isNotification(message: WireMessage): boolean {
-  return typeof message.method === "string" && !("id" in message);
+function isNotification(message: WireMessage | readonly WireMessage[]): message is WireMessage {
+  return "jsonrpc" in message && typeof message.method === "string" && !("id" in message);
 }
 
 /**

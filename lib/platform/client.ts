@@ -14,12 +14,24 @@ import {
   uploadChatFiles,
   type UploadedFile,
 } from "./chat.ts";
-import { type CallOptions, type PlatformConfig, type PlatformDeps, PlatformHttp } from "./http.ts";
+import {
+  type CallOptions,
+  type DownloadSink,
+  type PlatformConfig,
+  type PlatformDeps,
+  PlatformHttp,
+} from "./http.ts";
 import { type EventStreamOpening, openEventStream } from "./event_stream.ts";
 import { type HistoryQuery, listPeerHistory } from "./history.ts";
 import { commitMemory, searchMemory, type StoredMemory } from "./memory.ts";
 import { recallMemories } from "./memory_v2.ts";
 import { createUserRequest, type RequestReceipt, type UserRequest } from "./requests.ts";
+import {
+  ackPendingUpload,
+  fetchPendingUpload,
+  getUploadLimits,
+  type UploadLimits,
+} from "./uploads.ts";
 import {
   delegateTask,
   type DelegationReceipt,
@@ -107,6 +119,12 @@ export interface PlatformClient {
   createUserRequest(request: UserRequest, opts?: CallOptions): Promise<RequestReceipt>;
   /** GET /workspaces/:id/events/stream (SSE, contract §14.1), outside the request limits. */
   openEventStream(opts: { signal: AbortSignal; timeoutMs?: number }): Promise<EventStreamOpening>;
+  /** GET /pending-uploads/:file_id/content streamed into `sink`; resolves the byte count. */
+  fetchPendingUpload(fileId: string, sink: DownloadSink, opts?: CallOptions): Promise<number>;
+  /** POST /pending-uploads/:file_id/ack (404 counts as done). */
+  ackPendingUpload(fileId: string, opts?: CallOptions): Promise<void>;
+  /** GET /uploads/limits, or null on a platform without it. */
+  getUploadLimits(opts?: CallOptions): Promise<UploadLimits | null>;
 }
 
 /**
@@ -141,5 +159,8 @@ export function createPlatformClient(cfg: PlatformConfig, deps: PlatformDeps): P
     updateAgentCard: (card, opts) => updateAgentCard(http, card, opts),
     createUserRequest: (request, opts) => createUserRequest(http, request, opts),
     openEventStream: (opts) => openEventStream(http, opts),
+    fetchPendingUpload: (fileId, sink, opts) => fetchPendingUpload(http, { fileId, sink, opts }),
+    ackPendingUpload: (fileId, opts) => ackPendingUpload(http, { fileId, opts }),
+    getUploadLimits: (opts) => getUploadLimits(http, opts),
   };
 }

@@ -58,6 +58,7 @@ const METHODS: ReadonlySet<string> = new Set([
   "tasks/get",
   "notify",
   "delegate_result",
+  "chat_upload_receive",
   "",
 ]);
 const ISO_TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;

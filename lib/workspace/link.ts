@@ -19,6 +19,8 @@ import {
 } from "../inbox/unavailable.ts";
 import { InboxPoller } from "../inbox/poller.ts";
 import { EventWake } from "../inbox/event_wake.ts";
+import { UploadResolver } from "../inbox/upload_resolver.ts";
+import { UPLOADS_DIR_NAME, UploadStore } from "../state/upload_store.ts";
 import { PeerDirectory } from "./peer_directory.ts";
 import type { Logger } from "../log.ts";
 import { createPlatformClient, type PlatformClient } from "../platform/client.ts";
@@ -44,6 +46,8 @@ export interface WorkspaceLinkSettings {
   agentName: string;
   agentDescription?: string;
   agentSkills: readonly string[];
+  /** Root of the fetched canvas uploads (MOLECULE_CHAT_UPLOAD_DIR); default `<stateDir>/uploads`. */
+  chatUploadDir?: string;
   isHeartbeatDisabled: boolean;
   isInboxDisabled: boolean;
   pollIntervalMs: number;
@@ -183,9 +187,20 @@ export class WorkspaceLink {
       this.#inbox = inbox;
       this.#unavailable = null;
       for (const listener of this.#arrivalListeners) inbox.onArrived(listener);
+      // Canvas uploads land in a private folder per workspace (inbox/upload_resolver.ts).
+      const uploads = new UploadResolver({
+        platform: this.platform,
+        store: new UploadStore(
+          s.chatUploadDir ?? `${s.stateDir}/${UPLOADS_DIR_NAME}`,
+          s.workspaceId,
+          log,
+        ),
+        selfId: s.workspaceId,
+        log,
+      });
       this.#poller = new InboxPoller(
         { selfId: s.workspaceId, intervalMs: s.pollIntervalMs },
-        { platform: this.platform, inbox, clock, log },
+        { platform: this.platform, inbox, clock, log, uploads },
       );
     } catch (err) {
       if (this.#openAbort.signal.aborted) return; // stopping: nothing to report

@@ -18,6 +18,7 @@ import {
   type PlatformVersion,
 } from "../fakes/fake_platform.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
+import { makeFifo } from "../fakes/special_files.ts";
 
 const REAL_HTTP: HttpClientDeps = {
   readTextFile: (path) => Deno.readTextFileSync(path),
@@ -393,4 +394,14 @@ Deno.test("doctor: an untrusted TLS certificate is pinpointed; MOLECULE_CA_FILE 
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test("doctor: a lock file that is a FIFO is warned about and never opened (no hang)", async () => {
+  await withPlatform(async (s) => {
+    const lock = workspaceStatePath(s.dir, "lock", s.id);
+    await makeFifo(lock);
+    const { text, status } = await doctorWith(baseEnv(s));
+    assertEquals(status["state directory"], "warn", text);
+    assertStringIncludes(text, `${lock} is not a regular file`);
+  });
 });

@@ -377,6 +377,21 @@ Deno.test(
       try {
         await program.waitForStderr("registered with the platform");
         const linesBefore: string[] = [];
+        // The handshake first: nothing is pushed before notifications/initialized.
+        await program.write(
+          `${
+            JSON.stringify({
+              jsonrpc: "2.0",
+              id: "fuzz-init",
+              method: "initialize",
+              params: {
+                protocolVersion: "2025-06-18",
+                capabilities: {},
+                clientInfo: { name: "fuzz", version: "1" },
+              },
+            })
+          }\n${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`,
+        );
         // One queued message, so wait_for_message answers at once whatever timeout it gets.
         platform.sendToInbox(me.id, { text: "already here" });
         for (;;) {

@@ -14,7 +14,8 @@ function recordingTransport(expected: number) {
   const transport: JsonRpcTransport = {
     start: () => Promise.resolve(),
     send: (message) => {
-      sent.push(message);
+      if ("jsonrpc" in message) sent.push(message);
+      else sent.push(...message);
       if (sent.length === expected) resolve();
       return Promise.resolve();
     },
@@ -43,6 +44,7 @@ Deno.test("server: results, errors and pushes pass the outgoing filter before th
   await server.start();
   transport.onmessage?.({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "leak" } });
   transport.onmessage?.({ jsonrpc: "2.0", id: 2, method: `nope/${SECRET}` });
+  transport.onmessage?.({ jsonrpc: "2.0", method: "notifications/initialized" });
   await server.notify("notifications/claude/channel", {
     content: `> ${JSON.stringify({ k: SECRET })}`,
     meta: { [SECRET]: "x" },

@@ -13,8 +13,8 @@ import type { InMemoryTransport as SdkInMemoryTransport } from "@modelcontextpro
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types";
 import { type CapturedLog, captureLog } from "../fakes/log_capture.ts";
-import { flushMicrotasks } from "../fakes/manual_clock.ts";
-import { McpServer, type McpServerOptions } from "../../lib/mcp/server.ts";
+import { flushMicrotasks, ManualClock } from "../fakes/manual_clock.ts";
+import { McpServer, type McpServerOptions, STARTUP_HOLD_MS } from "../../lib/mcp/server.ts";
 import { toolError, toolJson, type ToolSpec, toolText } from "../../lib/mcp/tool_spec.ts";
 
 /** Resolves with `promise` if it settles within a bounded number of microtask turns. */
@@ -103,7 +103,9 @@ const refuse: ToolSpec<TestCtx> = {
 
 const TOOLS = [echo, block, boom, refuse];
 
-type ServerExtras = Partial<Pick<McpServerOptions<TestCtx>, "instructions" | "experimental">>;
+type ServerExtras = Partial<
+  Pick<McpServerOptions<TestCtx>, "instructions" | "experimental" | "clock" | "startupHoldMs">
+>;
 
 function makeServer(transport: Transport, ctx: TestCtx, log: CapturedLog, extra: ServerExtras) {
   return new McpServer<TestCtx>({
@@ -201,6 +203,7 @@ async function rawSession(extra: ServerExtras = {}) {
   return {
     received,
     logs,
+    server,
     calls: ctx.calls,
     send: (message: JSONRPCMessage) => clientSide.send(message),
     request(id: number, method: string, params?: Record<string, unknown>) {
@@ -474,11 +477,154 @@ Deno.test("server: notifications never get a reply, known or not", async () => {
 
 Deno.test("server: an unknown method is -32601", async () => {
   await using raw = await rawSession();
-  assertEquals(await raw.request(1, "resources/list"), {
+  for (const method of ["resources/read", "prompts/get", "completion/complete", "Resources/List"]) {
+    assertEquals(await raw.request(1, method), {
+      jsonrpc: "2.0",
+      id: 1,
+      error: { code: -32601, message: `Method not found: ${method}` },
+    });
+  }
+});
+
+Deno.test("server: resources, resource templates and prompts are listed as empty, capabilities unchanged", async () => {
+  await using raw = await rawSession();
+  const init = await raw.request(1, "initialize", INIT_PARAMS);
+  assertEquals(
+    Object.keys((init as unknown as { result: { capabilities: object } }).result.capabilities),
+    ["tools", "experimental"],
+  );
+  assertEquals(await raw.request(2, "resources/list"), {
     jsonrpc: "2.0",
-    id: 1,
-    error: { code: -32601, message: "Method not found: resources/list" },
+    id: 2,
+    result: { resources: [] },
   });
+  assertEquals(await raw.request(3, "resources/templates/list", { cursor: "x" }), {
+    jsonrpc: "2.0",
+    id: 3,
+    result: { resourceTemplates: [] },
+  });
+  assertEquals(await raw.request(4, "prompts/list"), {
+    jsonrpc: "2.0",
+    id: 4,
+    result: { prompts: [] },
+  });
+});
+
+const INIT_PARAMS = {
+  protocolVersion: "2025-06-18",
+  capabilities: {},
+  clientInfo: { name: "raw", version: "1" },
+};
+
+/** Every channel push the raw session has received, by content. */
+function pushesOf(received: JSONRPCMessage[]): unknown[] {
+  return received.filter((m) => "method" in m && m.method === "notifications/claude/channel")
+    .map((m) => ("params" in m ? m.params?.content : undefined));
+}
+
+Deno.test("server: nothing is pushed before initialized; held pushes go out 1.5 s after it, in order", async () => {
+  const clock = new ManualClock();
+  await using raw = await rawSession({ clock });
+  const push = (content: string) =>
+    void raw.server.notify("notifications/claude/channel", { content });
+  push("backlog 1");
+  push("backlog 2");
+  await raw.request(1, "initialize", INIT_PARAMS);
+  assertEquals(pushesOf(raw.received), []);
+  await raw.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+  await raw.request(2, "tools/list");
+  await raw.request(3, "ping");
+  push("arrived during the hold");
+  await clock.advance(STARTUP_HOLD_MS - 1);
+  assertEquals(pushesOf(raw.received), [], "held although the host kept talking");
+  await clock.advance(1);
+  assertEquals(pushesOf(raw.received), ["backlog 1", "backlog 2", "arrived during the hold"]);
+  push("after the hold");
+  await flushMicrotasks();
+  assertEquals(pushesOf(raw.received).at(-1), "after the hold");
+});
+
+Deno.test("server: pushes held for a host that never initializes are dropped at close", async () => {
+  const clock = new ManualClock();
+  const raw = await rawSession({ clock });
+  const sent = raw.server.notify("notifications/claude/channel", { content: "never" });
+  await raw.request(1, "initialize", INIT_PARAMS);
+  await raw[Symbol.asyncDispose]();
+  await settlesSoon(sent, "a held notify after close");
+  assertEquals(pushesOf(raw.received), []);
+  assertEquals(clock.pendingSleeps, 0);
+});
+
+/** Sends a raw JSON value (a batch) and resolves with the next message the server sends. */
+async function sendRaw(raw: Awaited<ReturnType<typeof rawSession>>, value: unknown) {
+  const before = raw.received.length;
+  // deno-lint-ignore no-explicit-any
+  await raw.send(value as any);
+  await flushMicrotasks(50);
+  return raw.received.slice(before);
+}
+
+const PING_AND_LIST = [
+  { jsonrpc: "2.0", id: "a", method: "ping" },
+  { jsonrpc: "2.0", method: "notifications/unknown" },
+  { jsonrpc: "2.0", id: "b", method: "tools/list" },
+];
+
+for (const version of ["2024-11-05", "2025-03-26"]) {
+  Deno.test(`server: a batch after negotiating ${version} gets an array of responses`, async () => {
+    await using raw = await rawSession();
+    await raw.request(1, "initialize", { ...INIT_PARAMS, protocolVersion: version });
+    const [reply] = await sendRaw(raw, PING_AND_LIST);
+    assert(Array.isArray(reply), JSON.stringify(reply));
+    const byId = new Map(
+      reply.map((r: { id: string; result: { tools?: unknown[] } }) => [r.id, r]),
+    );
+    assertEquals(byId.size, 2);
+    assertEquals(byId.get("a"), { jsonrpc: "2.0", id: "a", result: {} });
+    assertEquals(byId.get("b")?.result.tools?.length, TOOLS.length);
+    const [mixed] = await sendRaw(raw, [
+      { jsonrpc: "2.0", id: 7, method: "initialize", params: INIT_PARAMS },
+      { jsonrpc: "1.0", id: 8, method: "ping" },
+      42,
+    ]);
+    assertEquals(mixed, [
+      {
+        jsonrpc: "2.0",
+        id: 7,
+        error: { code: -32600, message: "Invalid Request: initialize must not be part of a batch" },
+      },
+      {
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: -32600, message: 'Invalid Request: jsonrpc must be "2.0"' },
+      },
+      {
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: -32600, message: "Invalid Request: expected a JSON object" },
+      },
+    ]);
+    assertEquals(await sendRaw(raw, [{ jsonrpc: "2.0", method: "notifications/unknown" }]), []);
+    assertEquals(await sendRaw(raw, []), [
+      {
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: -32600, message: "Invalid Request: empty batch" },
+      },
+    ]);
+  });
+}
+
+Deno.test("server: a batch gets one -32600 before initialize and after negotiating 2025-06-18", async () => {
+  await using raw = await rawSession();
+  const refused = {
+    jsonrpc: "2.0",
+    id: null,
+    error: { code: -32600, message: "Invalid Request: batches are not supported by MCP" },
+  };
+  assertEquals(await sendRaw(raw, PING_AND_LIST), [refused]);
+  await raw.request(1, "initialize", INIT_PARAMS);
+  assertEquals(await sendRaw(raw, PING_AND_LIST), [refused]);
 });
 
 Deno.test("server: a bad tool list is refused at construction", () => {

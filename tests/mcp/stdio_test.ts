@@ -85,7 +85,9 @@ const echo: ToolSpec<Record<string, never>> = {
 };
 
 /** A server on a stdio transport over fake stdin/stdout. */
-async function startStdio(opts: { stdout?: ByteWriter; maxLineBytes?: number } = {}) {
+async function startStdio(
+  opts: { stdout?: ByteWriter; maxLineBytes?: number; isInitialized?: boolean } = {},
+) {
   const stdin = fakeStdin();
   const stdout = opts.stdout ?? new FakeStdout();
   const logs = captureLog("debug");
@@ -103,6 +105,10 @@ async function startStdio(opts: { stdout?: ByteWriter; maxLineBytes?: number } =
     log: logs.log,
   });
   await server.start();
+  // As if the host had finished the handshake: server notifications go out at once.
+  if (opts.isInitialized === true) {
+    transport.onmessage?.({ jsonrpc: "2.0", method: "notifications/initialized" });
+  }
   return {
     stdin,
     stdout,
@@ -162,12 +168,12 @@ Deno.test("stdio: a wrong version, an object id or an array id get -32600 with i
 Deno.test("stdio: an unknown method gets -32601 with its id", async () => {
   const out = new FakeStdout();
   await using io = await startStdio({ stdout: out });
-  io.stdin.write('{"jsonrpc":"2.0","id":"r1","method":"prompts/list"}\n');
+  io.stdin.write('{"jsonrpc":"2.0","id":"r1","method":"completion/complete"}\n');
   assertEquals(await out.messagesWhen(1), [
     {
       jsonrpc: "2.0",
       id: "r1",
-      error: { code: -32601, message: "Method not found: prompts/list" },
+      error: { code: -32601, message: "Method not found: completion/complete" },
     },
   ]);
 });
@@ -320,7 +326,7 @@ Deno.test("stdio: a line that is not UTF-8 gets -32700", async () => {
 
 Deno.test("stdio: overlapping sends go out as whole lines, in order", async () => {
   const out = new FakeStdout(7); // a pipe that takes 7 bytes at a time
-  await using io = await startStdio({ stdout: out });
+  await using io = await startStdio({ stdout: out, isInitialized: true });
   await Promise.all([
     io.server.notify("notifications/claude/channel", { content: "first ".repeat(20) }),
     io.server.notify("notifications/claude/channel", { content: "second ".repeat(20) }),
@@ -349,7 +355,7 @@ Deno.test("stdio: a closed stdout is swallowed and stdin is still read", async (
       return Promise.reject(new Deno.errors.BrokenPipe("Broken pipe (os error 32)"));
     },
   };
-  await using io = await startStdio({ stdout: brokenStdout });
+  await using io = await startStdio({ stdout: brokenStdout, isInitialized: true });
   await io.server.notify("notifications/claude/channel", { content: "lost" });
   await io.transport.send({ jsonrpc: "2.0", method: "notifications/also_lost" });
   io.stdin.write(ping(1));

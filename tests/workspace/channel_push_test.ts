@@ -115,14 +115,22 @@ Deno.test("channel push: an uppercase peer UUID is lowercased in meta and in the
 
 Deno.test("channel push: every method in the allow-list passes the meta gate", () => {
   for (
-    const method of ["message/send", "tasks/send", "tasks/get", "notify", "delegate_result", ""]
+    const method of [
+      "message/send",
+      "tasks/send",
+      "tasks/get",
+      "notify",
+      "delegate_result",
+      "chat_upload_receive",
+      "",
+    ]
   ) {
     assertEquals(buildChannelNotification(msg({ method })).params.meta.method, method);
   }
 });
 
 Deno.test("channel push: an unknown method is emptied in meta", () => {
-  for (const method of ["chat_upload_receive", 'message/send" evil="1', "MESSAGE/SEND"]) {
+  for (const method of ["broadcast", 'message/send" evil="1', "MESSAGE/SEND"]) {
     assertEquals(buildChannelNotification(msg({ method })).params.meta.method, "", method);
   }
 });
