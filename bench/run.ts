@@ -244,6 +244,11 @@ async function largeJournal(plan: BenchPlan): Promise<Figure[]> {
       what: "reopen in-process: streamed replay (a clean journal is kept)",
       value: ms(r.reopenMs),
     }),
+    info({
+      bench,
+      what: "compaction of the whole state in-process (streamed snapshot)",
+      value: ms(r.compactMs),
+    }),
     atMost(
       { bench, what: "program on it: spawn → initialize reply", value: ms(r.initializeMs) },
       r.initializeMs,

@@ -450,6 +450,15 @@ export class DurableInbox {
     return () => this.#roomListeners.delete(listener);
   }
 
+  /**
+   * Writes the live state as a fresh snapshot now (what happens by itself when the journal has
+   * grown well past the live state), streamed in bounded records. Throws the write error; the
+   * old journal is then intact.
+   */
+  compact(): Promise<void> {
+    return this.#serial(() => this.#journal.rewrite(this.#snapshot()));
+  }
+
   /** Waits for pending writes, ends all waiters with null and closes the journal. */
   async close(): Promise<void> {
     if (this.#closed) return;

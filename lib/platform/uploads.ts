@@ -7,6 +7,7 @@
 import { expectObject, isOk, isRouteMissing, refusal } from "./answer.ts";
 import type { CallOptions, DownloadSink, PlatformHttp } from "./http.ts";
 import { PlatformError } from "../errors.ts";
+import { cutCodePoints } from "../text.ts";
 
 /** What GET /uploads/limits answers; absent fields stay undefined. */
 export interface UploadLimits {
@@ -38,6 +39,7 @@ export async function fetchPendingUpload(
     template: "/workspaces/:id/pending-uploads/:file_id/content",
     path: `/workspaces/${http.workspaceId}/pending-uploads/${fileId}/content`,
     timeoutMs: DOWNLOAD_TIMEOUT_MS,
+    priority: "background", // the poller's work, like the poll itself
     opts: args.opts,
   }, args.sink);
   if (got.kind === "done") return got.bytes;
@@ -68,6 +70,7 @@ export async function ackPendingUpload(
     path: `/workspaces/${http.workspaceId}/pending-uploads/${fileId}/ack`,
     json: {},
     timeoutMs: ACK_TIMEOUT_MS,
+    priority: "background",
     opts: args.opts,
   });
   if (isOk(answer) || (answer.status === 404 && !isRouteMissing(answer))) return;
@@ -88,6 +91,7 @@ export async function getUploadLimits(
     template: "/uploads/limits",
     path: "/uploads/limits",
     timeoutMs: ACK_TIMEOUT_MS,
+    priority: "background",
     opts,
   });
   if (isRouteMissing(answer)) return null;
@@ -115,7 +119,9 @@ export function pendingFileId(uri: string, workspaceId: string): string | null {
 
 function requireFileId(fileId: string): string {
   if (!FILE_ID.test(fileId)) {
-    throw new RangeError(`file_id must be letters, digits, - or _: got "${fileId.slice(0, 40)}"`);
+    throw new RangeError(
+      `file_id must be letters, digits, - or _: got "${cutCodePoints(fileId, 40)}"`,
+    );
   }
   return fileId;
 }

@@ -9,6 +9,7 @@ import type { InboxMessage } from "../../lib/inbox/message.ts";
 import { InboxPoller } from "../../lib/inbox/poller.ts";
 import { UploadResolver } from "../../lib/inbox/upload_resolver.ts";
 import { createPlatformClient } from "../../lib/platform/client.ts";
+import type { Fetch } from "../../lib/platform/http_client.ts";
 import { storedName, UploadStore } from "../../lib/state/upload_store.ts";
 import { buildChannelNotification } from "../../lib/workspace/channel_push.ts";
 import {
@@ -34,7 +35,7 @@ interface Rig {
 
 async function withRig(
   fn: (rig: Rig) => Promise<void>,
-  opts: { version?: PlatformVersion } = {},
+  opts: { version?: PlatformVersion; wrapFetch?: (fetch: Fetch) => Fetch } = {},
 ): Promise<void> {
   await withTempDir(async (dir) => {
     const clock = new ManualClock();
@@ -43,7 +44,7 @@ async function withRig(
     const { log, text } = captureLog("debug");
     const client = createPlatformClient(
       { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
-      { fetch: platform.fetch, clock, log },
+      { fetch: opts.wrapFetch?.(platform.fetch) ?? platform.fetch, clock, log },
     );
     const uploadsRoot = `${dir}/uploads`;
     const inbox = await DurableInbox.open({ dir, log, clock, workspaceId: me.id });
@@ -242,4 +243,49 @@ Deno.test("canvas uploads: stored names keep only safe characters and never clim
   assertEquals(storedName("f1", "..."), "f1-file");
   assertEquals(storedName("f1", "x".repeat(500) + ".png").length, 200);
   assert(storedName("f1", "x".repeat(500) + ".png").endsWith(".png"));
+});
+
+Deno.test("canvas uploads: several files attached at once are fetched side by side, each once", async () => {
+  let inFlight = 0;
+  let peak = 0;
+  const wrapFetch = (fetch: Fetch): Fetch => async (req) => {
+    if (!req.url.includes("/pending-uploads/") || req.method !== "GET") return await fetch(req);
+    inFlight++;
+    peak = Math.max(peak, inFlight);
+    try {
+      return await fetch(req);
+    } finally {
+      inFlight--;
+    }
+  };
+  await withRig(async (rig) => {
+    const staged = [1, 2, 3].map((n) =>
+      rig.platform.uploadFromCanvas(rig.me.id, {
+        name: `f${n}.png`,
+        mimeType: "image/png",
+        bytes: PNG,
+      })
+    );
+    // A message in the same batch naming the first file shares its fetch.
+    rig.platform.addActivityRow({
+      workspace_id: rig.me.id,
+      activity_type: "a2a_receive",
+      method: "message/send",
+      request_body: {
+        params: {
+          message: {
+            parts: [{ kind: "file", file: { uri: staged[0]!.uri, name: "f1.png" } }],
+          },
+        },
+      },
+    });
+    await rig.poller.pollOnce();
+    const messages = rig.inbox.peek(10);
+    assertEquals(messages.length, 4);
+    for (const m of messages) {
+      assertEquals(await Deno.readFile(localPath(m.attachments?.[0]?.uri ?? "")), PNG);
+    }
+    assertEquals(rig.platform.count(CONTENT), 3, "one fetch per file");
+    assert(peak > 1, `fetched one after another (peak ${peak})`);
+  }, { wrapFetch });
 });
