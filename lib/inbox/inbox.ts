@@ -658,7 +658,7 @@ async function setAsideForeignJournal(
   const aside = await setAsideStateFile(
     path,
     isForeign ? "foreign" : "unverified",
-    opts.clock.now(),
+    opts.clock.wallNow(),
   );
   if (aside instanceof Error) {
     throw new Error(

@@ -277,10 +277,16 @@ export class InboxPoller {
    * out of the window; rows read twice are absorbed by the inbox's dedupe.
    */
   #backlogSecs(): number {
-    const now = this.#deps.clock.now();
-    const from = this.#caughtUpMs ?? this.#lostCursorMs;
-    if (from === null) return BACKLOG_WINDOW_SECS;
-    const secs = Math.ceil((now - from) / 1000) + BACKLOG_MARGIN_SECS;
+    const { clock } = this.#deps;
+    // Since the last catch-up: monotonic. Since a lost cursor's row: that is a platform (wall)
+    // time, so it is compared with the wall clock.
+    const elapsedMs = this.#caughtUpMs !== null
+      ? clock.now() - this.#caughtUpMs
+      : this.#lostCursorMs !== null
+      ? clock.wallNow() - this.#lostCursorMs
+      : null;
+    if (elapsedMs === null) return BACKLOG_WINDOW_SECS;
+    const secs = Math.ceil(elapsedMs / 1000) + BACKLOG_MARGIN_SECS;
     return Math.min(MAX_BACKLOG_SECS, Math.max(BACKLOG_WINDOW_SECS, secs));
   }
 
