@@ -121,6 +121,8 @@ export class InboxPoller {
   /** An ack failed and that was logged; the next success logs the recovery. */
   #isAckFailing = false;
 
+  #firstPoll = Promise.withResolvers<void>();
+
   constructor(cfg: PollerConfig, deps: PollerDeps) {
     this.#cfg = { pageLimit: PAGE_LIMIT, ...cfg };
     this.#pageLimit = this.#cfg.pageLimit;
@@ -142,12 +144,23 @@ export class InboxPoller {
     try {
       while (!signal.aborted) {
         const delayMs = await this.pollOnce({ signal });
+        this.#firstPoll.resolve();
         if (signal.aborted) break;
         await this.#pause(delayMs, signal);
       }
     } finally {
       unsubscribe();
+      this.#firstPoll.resolve();
     }
+  }
+
+  /**
+   * Settles once run()'s first poll has finished, whatever its outcome (or run() ended).
+   * Never rejects: the inbox tools wait on it so a fresh start does not answer "empty" while
+   * messages wait on the platform.
+   */
+  get firstPoll(): Promise<void> {
+    return this.#firstPoll.promise;
   }
 
   /**
