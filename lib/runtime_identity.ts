@@ -4,6 +4,7 @@
  * ANTHROPIC_BASE_URL, TIER, ADAPTER_MODULE (shown as `runtime`), and WORKSPACE_ID. Read once at
  * start-up with the rest of the configuration; the get_runtime_identity tool shows it.
  */
+import { cutCodePoints } from "./text.ts";
 
 /** The identity the tool returns; null where the variable is unset or empty. */
 export interface RuntimeIdentity {
@@ -41,7 +42,7 @@ export function readRuntimeIdentity(
 ): RuntimeIdentity {
   const clean = (raw: string): string | null => {
     // deno-lint-ignore no-control-regex
-    const text = [...raw.replace(/[\u0000-\u001f\u007f]/g, "")].slice(0, MAX_VALUE_CHARS).join("");
+    const text = cutCodePoints(raw.replace(/[\u0000-\u001f\u007f]/g, ""), MAX_VALUE_CHARS);
     return text === "" ? null : text;
   };
   return Object.freeze({
@@ -65,5 +66,5 @@ function safeUrl(raw: string): string | null {
     throw err;
   }
   const path = url.pathname === "/" ? "" : url.pathname;
-  return [...`${url.protocol}//${url.host}${path}`].slice(0, MAX_VALUE_CHARS).join("");
+  return cutCodePoints(`${url.protocol}//${url.host}${path}`, MAX_VALUE_CHARS);
 }

@@ -10,7 +10,8 @@
  * No cycle is allowed at all, within a folder either. lib/ imports nothing outside lib/ but
  * `node:` built-ins, deno.json (the manifest: version, permission set) and, type-only, npm
  * packages (shipped code loads no npm package).
- * A new folder under lib/ fails the check until it gets a row in LAYER_RULES.
+ * A new folder under lib/ fails the check until it gets a row in LAYER_RULES. Start-up must
+ * not load tools/, workspace/ or inbox/ statically from main.ts (DEFERRED_AT_STARTUP).
  * Usage: deno run --allow-read --allow-run scripts/check_layers.ts (exit 1 and one line per
  * problem on stderr when the tree breaks a rule).
  */
@@ -23,7 +24,16 @@ export interface ImportEdge {
   to: string;
   /** True when the import exists for types only (`import type`), erased at run time. */
   typeOnly: boolean;
+  /** True for `import()`: the module loads when that line runs, not with the importer. */
+  isDynamic?: boolean;
 }
+
+/**
+ * Folders start-up must not load before it answers initialize: main.ts reaches them only
+ * through `import()` (README "Development", issue 9). Checked over the static code imports
+ * from main.ts, so a basic or a cli module importing one of them counts too.
+ */
+export const DEFERRED_AT_STARTUP: readonly string[] = ["tools", "workspace", "inbox"];
 
 /**
  * Which layers each layer may import (its own layer is always allowed; cycles are checked
@@ -92,7 +102,42 @@ export function checkLayers(edges: readonly ImportEdge[]): string[] {
     }
   }
   for (const cycle of findCycles(local)) problems.add(`import cycle: ${cycle.join(" → ")}`);
+  for (const problem of checkStartup(local)) problems.add(problem);
   return [...problems].sort();
+}
+
+/**
+ * One line per module of a DEFERRED_AT_STARTUP folder that main.ts loads at start-up, i.e.
+ * reaches through static code imports, naming the chain that pulls it in.
+ */
+export function checkStartup(edges: readonly ImportEdge[]): string[] {
+  const next = new Map<string, string[]>();
+  for (const edge of edges) {
+    if (edge.typeOnly || edge.isDynamic === true) continue;
+    next.set(edge.from, [...(next.get(edge.from) ?? []), edge.to]);
+  }
+  const cameFrom = new Map<string, string>([["main.ts", ""]]);
+  const queue = ["main.ts"];
+  const problems: string[] = [];
+  for (let i = 0; i < queue.length; i++) {
+    const node = queue[i] ?? "";
+    for (const target of (next.get(node) ?? []).sort()) {
+      if (cameFrom.has(target)) continue;
+      cameFrom.set(target, node);
+      const layer = layerOf(target);
+      if (layer !== null && DEFERRED_AT_STARTUP.includes(layer)) {
+        const chain = [target];
+        for (let at = node; at !== ""; at = cameFrom.get(at) ?? "") chain.unshift(at);
+        problems.push(
+          `${chain.join(" → ")}: start-up loads lib/${layer}/ before it answers initialize; ` +
+            "reach it from main.ts with import() (see serve in main.ts)",
+        );
+        continue; // one line per entry point into a deferred folder
+      }
+      queue.push(target);
+    }
+  }
+  return problems;
 }
 
 /**
@@ -201,7 +246,12 @@ export function edgesFromDenoInfo(info: unknown, rootDir: string): ImportEdge[] 
       const type = resolvedOf(dep.type);
       const target = code ?? type ?? (typeof dep.specifier === "string" ? dep.specifier : null);
       if (target === null) continue;
-      edges.push({ from, to: toRepoPath(target, rootDir), typeOnly: code === null });
+      edges.push({
+        from,
+        to: toRepoPath(target, rootDir),
+        typeOnly: code === null,
+        ...(dep.isDynamic === true ? { isDynamic: true } : {}),
+      });
     }
   }
   return edges;

@@ -46,6 +46,9 @@ Deno.test("config: with only the required settings every default applies", () =>
   assertEquals(config(BASE), {
     workspaceId: ID,
     platformUrl: "https://acme.moleculesai.app",
+    workspaces: [
+      { id: ID, platformUrl: "https://acme.moleculesai.app", agentName: "molecule-mcp-1b4e28ba" },
+    ],
     logLevel: "warn",
     isHeartbeatDisabled: false,
     isInboxDisabled: false,
@@ -262,4 +265,17 @@ Deno.test("config: MOLECULE_MCP_ATTACH_ALLOW is a list of absolute directories; 
   assert(!bad.ok);
   assertStringIncludes(bad.problems.join("\n"), "MOLECULE_MCP_ATTACH_ALLOW must list absolute");
   assertStringIncludes(bad.problems.join("\n"), '"reports"');
+});
+
+Deno.test("config: MOLECULE_CHAT_UPLOAD_DIR must be absolute; a trailing slash is dropped", () => {
+  assertEquals(
+    config({ ...BASE, MOLECULE_CHAT_UPLOAD_DIR: "/data/uploads/" }).chatUploadDir,
+    "/data/uploads",
+  );
+  const found = problems({ ...BASE, MOLECULE_CHAT_UPLOAD_DIR: "uploads" });
+  assertEquals(found.length, 1);
+  assertStringIncludes(
+    found[0] ?? "",
+    'MOLECULE_CHAT_UPLOAD_DIR must be an absolute path: got "uploads"',
+  );
 });

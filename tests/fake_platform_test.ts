@@ -727,3 +727,77 @@ Deno.test("fake platform: a delegation to a poll target completes with the queue
   assertEquals([row?.method, row?.source_id, row?.status], ["delegate_result", me.id, "ok"]);
   assertEquals(platform.activity(peer.id).map((r) => r.source_id), [me.id]);
 });
+
+// ---- releases (seed, 2026-05, latest) -------------------------------------------------------
+
+Deno.test("fake platform: a route newer than the release answers gin's plain-text 404", async () => {
+  for (
+    const [version, path, expected] of [
+      ["seed", "/broadcast", 404],
+      ["2026-05", "/broadcast", 400],
+      ["2026-05", "/requests", 404],
+      ["latest", "/requests", 400],
+    ] as const
+  ) {
+    const p = createFakePlatform({ version });
+    const me = p.addWorkspace();
+    const res = await call(p, "POST", `/workspaces/${me.id}${path}`, { token: me.token, body: {} });
+    assertEquals(res.status, expected, `${version} ${path}`);
+    const text = await res.text();
+    if (expected === 404) assertEquals(text, "404 page not found");
+  }
+});
+
+Deno.test("fake platform: the seed release ignores peer_id; later ones filter by it", async () => {
+  for (const [version, count] of [["seed", 2], ["2026-05", 1]] as const) {
+    const p = createFakePlatform({ version });
+    const me = p.addWorkspace();
+    const a = p.addWorkspace();
+    const b = p.addWorkspace();
+    p.sendToInbox(me.id, { text: "from a", from: a.id });
+    p.sendToInbox(me.id, { text: "from b", from: b.id });
+    const { body } = await callJson(p, "GET", `/workspaces/${me.id}/activity?peer_id=${a.id}`, {
+      token: me.token,
+    });
+    assertEquals(ids(body).length, count, version);
+  }
+});
+
+Deno.test("fake platform: latest rows carry seq and, with include=peer_info, the sender's name", async () => {
+  const p = createFakePlatform({ version: "latest" });
+  const me = p.addWorkspace();
+  const peer = p.addWorkspace({ name: "Bot", role: "analyst" });
+  const row = p.sendToInbox(me.id, { text: "hi", from: peer.id });
+  const plain = await callJson(p, "GET", `/workspaces/${me.id}/activity`, { token: me.token });
+  const [first] = plain.body as Record<string, unknown>[];
+  assertEquals(first?.seq, p.seqOf(row.id));
+  assert(!("peer_name" in (first ?? {})), "no peer_info without the flag");
+  const rich = await callJson(p, "GET", `/workspaces/${me.id}/activity?include=peer_info`, {
+    token: me.token,
+  });
+  const [joined] = rich.body as Record<string, unknown>[];
+  assertEquals([joined?.peer_name, joined?.peer_role], ["Bot", "analyst"]);
+  assertEquals(joined?.agent_card_url, `${BASE}/registry/discover/${peer.id}`);
+  const older = createFakePlatform();
+  const olderMe = older.addWorkspace();
+  older.sendToInbox(olderMe.id, { text: "hi", from: older.addWorkspace().id });
+  const old = await callJson(older, "GET", `/workspaces/${olderMe.id}/activity?include=peer_info`, {
+    token: olderMe.token,
+  });
+  const [oldRow] = old.body as Record<string, unknown>[];
+  assert(!("seq" in (oldRow ?? {})) && !("peer_name" in (oldRow ?? {})), "flag ignored, no seq");
+});
+
+Deno.test("fake platform: the activity ack keeps the highest seq and refuses bad values", async () => {
+  const p = createFakePlatform({ version: "latest" });
+  const me = p.addWorkspace();
+  const ack = (body: unknown) =>
+    callJson(p, "POST", `/workspaces/${me.id}/activity/ack`, { token: me.token, body });
+  assertEquals(await ack({ acked_seq: 5 }), { status: 200, body: { last_acked_seq: 5 } });
+  assertEquals(await ack({ acked_seq: 3 }), { status: 200, body: { last_acked_seq: 5 } });
+  assertEquals((await ack({})).status, 400);
+  assertEquals(await ack({ acked_seq: -1 }), {
+    status: 400,
+    body: { error: "acked_seq must be >= 0" },
+  });
+});

@@ -70,6 +70,7 @@ export class McpClient {
   #exitCode: number | null = null;
   #status: Promise<Deno.CommandStatus>;
   #isStdinClosed = false;
+  #readGate: PromiseWithResolvers<void> | null = null;
 
   private constructor(child: Deno.ChildProcess, commandLine: string, opts: StartOptions) {
     this.#child = child;
@@ -202,6 +203,14 @@ export class McpClient {
     return readMemoryMiB(this.pid);
   }
 
+  /**
+   * CPU time the child has used so far, all threads, in ms (from /proc/<pid>/task/* /schedstat),
+   * or null without /proc. Unlike wall time it barely moves when other work shares the CPUs.
+   */
+  cpuMs(): Promise<number | null> {
+    return readCpuMs(this.pid);
+  }
+
   /** The last stderr lines of the child, joined by newlines. */
   stderrTail(): string {
     return this.#stderrTail.join("\n");
@@ -273,8 +282,23 @@ export class McpClient {
     return tail === "" ? "" : `; program stderr:\n${tail}`;
   }
 
+  /**
+   * Stops reading the program's stdout (as a host that stalls) until resumeReading(): the
+   * pipe fills and the program's writes wait.
+   */
+  pauseReading(): void {
+    this.#readGate ??= Promise.withResolvers<void>();
+  }
+
+  /** Reads stdout again after pauseReading(). */
+  resumeReading(): void {
+    this.#readGate?.resolve();
+    this.#readGate = null;
+  }
+
   async #pumpStdout(stream: ReadableStream<Uint8Array>): Promise<void> {
     for await (const line of lines(stream)) {
+      while (this.#readGate !== null) await this.#readGate.promise;
       const atMs = performance.now();
       let msg: unknown;
       try {
@@ -335,6 +359,23 @@ export async function readMemoryMiB(pid: number): Promise<{ rss: number; peak: n
     const peak = /^VmHWM:\s+(\d+)\s+kB$/m.exec(text)?.[1];
     if (rss === undefined || peak === undefined) return null;
     return { rss: Number(rss) / 1024, peak: Number(peak) / 1024 };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU time of every thread of `pid` in ms (schedstat's first field is on-CPU nanoseconds). */
+export async function readCpuMs(pid: number): Promise<number | null> {
+  try {
+    const out = await new Deno.Command("sh", {
+      args: ["-c", `cat /proc/${pid}/task/*/schedstat`],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    if (!out.success) return null;
+    const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+    const ns = lines.map((line) => Number(line.split(" ")[0]));
+    return ns.some((n) => !Number.isFinite(n)) ? null : ns.reduce((a, b) => a + b, 0) / 1e6;
   } catch {
     return null;
   }

@@ -9,6 +9,7 @@ import { type Env, ENV_VARS, type EnvVar, loadConfig } from "../config.ts";
 import { createLogger } from "../log.ts";
 import { joinPath } from "../paths.ts";
 import { buildFetch, type Fetch, type HttpClientDeps } from "../platform/http_client.ts";
+import { openStateFile, UnsafeStateFileError } from "../state/safe_file.ts";
 import { resolveStateDir, type StateDirSource } from "../state/state_dir.ts";
 import { STATE_FILES, WORKSPACE_STATE_FILES, workspaceStatePath } from "../state/state_files.ts";
 import { resolveToken } from "../state/token.ts";
@@ -290,20 +291,26 @@ function octal(mode: number): string {
 async function probeLockFile(
   path: string,
 ): Promise<{ isHeld: boolean; pid: number | null } | null> {
-  let file: Deno.FsFile;
+  let file: Deno.FsFile | null;
   try {
-    file = await Deno.open(path, { read: true });
+    // Through state/safe_file.ts: a FIFO or a link at the lock's name would hang or mislead
+    // the open; such a file is already listed among the warnings. Silent: the result reports.
+    const log = createLogger({ write: () => {}, level: "error" });
+    file = await openStateFile(path, { log, widePerms: "warn", uid: null });
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
+    if (err instanceof UnsafeStateFileError) return null;
     throw err;
   }
+  if (file === null) return null;
   try {
     const isFree = await file.tryLock(false);
     if (isFree) {
       await file.unlock();
       return { isHeld: false, pid: null };
     }
-    const text = new TextDecoder().decode(await Deno.readFile(path)).trim();
+    const buf = new Uint8Array(32); // a pid and a newline
+    const n = await file.read(buf);
+    const text = new TextDecoder().decode(buf.subarray(0, n ?? 0)).trim();
     const pid = /^\d+$/.test(text) ? Number(text) : null;
     return { isHeld: true, pid };
   } finally {

@@ -7,6 +7,7 @@
  * cannot be reached, the checks that need it are skipped rather than each waiting again.
  */
 import type { Clock } from "../clock.ts";
+import { isCleartextRemote } from "../config.ts";
 import { PlatformError } from "../errors.ts";
 import { readStoredCursor } from "../inbox/cursor.ts";
 import { createLogger, type Logger } from "../log.ts";
@@ -283,7 +284,8 @@ function causeChain(err: PlatformError): string {
 function transportVerdict(platformUrl: string): Verdict {
   const url = new URL(platformUrl);
   if (url.protocol === "https:") return { status: "ok", message: "https (TLS)" };
-  if (isLoopbackHost(url.hostname)) {
+  // The one rule for "this machine", shared with the start-up warning (lib/config.ts).
+  if (!isCleartextRemote(platformUrl)) {
     return { status: "ok", message: "plain http:// to a loopback address (stays on this machine)" };
   }
   return {
@@ -292,11 +294,4 @@ function transportVerdict(platformUrl: string): Verdict {
       "cross the network unencrypted",
     next: "use the https:// address of your tenant",
   };
-}
-
-/** localhost, *.localhost, 127.0.0.0/8 and ::1 (URL.hostname keeps IPv6 brackets). */
-function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase();
-  return host === "localhost" || host.endsWith(".localhost") || host === "[::1]" ||
-    /^127(\.\d{1,3}){3}$/.test(host);
 }

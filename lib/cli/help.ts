@@ -15,6 +15,7 @@ import {
 import { DEFAULT_POLL_TIMEOUT_SECS, MAX_POLL_TIMEOUT_SECS } from "../instructions.ts";
 import { EXIT } from "../errors.ts";
 import { CONTAINER_CONFIGS_DIR, HOME_STATE_DIR_NAME } from "../state/state_dir.ts";
+import { UPLOADS_DIR_NAME } from "../state/upload_store.ts";
 import { STATE_FILES, WORKSPACE_STATE_FILES } from "../state/state_files.ts";
 
 const NAME_WIDTH = 38;
@@ -56,6 +57,8 @@ export function usageText(version: string): string {
       ["", "details show the ID"],
       ["PLATFORM_URL", "the platform URL of your tenant, e.g."],
       ["", "https://acme.moleculesai.app (trailing / is ignored)"],
+      ["", "(plain http:// to another machine starts with a warning:"],
+      ["", "the token would cross the network unencrypted)"],
       ["MOLECULE_WORKSPACE_TOKEN", "the workspace token: in the canvas, open the workspace,"],
       ["", "then the Tokens tab (it is shown only once)"],
     ]),
@@ -65,6 +68,19 @@ export function usageText(version: string): string {
       ["", "MCP host's config; if set, it must be usable"],
       [`<state dir>/${STATE_FILES.authToken}`, "written by in-container runtimes"],
     ]),
+    "  Several workspaces in one process (replaces WORKSPACE_ID and the token variables):",
+    ...table([
+      ["MOLECULE_WORKSPACES", 'JSON array [{"id":"<uuid>","token":"<token>",'],
+      ["", '"platform_url":"https://…"}]; platform_url is optional'],
+      ["", "(default PLATFORM_URL, then needed only for such entries);"],
+      ["", "also accepted: workspace_id, workspace_token, platformUrl"],
+      ["MOLECULE_WORKSPACES_JSON", "the same list under the channel plugin's name (set one)"],
+    ]),
+    "  Each workspace registers, heartbeats and keeps its own inbox; one refused token stops",
+    "  only that workspace (exit 3 when all are refused). Messages carry arrival_workspace_id;",
+    "  tools that act as a workspace take source_workspace_id (default: where the peer was",
+    "  last seen, else the first entry); a reply goes out as the workspace the message",
+    "  arrived on.",
     "",
     "Optional environment:",
     ...table([
@@ -100,6 +116,8 @@ export function usageText(version: string): string {
       ],
       ["MOLECULE_CA_FILE", "PEM file of extra CA certificates (corporate TLS proxies)"],
       ["MOLECULE_PROXY_URL", "proxy for platform calls (else HTTPS_PROXY/NO_PROXY)"],
+      ["MOLECULE_CHAT_UPLOAD_DIR", "absolute folder for files canvas users attach (a"],
+      ["", `folder per workspace in it; default <state dir>/${UPLOADS_DIR_NAME})`],
       ["NO_COLOR", "any non-empty value: doctor prints no colour"],
       ["CLAUDE_CONFIG_DIR", "install: Claude Code's config dir (default: your home)"],
       ["CODEX_HOME", "install: Codex's config dir (default ~/.codex)"],
@@ -123,6 +141,7 @@ export function usageText(version: string): string {
       [`${W.cursor}.<id>`, "where inbox polling resumes after a restart"],
       [`${W.lock}.<id>`, "held by the process receiving this workspace's messages"],
       [`${W.installedToken}.<id>`, "the token `install` saved; its host entry names this file"],
+      [`${UPLOADS_DIR_NAME}/<id>/`, "files canvas users attached, fetched for the agent (0700)"],
     ]),
     "  Each must be a regular file (never a link, FIFO or device) owned by you; they are",
     "  written 0600 and wider modes are tightened. The directory must be yours and not",

@@ -26,13 +26,10 @@ import {
   checkServerName,
   type HostTarget,
   hostTarget,
-  jsonEntry,
   type ProgramCommand,
   serverNameFor,
-  tomlEntry,
 } from "./install_hosts.ts";
-import { editJsonServers } from "./install_json.ts";
-import { replaceTomlTable, scanTomlTable, tomlBlocksText } from "./install_toml.ts";
+import { editHostFile, indent } from "./install_edit.ts";
 
 /** Effects install needs; main.ts passes the real ones. */
 export interface InstallDeps {
@@ -66,8 +63,6 @@ const NOT_COPIED: ReadonlySet<EnvVar> = new Set([
   "CLAUDE_CONFIG_DIR",
   "CODEX_HOME",
 ]);
-/** Env keys whose values are hidden when an existing entry is shown. */
-const SECRET_KEY = /token|secret|password|passwd|api_?key/i;
 
 /**
  * Runs the install. Never throws for an expected problem (bad configuration, a host file that
@@ -168,7 +163,12 @@ export async function runInstall(
   });
   const file = await realTarget(target.file);
   const current = await readIfExists(file);
-  const edit = editHostFile(request, target, { name, text: current?.text ?? null, entryEnv, deps });
+  const edit = editHostFile(request, target, {
+    name,
+    text: current?.text ?? null,
+    entryEnv,
+    program: deps.program,
+  });
   if (!edit.ok) {
     return refuse([
       `molecule-mcp install: cannot edit ${file}: ${edit.reason}`,
@@ -230,69 +230,6 @@ export async function runInstall(
     ]);
   }
   return done(redactor, [...body, "", ...afterwards(request, target, name)], notes);
-}
-
-interface HostEdit {
-  ok: true;
-  text: string;
-  existing: string[] | undefined;
-  isSame: boolean;
-  isLayoutKept: boolean;
-  /** The new entry as it appears in the file. */
-  shown: string[];
-}
-
-function editHostFile(
-  request: InstallRequest,
-  target: HostTarget,
-  input: { name: string; text: string | null; entryEnv: Record<string, string>; deps: InstallDeps },
-): HostEdit | { ok: false; reason: string } {
-  const { name, text, entryEnv, deps } = input;
-  if (target.format === "toml") {
-    const scan = scanTomlTable(text ?? "", ["mcp_servers", name]);
-    if (!scan.ok) return scan;
-    const table = tomlEntry(name, deps.program, entryEnv);
-    const existing = scan.blocks.length === 0 ? undefined : tomlBlocksText(scan);
-    return {
-      ok: true,
-      text: replaceTomlTable(scan, table),
-      existing: existing === undefined ? undefined : hideSecrets(existing.split("\n")),
-      isSame: existing !== undefined && existing === table.trimEnd(),
-      isLayoutKept: true,
-      shown: table.trimEnd().split("\n"),
-    };
-  }
-  const host = request.host === "codex" ? "cursor" : request.host;
-  const entry = jsonEntry(host, deps.program, entryEnv);
-  const edit = editJsonServers(text, name, entry);
-  if (!edit.ok) return edit;
-  const existing = edit.existing === undefined
-    ? undefined
-    : hideSecrets(JSON.stringify(edit.existing, null, 2).split("\n"));
-  return {
-    ok: true,
-    text: edit.text,
-    existing,
-    isSame: edit.existing !== undefined && JSON.stringify(edit.existing) === JSON.stringify(entry),
-    isLayoutKept: edit.isLayoutKept,
-    shown: JSON.stringify({ [name]: entry }, null, 2).split("\n"),
-  };
-}
-
-/** Lines of an existing entry with values of secret-looking keys hidden (tokens in plain text). */
-function hideSecrets(lines: string[]): string[] {
-  return lines.map((line) => {
-    const match = /^(\s*"?([A-Za-z0-9_]+)"?\s*[:=]\s*)(.+?)(,?)$/.exec(line);
-    if (match === null) return line;
-    const key = match[2] ?? "";
-    const value = (match[3] ?? "").trim();
-    if (!SECRET_KEY.test(key) || /_FILE$/i.test(key) || value === '""') return line;
-    return `${match[1]}"(hidden)"${match[4]}`;
-  });
-}
-
-function indent(lines: string[], by = "  "): string[] {
-  return lines.map((line) => `${by}${line}`);
 }
 
 function done(redactor: Redactor, body: string[], notes: string[]): InstallResult {

@@ -5,7 +5,7 @@
  */
 import { parseUuid } from "../uuid.ts";
 import { type ActivityRow, extractText } from "./activity_row.ts";
-import type { InboxMessage, MessageKind } from "./message.ts";
+import type { InboxMessage, MessageAttachment, MessageKind } from "./message.ts";
 import { rowExtras } from "./row_content.ts";
 
 /**
@@ -47,17 +47,32 @@ export function classifyRow(row: ActivityRow, selfWorkspaceId: string): RowDecis
     ? "canvas_user"
     : "peer_agent";
   const peerId = parseUuid(source) ?? "";
+  const extras = rowExtras(row, kind === "peer_agent" ? peerId : "");
   return {
     deliver: {
       activity_id: row.id.toLowerCase(),
-      text: extractText(row),
+      text: row.method === UPLOAD_METHOD ? uploadText(extras.attachments) : extractText(row),
       peer_id: peerId,
       kind,
       method: row.method,
       created_at: row.created_at,
-      ...rowExtras(row, kind === "peer_agent" ? peerId : ""),
+      ...extras,
     },
   };
+}
+
+/** The row method of a file a canvas user attached (contract §16). */
+export const UPLOAD_METHOD = "chat_upload_receive";
+
+/**
+ * The text of an upload row, which carries only the file's manifest: upstream delivers it as a
+ * message of its own (R4), since an image sent alone may produce no other row.
+ */
+function uploadText(attachments: readonly MessageAttachment[] | undefined): string {
+  const names = (attachments ?? []).map((a) => a.name ?? a.kind);
+  return names.length === 0
+    ? "(the canvas user attached a file that could not be read)"
+    : `(the canvas user attached a file: ${names.join(", ")})`;
 }
 
 /** UUIDs compare case-insensitively; a non-UUID self id (tests, fakes) compares verbatim. */

@@ -43,7 +43,6 @@
  * records (lib/inbox/journal.ts): an inbox at its limits is never one string.
  */
 import { removeStaleTemps } from "../state/atomic_write.ts";
-import { setAsideStateFile } from "../state/safe_file.ts";
 import { workspaceStatePath } from "../state/state_files.ts";
 import type { Clock } from "../clock.ts";
 import { type InboxCursor, readCursorFile, removeCursorFile, writeCursorFile } from "./cursor.ts";
@@ -63,6 +62,7 @@ import {
 } from "./message.ts";
 import { acquireInboxLock, type InboxLock } from "./lock.ts";
 import type { Logger } from "../log.ts";
+import { ownerCheck, setAsideForeignJournal } from "./journal_owner.ts";
 import { SeenIds } from "./seen.ts";
 
 export type { InboxCursor } from "./cursor.ts";
@@ -450,6 +450,15 @@ export class DurableInbox {
     return () => this.#roomListeners.delete(listener);
   }
 
+  /**
+   * Writes the live state as a fresh snapshot now (what happens by itself when the journal has
+   * grown well past the live state), streamed in bounded records. Throws the write error; the
+   * old journal is then intact.
+   */
+  compact(): Promise<void> {
+    return this.#serial(() => this.#journal.rewrite(this.#snapshot()));
+  }
+
   /** Waits for pending writes, ends all waiters with null and closes the journal. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -599,87 +608,6 @@ export class DurableInbox {
       this.#cursorFailing = true;
     }
   }
-}
-
-/** Whose journal is being replayed, as far as its records have shown. */
-interface OwnerCheck {
-  /**
-   * "empty": no record yet; "ours": the first record named this workspace; "foreign": some
-   * record named another; "unverified": records came before any name (older versions).
-   */
-  readonly verdict: "empty" | "ours" | "foreign" | "unverified";
-  /** Other workspace ids named in the journal. */
-  readonly others: ReadonlySet<string>;
-  /** Notes `record`; true when it may be applied (named ours so far, and not a name itself). */
-  admits(record: JournalRecord): boolean;
-}
-
-/**
- * Checks, record by record while the journal streams, that it is `workspaceId`'s: every
- * snapshot starts with a `workspace` record and appends follow it, so the first record names
- * the owner. Anything else means the file is not this workspace's (issue 10 item 1).
- */
-function ownerCheck(workspaceId: string): OwnerCheck {
-  let verdict: OwnerCheck["verdict"] = "empty";
-  const others = new Set<string>();
-  return {
-    get verdict() {
-      return verdict;
-    },
-    others,
-    admits(record) {
-      if (record.op === "workspace") {
-        if (record.id !== workspaceId) {
-          others.add(record.id);
-          verdict = "foreign";
-        } else if (verdict === "empty") {
-          verdict = "ours";
-        }
-        return false;
-      }
-      if (verdict === "empty") verdict = "unverified";
-      return verdict === "ours";
-    },
-  };
-}
-
-/**
- * Sets a journal that is not this workspace's aside (`.foreign-<time>` when it names another
- * workspace, `.unverified-<time>` when it names none) with a warning naming both files, so a
- * forged or misplaced journal never reaches the agent. Throws when it cannot be moved
- * (continuing would overwrite it).
- */
-async function setAsideForeignJournal(
-  path: string,
-  owner: OwnerCheck,
-  opts: DurableInboxOptions,
-): Promise<void> {
-  const isForeign = owner.verdict === "foreign";
-  const aside = await setAsideStateFile(
-    path,
-    isForeign ? "foreign" : "unverified",
-    opts.clock.wallNow(),
-  );
-  if (aside instanceof Error) {
-    throw new Error(
-      `Cannot set aside the inbox journal ${path}, which is not this workspace's: ` +
-        `${aside.message}; move it away, then restart`,
-      { cause: aside },
-    );
-  }
-  opts.log.warn(
-    isForeign
-      ? "the inbox journal belongs to another workspace; set it aside, nothing of it is served"
-      : "the inbox journal does not say which workspace it belongs to; set it aside, " +
-        "nothing of it is served",
-    {
-      path,
-      ...(isForeign ? { journalWorkspace: [...owner.others].join(",") } : {}),
-      workspace: opts.workspaceId,
-      setAside: aside,
-      next: `if ${aside} holds messages you expected, check which workspace wrote it`,
-    },
-  );
 }
 
 /** Pending messages back in their stored form, one at a time, for a snapshot. */

@@ -35,7 +35,7 @@ export class InboxBusyError extends Error {
 
 /** Options of acquireInboxLock. */
 export interface InboxLockOptions {
-  /** Appended to the file name (the workspace key, see lib/inbox/state_names.ts). */
+  /** Appended to the file name: the workspace key (as in state/state_files.ts). */
   fileSuffix?: string;
   /** Written into the file, for the busy message of the next process. */
   pid: number;

@@ -20,7 +20,12 @@
  *   notifications (inbox pushes) are dropped, logged once per stall (the messages stay in the
  *   inbox for the inbox tools); responses wait for room (backpressure), and stdin is not read
  *   while the output is full, so no new requests pile up behind them.
+ * - Requests read but not yet answered are capped too (`maxUnanswered`): a host can write
+ *   thousands of requests before the first answer is queued, and each answer may be a 512 KiB
+ *   tool result. At the cap stdin is not read until answers go out (or calls are cancelled).
+ *   Requests inside a batch are not counted (the server may answer a batch with one error).
  */
+import { isRecord } from "../json_object.ts";
 import type { Logger } from "../log.ts";
 import {
   errorResponse,
@@ -37,6 +42,11 @@ export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
  * thousands of pushes; a host that reads at all drains it in milliseconds.
  */
 export const DEFAULT_MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+/**
+ * Requests read and not yet answered, by default: 128, far above what a host keeps in flight,
+ * and with every answer within the 512 KiB result cap at most 64 MiB of answers in the making.
+ */
+export const DEFAULT_MAX_UNANSWERED = 128;
 
 const NEWLINE = 0x0a;
 
@@ -54,6 +64,8 @@ export interface StdioTransportOptions {
   maxLineBytes?: number;
   /** Bytes queued for stdout before pushes are dropped and responses wait. */
   maxQueuedBytes?: number;
+  /** Requests read and not yet answered before stdin reading pauses. */
+  maxUnanswered?: number;
 }
 
 /** The output queue as it stands (for tests, the bench and a future status tool). */
@@ -66,6 +78,8 @@ export interface OutputQueueState {
   waitingResponses: number;
   /** Notifications dropped because the queue was full, since start. */
   droppedNotifications: number;
+  /** Requests read from stdin and not yet answered (nor cancelled). */
+  unanswered: number;
 }
 
 /** MCP over stdio. Start it once; `onclose` fires once, at EOF, on a read error or on close(). */
@@ -79,6 +93,10 @@ export class StdioTransport implements JsonRpcTransport {
   #log: Logger;
   #maxLineBytes: number;
   #maxQueuedBytes: number;
+  #maxUnanswered: number;
+  /** Requests read and not yet answered, by id (a host may reuse an id): how many of each. */
+  #unanswered = new Map<string, number>();
+  #unansweredCount = 0;
   #queuedBytes = 0;
   #queuedMessages = 0;
   #waitingResponses = 0;
@@ -106,6 +124,7 @@ export class StdioTransport implements JsonRpcTransport {
     this.#log = opts.log;
     this.#maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.#maxQueuedBytes = opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    this.#maxUnanswered = opts.maxUnanswered ?? DEFAULT_MAX_UNANSWERED;
   }
 
   /** The output queue now. */
@@ -115,6 +134,7 @@ export class StdioTransport implements JsonRpcTransport {
       bytes: this.#queuedBytes,
       waitingResponses: this.#waitingResponses,
       droppedNotifications: this.#droppedNotifications,
+      unanswered: this.#unansweredCount,
     };
   }
 
@@ -154,6 +174,7 @@ export class StdioTransport implements JsonRpcTransport {
     }
     this.#queuedBytes += bytes.length;
     this.#queuedMessages += 1;
+    this.#noteAnswered(message);
     const previous = this.#writeTail;
     const { promise: done, resolve } = Promise.withResolvers<void>();
     this.#writeTail = done;
@@ -173,9 +194,44 @@ export class StdioTransport implements JsonRpcTransport {
     return this.#queuedMessages === 0 || this.#queuedBytes + bytes <= this.#maxQueuedBytes;
   }
 
-  /** The output is full: responses wait, and reading stdin pauses. */
+  /** The output is full (responses wait), or enough requests are unanswered: reading pauses. */
   #isOutputFull(): boolean {
-    return this.#waitingResponses > 0 || this.#queuedBytes >= this.#maxQueuedBytes;
+    return this.#waitingResponses > 0 || this.#queuedBytes >= this.#maxQueuedBytes ||
+      this.#unansweredCount >= this.#maxUnanswered;
+  }
+
+  /** Counts a request read from stdin; forgets one when the host cancels it (no answer comes). */
+  #noteIncoming(value: unknown): void {
+    if (!isRecord(value) || value.jsonrpc !== "2.0" || typeof value.method !== "string") return;
+    if (value.method === "notifications/cancelled" && !("id" in value)) {
+      const requestId = isRecord(value.params) ? value.params.requestId : undefined;
+      if (typeof requestId === "string" || typeof requestId === "number") {
+        this.#forget(requestId);
+      }
+      return;
+    }
+    if (typeof value.id !== "string" && typeof value.id !== "number") return;
+    const key = idKey(value.id);
+    this.#unanswered.set(key, (this.#unanswered.get(key) ?? 0) + 1);
+    this.#unansweredCount += 1;
+  }
+
+  /** Forgets the request a response (alone or in a batch reply) answers. */
+  #noteAnswered(message: WireMessage | readonly WireMessage[]): void {
+    for (const m of Array.isArray(message) ? message : [message]) {
+      if (!isRecord(m) || !("result" in m || "error" in m)) continue;
+      if (typeof m.id === "string" || typeof m.id === "number") this.#forget(m.id);
+    }
+  }
+
+  #forget(id: string | number): void {
+    const key = idKey(id);
+    const count = this.#unanswered.get(key);
+    if (count === undefined) return;
+    if (count <= 1) this.#unanswered.delete(key);
+    else this.#unanswered.set(key, count - 1);
+    this.#unansweredCount -= 1;
+    if (this.#unansweredCount === this.#maxUnanswered - 1) this.#wakeRoomWaiters();
   }
 
   #dropNotification(message: WireMessage, bytes: number): void {
@@ -234,9 +290,11 @@ export class StdioTransport implements JsonRpcTransport {
     try {
       for (;;) {
         while (this.#isOutputFull() && !this.#isCloseCalled) {
-          // Backpressure: no new requests while their answers could not be written anyway.
-          this.#log.debug("stdout is full; reading stdin paused", {
+          // Backpressure: no new requests while their answers could not be written anyway, or
+          // while enough are still being worked on.
+          this.#log.debug("reading stdin paused until answers go out", {
             queuedBytes: this.#queuedBytes,
+            unanswered: this.#unansweredCount,
           });
           await this.#room();
         }
@@ -319,6 +377,7 @@ export class StdioTransport implements JsonRpcTransport {
       this.#sendInBackground(parsed.reply);
       return;
     }
+    this.#noteIncoming(parsed.value);
     try {
       this.onmessage?.(parsed.value);
     } catch (error) {
@@ -366,6 +425,11 @@ export class StdioTransport implements JsonRpcTransport {
     this.#hasFiredClose = true;
     this.onclose?.();
   }
+}
+
+/** A request id as a map key: 1 and "1" are different ids. */
+function idKey(id: string | number): string {
+  return `${typeof id}:${id}`;
 }
 
 /** A message with a method and no id: it expects no reply, so it may be dropped. */

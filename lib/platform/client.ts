@@ -14,11 +14,23 @@ import {
   uploadChatFiles,
   type UploadedFile,
 } from "./chat.ts";
-import { type CallOptions, type PlatformConfig, type PlatformDeps, PlatformHttp } from "./http.ts";
+import {
+  type CallOptions,
+  type DownloadSink,
+  type PlatformConfig,
+  type PlatformDeps,
+  PlatformHttp,
+} from "./http.ts";
 import { type HistoryQuery, listPeerHistory } from "./history.ts";
 import { commitMemory, searchMemory, type StoredMemory } from "./memory.ts";
 import { recallMemories } from "./memory_v2.ts";
 import { createUserRequest, type RequestReceipt, type UserRequest } from "./requests.ts";
+import {
+  ackPendingUpload,
+  fetchPendingUpload,
+  getUploadLimits,
+  type UploadLimits,
+} from "./uploads.ts";
 import {
   delegateTask,
   type DelegationReceipt,
@@ -104,6 +116,12 @@ export interface PlatformClient {
   updateAgentCard(card: Record<string, unknown>, opts?: CallOptions): Promise<string>;
   /** POST /requests: a task or approval for the canvas user. */
   createUserRequest(request: UserRequest, opts?: CallOptions): Promise<RequestReceipt>;
+  /** GET /pending-uploads/:file_id/content streamed into `sink`; resolves the byte count. */
+  fetchPendingUpload(fileId: string, sink: DownloadSink, opts?: CallOptions): Promise<number>;
+  /** POST /pending-uploads/:file_id/ack (404 counts as done). */
+  ackPendingUpload(fileId: string, opts?: CallOptions): Promise<void>;
+  /** GET /uploads/limits, or null on a platform without it. */
+  getUploadLimits(opts?: CallOptions): Promise<UploadLimits | null>;
 }
 
 /**
@@ -137,5 +155,8 @@ export function createPlatformClient(cfg: PlatformConfig, deps: PlatformDeps): P
     broadcast: (message, opts) => broadcastMessage(http, { message, opts }),
     updateAgentCard: (card, opts) => updateAgentCard(http, card, opts),
     createUserRequest: (request, opts) => createUserRequest(http, request, opts),
+    fetchPendingUpload: (fileId, sink, opts) => fetchPendingUpload(http, { fileId, sink, opts }),
+    ackPendingUpload: (fileId, opts) => ackPendingUpload(http, { fileId, opts }),
+    getUploadLimits: (opts) => getUploadLimits(http, opts),
   };
 }

@@ -5,6 +5,7 @@
  * is the chat_history tool's job.
  */
 import { isRecord } from "../json_object.ts";
+import { cutCodePoints } from "../text.ts";
 import { expectArray, expectOk } from "./answer.ts";
 import { type CallOptions, type PlatformHttp, requireUuid } from "./http.ts";
 import { ACTIVITY_MAX_BODY_BYTES } from "./registry.ts";
@@ -43,7 +44,7 @@ export async function listPeerHistory(
     if (!RFC3339.test(query.beforeTs)) {
       throw new RangeError(
         `before_ts must be an RFC 3339 time such as 2026-05-01T10:00:00Z: got ` +
-          `"${[...query.beforeTs].slice(0, 40).join("")}"`,
+          `"${cutCodePoints(query.beforeTs, 40)}"`,
       );
     }
     params.set("before_ts", query.beforeTs);

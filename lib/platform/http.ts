@@ -117,6 +117,31 @@ export function isTransportError(err: unknown): boolean {
   return err instanceof PlatformError && err.status === 0;
 }
 
+/** Where a download's bytes go, and how many it may take. */
+export interface DownloadSink {
+  maxBytes: number;
+  write(chunk: Uint8Array): Promise<void>;
+}
+
+/** A download's sink failed to write (a local disk problem); `cause` is its error. */
+export class DownloadWriteError extends Error {
+  override name = "DownloadWriteError";
+  constructor(cause: unknown) {
+    super(`Cannot write the downloaded file: ${cause instanceof Error ? cause.message : cause}`, {
+      cause,
+    });
+  }
+}
+
+/** How a download ended: all bytes written, cut at the cap, or a non-2xx answer. */
+export type Download =
+  | { kind: "done"; bytes: number }
+  | { kind: "too-large"; bytes: number }
+  | { kind: "answer"; answer: Answer };
+
+/** Reads the final (non-redirect) answer of a request; `gaveUp` rejects on timeout/abort. */
+type ReadAnswer<T> = (res: Response, gaveUp: Promise<never>) => Promise<T>;
+
 /** One request as an endpoint function describes it. */
 export interface RequestSpec {
   method: "GET" | "POST";
@@ -190,7 +215,45 @@ export class PlatformHttp {
    * signal's reason instead. The timeout runs from when the request gets its slot; its sleep
    * is always cancelled before this returns, so no timer outlives the call.
    */
-  async request(spec: RequestSpec): Promise<Answer> {
+  request(spec: RequestSpec): Promise<Answer> {
+    return this.#withSlot(spec, (res, gaveUp) => this.#readAnswer(spec, res, gaveUp));
+  }
+
+  /**
+   * Like request, but a 2xx body is streamed to `sink.write` chunk by chunk instead of read
+   * into memory (so `maxBodyBytes` does not apply), and stops, the rest cancelled, once it
+   * would pass `sink.maxBytes`. A non-2xx answer is read as request reads it and returned for
+   * the caller's refusal handling. The timeout covers the whole transfer. A failing sink
+   * rejects with DownloadWriteError (a local problem, never blamed on the platform).
+   */
+  download(spec: RequestSpec, sink: DownloadSink): Promise<Download> {
+    return this.#withSlot(spec, async (res, gaveUp): Promise<Download> => {
+      if (res.status < 200 || res.status >= 300 || res.body === null) {
+        return { kind: "answer", answer: await this.#readAnswer(spec, res, gaveUp) };
+      }
+      const reader = res.body.getReader();
+      let bytes = 0;
+      try {
+        for (;;) {
+          const chunk = await Promise.race([reader.read(), gaveUp]);
+          if (chunk.done) return { kind: "done", bytes };
+          bytes += chunk.value.length;
+          if (bytes > sink.maxBytes) return { kind: "too-large", bytes };
+          try {
+            await sink.write(chunk.value);
+          } catch (err) {
+            throw new DownloadWriteError(err);
+          }
+        }
+      } finally {
+        // Finished or failed: cancelling frees the connection either way; nothing to report.
+        await reader.cancel().catch(() => undefined);
+      }
+    });
+  }
+
+  /** Runs `exchange` once the request gate gives this request a slot. */
+  async #withSlot<T>(spec: RequestSpec, read: ReadAnswer<T>): Promise<T> {
     const caller = spec.opts?.signal;
     if (caller?.aborted) throw caller.reason;
     const priority = spec.priority ?? "call";
@@ -198,13 +261,38 @@ export class PlatformHttp {
     const release = this.#gate.tryAcquire(priority) ??
       await this.#gate.acquire(priority, caller);
     try {
-      return await this.#requestWithSlot(spec);
+      return await this.#requestWithSlot(spec, read);
     } finally {
       release();
     }
   }
 
-  async #requestWithSlot(spec: RequestSpec): Promise<Answer> {
+  /** The whole body (up to maxBodyBytes) as an Answer; ResponseTooLargeError past it. */
+  async #readAnswer(spec: RequestSpec, res: Response, gaveUp: Promise<never>): Promise<Answer> {
+    const endpoint = `${spec.method} ${spec.template}`;
+    const cap = spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    const body = await Promise.race([
+      readCappedBody(res, cap, this.#bodyBudget),
+      gaveUp,
+    ]);
+    if (!body.ok) {
+      const limitBytes = body.isOverBudget ? this.#bodyBudget.maxBytes : cap;
+      this.#deps.log.warn("platform answer over the size limit; reading stopped", {
+        endpoint,
+        status: res.status,
+        limitBytes,
+        bytes: body.bytes,
+        ...(body.isOverBudget ? { shared: true } : {}),
+      });
+      throw new ResponseTooLargeError(endpoint, res.status, limitBytes, {
+        next: body.isOverBudget ? NEXT_OVER_BUDGET : spec.nextWhenTooLarge ?? NEXT_TOO_LARGE,
+        isShared: body.isOverBudget,
+      });
+    }
+    return toAnswer(res, body.text);
+  }
+
+  async #requestWithSlot<T>(spec: RequestSpec, read: ReadAnswer<T>): Promise<T> {
     const endpoint = `${spec.method} ${spec.template}`;
     const caller = spec.opts?.signal;
     const timeoutMs = spec.opts?.timeoutMs ?? spec.timeoutMs;
@@ -245,33 +333,16 @@ export class PlatformHttp {
       for (let redirects = 0;; redirects++) {
         const res = await this.#send(req, abort.signal, gaveUp);
         if (!REDIRECT_STATUSES.has(res.status) || !res.headers.has("location")) {
-          const cap = spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-          const body = await Promise.race([
-            readCappedBody(res, cap, this.#bodyBudget),
-            gaveUp,
-          ]);
-          if (!body.ok) {
-            const limitBytes = body.isOverBudget ? this.#bodyBudget.maxBytes : cap;
-            this.#deps.log.warn("platform answer over the size limit; reading stopped", {
-              endpoint,
-              status: res.status,
-              limitBytes,
-              bytes: body.bytes,
-              ...(body.isOverBudget ? { shared: true } : {}),
-            });
-            throw new ResponseTooLargeError(endpoint, res.status, limitBytes, {
-              next: body.isOverBudget ? NEXT_OVER_BUDGET : spec.nextWhenTooLarge ?? NEXT_TOO_LARGE,
-              isShared: body.isOverBudget,
-            });
-          }
+          const result = await read(res, gaveUp);
           this.#deps.log.debug("platform call answered", { endpoint, status: res.status });
-          return toAnswer(res, body.text);
+          return result;
         }
         void res.body?.cancel().catch(() => undefined); // a redirect's own body is never read
         hop = this.#redirected(endpoint, res, hop, redirects);
         req = this.#buildRequest(spec, hop, abort.signal); // same headers: built once already
       }
     } catch (err) {
+      if (err instanceof DownloadWriteError) throw err; // ours, not the platform's
       if (caller?.aborted && !timedOut) throw caller.reason;
       if (err instanceof PlatformError) throw err; // an answer we refuse: already explained
       const raw = timedOut

@@ -5,6 +5,7 @@
  * the trust boundary.
  */
 import { isRecord } from "../json_object.ts";
+import { cutCodePoints, ELLIPSIS, sanitiseText } from "../text.ts";
 import { extractText, parseActivityRow } from "../inbox/activity_row.ts";
 import type { ToolDeps } from "./context.ts";
 import { readWorkspaceId } from "./ids.ts";
@@ -60,7 +61,7 @@ export const chatHistory: ToolSpec<ToolDeps> = {
       : undefined;
     if (beforeTs !== undefined && Number.isNaN(Date.parse(beforeTs))) {
       return toolError(
-        `before_ts must be an RFC 3339 time: got "${[...beforeTs].slice(0, 40).join("")}"`,
+        `before_ts must be an RFC 3339 time: got "${cutCodePoints(beforeTs, 40)}"`,
         "pass a time such as 2026-05-01T10:00:00Z, or the created_at of an entry",
       );
     }
@@ -86,14 +87,12 @@ function toEntry(raw: unknown): Record<string, unknown> | null {
     source_id: row.source_id,
     target_id: targetId,
     status: row.status,
-    summary: cut(escapePeerText(row.summary)),
-    text: cut(escapePeerText(extractText(row))),
+    summary: peerText(row.summary),
+    text: peerText(extractText(row)),
   };
 }
 
-function cut(text: string): string {
-  const points = [...text];
-  return points.length <= MAX_ENTRY_TEXT
-    ? text
-    : `${points.slice(0, MAX_ENTRY_TEXT - 1).join("")}…`;
+/** Someone else's text: the one sanitiser, injection escaping, then the per-entry cut. */
+function peerText(text: string): string {
+  return cutCodePoints(escapePeerText(sanitiseText(text)), MAX_ENTRY_TEXT, ELLIPSIS);
 }

@@ -18,6 +18,8 @@ import {
   type InboxUnavailable,
 } from "../inbox/unavailable.ts";
 import { InboxPoller } from "../inbox/poller.ts";
+import { UploadResolver } from "../inbox/upload_resolver.ts";
+import { UPLOADS_DIR_NAME, UploadStore } from "../state/upload_store.ts";
 import { PeerDirectory } from "./peer_directory.ts";
 import type { Logger } from "../log.ts";
 import { createPlatformClient, type PlatformClient } from "../platform/client.ts";
@@ -27,7 +29,7 @@ import {
   checkInboundSecret,
   type HeartbeatDeps,
   HeartbeatState,
-  INBOUND_SECRET_SLOT,
+  inboundSecretSlot,
   registerOnce,
   runHeartbeat,
 } from "./registration.ts";
@@ -43,6 +45,8 @@ export interface WorkspaceLinkSettings {
   agentName: string;
   agentDescription?: string;
   agentSkills: readonly string[];
+  /** Root of the fetched canvas uploads (MOLECULE_CHAT_UPLOAD_DIR); default `<stateDir>/uploads`. */
+  chatUploadDir?: string;
   isHeartbeatDisabled: boolean;
   isInboxDisabled: boolean;
   pollIntervalMs: number;
@@ -92,7 +96,7 @@ export class WorkspaceLink {
 
   /**
    * Builds the client and starts opening the inbox in the background: replaying a large
-   * journal takes seconds (about 2 s per GB), and the MCP session must not wait for it
+   * journal takes seconds (about 13 s per GB measured), and the MCP session must not wait for it
    * (issue 10 item 5). Until it is open, `inboxUnavailable.opening` lets the inbox tools wait
    * for it. Nothing is sent yet. When another process holds this inbox, or it cannot be opened,
    * the link runs without it and keeps trying (start()).
@@ -103,7 +107,7 @@ export class WorkspaceLink {
     // The secret saved by an earlier run is masked from the start, before any heartbeat.
     const stored = await readInboundSecret(link.#secretPath(), deps.log);
     if (stored !== undefined && checkInboundSecret(stored) === undefined) {
-      deps.log.redactor.rotate(INBOUND_SECRET_SLOT, stored);
+      deps.log.redactor.rotate(inboundSecretSlot(settings.workspaceId), stored);
     }
     if (settings.isInboxDisabled) {
       link.#unavailable = INBOX_DISABLED;
@@ -189,9 +193,20 @@ export class WorkspaceLink {
       this.#inbox = inbox;
       this.#unavailable = null;
       for (const listener of this.#arrivalListeners) inbox.onArrived(listener);
+      // Canvas uploads land in a private folder per workspace (inbox/upload_resolver.ts).
+      const uploads = new UploadResolver({
+        platform: this.platform,
+        store: new UploadStore(
+          s.chatUploadDir ?? `${s.stateDir}/${UPLOADS_DIR_NAME}`,
+          s.workspaceId,
+          log,
+        ),
+        selfId: s.workspaceId,
+        log,
+      });
       this.#poller = new InboxPoller(
         { selfId: s.workspaceId, intervalMs: s.pollIntervalMs },
-        { platform: this.platform, inbox, clock, log },
+        { platform: this.platform, inbox, clock, log, uploads },
       );
     } catch (err) {
       if (this.#openAbort.signal.aborted) return; // stopping: nothing to report

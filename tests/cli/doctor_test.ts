@@ -14,6 +14,7 @@ import { workspaceStatePath } from "../../lib/state/state_files.ts";
 import type { HttpClientDeps } from "../../lib/platform/http_client.ts";
 import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
+import { makeFifo } from "../fakes/special_files.ts";
 
 const REAL_HTTP: HttpClientDeps = {
   readTextFile: (path) => Deno.readTextFileSync(path),
@@ -354,4 +355,14 @@ Deno.test("doctor: an untrusted TLS certificate is pinpointed; MOLECULE_CA_FILE 
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test("doctor: a lock file that is a FIFO is warned about and never opened (no hang)", async () => {
+  await withPlatform(async (s) => {
+    const lock = workspaceStatePath(s.dir, "lock", s.id);
+    await makeFifo(lock);
+    const { text, status } = await doctorWith(baseEnv(s));
+    assertEquals(status["state directory"], "warn", text);
+    assertStringIncludes(text, `${lock} is not a regular file`);
+  });
 });

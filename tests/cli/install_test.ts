@@ -395,3 +395,20 @@ Deno.test("install: codex project scope writes .codex/config.toml in the project
     assertStringIncludes(result.output, "usually committed to version control");
   });
 });
+
+Deno.test("install: an old Codex entry with an inline token is shown with the token hidden", async () => {
+  await withWorld(async (w) => {
+    const file = `${w.home}/.codex/config.toml`;
+    await Deno.mkdir(`${w.home}/.codex`);
+    const old = '[mcp_servers.molecule-acme-agent]\ncommand = "molecule-mcp"\n' +
+      'env = { WORKSPACE_ID = "x", MOLECULE_WORKSPACE_TOKEN = "tok_inline_old_secret_value_1" }\n';
+    await Deno.writeTextFile(file, old);
+    const refused = await install(w, "codex");
+    assertEquals(refused.exitCode, 2);
+    const text = refused.errors.join("\n");
+    assertStringIncludes(text, 'MOLECULE_WORKSPACE_TOKEN = "(hidden)"');
+    assertStringIncludes(text, 'WORKSPACE_ID = "x"');
+    assert(!text.includes("tok_inline_old_secret_value_1"));
+    assertEquals(await Deno.readTextFile(file), old);
+  });
+});

@@ -89,6 +89,31 @@ Deno.test("e2e: it registers in poll mode and pushes an inbound canvas message a
   });
 });
 
+Deno.test("e2e: a canvas image upload reaches the agent as a file it can open, the same bytes", async () => {
+  await withServedPlatform(async ({ platform, env, me, dir }) => {
+    await using program = spawnProgram({ env });
+    const session = new RpcSession(program);
+    await session.initialize();
+    await program.waitForStderr("registered with the platform");
+    const bytes = new Uint8Array(4096).map((_, i) => (i * 31) % 256);
+    platform.uploadFromCanvas(me.id, { name: "screen shot.png", mimeType: "image/png", bytes });
+    const push = await session.notification("notifications/claude/channel");
+    const meta = (push.params as { meta: Record<string, string> }).meta;
+    assertEquals([meta.attachment_count, meta.attachment_1_kind], ["1", "image"]);
+    const waited = await session.callTool(2, "wait_for_message", { timeout_secs: 5 });
+    const message = JSON.parse(waited.text) as { attachments: { uri: string }[] };
+    const uri = message.attachments[0]?.uri ?? "";
+    assert(uri.startsWith("file://"), uri);
+    const path = decodeURIComponent(new URL(uri).pathname);
+    assertEquals(meta.attachment_1_path, path);
+    assert(path.startsWith(`${dir}/uploads/${me.id}/`), path);
+    assertEquals(await Deno.readFile(path), bytes);
+    assertEquals(platform.pendingUploads[0]?.acked, true);
+    await program.closeStdin();
+    assertEquals((await program.wait()).code, 0);
+  });
+});
+
 Deno.test("e2e: a message waiting at start-up is pushed only after the host initialized", async () => {
   await withServedPlatform(async ({ platform, env, me }) => {
     const row = platform.sendToInbox(me.id, { text: "waiting since before start" });

@@ -10,6 +10,7 @@ import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts
 import { type CapturedLog, captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
+import { UnsafeStateFileError } from "../../lib/state/safe_file.ts";
 
 const ACTIVITY = "GET /workspaces/:id/activity";
 
@@ -194,5 +195,18 @@ Deno.test("legacy inbox: while an older process holds the old lock, its files ar
     const inbox = await open();
     assertEquals(inbox.peek(10).map((m) => m.text), ["still in use"]);
     await inbox.close();
+  });
+});
+
+Deno.test("legacy inbox: the old .mcp_inbox.lock pre-created as a link is refused; its target is untouched", async () => {
+  await withRig(async ({ dir, platform, me, open, names }) => {
+    const row = platform.sendToInbox(me.id, { text: "old" });
+    await writeLegacyJournal(dir, [stored(row, "old")]);
+    await Deno.writeTextFile(`${dir}/precious`, "not a lock\n");
+    await Deno.symlink(`${dir}/precious`, `${dir}/.mcp_inbox.lock`);
+    const err = await assertRejects(() => open(), UnsafeStateFileError);
+    assertStringIncludes(err.message, `${dir}/.mcp_inbox.lock is a symbolic link`);
+    assertEquals(await Deno.readTextFile(`${dir}/precious`), "not a lock\n");
+    assert((await names()).includes(".mcp_inbox_journal"), "nothing moved");
   });
 });

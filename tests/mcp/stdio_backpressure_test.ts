@@ -173,3 +173,47 @@ Deno.test("stdio: closing the transport releases responses waiting for room", as
   stdout.resume();
   await first;
 });
+
+Deno.test("stdio: stdin is not read past the cap of unanswered requests; answers and cancellations let it go on", async () => {
+  const stdout = new StalledStdout();
+  stdout.resume(); // a host that reads stdout: only the unanswered cap holds reading back
+  const stdin = stdinOf();
+  const { log } = captureLog();
+  const transport = new StdioTransport({
+    input: stdin.stream,
+    output: stdout,
+    log,
+    maxUnanswered: 3,
+  });
+  const received: number[] = [];
+  transport.onmessage = (m) => {
+    if (typeof m === "object" && m !== null && "id" in m && typeof m.id === "number") {
+      received.push(m.id);
+    }
+  };
+  await transport.start();
+  for (let i = 0; i < 6; i++) {
+    stdin.write(JSON.stringify({ jsonrpc: "2.0", id: i, method: "ping" }));
+  }
+  stdin.write(
+    JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 1 } }),
+  );
+  stdin.write(JSON.stringify({ jsonrpc: "2.0", id: 6, method: "ping" }));
+  await flushMicrotasks();
+  assertEquals(received, [0, 1, 2], "three requests read, the rest wait in the pipe");
+  assertEquals(transport.outputQueue.unanswered, 3);
+  await transport.send(reply(0));
+  await flushMicrotasks();
+  assertEquals(received, [0, 1, 2, 3]);
+  await transport.send(reply(2));
+  await transport.send(reply(3));
+  await flushMicrotasks();
+  assertEquals(received, [0, 1, 2, 3, 4, 5], "1, 4 and 5 unanswered: the cap again");
+  await transport.send(reply(4));
+  await flushMicrotasks();
+  // The cancel for 1 (which will get no answer) is read, and frees a place for 6.
+  assertEquals(received, [0, 1, 2, 3, 4, 5, 6]);
+  assertEquals(transport.outputQueue.unanswered, 2, "5 and 6 are in flight");
+  stdin.end();
+  await transport.close();
+});

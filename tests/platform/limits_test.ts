@@ -129,6 +129,29 @@ Deno.test("platform: a same-origin 307 repeats the request with its body; a 303 
   assertEquals(seen[2]?.contentType, null);
 });
 
+Deno.test("platform: an upload is re-sent whole on a same-origin 307, and never to another origin", async () => {
+  const file = {
+    name: "report.pdf",
+    bytes: new TextEncoder().encode("%PDF-1.7"),
+    mimeType: "application/pdf",
+  };
+  const uploaded = { files: [{ uri: "workspace:/x/report.pdf", name: "report.pdf", size: 8 }] };
+  const same = recordingFetch((_, n) =>
+    n === 0 ? redirect(307, "/api/v2/uploads") : Response.json(uploaded)
+  );
+  const got = await client(same.fetch).platform.uploadChatFiles([file]);
+  assertEquals(got.length, 1);
+  assertEquals(same.seen.length, 2);
+  assert(same.seen.every((s) => s.body.includes("%PDF-1.7")), "the file went with both hops");
+  const away = recordingFetch(() => redirect(308, "https://files.example/upload"));
+  const err = await assertRejects(
+    () => client(away.fetch).platform.uploadChatFiles([file]),
+    PlatformError,
+  );
+  assertEquals(away.seen.length, 1, "the file never left for files.example");
+  assertStringIncludes(err.message, "redirected to another origin (https://files.example)");
+});
+
 Deno.test("platform: a redirect loop on the platform's own origin stops after a few hops", async () => {
   const { fetch, seen } = recordingFetch((_, n) => redirect(302, `/api/loop/${n}`));
   const { platform } = client(fetch);

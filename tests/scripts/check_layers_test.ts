@@ -16,10 +16,16 @@ function edge(from: string, to: string, typeOnly = false): ImportEdge {
   return { from, to, typeOnly };
 }
 
+/** An `import()` edge. */
+function dynamicEdge(from: string, to: string): ImportEdge {
+  return { from, to, typeOnly: false, isDynamic: true };
+}
+
 /** A clean graph every test starts from: one file per layer, imports pointing down. */
 const CLEAN: ImportEdge[] = [
   edge("main.ts", "lib/cli/args.ts"),
-  edge("main.ts", "lib/tools/index.ts"),
+  dynamicEdge("main.ts", "lib/tools/index.ts"),
+  edge("main.ts", "lib/tools/context.ts", true),
   edge("lib/tools/index.ts", "lib/mcp/tool_spec.ts", true),
   edge("lib/tools/index.ts", "lib/workspace/link.ts"),
   edge("lib/workspace/link.ts", "lib/inbox/inbox.ts"),
@@ -116,7 +122,7 @@ Deno.test("layers: deno info's code and type imports both become edges", () => {
     edge("lib/inbox/poller.ts", "lib/inbox/inbox.ts"),
     edge("lib/inbox/poller.ts", "lib/log.ts", true),
     edge("lib/inbox/poller.ts", "lib/inbox/journal.ts"),
-    edge("lib/inbox/poller.ts", "node:util"),
+    { ...edge("lib/inbox/poller.ts", "node:util"), isDynamic: true },
   ]);
 });
 
@@ -160,4 +166,17 @@ Deno.test("layers: the real tree passes", async () => {
   // The check saw the real graph, not an empty one.
   assertEquals(edges.some((e) => e.from === "lib/mcp/server.ts"), true);
   assertEquals(edges.some((e) => e.from === "lib/tools/index.ts"), true);
+});
+
+Deno.test("layers: start-up loading tools/, workspace/ or inbox/ statically is refused, naming the chain", () => {
+  const problems = checkLayers([
+    ...CLEAN,
+    edge("main.ts", "lib/cli/doctor.ts"),
+    edge("lib/cli/doctor.ts", "lib/workspace/link.ts"), // allowed for cli, but main loads it
+    edge("lib/workspace/link.ts", "lib/inbox/inbox.ts"),
+  ]);
+  assertEquals(problems, [
+    "main.ts → lib/cli/doctor.ts → lib/workspace/link.ts: start-up loads lib/workspace/ before it " +
+    "answers initialize; reach it from main.ts with import() (see serve in main.ts)",
+  ]);
 });

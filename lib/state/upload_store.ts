@@ -1,0 +1,149 @@
+/**
+ * The private folder where canvas uploads are kept once fetched: `<root>/<workspace id>/`,
+ * the root being `uploads` in the state directory or MOLECULE_CHAT_UPLOAD_DIR. Folders are
+ * 0700, files 0600, written under a temporary name opened create-exclusive (an existing name,
+ * a symbolic link included, is never opened) and renamed into place once complete (a rename
+ * replaces a link itself, never its target). A finished file is named
+ * `<file id>-<sanitised name>`, so after a restart a file already fetched is found again.
+ * Fetching the bytes is the inbox's upload resolver's job.
+ */
+import type { Logger } from "../log.ts";
+import { checkStateFile, UnsafeStateFileError } from "./safe_file.ts";
+
+/** The folder name under the state directory. */
+export const UPLOADS_DIR_NAME = "uploads";
+/** Longest stored name (the file id prefix included), in characters: fits every file system. */
+const MAX_NAME_CHARS = 200;
+
+/** One upload being written: write chunks, then `finish` (or `discard` on failure). */
+export interface UploadWriter {
+  write(chunk: Uint8Array): Promise<void>;
+  /** Closes and moves the file into place; resolves its absolute path. */
+  finish(): Promise<string>;
+  /** Closes and removes the partial file. Never throws. */
+  discard(): Promise<void>;
+}
+
+/** The folder of one workspace's uploads, created on first use. */
+export class UploadStore {
+  readonly dir: string;
+  #log: Logger;
+  #isReady = false;
+
+  /** `root` is the uploads root (absolute); files go to `<root>/<workspaceId>/`. */
+  constructor(root: string, workspaceId: string, log: Logger) {
+    this.dir = `${root.replace(/\/+$/, "")}/${workspaceId}`;
+    this.#log = log;
+  }
+
+  /**
+   * The path of the stored file for `fileId`, when it was fetched before (a regular file we
+   * own, not a link); null otherwise (a planted link or foreign file is skipped with a warning).
+   */
+  async find(fileId: string): Promise<string | null> {
+    let entries: AsyncIterable<Deno.DirEntry>;
+    try {
+      entries = Deno.readDir(this.dir);
+      for await (const entry of entries) {
+        if (!entry.name.startsWith(`${fileId}-`) || entry.name.includes(".part-")) continue;
+        const path = `${this.dir}/${entry.name}`;
+        try {
+          const info = await checkStateFile(path, { log: this.#log, widePerms: "tighten" });
+          if (info !== null) return path;
+        } catch (err) {
+          if (!(err instanceof UnsafeStateFileError)) throw err;
+          // A link or foreign file under our name: not ours to open. A fresh fetch replaces it
+          // by rename (which swaps the entry itself, never writes through a link).
+          this.#log.warn("ignoring an unsafe file in the uploads folder", {
+            path,
+            reason: err.reason,
+          });
+        }
+      }
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return null;
+      throw err;
+    }
+    return null;
+  }
+
+  /**
+   * Starts writing the upload `fileId` named `name` (sanitised here). Needs --allow-read and
+   * --allow-write on the folder. Throws the Deno error when the folder cannot be made safe.
+   */
+  async create(fileId: string, name: string): Promise<UploadWriter> {
+    await this.#prepare();
+    const finalName = storedName(fileId, name);
+    const finalPath = `${this.dir}/${finalName}`;
+    const partPath = `${this.dir}/${finalName}.part-${crypto.randomUUID().slice(0, 8)}`;
+    // createNew is O_CREAT|O_EXCL: it fails on any existing entry, a link included.
+    const file = await Deno.open(partPath, { write: true, createNew: true, mode: 0o600 });
+    let isClosed = false;
+    const close = () => {
+      if (!isClosed) {
+        isClosed = true;
+        file.close();
+      }
+    };
+    return {
+      write: async (chunk) => {
+        let done = 0;
+        while (done < chunk.length) done += await file.write(chunk.subarray(done));
+      },
+      finish: async () => {
+        await file.syncData();
+        close();
+        await Deno.rename(partPath, finalPath);
+        return finalPath;
+      },
+      discard: async () => {
+        close();
+        await Deno.remove(partPath).catch((err) =>
+          this.#log.debug("cannot remove a partial upload", { path: partPath, error: err })
+        );
+      },
+    };
+  }
+
+  /**
+   * Makes `<root>` (created 0700 when missing; an operator may point MOLECULE_CHAT_UPLOAD_DIR
+   * at a link to a folder) and `<root>/<workspace>`: a plain folder, not a link, 0700.
+   */
+  async #prepare(): Promise<void> {
+    if (this.#isReady) return;
+    const root = this.dir.slice(0, this.dir.lastIndexOf("/"));
+    await Deno.mkdir(root, { recursive: true, mode: 0o700 });
+    if (!(await Deno.stat(root)).isDirectory) {
+      throw new UnsafeStateFileError(root, "not-regular", "is not a folder");
+    }
+    await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const info = await Deno.lstat(this.dir);
+    if (info.isSymlink || !info.isDirectory) {
+      throw new UnsafeStateFileError(
+        this.dir,
+        info.isSymlink ? "symlink" : "not-regular",
+        "is not a plain folder",
+      );
+    }
+    if (info.mode !== null && (info.mode & 0o077) !== 0) await Deno.chmod(this.dir, 0o700);
+    this.#isReady = true;
+  }
+}
+
+/**
+ * `<fileId>-<name>` with the name reduced to letters, digits, `.`, `_` and `-` (anything else
+ * becomes `_`), no leading dots, at most MAX_NAME_CHARS in all; "file" when nothing is left.
+ */
+export function storedName(fileId: string, name: string): string {
+  const base = name.split(/[\\/]/).pop() ?? "";
+  let safe = base.normalize("NFKC").replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "");
+  safe = safe.replace(/_+/g, "_");
+  if (safe === "" || safe === "_") safe = "file";
+  const room = MAX_NAME_CHARS - fileId.length - 1;
+  if (safe.length > room) {
+    const dot = safe.lastIndexOf(".");
+    const ext = dot > 0 && safe.length - dot <= 16 ? safe.slice(dot) : "";
+    safe = safe.slice(0, room - ext.length) + ext;
+  }
+  return `${fileId}-${safe}`;
+}
