@@ -157,7 +157,7 @@ Deno.test("workspace router: list_peers shows each workspace's peers under its o
 });
 
 Deno.test("workspace router: every acting tool advertises source_workspace_id; the inbox tools and a single workspace do not change", async () => {
-  await withRouter(async ({ tools, alpha }) => {
+  await withRouter(({ tools, alpha }) => {
     for (const tool of tools) {
       const has = Object.hasOwn(tool.inputSchema.properties ?? {}, "source_workspace_id");
       const acts = !["wait_for_message", "inbox_peek", "inbox_pop", "get_runtime_identity"]
@@ -181,6 +181,7 @@ Deno.test("workspace router: every acting tool advertises source_workspace_id; t
     }]);
     const specs = platformTools();
     assertEquals(single.route(specs), specs);
+    return Promise.resolve();
   });
 });
 
