@@ -8,6 +8,7 @@
  */
 import type { PeerIdentity } from "./peer_directory.ts";
 import { parseUuid } from "../uuid.ts";
+import { neutraliseTags, sanitiseText } from "../text.ts";
 import type { InboxMessage, MessageAttachment } from "../inbox/message.ts";
 
 /** The JSON-RPC method Claude Code listens on for channel pushes. */
@@ -246,7 +247,9 @@ function footerLine(meta: ChannelMeta): string {
 }
 
 function quoteBody(text: string): string {
-  const neutralised = text.replace(/<(\/?channel)/gi, "&lt;$1");
+  // The one sanitiser and the one tag check (lib/text.ts): terminal sequences, bidi overrides
+  // and invisible characters go, and `</ channel>`, `</CHANNEL >`, `＜/ｃhannel` are caught.
+  const neutralised = neutraliseTags(sanitiseText(text), ["channel"]);
   return neutralised
     .split(/\r\n|[\n\r\v\f\u0085\u2028\u2029]/)
     .map((line) => BODY_LINE_PREFIX + line)

@@ -9,7 +9,6 @@ import type { InboxMessage } from "../../lib/inbox/message.ts";
 import { InboxPoller } from "../../lib/inbox/poller.ts";
 import { UploadResolver } from "../../lib/inbox/upload_resolver.ts";
 import { createPlatformClient } from "../../lib/platform/client.ts";
-import type { Fetch } from "../../lib/platform/http_client.ts";
 import { storedName, UploadStore } from "../../lib/state/upload_store.ts";
 import { buildChannelNotification } from "../../lib/workspace/channel_push.ts";
 import {
@@ -35,7 +34,10 @@ interface Rig {
 
 async function withRig(
   fn: (rig: Rig) => Promise<void>,
-  opts: { version?: PlatformVersion; wrapFetch?: (fetch: Fetch) => Fetch } = {},
+  opts: {
+    version?: PlatformVersion;
+    wrapResolver?: (resolver: UploadResolver) => Pick<UploadResolver, "resolve">;
+  } = {},
 ): Promise<void> {
   await withTempDir(async (dir) => {
     const clock = new ManualClock();
@@ -44,7 +46,7 @@ async function withRig(
     const { log, text } = captureLog("debug");
     const client = createPlatformClient(
       { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
-      { fetch: opts.wrapFetch?.(platform.fetch) ?? platform.fetch, clock, log },
+      { fetch: platform.fetch, clock, log },
     );
     const uploadsRoot = `${dir}/uploads`;
     const inbox = await DurableInbox.open({ dir, log, clock, workspaceId: me.id });
@@ -56,7 +58,7 @@ async function withRig(
     });
     const poller = new InboxPoller(
       { selfId: me.id, intervalMs: 5_000 },
-      { platform: client, inbox, clock, log, uploads },
+      { platform: client, inbox, clock, log, uploads: opts.wrapResolver?.(uploads) ?? uploads },
     );
     try {
       await fn({ platform, me, inbox, poller, uploadsRoot, logText: text });
@@ -248,16 +250,18 @@ Deno.test("canvas uploads: stored names keep only safe characters and never clim
 Deno.test("canvas uploads: several files attached at once are fetched side by side, each once", async () => {
   let inFlight = 0;
   let peak = 0;
-  const wrapFetch = (fetch: Fetch): Fetch => async (req) => {
-    if (!req.url.includes("/pending-uploads/") || req.method !== "GET") return await fetch(req);
-    inFlight++;
-    peak = Math.max(peak, inFlight);
-    try {
-      return await fetch(req);
-    } finally {
-      inFlight--;
-    }
-  };
+  // Counts resolutions running at once: the poller starts up to 4 before awaiting any.
+  const wrapResolver = (resolver: UploadResolver): Pick<UploadResolver, "resolve"> => ({
+    async resolve(message, opts) {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      try {
+        return await resolver.resolve(message, opts);
+      } finally {
+        inFlight--;
+      }
+    },
+  });
   await withRig(async (rig) => {
     const staged = [1, 2, 3].map((n) =>
       rig.platform.uploadFromCanvas(rig.me.id, {
@@ -286,6 +290,35 @@ Deno.test("canvas uploads: several files attached at once are fetched side by si
       assertEquals(await Deno.readFile(localPath(m.attachments?.[0]?.uri ?? "")), PNG);
     }
     assertEquals(rig.platform.count(CONTENT), 3, "one fetch per file");
-    assert(peak > 1, `fetched one after another (peak ${peak})`);
-  }, { wrapFetch });
+    assertEquals(peak, 4, "the four messages were resolved side by side");
+  }, { wrapResolver });
+});
+
+Deno.test("canvas uploads: a link planted as the workspace's upload folder is refused, nothing written through it", async () => {
+  await withRig(async (rig) => {
+    const elsewhere = `${rig.uploadsRoot}-elsewhere`;
+    await Deno.mkdir(elsewhere);
+    await Deno.mkdir(rig.uploadsRoot, { mode: 0o700 });
+    await Deno.symlink(elsewhere, `${rig.uploadsRoot}/${rig.me.id}`);
+    rig.platform.uploadFromCanvas(rig.me.id, { name: "a.png", mimeType: "image/png", bytes: PNG });
+    await rig.poller.pollOnce();
+    await rig.poller.pollOnce();
+    const file = only(rig.inbox).attachments?.[0];
+    assertStringIncludes(file?.error ?? "", "is not a plain folder");
+    assertEquals([...Deno.readDirSync(elsewhere)], []);
+  });
+});
+
+Deno.test("canvas uploads: an operator's upload folder may itself be a link to a folder", async () => {
+  await withTempDir(async (dir) => {
+    const { log } = captureLog();
+    await Deno.mkdir(`${dir}/real`);
+    await Deno.symlink(`${dir}/real`, `${dir}/chosen`);
+    const store = new UploadStore(`${dir}/chosen`, "ws-1", log);
+    const writer = await store.create("f1", "a.txt");
+    await writer.write(new TextEncoder().encode("hi"));
+    const path = await writer.finish();
+    assertEquals(await Deno.readTextFile(`${dir}/real/ws-1/f1-a.txt`), "hi");
+    assertEquals(await store.find("f1"), path);
+  });
 });
