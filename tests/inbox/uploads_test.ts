@@ -293,3 +293,32 @@ Deno.test("canvas uploads: several files attached at once are fetched side by si
     assertEquals(peak, 4, "the four messages were resolved side by side");
   }, { wrapResolver });
 });
+
+Deno.test("canvas uploads: a link planted as the workspace's upload folder is refused, nothing written through it", async () => {
+  await withRig(async (rig) => {
+    const elsewhere = `${rig.uploadsRoot}-elsewhere`;
+    await Deno.mkdir(elsewhere);
+    await Deno.mkdir(rig.uploadsRoot, { mode: 0o700 });
+    await Deno.symlink(elsewhere, `${rig.uploadsRoot}/${rig.me.id}`);
+    rig.platform.uploadFromCanvas(rig.me.id, { name: "a.png", mimeType: "image/png", bytes: PNG });
+    await rig.poller.pollOnce();
+    await rig.poller.pollOnce();
+    const file = only(rig.inbox).attachments?.[0];
+    assertStringIncludes(file?.error ?? "", "is not a plain folder");
+    assertEquals([...Deno.readDirSync(elsewhere)], []);
+  });
+});
+
+Deno.test("canvas uploads: an operator's upload folder may itself be a link to a folder", async () => {
+  await withTempDir(async (dir) => {
+    const { log } = captureLog();
+    await Deno.mkdir(`${dir}/real`);
+    await Deno.symlink(`${dir}/real`, `${dir}/chosen`);
+    const store = new UploadStore(`${dir}/chosen`, "ws-1", log);
+    const writer = await store.create("f1", "a.txt");
+    await writer.write(new TextEncoder().encode("hi"));
+    const path = await writer.finish();
+    assertEquals(await Deno.readTextFile(`${dir}/real/ws-1/f1-a.txt`), "hi");
+    assertEquals(await store.find("f1"), path);
+  });
+});
