@@ -129,6 +129,8 @@ export class InboxPoller {
   /** An ack failed and that was logged; the next success logs the recovery. */
   #isAckFailing = false;
 
+  #firstPoll = Promise.withResolvers<void>();
+
   constructor(cfg: PollerConfig, deps: PollerDeps) {
     this.#cfg = { pageLimit: PAGE_LIMIT, ...cfg };
     this.#pageLimit = this.#cfg.pageLimit;
@@ -150,12 +152,23 @@ export class InboxPoller {
     try {
       while (!signal.aborted) {
         const delayMs = await this.pollOnce({ signal });
+        this.#firstPoll.resolve();
         if (signal.aborted) break;
         await this.#pause(delayMs, signal);
       }
     } finally {
       unsubscribe();
+      this.#firstPoll.resolve();
     }
+  }
+
+  /**
+   * Settles once run()'s first poll has finished, whatever its outcome (or run() ended).
+   * Never rejects: the inbox tools wait on it so a fresh start does not answer "empty" while
+   * messages wait on the platform.
+   */
+  get firstPoll(): Promise<void> {
+    return this.#firstPoll.promise;
   }
 
   /**
@@ -285,10 +298,16 @@ export class InboxPoller {
    * out of the window; rows read twice are absorbed by the inbox's dedupe.
    */
   #backlogSecs(): number {
-    const now = this.#deps.clock.now();
-    const from = this.#caughtUpMs ?? this.#lostCursorMs;
-    if (from === null) return BACKLOG_WINDOW_SECS;
-    const secs = Math.ceil((now - from) / 1000) + BACKLOG_MARGIN_SECS;
+    const { clock } = this.#deps;
+    // Since the last catch-up: monotonic. Since a lost cursor's row: that is a platform (wall)
+    // time, so it is compared with the wall clock.
+    const elapsedMs = this.#caughtUpMs !== null
+      ? clock.now() - this.#caughtUpMs
+      : this.#lostCursorMs !== null
+      ? clock.wallNow() - this.#lostCursorMs
+      : null;
+    if (elapsedMs === null) return BACKLOG_WINDOW_SECS;
+    const secs = Math.ceil(elapsedMs / 1000) + BACKLOG_MARGIN_SECS;
     return Math.min(MAX_BACKLOG_SECS, Math.max(BACKLOG_WINDOW_SECS, secs));
   }
 

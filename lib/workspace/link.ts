@@ -70,6 +70,7 @@ export class WorkspaceLink {
   #loops: Promise<void>[] = [];
   #inbox: DurableInbox | null = null;
   #poller: InboxPoller | null = null;
+  #firstPoll = Promise.withResolvers<void>();
   #unavailable: InboxUnavailable | null = null;
   /** The first opening of the inbox, started by open() and settled before stop() returns. */
   #opening: Promise<InboxOpening> = Promise.resolve({ inbox: null, unavailable: null });
@@ -110,6 +111,7 @@ export class WorkspaceLink {
     }
     if (settings.isInboxDisabled) {
       link.#unavailable = INBOX_DISABLED;
+      link.#firstPoll.resolve();
     } else {
       const opening = link.#tryOpenInbox().then(() => ({
         inbox: link.#inbox,
@@ -119,6 +121,15 @@ export class WorkspaceLink {
       link.#unavailable = inboxLoading(opening);
     }
     return link;
+  }
+
+  /**
+   * Settles once this run's first inbox poll has finished (any outcome), or once there will be
+   * none: the inbox is disabled, was not ours at start-up (another process), or stop() ran.
+   * Never rejects. The inbox tools wait on it (bounded) on a fresh start (issue 11 item 9).
+   */
+  get firstPoll(): Promise<void> {
+    return this.#firstPoll.promise;
   }
 
   /** Settles once the first attempt to open the inbox has (the inbox, or null). */
@@ -235,6 +246,8 @@ export class WorkspaceLink {
   /** Waits until the inbox can be opened (another process let go), then polls it. */
   async #runInbox(signal: AbortSignal): Promise<void> {
     await this.#opening;
+    if (this.#poller === null) this.#firstPoll.resolve(); // not ours at start-up: no first poll
+    else void this.#poller.firstPoll.then(() => this.#firstPoll.resolve());
     while (this.#inbox === null && !signal.aborted) {
       await this.#deps.clock.sleep(this.#settings.pollIntervalMs, signal);
       if (signal.aborted) break;
@@ -282,6 +295,7 @@ export class WorkspaceLink {
   /** Waits for the loops (after their signal aborted), then flushes and closes the inbox. */
   async stop(): Promise<void> {
     this.#openAbort.abort(); // a platform check of older files must not hold up the exit
+    this.#firstPoll.resolve();
     await this.#opening;
     await Promise.allSettled(this.#loops);
     this.#loops = [];

@@ -366,3 +366,35 @@ Deno.test("doctor: a lock file that is a FIFO is warned about and never opened (
     assertStringIncludes(text, `${lock} is not a regular file`);
   });
 });
+
+Deno.test("doctor: with MOLECULE_WORKSPACES every workspace gets its own checks on its own tenant; a wrong token is pinned to its workspace", async () => {
+  await withPlatform(async (s) => {
+    const other = createFakePlatform();
+    const beta = other.addWorkspace({ name: "Beta" });
+    const served = await other.serve();
+    try {
+      const wrong = "tok_wrong_for_beta_abcdefghijklmnopqrstuvwxyz";
+      const { report, text, status } = await doctorWith({
+        PLATFORM_URL: s.url,
+        MOLECULE_WORKSPACES: JSON.stringify([
+          { id: s.id, token: s.token },
+          { id: beta.id, token: wrong, platform_url: served.url },
+        ]),
+        CONFIGS_DIR: s.dir,
+      });
+      assertEquals(report.exitCode, 1, text);
+      const alphaTag = s.id.slice(0, 8);
+      const betaTag = beta.id.slice(0, 8);
+      assertEquals(status[`token accepted (${alphaTag})`], "ok", text);
+      assertEquals(status[`token accepted (${betaTag})`], "fail", text);
+      assertEquals(status[`platform reachable (${betaTag})`], "ok", text);
+      assertStringIncludes(text, "MOLECULE_WORKSPACES = (set; tokens not shown): 2 workspace(s)");
+      assertStringIncludes(text, `[1] ${beta.id} on ${served.url}`);
+      // Each heartbeat went to its own tenant.
+      assert(other.requests.some((r) => r.route === "POST /registry/heartbeat"));
+      for (const token of [s.token, wrong]) assert(!text.includes(token), "no token shows");
+    } finally {
+      await served.close();
+    }
+  });
+});
