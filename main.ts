@@ -10,7 +10,7 @@
 // when run.
 import { type InstallRequest, parseCli } from "./lib/cli/args.ts";
 import { describeSources, sourcesLine } from "./lib/cli/config_sources.ts";
-import { type Clock, systemClock } from "./lib/clock.ts";
+import { type Clock, createClock, systemClock } from "./lib/clock.ts";
 import { type Config, type Env, loadConfig, readEnv, warnIfCleartextRemote } from "./lib/config.ts";
 import { AuthRejectedError, EXIT } from "./lib/errors.ts";
 import { WORKSPACE_LIST_VARS } from "./lib/workspace_list.ts";
@@ -36,28 +36,21 @@ import type { AttachPolicy } from "./lib/tools/attachment_policy.ts";
 const LINK_LOAD_GRACE_MS = 100;
 
 /**
- * systemClock with its sleeps on AbortSignal.timeout, for the requests sent before initialize
+ * systemClock with its timers on AbortSignal.timeout, for the requests sent before initialize
  * is answered (the first register's timeout): Deno's first setTimeout costs about 4 MiB of RSS
- * and 30 ms there, AbortSignal.timeout about 0.2 MiB (measured beside make bench's floor). The
- * timer cannot be cleared: an early wake-up only stops listening to it, and the process exits
- * with Deno.exit whatever timers remain.
+ * and 30 ms there, AbortSignal.timeout about 0.2 MiB (measured beside make bench's floor). Its
+ * timer cannot be cleared: cancelling only stops listening, and the process ends with Deno.exit
+ * whatever timers remain.
  */
-const startupClock: Clock = {
-  now: systemClock.now,
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = AbortSignal.timeout(Math.max(0, ms));
-      const done = () => {
-        timer.removeEventListener("abort", done);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      };
-      timer.addEventListener("abort", done, { once: true });
-      signal?.addEventListener("abort", done, { once: true });
-    });
+const startupClock: Clock = createClock({
+  monotonicMs: () => performance.now(),
+  wallMs: () => Date.now(),
+  setTimer(fn, ms) {
+    const timer = AbortSignal.timeout(ms);
+    timer.addEventListener("abort", fn, { once: true });
+    return () => timer.removeEventListener("abort", fn);
   },
-};
+});
 
 /** One workspace to serve: its id, URL, agent name and token (a secret). */
 interface ServedSettings {

@@ -19,6 +19,11 @@ export const PEAK_RSS_ABOVE_FLOOR_MIB = 5;
 
 /** The bare stdio responder, repo-relative. */
 export const FLOOR_ENTRY = "bench/floor_responder.ts";
+/**
+ * The bare responder that first sends one register, as the program must before it answers
+ * initialize (issue 12's hold): shows what that request alone costs in Deno.
+ */
+export const REGISTER_FLOOR_ENTRY = "bench/floor_register_responder.ts";
 
 /** Raw samples of one process kind (the program, or the floor). */
 export interface StartSamples {
@@ -41,6 +46,8 @@ export interface StartSamples {
 export interface ColdStartSamples {
   program: StartSamples;
   floor: StartSamples;
+  /** The floor that registers before it replies (info rows only). */
+  registerFloor: StartSamples;
 }
 
 function emptySamples(): StartSamples {
@@ -94,15 +101,23 @@ async function measureOne(
  * that fills Deno's caches), alternating which goes first so drift on a busy machine hits both.
  */
 export async function measureColdStart(sim: Simulator, runs: number): Promise<ColdStartSamples> {
-  const samples: ColdStartSamples = { program: emptySamples(), floor: emptySamples() };
+  const samples: ColdStartSamples = {
+    program: emptySamples(),
+    floor: emptySamples(),
+    registerFloor: emptySamples(),
+  };
   for (let i = 0; i <= runs; i++) {
     const isWarmUp = i === 0;
     const program = () => measureOne(sim, undefined, isWarmUp ? null : samples.program);
     const floor = () => measureOne(sim, FLOOR_ENTRY, isWarmUp ? null : samples.floor);
+    const registerFloor = () =>
+      measureOne(sim, REGISTER_FLOOR_ENTRY, isWarmUp ? null : samples.registerFloor);
     if (i % 2 === 0) {
       await program();
       await floor();
+      await registerFloor();
     } else {
+      await registerFloor();
       await floor();
       await program();
     }
@@ -148,6 +163,14 @@ export function coldStartFigures(s: ColdStartSamples): Figure[] {
       verdict: startAbove <= COLD_START_ABOVE_FLOOR_MS ? "PASS" : "MISS",
     } satisfies Figure,
   ];
+  const registerStart = summarize(s.registerFloor.startMs);
+  if (registerStart.count > 0) {
+    figures.push(info({
+      bench: "1 cold start",
+      what: "floor that registers first (issue 12 hold), p50; program − it",
+      value: `${ms(registerStart.p50)}; ${plus(ms(start.p50 - registerStart.p50))}`,
+    }));
+  }
   if (s.program.cpuMs.length > 0 && s.floor.cpuMs.length > 0) {
     const cpu = median(s.program.cpuMs);
     const floorCpu = median(s.floor.cpuMs);
@@ -156,6 +179,14 @@ export function coldStartFigures(s: ColdStartSamples): Figure[] {
       what: "CPU time to the reply, all threads: program / floor",
       value: `${ms(cpu)} / ${ms(floorCpu)} (${plus(ms(cpu - floorCpu))})`,
     }));
+    if (s.registerFloor.cpuMs.length > 0) {
+      const registerCpu = median(s.registerFloor.cpuMs);
+      figures.push(info({
+        bench: "1 cold start",
+        what: "CPU time to the reply: floor that registers first; program − it",
+        value: `${ms(registerCpu)}; ${plus(ms(cpu - registerCpu))}`,
+      }));
+    }
   }
   if (s.program.rssMiB.length === 0 || s.floor.peakMiB.length === 0) {
     figures.push(
@@ -197,6 +228,14 @@ export function coldStartFigures(s: ColdStartSamples): Figure[] {
       value: plus(mib(rss - floorRss)),
     }),
   );
+  if (s.registerFloor.peakMiB.length > 0) {
+    const registerPeak = median(s.registerFloor.peakMiB);
+    figures.push(info({
+      bench: "2 memory",
+      what: "peak RSS, floor that registers first (issue 12 hold); program − it",
+      value: `${mib(registerPeak)}; ${plus(mib(peak - registerPeak))}`,
+    }));
+  }
   if (s.program.settledPeakMiB.length > 0) {
     const settled = median(s.program.settledPeakMiB);
     figures.push(info({
