@@ -332,6 +332,7 @@ function toolSet(
         realPath: (path) => Deno.realPath(path),
         stat: (path) => Deno.stat(path),
         open: (path) => Deno.open(path, { read: true }),
+        readDir: (path) => Deno.readDir(path),
       },
       attachPolicy,
     },
