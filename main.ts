@@ -23,7 +23,7 @@ import { StdioTransport } from "./lib/mcp/stdio.ts";
 import { UnsafeStateFileError } from "./lib/state/safe_file.ts";
 import { resolveStateDir, type StateDirSource } from "./lib/state/state_dir.ts";
 import { checkToken, resolveToken, type TokenSource } from "./lib/state/token.ts";
-import type { ServedWorkspace, ToolDeps } from "./lib/tools/index.ts";
+import type { InboxNotice, ServedWorkspace, ToolDeps } from "./lib/tools/index.ts";
 import { VERSION } from "./lib/version.ts";
 import type { WorkspaceLink } from "./lib/workspace/link.ts";
 import type { AttachPolicy } from "./lib/tools/attachment_policy.ts";
@@ -136,17 +136,18 @@ export async function main(args: string[]): Promise<number> {
 
 /**
  * Runs the server until stdin closes or a signal arrives. The MCP session starts first, with
- * only the modules initialize needs; the workspace links and the tools load behind it, and
- * tools/list or tools/call wait for them. Then each link registers, heartbeats and polls. The
- * answer to initialize waits for the first register of every workspace (at most
- * INITIALIZE_HOLD_MS), so a refused token stops us before the host shows a healthy server.
+ * only the modules initialize needs. The answer to initialize waits for the first register of
+ * every workspace (at most INITIALIZE_HOLD_MS), so a refused token stops us before the host
+ * shows a healthy server; that register is sent with the platform modules alone. The links
+ * load once it has answered, the tools once initialize is answered, and tools/list or
+ * tools/call wait for them. Then each link heartbeats and polls.
  * Each workspace runs on its own: a refused token stops only that one; exit 3 when all are.
  */
 async function serve(setup: Setup): Promise<number> {
   const { config, stateDir, log, http } = setup;
   const isMulti = setup.workspaces.length > 1;
-  // The links and the tools load once the host has been heard (the reply to its initialize is
-  // then already being prepared), so loading them never delays being heard.
+  // Nothing beyond start-up's modules loads before the host has been heard, and only the
+  // first register's modules load before its initialize is answered (make bench 1 and 2).
   const heard = Promise.withResolvers<void>();
   const stopping = new AbortController();
   const served = setup.workspaces.map((ws) => ({
@@ -185,30 +186,45 @@ async function serve(setup: Setup): Promise<number> {
   const isRefusedByAll = Promise.allSettled(firstRegisters).then((outcomes) =>
     outcomes.length > 0 && outcomes.every((o) => o.status === "rejected")
   );
+  const registered = Promise.withResolvers<void>();
   const holdOver = Promise.withResolvers<void>();
-  // The rest loads once the registers have answered (or the hold is over): before that it
+  // AbortSignal.timeout, not setTimeout: cheaper before initialize (see LINK_LOAD_GRACE_MS).
+  AbortSignal.timeout(INITIALIZE_HOLD_MS).addEventListener("abort", () => holdOver.resolve());
+  // The links load once the registers have answered (or the hold is over): before that they
   // would only compete with them, and with the answer to initialize, for the CPU and memory.
   const modules = Promise.race([isRefusedByAll, holdOver.promise]).then(loadLinkModules);
   const openings = Promise.all(
     served.map(({ settings, log }) => openLink(modules, settings, { fetch: http.fetch, log })),
   );
-  const routing = Promise.all([modules, openings]).then(([{ tools }, links]) => {
+  // Every token refused: held until the link flow below closes the session unanswered.
+  const initializeGate = Promise.race([
+    registered.promise,
+    holdOver.promise,
+    isRefusedByAll.then((isRefused) => isRefused ? registered.promise : undefined),
+  ]);
+  // The tools load once the held initialize is released: registering needs neither.
+  const tools = Promise.all([modules, initializeGate]).then(() => import("./lib/tools/index.ts"));
+  const routing = Promise.all([tools, openings]).then(([tools, links]) => {
     if (links.some((link) => link === null)) return null;
     const open = links.filter((link): link is WorkspaceLink => link !== null);
     const first = open[0];
     if (first === undefined) return null;
     const served = open.map((link) => servedWorkspace(link, link.platform.workspaceId));
-    return { links: open, first, router: new tools.WorkspaceRouter(served) };
+    // Hosts that show no pushes learn of arrivals from a line at the end of other results.
+    const inboxNotice = config.isInboxNoticeDisabled ? undefined : new tools.InboxNotice();
+    return { links: open, first, router: new tools.WorkspaceRouter(served), inboxNotice };
   });
-  const registered = Promise.withResolvers<void>();
-  // AbortSignal.timeout, not setTimeout: cheaper before initialize (see LINK_LOAD_GRACE_MS).
-  AbortSignal.timeout(INITIALIZE_HOLD_MS).addEventListener("abort", () => holdOver.resolve());
   const server = new McpServer<ToolDeps>({
     transport: new StdioTransport({ input: Deno.stdin.readable, output: Deno.stdout, log }),
     serverInfo: { name: "molecule", version: VERSION },
-    loading: Promise.all([modules, routing]).then(([{ tools }, routed]) => {
+    loading: Promise.all([tools, routing]).then(([tools, routed]) => {
       if (routed === null) throw new Error("a workspace link did not open");
-      return toolSet(routed.router.route(tools.platformTools()), routed.first, setup);
+      return toolSet(
+        routed.router.route(tools.platformTools()),
+        routed.first,
+        setup,
+        routed.inboxNotice,
+      );
     }),
     log,
     instructions: () =>
@@ -219,12 +235,7 @@ async function serve(setup: Setup): Promise<number> {
     clock: systemClock,
     // The one redaction step, shared with the logger: results, errors and pushes pass it.
     outgoingText: (text) => log.redactor.redact(text),
-    // Every token refused: held until the link flow below closes the session unanswered.
-    initializeGate: Promise.race([
-      registered.promise,
-      holdOver.promise,
-      isRefusedByAll.then((isRefused) => isRefused ? registered.promise : undefined),
-    ]),
+    initializeGate,
   });
   void server.heard.then(heard.resolve);
   // A host that stays silent still gets its workspaces registered. AbortSignal.timeout, not
@@ -241,15 +252,19 @@ async function serve(setup: Setup): Promise<number> {
   let links: WorkspaceLink[] = [];
   try {
     await server.start();
-    const routed = await routing;
-    if (routed === null) return EXIT.CONFIG;
-    links = routed.links;
+    const opened = await openings;
+    if (opened.some((link) => link === null)) return EXIT.CONFIG;
+    links = opened.filter((link): link is WorkspaceLink => link !== null);
     const { push } = await modules;
     const names = new Map<string, string>();
     links.forEach((link) => {
       const id = link.platform.workspaceId;
       link.onArrived((messages) => {
-        routed.router.noteArrival(id, messages);
+        // In arrival order (then-callbacks run in order), once the tools have loaded.
+        void routing.then((routed) => {
+          routed?.router.noteArrival(id, messages);
+          routed?.inboxNotice?.noteArrivals(messages.length);
+        });
         for (const message of messages) {
           const shown = isMulti ? { ...message, arrival_workspace_id: id } : message;
           const name = names.get(id);
@@ -315,13 +330,12 @@ function loadRegisterModules() {
   ]).then(([http, registry, registration]) => ({ http, registry, registration }));
 }
 
-/** The modules behind the MCP session: the workspace link, the tools, the channel push. */
+/** The modules the links need (loaded once the first registers answered): link, channel push. */
 function loadLinkModules() {
   return Promise.all([
     import("./lib/workspace/link.ts"),
-    import("./lib/tools/index.ts"),
     import("./lib/workspace/channel_push.ts"),
-  ]).then(([link, tools, push]) => ({ link, tools, push }));
+  ]).then(([link, push]) => ({ link, push }));
 }
 
 /**
@@ -366,6 +380,7 @@ function toolSet(
   tools: ToolSet<ToolDeps>["tools"],
   link: WorkspaceLink,
   { config, log, attachPolicy }: Setup,
+  inboxNotice: InboxNotice | undefined,
 ): ToolSet<ToolDeps> {
   return {
     tools,
@@ -394,6 +409,7 @@ function toolSet(
         readDir: (path) => Deno.readDir(path),
       },
       attachPolicy,
+      ...(inboxNotice === undefined ? {} : { inboxNotice }),
     },
   };
 }
