@@ -182,10 +182,14 @@ async function serve(setup: Setup): Promise<number> {
         }, stopping.signal)
       )
   );
+  // A refusal is acted on by the link (exit 3); this only keeps it from being unhandled.
+  for (const first of firstRegisters) first?.catch(() => {});
   // Settled once every first register has answered; true when every token was refused.
-  const isRefusedByAll = Promise.allSettled(firstRegisters).then((outcomes) =>
-    outcomes.length > 0 && outcomes.every((o) => o.status === "rejected")
-  );
+  // (After the host is heard: with every heartbeat disabled nothing is sent, and the links
+  // must not load before the reply is on its way.)
+  const isRefusedByAll = heard.promise.then(() => Promise.allSettled(firstRegisters)).then((
+    outcomes,
+  ) => outcomes.length > 0 && outcomes.every((o) => o.status === "rejected"));
   const registered = Promise.withResolvers<void>();
   const holdOver = Promise.withResolvers<void>();
   // AbortSignal.timeout, not setTimeout: cheaper before initialize (see LINK_LOAD_GRACE_MS).

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { DurableInbox } from "../../lib/inbox/inbox.ts";
+import { AuthRejectedError, PlatformError } from "../../lib/errors.ts";
 import { WorkspaceLink, type WorkspaceLinkSettings } from "../../lib/workspace/link.ts";
 import { createFakePlatform } from "../fakes/fake_platform.ts";
 import { captureLog } from "../fakes/log_capture.ts";
@@ -137,5 +138,39 @@ Deno.test("workspace link: an older version's files are checked with the platfor
     const opened = await again.inboxOpened;
     assertEquals(opened.inbox?.cursor?.id, row.id);
     await again.stop();
+  });
+});
+
+Deno.test("workspace link: a first register already sent at start-up is not sent again; its refusal stops the link", async () => {
+  await withTempDir(async (dir) => {
+    const clock = new ManualClock();
+    const { log } = captureLog("info");
+    const platform = createFakePlatform({ clock });
+    const me = platform.addWorkspace({ delivery_mode: "poll", name: "me" });
+    const live = { ...settings(dir, me), isHeartbeatDisabled: false, isInboxDisabled: true };
+    const registers = () =>
+      platform.requests.filter((r) => r.route === "POST /registry/register").length;
+
+    const link = await WorkspaceLink.open(live, { fetch: platform.fetch, clock, log });
+    const stop = new AbortController();
+    await link.start(stop.signal, Promise.resolve(true));
+    assertEquals(registers(), 0, "main.ts's register stands in for the link's");
+    stop.abort();
+    await link.stop();
+
+    const refused = await WorkspaceLink.open(live, { fetch: platform.fetch, clock, log });
+    const refusal = new AuthRejectedError(
+      me.id,
+      new PlatformError("POST /registry/register", 401, { next: "fix the token" }),
+    );
+    const again = new AbortController();
+    const error = await refused.start(again.signal, Promise.reject(refusal)).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    assert(error === refusal, "the refusal reaches the caller, which exits 3");
+    assertEquals(registers(), 0);
+    again.abort();
+    await refused.stop();
   });
 });
