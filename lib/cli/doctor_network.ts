@@ -85,11 +85,22 @@ export async function checkWorkspace(
       results.push({ status: "skip", label: label("token accepted"), message: why });
       results.push({ status: "skip", label: label("inbox readable"), message: why });
     } else {
-      results.push({ ...await tokenVerdict(ws, client, opts), label: label("token accepted") });
-      results.push({
-        ...await inboxVerdict(ws, client, { ...opts, log: quiet }),
-        label: label("inbox readable"),
-      });
+      const { isRefused, ...token } = await tokenVerdict(ws, client, opts);
+      results.push({ ...token, label: label("token accepted") });
+      // A refused token fails the inbox read too; its own 401 advice (token of another
+      // workspace) would send the operator the wrong way.
+      results.push(
+        isRefused
+          ? {
+            status: "skip",
+            label: label("inbox readable"),
+            message: "skipped: fix the token first",
+          }
+          : {
+            ...await inboxVerdict(ws, client, { ...opts, log: quiet }),
+            label: label("inbox readable"),
+          },
+      );
     }
   }
   results.push({
@@ -141,6 +152,25 @@ function unreachable(err: PlatformError, host: string): Verdict {
   return { status: "fail", message: `no answer from ${host} (${detail})`, next: err.next };
 }
 
+/**
+ * The next step when GET /workspaces/:id answers a 404 that is not the platform's "workspace
+ * not found": the URL reaches a web server, but not the platform API at that path (a path such
+ * as /api or /canvas after the host, or another service on that port).
+ */
+function notTheApiNext(platformUrl: string): string {
+  let path = "";
+  try {
+    path = new URL(platformUrl).pathname.replace(/\/+$/, "");
+  } catch {
+    // loadConfig validated the URL; keep the generic advice if it still does not parse.
+  }
+  const base =
+    "PLATFORM_URL must be the tenant's base address, e.g. https://<tenant>.moleculesai.app";
+  return path === ""
+    ? `${base}; check that this host and port serve the Molecule platform, not another service`
+    : `${base}: drop the path ${JSON.stringify(path)} from it`;
+}
+
 function workspaceVerdict(ws: DoctorWorkspace, lookup: WorkspaceLookup | PlatformError): Verdict {
   if (lookup instanceof PlatformError) {
     if (lookup.status === 404 && lookup.detail === "workspace not found") {
@@ -154,7 +184,7 @@ function workspaceVerdict(ws: DoctorWorkspace, lookup: WorkspaceLookup | Platfor
     return {
       status: "fail",
       message: `${lookup.message}: this does not look like the Molecule platform API`,
-      next: lookup.next,
+      next: lookup.status === 404 ? notTheApiNext(ws.platformUrl) : lookup.next,
     };
   }
   if (lookup.kind === "removed") {
@@ -178,11 +208,12 @@ function workspaceVerdict(ws: DoctorWorkspace, lookup: WorkspaceLookup | Platfor
   return { status: "ok", message: `${JSON.stringify(name)}, status ${status}${stale}` };
 }
 
+/** The token check's verdict; isRefused = the platform answered 401 to the heartbeat. */
 async function tokenVerdict(
   ws: DoctorWorkspace,
   client: PlatformClient,
   opts: { timeoutMs: number },
-): Promise<Verdict> {
+): Promise<Verdict & { isRefused?: boolean }> {
   if (ws.isHeartbeatDisabled) {
     return {
       status: "skip",
@@ -198,6 +229,7 @@ async function tokenVerdict(
     if (err.status === 401) {
       return {
         status: "fail",
+        isRefused: true,
         message: `the platform refused the token (HTTP 401${
           err.detail === "" ? "" : `: ${err.detail}`
         })`,
