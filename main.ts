@@ -318,6 +318,7 @@ function toolSet(
       get inboxUnavailable() {
         return link.inboxUnavailable;
       },
+      firstPoll: link.firstPoll,
       selfId: config.workspaceId,
       workspaceTier: config.workspaceTier,
       runtimeIdentity: config.runtimeIdentity,
@@ -328,6 +329,7 @@ function toolSet(
         realPath: (path) => Deno.realPath(path),
         stat: (path) => Deno.stat(path),
         open: (path) => Deno.open(path, { read: true }),
+        readDir: (path) => Deno.readDir(path),
       },
       attachPolicy,
     },
