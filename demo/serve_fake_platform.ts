@@ -160,15 +160,21 @@ export async function serveFakePlatform(opts: ServeOptions = {}): Promise<FakePl
   return { sim, command, quitRequested, close: () => sim.close() };
 }
 
+function writeTo(out: { writeSync(p: Uint8Array): number }, text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  let written = 0;
+  while (written < bytes.length) written += out.writeSync(bytes.subarray(written));
+}
+
 async function main(): Promise<void> {
   const portText = Deno.args[0] ?? "0";
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`port must be a number 0-65535 (0 = any free port), got ${portText}`);
+    writeTo(Deno.stderr, `port must be a number 0-65535 (0 = any free port), got ${portText}\n`);
     Deno.exit(2);
   }
   const server = await serveFakePlatform({ port });
-  console.log(banner(server.sim));
+  writeTo(Deno.stdout, `${banner(server.sim)}\n`);
   const stop = async () => {
     await server.close();
     Deno.exit(0);
@@ -184,7 +190,7 @@ async function main(): Promise<void> {
     while ((newline = pending.indexOf("\n")) >= 0) {
       const line = pending.slice(0, newline);
       pending = pending.slice(newline + 1);
-      console.log(server.command(line).text);
+      writeTo(Deno.stdout, `${server.command(line).text}\n`);
     }
   }
   // stdin closed (e.g. started in the background): keep serving until a signal or `quit`.
