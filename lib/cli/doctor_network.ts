@@ -67,6 +67,8 @@ export async function checkWorkspace(
   }
   const elapsedMs = Math.max(0, Math.round(deps.clock.now() - started));
   const host = new URL(ws.platformUrl).host;
+  // Why the event stream check is skipped ("" = run it): a refused token fails it too.
+  let skipStream = "";
   if (lookup instanceof PlatformError && lookup.status === 0) {
     results.push({ ...unreachable(lookup, host), label: label("platform reachable") });
     const why = "skipped: the platform cannot be reached";
@@ -89,6 +91,7 @@ export async function checkWorkspace(
     } else {
       const { isRefused, ...token } = await tokenVerdict(ws, client, opts);
       results.push({ ...token, label: label("token accepted") });
+      if (isRefused === true) skipStream = "skipped: fix the token first";
       // A refused token fails the inbox read too; its own 401 advice (token of another
       // workspace) would send the operator the wrong way.
       results.push(
@@ -106,10 +109,11 @@ export async function checkWorkspace(
     }
   }
   const canReach = !(lookup instanceof PlatformError && lookup.status === 0);
+  const streamSkip = canReach ? skipStream : "skipped: the platform cannot be reached";
   results.push({
-    ...(canReach
+    ...(streamSkip === ""
       ? await streamVerdict(ws, client, deps.clock)
-      : { status: "skip", message: "skipped: the platform cannot be reached" }),
+      : { status: "skip", message: streamSkip }),
     label: label("event stream"),
   });
   results.push({ ...transportVerdict(ws.platformUrl), label: label("transport security") });

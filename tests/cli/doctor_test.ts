@@ -141,6 +141,7 @@ Deno.test("doctor: a wrong token is pinpointed by 'token accepted', exit 1", asy
     // the operator the wrong way, and the summary read "(token accepted, … failed)".
     assertEquals(status["inbox readable"], "skip");
     assertStringIncludes(text, "[SKIP] inbox readable: skipped: fix the token first");
+    assertEquals(status["event stream"], "skip");
     assertStringIncludes(text, "not working; failed: token accepted\n");
   });
 });
