@@ -44,6 +44,8 @@ export const ENV_VARS = [
   "CLAUDE_CONFIG_DIR",
   "CODEX_HOME",
   "MOLECULE_MCP_ATTACH_ALLOW",
+  "MOLECULE_MCP_HTTP",
+  "MOLECULE_MCP_HTTP_TOKEN",
   // Shown by get_runtime_identity (lib/runtime_identity.ts), never interpreted.
   ...RUNTIME_IDENTITY_VARS,
 ] as const;
