@@ -15,16 +15,17 @@ import { describeSources, sourcesLine } from "./lib/cli/config_sources.ts";
 import { systemClock } from "./lib/clock.ts";
 import { type Config, type Env, loadConfig, readEnv, warnIfCleartextRemote } from "./lib/config.ts";
 import { AuthRejectedError, EXIT } from "./lib/errors.ts";
+import { WORKSPACE_LIST_VARS } from "./lib/workspace_list.ts";
 import { buildFetch, type Fetch } from "./lib/platform/http_client.ts";
 import { buildInstructions } from "./lib/instructions.ts";
-import { createLogger, type Logger } from "./lib/log.ts";
+import { createLogger, type Logger, withLogFields } from "./lib/log.ts";
 import { McpServer, type ToolSet } from "./lib/mcp/server.ts";
 import { Redactor } from "./lib/redact.ts";
 import { StdioTransport } from "./lib/mcp/stdio.ts";
 import { UnsafeStateFileError } from "./lib/state/safe_file.ts";
 import { resolveStateDir, type StateDirSource } from "./lib/state/state_dir.ts";
-import { resolveToken, type TokenSource } from "./lib/state/token.ts";
-import type { ToolDeps } from "./lib/tools/index.ts";
+import { checkToken, resolveToken, type TokenSource } from "./lib/state/token.ts";
+import type { ServedWorkspace, ToolDeps } from "./lib/tools/index.ts";
 import { VERSION } from "./lib/version.ts";
 import type { WorkspaceLink } from "./lib/workspace/link.ts";
 import type { AttachPolicy } from "./lib/tools/attachment_policy.ts";
@@ -36,13 +37,30 @@ import type { AttachPolicy } from "./lib/tools/attachment_policy.ts";
  */
 const LINK_LOAD_GRACE_MS = 100;
 
+/** One workspace to serve: its id, URL, agent name and token (a secret). */
+interface ServedSettings {
+  id: string;
+  platformUrl: string;
+  agentName: string;
+  token: string;
+}
+
+/**
+ * Longest wait for the first register before the host's initialize is answered anyway
+ * (issue 12): a refused token then stops the program before the host shows it as connected;
+ * a slower platform gets the normal start (a later refusal still exits 3).
+ */
+const INITIALIZE_HOLD_MS = 3_000;
+
 /** Everything the server needs once the configuration is valid. */
 interface Setup {
   config: Config;
   stateDir: string;
   stateDirSource: StateDirSource;
-  token: string;
-  tokenSource: TokenSource;
+  /** Every workspace served, in configuration order, with its token (a secret). */
+  workspaces: ServedSettings[];
+  /** Where the token came from; undefined when MOLECULE_WORKSPACES lists the tokens. */
+  tokenSource: TokenSource | undefined;
   log: Logger;
   /** The fetch every platform request uses (custom CA / proxy when configured). */
   http: { fetch: Fetch; close(): void };
@@ -95,51 +113,92 @@ export async function main(args: string[]): Promise<number> {
   }
   const { config, stateDir, stateDirSource, tokenSource, log } = setup.value;
   log.info("configuration ok", {
-    workspace: config.workspaceId,
-    platform: config.platformUrl,
+    workspace: config.workspaces.map((w) => w.id).join(", "),
+    platform: [...new Set(config.workspaces.map((w) => w.platformUrl))].join(", "),
     stateDir,
-    credentialsFrom: tokenSource,
+    credentialsFrom: tokenSource ?? config.workspaceListVar,
     from: sourcesLine(describeSources(env, { tokenSource, stateDirSource })),
   });
-  warnIfCleartextRemote(config.platformUrl, log);
+  if (config.workspaceListVar !== undefined) {
+    const ignored = ["WORKSPACE_ID", "MOLECULE_WORKSPACE_TOKEN", "MOLECULE_WORKSPACE_TOKEN_FILE"]
+      .filter((name) => (env[name as keyof Env] ?? "").trim() !== "");
+    if (ignored.length > 0) {
+      log.warn(`${ignored.join(", ")} ignored: ${config.workspaceListVar} lists the workspaces`, {
+        next: `unset ${ignored.join(", ")}, or remove ${config.workspaceListVar}`,
+      });
+    }
+  }
+  for (const url of new Set(config.workspaces.map((w) => w.platformUrl))) {
+    warnIfCleartextRemote(url, log);
+  }
   return await serve(setup.value);
 }
 
 /**
  * Runs the server until stdin closes or a signal arrives. The MCP session starts first, with
- * only the modules initialize needs, so the host's initialize is answered at once (whatever
- * the platform's latency); the workspace link and the tools load behind it, and tools/list or
- * tools/call wait for them. Then the link registers, heartbeats and polls.
+ * only the modules initialize needs; the workspace links and the tools load behind it, and
+ * tools/list or tools/call wait for them. Then each link registers, heartbeats and polls. The
+ * answer to initialize waits for the first register of every workspace (at most
+ * INITIALIZE_HOLD_MS), so a refused token stops us before the host shows a healthy server.
+ * Each workspace runs on its own: a refused token stops only that one; exit 3 when all are.
  */
 async function serve(setup: Setup): Promise<number> {
-  const { config, stateDir, token, log, http } = setup;
-  // The link and the tools load once the host has been heard (the reply to its initialize is
-  // then already on its way), so loading them never delays that answer.
+  const { config, stateDir, log, http } = setup;
+  const isMulti = setup.workspaces.length > 1;
+  // The links and the tools load once the host has been heard (the reply to its initialize is
+  // then already being prepared), so loading them never delays being heard.
   const heard = Promise.withResolvers<void>();
   const modules = heard.promise.then(loadLinkModules);
-  const opening = openLink(modules, { ...config, token, stateDir }, { fetch: http.fetch, log });
-  const loading = Promise.all([modules, opening]).then(([{ tools }, link]) => {
-    if (link === null) throw new Error("the workspace link did not open");
-    return toolSet(tools.platformTools(), link, setup);
+  const openings = Promise.all(setup.workspaces.map((ws) =>
+    openLink(modules, {
+      ...config,
+      workspaceId: ws.id,
+      platformUrl: ws.platformUrl,
+      agentName: ws.agentName,
+      token: ws.token,
+      stateDir,
+    }, { fetch: http.fetch, log: isMulti ? withLogFields(log, { workspace: ws.id }) : log })
+  ));
+  const routing = Promise.all([modules, openings]).then(([{ tools }, links]) => {
+    if (links.some((link) => link === null)) return null;
+    const open = links.filter((link): link is WorkspaceLink => link !== null);
+    const first = open[0];
+    if (first === undefined) return null;
+    const served = open.map((link) => servedWorkspace(link, link.platform.workspaceId));
+    return { links: open, first, router: new tools.WorkspaceRouter(served) };
   });
+  const registered = Promise.withResolvers<void>();
+  const holdOver = Promise.withResolvers<void>();
+  // AbortSignal.timeout, not setTimeout: cheaper before initialize (see LINK_LOAD_GRACE_MS).
+  AbortSignal.timeout(INITIALIZE_HOLD_MS).addEventListener("abort", () => holdOver.resolve());
+  const loading = Promise.all([modules, routing]).then(([{ tools }, routed]) => {
+    if (routed === null) throw new Error("a workspace link did not open");
+    return toolSet(routed.router.route(tools.platformTools()), routed.first, setup);
+  });
+  const initializeGate = Promise.race([registered.promise, holdOver.promise]);
   // Every session (stdio's one, or each HTTP session) is its own McpServer over the same
-  // tools and context: one inbox, whichever session pops a message.
+  // tools and context: one inbox per workspace, whichever session pops a message.
   const openSession = (transport: JsonRpcTransport) =>
     new McpServer<ToolDeps>({
       transport,
       serverInfo: { name: "molecule", version: VERSION },
       loading,
       log,
-      instructions: () => buildInstructions({ pollTimeoutSecs: config.pollTimeoutSecs }),
+      instructions: () =>
+        buildInstructions({
+          pollTimeoutSecs: config.pollTimeoutSecs,
+          workspaceCount: setup.workspaces.length,
+        }),
       clock: systemClock,
       // The one redaction step, shared with the logger: results, errors and pushes pass it.
       outgoingText: (text) => log.redactor.redact(text),
+      initializeGate,
     });
   const server: Front = setup.listen === undefined
     ? stdioFront(openSession, log)
     : await httpFront(openSession, setup.listen, log);
   void server.heard.then(heard.resolve);
-  // A host that stays silent still gets its workspace registered. AbortSignal.timeout, not
+  // A host that stays silent still gets its workspaces registered. AbortSignal.timeout, not
   // setTimeout: Deno's first setTimeout costs about 1.8 MiB of RSS before initialize is
   // answered, this about 0.3 MiB (measured with make bench's floor comparison).
   AbortSignal.timeout(LINK_LOAD_GRACE_MS).addEventListener("abort", () => heard.resolve());
@@ -150,8 +209,8 @@ async function serve(setup: Setup): Promise<number> {
   const onSignal = () => void server.close();
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
-  let exitCode: number = EXIT.OK;
-  let link: WorkspaceLink | null = null;
+  let isEveryTokenRefused = false;
+  let links: WorkspaceLink[] = [];
   try {
     try {
       await server.start();
@@ -164,31 +223,69 @@ async function serve(setup: Setup): Promise<number> {
       writeStderr("  next: pick another port with --http or MOLECULE_MCP_HTTP");
       return EXIT.CONFIG;
     }
-    link = await opening;
-    if (link === null) return EXIT.CONFIG;
+    const routed = await routing;
+    if (routed === null) return EXIT.CONFIG;
+    links = routed.links;
     const { push } = await modules;
-    const open = link;
-    open.onArrived((messages) => {
-      for (const message of messages) {
-        const notification = push.buildChannelNotification(message, open.peers.senderOf(message));
-        void server.notify(notification.method, notification.params); // never rejects
+    const names = new Map<string, string>();
+    links.forEach((link) => {
+      const id = link.platform.workspaceId;
+      link.onArrived((messages) => {
+        routed.router.noteArrival(id, messages);
+        for (const message of messages) {
+          const shown = isMulti ? { ...message, arrival_workspace_id: id } : message;
+          const name = names.get(id);
+          const notification = push.buildChannelNotification(shown, {
+            ...link.peers.senderOf(message),
+            ...(isMulti ? { workspace: { id, ...(name === undefined ? {} : { name }) } } : {}),
+          });
+          void server.notify(notification.method, notification.params); // never rejects
+        }
+      });
+    });
+    // Each workspace stops on its own when its token is refused; the others keep serving.
+    const starts = links.map(async (link) => {
+      const own = new AbortController();
+      stopping.signal.addEventListener("abort", () => own.abort(), { once: true });
+      const id = link.platform.workspaceId;
+      try {
+        await link.start(own.signal);
+      } catch (err) {
+        if (!(err instanceof AuthRejectedError)) throw err;
+        own.abort();
+        log.error(err.message, isMulti ? { workspace: id } : undefined);
+        return "refused" as const;
+      }
+      if (isMulti && !own.signal.aborted) {
+        // The push header names the workspace; its name is shown when the platform says it.
+        void link.platform.getWorkspace(undefined, { signal: own.signal }).then((found) => {
+          if (found.kind === "found") names.set(id, found.workspace.name);
+        }, () => {});
+      }
+      return "serving" as const;
+    });
+    const outcome = Promise.all(starts).then(async (results) => {
+      if (results.every((r) => r === "refused")) {
+        isEveryTokenRefused = true;
+        // Closed before initialize is answered: the host sees the failure, not a server.
+        await server.close();
+      } else if (results.includes("refused")) {
+        log.warn(
+          `${results.filter((r) => r === "refused").length} of ${results.length} workspaces ` +
+            "refused their token and stay down; the others serve",
+        );
       }
     });
-    await Promise.race([
-      server.closed,
-      open.start(stopping.signal).then(() => server.closed),
-    ]);
-  } catch (err) {
-    if (!(err instanceof AuthRejectedError)) throw err;
-    log.error(err.message);
-    exitCode = EXIT.TOKEN_REJECTED;
+    void outcome.finally(() => registered.resolve()).catch(() => {});
+    await Promise.race([server.closed, outcome.then(() => server.closed)]);
   } finally {
     stopping.abort();
+    registered.resolve();
     await server.close();
-    await link?.stop();
+    await Promise.all(links.map((link) => link.stop()));
     http.close();
   }
-  return exitCode;
+  return isEveryTokenRefused ? EXIT.TOKEN_REJECTED : EXIT.OK;
 }
 
 /** MCP over stdin/stdout: one session, over when stdin ends. */
@@ -266,7 +363,7 @@ function loadLinkModules() {
 }
 
 /**
- * Opens the workspace link (its client and durable inbox; nothing is sent yet), or returns
+ * Opens one workspace link (its client and durable inbox; nothing is sent yet), or returns
  * null after saying why on stderr: the state directory passed the start-up probe, so this is
  * rare (a full disk, or files in it that another user owns). A module that fails to load is a
  * bug and rejects.
@@ -287,7 +384,22 @@ async function openLink(
   }
 }
 
-/** The tools and the deps their handlers get, over one open workspace link. */
+/** One link as the tool router sees it (getters: the inbox opens later). */
+function servedWorkspace(link: WorkspaceLink, id: string): ServedWorkspace {
+  return {
+    id,
+    platform: link.platform,
+    peers: link.peers,
+    get inbox() {
+      return link.inbox;
+    },
+    get inboxUnavailable() {
+      return link.inboxUnavailable;
+    },
+  };
+}
+
+/** The tools and the deps their handlers get; the first link is the default workspace. */
 function toolSet(
   tools: ToolSet<ToolDeps>["tools"],
   link: WorkspaceLink,
@@ -373,7 +485,9 @@ async function prepare(
   env: Env,
   httpFlag: string | undefined,
 ): Promise<{ ok: true; value: Setup } | { ok: false; problems: string[] }> {
-  const loaded = loadConfig(env);
+  const loaded = loadConfig(env, { checkToken });
+  // MOLECULE_WORKSPACES (or _JSON) carries the tokens and replaces the token variables.
+  const isListed = WORKSPACE_LIST_VARS.some((name) => (env[name] ?? "").trim() !== "");
   // --http wins over MOLECULE_MCP_HTTP; blank counts as unset.
   const httpText = httpFlag ?? (env.MOLECULE_MCP_HTTP?.trim() || undefined);
   const listen = httpText === undefined ? undefined : parseHttpListen(httpText, {
@@ -386,7 +500,7 @@ async function prepare(
     redactor: new Redactor(),
   });
   const stateDir = await resolveStateDir({ configsDir: env.CONFIGS_DIR, home: env.HOME, log });
-  const token = await resolveToken({
+  const token = isListed ? null : await resolveToken({
     inline: env.MOLECULE_WORKSPACE_TOKEN,
     file: env.MOLECULE_WORKSPACE_TOKEN_FILE,
     stateDir: stateDir.ok ? stateDir.dir : undefined,
@@ -402,15 +516,25 @@ async function prepare(
     createHttpClient: (options) => Deno.createHttpClient(options),
     fetch: (req, init) => fetch(req, init),
   });
-  if (!loaded.ok || !stateDir.ok || !token.ok || !http.ok || listen?.ok === false) {
+  if (
+    !loaded.ok || !stateDir.ok || (token !== null && !token.ok) || !http.ok || listen?.ok === false
+  ) {
     const problems = loaded.ok ? [] : [...loaded.problems];
     if (listen?.ok === false) problems.push(listen.problem);
     if (!stateDir.ok) problems.push(stateDir.problem);
-    if (!token.ok) problems.push(token.problem);
+    if (token !== null && !token.ok) problems.push(token.problem);
     if (!http.ok) problems.push(...http.problems);
     return { ok: false, problems };
   }
-  log.redactor.add(token.token);
+  const tokens = loaded.workspaceTokens;
+  const workspaces = loaded.config.workspaces.map((ws) => ({
+    id: ws.id,
+    platformUrl: ws.platformUrl,
+    agentName: ws.agentName,
+    token: token?.ok ? token.token : tokens?.get(ws.id) ?? "",
+  }));
+  // Every workspace's token is masked in every outgoing text, whichever workspace it is for.
+  for (const ws of workspaces) log.redactor.add(ws.token);
   if (listen?.ok && listen.listen.token !== undefined) log.redactor.add(listen.listen.token);
   for (const secret of http.secrets) log.redactor.add(secret);
   const tokenFile = env.MOLECULE_WORKSPACE_TOKEN_FILE?.trim() ?? "";
@@ -429,7 +553,10 @@ async function prepare(
     attachPolicy,
     listen: listen?.ok ? listen.listen : undefined,
   };
-  return { ok: true, value: { ...value, token: token.token, tokenSource: token.source } };
+  return {
+    ok: true,
+    value: { ...value, workspaces, tokenSource: token?.ok ? token.source : undefined },
+  };
 }
 
 function writeStdout(text: string): void {

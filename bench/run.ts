@@ -15,7 +15,12 @@ import {
 } from "./lib/bench_inbox.ts";
 import { measureLargeJournal } from "./lib/bench_journal.ts";
 import { measureIdle, measureRoundTrip } from "./lib/bench_load.ts";
-import { type FloodResult, measureCallFlood, measureHugeAnswers } from "./lib/bench_floods.ts";
+import {
+  type FloodResult,
+  measureCallFlood,
+  measureHugeAnswers,
+  measureStalledHost,
+} from "./lib/bench_floods.ts";
 import { coldStartFigures, measureColdStart } from "./lib/bench_startup.ts";
 import { type BenchPlan, benchPlan } from "./lib/plan.ts";
 import { atLeast, atMost, type Figure, formatTable, info, mib, ms, notRun } from "./lib/report.ts";
@@ -42,6 +47,12 @@ const HUGE_ANSWER_GROWTH_BUDGET_MIB = 192;
  * measured 0.17 → 5.2 GB with a host that stopped reading.
  */
 const CALL_FLOOD_GROWTH_BUDGET_MIB = 64;
+/**
+ * Peak RSS with a stalled host, above idle: at most 128 unanswered requests are read (each
+ * answer here about 400 KB, so 50 MiB of answers in the making), plus the 8 MiB output queue
+ * and JSON encoding copies; 128 MiB. The issue measured 0.17 → 5.2 GB in 30 s.
+ */
+const STALLED_HOST_GROWTH_BUDGET_MIB = 128;
 /** Requests on the wire at once: lib/platform/request_gate.ts's cap. */
 const MAX_IN_FLIGHT_BUDGET = 32;
 /** A pending wait "leaves the round trip unchanged" when p50 grows by at most this much. */
@@ -244,6 +255,11 @@ async function largeJournal(plan: BenchPlan): Promise<Figure[]> {
       what: "reopen in-process: streamed replay (a clean journal is kept)",
       value: ms(r.reopenMs),
     }),
+    info({
+      bench,
+      what: "compaction of the whole state in-process (streamed snapshot)",
+      value: ms(r.compactMs),
+    }),
     atMost(
       { bench, what: "program on it: spawn → initialize reply", value: ms(r.initializeMs) },
       r.initializeMs,
@@ -284,13 +300,17 @@ function floodFigures(label: string, r: FloodResult, growthBudgetMiB: number): F
     atMost(
       {
         bench,
-        what: `${label}: RSS peak (growth ${mib(growth)} over idle)`,
+        what: `${label}: RSS peak${r.drainPeakMiB === undefined ? "" : " while unread"} ` +
+          `(growth ${mib(growth)} over idle)`,
         value: mib(r.peakMiB),
       },
       growth,
       growthBudgetMiB,
       "MiB growth",
     ),
+    ...(r.drainPeakMiB === undefined ? [] : [
+      info({ bench, what: `${label}: RSS peak once read again`, value: mib(r.drainPeakMiB) }),
+    ]),
     info({
       bench,
       what: `${label}: RSS after / tool errors / time`,
@@ -311,6 +331,7 @@ function floodFigures(label: string, r: FloodResult, growthBudgetMiB: number): F
 async function floods(plan: BenchPlan): Promise<Figure[]> {
   const huge = await measureHugeAnswers(plan.hugeAnswerCalls, plan.childEnv);
   const calls = await measureCallFlood(plan.floodCalls, plan.childEnv);
+  const stalled = await measureStalledHost(plan.floodCalls, plan.stallMs, plan.childEnv);
   return [
     ...floodFigures(
       `${plan.hugeAnswerCalls} tool calls answered 300 MB each + feed 400 MB`,
@@ -321,6 +342,12 @@ async function floods(plan: BenchPlan): Promise<Figure[]> {
       `${plan.floodCalls.toLocaleString("en-US")} simultaneous tool calls`,
       calls,
       CALL_FLOOD_GROWTH_BUDGET_MIB,
+    ),
+    ...floodFigures(
+      `stdout unread ${plan.stallMs / 1000} s, ${plan.floodCalls.toLocaleString("en-US")} ` +
+        "calls of 400 KB",
+      stalled,
+      STALLED_HOST_GROWTH_BUDGET_MIB,
     ),
   ];
 }

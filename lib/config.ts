@@ -13,6 +13,12 @@ import {
   type RuntimeIdentity,
 } from "./runtime_identity.ts";
 import { parseUuid } from "./uuid.ts";
+import {
+  parseWorkspaceList,
+  type TokenCheck,
+  WORKSPACE_LIST_VARS,
+  type WorkspaceEntry,
+} from "./workspace_list.ts";
 import type { Logger, LogLevel } from "./log.ts";
 
 /**
@@ -22,6 +28,8 @@ import type { Logger, LogLevel } from "./log.ts";
 export const ENV_VARS = [
   "WORKSPACE_ID",
   "PLATFORM_URL",
+  // Several workspaces in one process (lib/workspace_list.ts); both names, never both set.
+  ...WORKSPACE_LIST_VARS,
   "MOLECULE_WORKSPACE_TOKEN",
   "MOLECULE_WORKSPACE_TOKEN_FILE",
   "CONFIGS_DIR",
@@ -82,12 +90,32 @@ export const DEFAULT_WORKSPACE_TIER = 1;
 /** Upstream's default agent-card name is this prefix plus the first 8 characters of the id. */
 export const AGENT_NAME_PREFIX = "molecule-mcp-";
 
+/** One workspace this process serves (its token is kept out of Config: see ConfigResult). */
+export interface WorkspaceTarget {
+  /** Workspace UUID, lowercase. */
+  readonly id: string;
+  /** Its platform base URL without trailing slashes. */
+  readonly platformUrl: string;
+  /** Agent-card display name for this workspace. */
+  readonly agentName: string;
+}
+
 /** The validated, frozen configuration every other module receives (or a part of it). */
 export interface Config {
-  /** Workspace UUID, lowercase. */
+  /** Workspace UUID, lowercase: the first configured workspace's. */
   readonly workspaceId: string;
-  /** Platform base URL without trailing slashes, e.g. "https://acme.moleculesai.app". */
+  /**
+   * Platform base URL without trailing slashes, e.g. "https://acme.moleculesai.app": the first
+   * configured workspace's.
+   */
   readonly platformUrl: string;
+  /**
+   * Every workspace served, in configuration order (at least one). One unless
+   * MOLECULE_WORKSPACES (or _JSON) lists several; then it replaces WORKSPACE_ID.
+   */
+  readonly workspaces: readonly WorkspaceTarget[];
+  /** Which variable listed the workspaces; absent in single-workspace mode. */
+  readonly workspaceListVar?: string;
   /** "info" when MOLECULE_MCP_VERBOSE is non-empty, else "warn". */
   readonly logLevel: LogLevel;
   /** MOLECULE_MCP_DISABLE_HEARTBEAT non-empty: neither register nor heartbeat. */
@@ -127,8 +155,22 @@ export interface Config {
 
 /** The outcome of loadConfig: a frozen Config, or every problem found. */
 export type ConfigResult =
-  | { ok: true; config: Config }
+  | {
+    ok: true;
+    config: Config;
+    /**
+     * Workspace id → token, when MOLECULE_WORKSPACES listed the workspaces (the token
+     * variables are then not used). Secrets: register them with the redactor at once.
+     */
+    workspaceTokens?: ReadonlyMap<string, string>;
+  }
   | { ok: false; problems: string[] };
+
+/** What loadConfig may use besides the environment. */
+export interface LoadConfigOptions {
+  /** Token content rule for MOLECULE_WORKSPACES entries (lib/state/token.ts checkToken). */
+  checkToken?: TokenCheck;
+}
 
 const DECIMAL = /^\d+(\.\d+)?$/;
 const WHOLE = /^\d+$/;
@@ -138,12 +180,43 @@ const WHOLE = /^\d+$/;
  * naming the variable and the value seen. Pure: never reads Deno.env itself. The token
  * variables are not read here (state/token.ts resolves them), so no secret can reach a problem.
  */
-export function loadConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  opts: LoadConfigOptions = {},
+): ConfigResult {
   const problems: string[] = [];
   const value = (name: EnvVar): string => (env[name] ?? "").trim();
 
-  const workspaceId = parseWorkspaceId(value("WORKSPACE_ID"), problems);
-  const platformUrl = parsePlatformUrl(value("PLATFORM_URL"), problems);
+  const listVars = WORKSPACE_LIST_VARS.filter((name) => value(name) !== "");
+  let listVar: string | undefined;
+  let listed: WorkspaceEntry[] = [];
+  let workspaceId: string;
+  let platformUrl: string;
+  if (listVars.length === 0) {
+    workspaceId = parseWorkspaceId(value("WORKSPACE_ID"), problems);
+    platformUrl = parsePlatformUrl(value("PLATFORM_URL"), problems);
+  } else {
+    if (listVars.length > 1) {
+      problems.push(
+        `${listVars.join(" and ")} are both set: they are two names for the same list; keep one`,
+      );
+    }
+    listVar = listVars[0] ?? "MOLECULE_WORKSPACES";
+    // PLATFORM_URL is the default for entries without their own; optional when all have one.
+    const defaultUrl = value("PLATFORM_URL") === ""
+      ? ""
+      : parsePlatformUrl(value("PLATFORM_URL"), problems);
+    const list = parseWorkspaceList(value(listVar as EnvVar), {
+      name: listVar,
+      defaultUrl,
+      checkUrl: platformUrlProblem,
+      ...(opts.checkToken === undefined ? {} : { checkToken: opts.checkToken }),
+    });
+    problems.push(...list.problems);
+    listed = list.entries;
+    workspaceId = listed[0]?.id ?? "";
+    platformUrl = listed[0]?.platformUrl ?? "";
+  }
   const pollIntervalSecs = parseBoundedSecs("MOLECULE_MCP_POLL_INTERVAL_SECS", value, {
     fallback: DEFAULT_POLL_INTERVAL_SECS,
     ...POLL_INTERVAL_BOUNDS_SECS,
@@ -166,14 +239,21 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   if (problems.length > 0) return { ok: false, problems };
 
   const description = value("MOLECULE_AGENT_DESCRIPTION");
+  const agentNameFor = (id: string) =>
+    value("MOLECULE_AGENT_NAME") || `${AGENT_NAME_PREFIX}${id.slice(0, 8)}`;
+  const targets = listVar === undefined
+    ? [{ id: workspaceId, platformUrl, agentName: agentNameFor(workspaceId) }]
+    : listed.map((e) => ({ id: e.id, platformUrl: e.platformUrl, agentName: agentNameFor(e.id) }));
   const config: Config = {
     workspaceId,
     platformUrl,
+    workspaces: Object.freeze(targets.map((t) => Object.freeze(t))),
+    ...(listVar === undefined ? {} : { workspaceListVar: listVar }),
     logLevel: value("MOLECULE_MCP_VERBOSE") === "" ? "warn" : "info",
     // Upstream treats any non-empty value as "on", even "0"; the help text says so.
     isHeartbeatDisabled: (env["MOLECULE_MCP_DISABLE_HEARTBEAT"] ?? "") !== "",
     isInboxDisabled: (env["MOLECULE_MCP_DISABLE_INBOX"] ?? "") !== "",
-    agentName: value("MOLECULE_AGENT_NAME") || `${AGENT_NAME_PREFIX}${workspaceId.slice(0, 8)}`,
+    agentName: agentNameFor(workspaceId),
     ...(description === "" ? {} : { agentDescription: description }),
     agentSkills: Object.freeze(
       value("MOLECULE_AGENT_SKILLS").split(",").map((s) => s.trim()).filter((s) => s !== ""),
@@ -187,7 +267,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ...(chatUploadDir === "" ? {} : { chatUploadDir: chatUploadDir.replace(/(.)\/+$/, "$1") }),
     runtimeIdentity: readRuntimeIdentity(value),
   };
-  return { ok: true, config: Object.freeze(config) };
+  if (listVar === undefined) return { ok: true, config: Object.freeze(config) };
+  const workspaceTokens = new Map(listed.map((e) => [e.id, e.token]));
+  return { ok: true, config: Object.freeze(config), workspaceTokens };
 }
 
 function parseWorkspaceId(raw: string, problems: string[]): string {
@@ -261,31 +343,41 @@ function parsePlatformUrl(raw: string, problems: string[]): string {
     problems.push(`PLATFORM_URL is not set ${hint}`);
     return "";
   }
+  const why = platformUrlProblem(raw);
+  if (why !== undefined) {
+    problems.push(`PLATFORM_URL ${why}`);
+    if (why.startsWith("is not a URL") || why.startsWith("must not contain a user")) return "";
+  }
+  return raw.replace(/\/+$/, "");
+}
+
+/**
+ * Why `raw` (trimmed, non-empty) cannot be a platform URL, worded to follow the variable or
+ * field name, or undefined when it can. A URL carrying credentials is never echoed.
+ */
+export function platformUrlProblem(raw: string): string | undefined {
+  const hint = "(expected the platform URL of your tenant, e.g. https://acme.moleculesai.app)";
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    // Only an invalid URL throws here; the problem below says what was seen.
-    problems.push(`PLATFORM_URL is not a URL: got ${quote(raw)} ${hint}`);
-    return "";
+    // Only an invalid URL throws here; the problem says what was seen.
+    return `is not a URL: got ${quote(raw)} ${hint}`;
   }
   if (url.username !== "" || url.password !== "") {
     // Never echo the value: it carries credentials.
-    problems.push(
-      "PLATFORM_URL must not contain a user name or password: remove the part before @ " +
-        "(the token goes in MOLECULE_WORKSPACE_TOKEN)",
-    );
-    return "";
+    return "must not contain a user name or password: remove the part before @ " +
+      "(the token goes in MOLECULE_WORKSPACE_TOKEN)";
   }
   const seen = quote(raw);
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    problems.push(`PLATFORM_URL must start with https:// or http://: got ${seen} ${hint}`);
+    return `must start with https:// or http://: got ${seen} ${hint}`;
   } else if (raw.includes("?") || raw.includes("#")) {
-    problems.push(`PLATFORM_URL must not contain a query (?) or fragment (#): got ${seen}`);
+    return `must not contain a query (?) or fragment (#): got ${seen}`;
   } else if (/\s/.test(raw)) {
-    problems.push(`PLATFORM_URL must not contain spaces: got ${seen}`);
+    return `must not contain spaces: got ${seen}`;
   }
-  return raw.replace(/\/+$/, "");
+  return undefined;
 }
 
 interface SecsRule {

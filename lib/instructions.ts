@@ -22,6 +22,11 @@ export interface InstructionsOptions {
   pollTimeoutSecs: number;
   /** Name the operator gave this server in the host (for the Claude Code flag); default "molecule". */
   serverName?: string;
+  /**
+   * How many workspaces this server serves (MOLECULE_WORKSPACES); default 1. With more, the
+   * text says how to reply as the workspace a message arrived on.
+   */
+  workspaceCount?: number;
 }
 
 /**
@@ -46,6 +51,7 @@ export function normalisePollTimeout(raw: string | undefined): number {
 export function buildInstructions(opts: InstructionsOptions): string {
   const timeoutSecs = clampPollTimeout(opts.pollTimeoutSecs);
   const serverName = cleanServerName(opts.serverName);
+  const isMulti = (opts.workspaceCount ?? 1) > 1;
   // Order matters: Claude Code keeps only the first 2,048 characters, and the rules the agent
   // must never miss (untrusted text, pop only after the reply) come first, within 1,024.
   return [
@@ -67,7 +73,10 @@ export function buildInstructions(opts: InstructionsOptions): string {
     `- canvas_user: send_message_to_user(message="…").`,
     `- peer_agent: delegate_task(workspace_id="<peer_id>", task="…"). If peer_id is empty, do not reply, just inbox_pop the message.`,
     "- delegation_result: no reply (it would start a loop); use it, then inbox_pop it.",
-    "For a user decision without blocking: create_approval or create_request (answered later as a message).",
+    // Several workspaces: the room of the approval hint (those tools describe themselves).
+    isMulti
+      ? "- Several workspaces: reply with source_workspace_id=<the message's arrival_workspace_id>."
+      : "For a user decision without blocking: create_approval or create_request (answered later as a message).",
   ].join("\n");
 }
 

@@ -78,3 +78,18 @@ function formatValue(value: unknown): string {
   const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
   return /^[\w.:/@+-]+$/.test(text) ? text : JSON.stringify(text);
 }
+
+/**
+ * A logger that adds `fields` to every line of `log` (same sink, level and redactor): main.ts
+ * gives each workspace's link one tagged with `{workspace: <id>}` when several are served.
+ */
+export function withLogFields(log: Logger, fields: LogFields): Logger {
+  return {
+    debug: (msg, more) => log.debug(msg, { ...fields, ...more }),
+    info: (msg, more) => log.info(msg, { ...fields, ...more }),
+    warn: (msg, more) => log.warn(msg, { ...fields, ...more }),
+    error: (msg, more) => log.error(msg, { ...fields, ...more }),
+    redactor: log.redactor,
+    isEnabled: (level) => log.isEnabled(level),
+  };
+}

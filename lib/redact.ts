@@ -18,6 +18,19 @@ export const MASK = "[redacted]";
 export const MIN_SECRET_LENGTH = 6;
 
 /**
+ * Shortest start of a secret masked where a text was cut short (see Redactor.redact): shorter
+ * starts tell an attacker little and would mask ordinary words before an ellipsis.
+ */
+export const MIN_CUT_PREFIX_LENGTH = 8;
+
+/**
+ * What a cutter leaves right after a cut: the ellipsis of lib/text.ts cutCodePoints ("…"),
+ * the "..." of echoed client text, and the blank line before the bracketed notes of the tool
+ * result cap and the message cap ("\n\n[").
+ */
+const CUT_MARKERS: readonly string[] = ["…", "...", "\n\n["];
+
+/**
  * How many values of one rotating secret stay masked: the current and the previous one
  * (issue 10 item 9). A text made just before a rotation may still carry the old value; older
  * ones are dropped so a platform that rotates on every beat cannot grow the set.
@@ -75,12 +88,19 @@ export class Redactor {
     return out.filter((v) => v.length >= MIN_SECRET_LENGTH);
   }
 
-  /** Replaces every form of every known secret in `text` with MASK. Pure; never throws. */
+  /**
+   * Replaces every form of every known secret in `text` with MASK, and the start of a form
+   * (MIN_CUT_PREFIX_LENGTH characters or more) that a cut left at the end of the text or just
+   * before a cut marker: texts are cut before they reach this step (a platform error detail
+   * at 200 characters, a tool result at its cap), and a cut through a secret must not show
+   * most of it. Pure; never throws.
+   */
   redact(text: string): string {
     let out = text;
     for (const form of this.#forms) {
       if (out.includes(form)) out = out.replaceAll(form, MASK);
     }
+    for (const form of this.#forms) out = maskCutStarts(out, form);
     return out;
   }
 
@@ -94,6 +114,24 @@ export class Redactor {
     // Longest first, so a form that contains another is masked whole.
     this.#forms = [...forms].sort((a, b) => b.length - a.length);
   }
+}
+
+/** `text` with every cut-short start of `form` (see Redactor.redact) replaced by MASK. */
+function maskCutStarts(text: string, form: string): string {
+  if (form.length <= MIN_CUT_PREFIX_LENGTH) return text;
+  const head = form.slice(0, MIN_CUT_PREFIX_LENGTH);
+  let out = text;
+  let from = 0;
+  for (let at = out.indexOf(head, from); at >= 0; at = out.indexOf(head, from)) {
+    let end = at + MIN_CUT_PREFIX_LENGTH;
+    while (end < out.length && end - at < form.length && out[end] === form[end - at]) end++;
+    const isCut = end === out.length || CUT_MARKERS.some((m) => out.startsWith(m, end));
+    if (isCut && end - at < form.length) {
+      out = out.slice(0, at) + MASK + out.slice(end);
+      from = at + MASK.length;
+    } else from = at + 1;
+  }
+  return out;
 }
 
 /**

@@ -135,6 +135,8 @@ const letterOrMark = once(() => /[\p{L}\p{M}]/u);
 const pictograph = once(() => /[\p{Extended_Pictographic}\p{Emoji_Modifier}\u{fe0f}\u20e3]/u);
 const formatChar = once(() => /\p{Cf}/u);
 const spaceOrFormat = once(() => /[\s\p{Cf}]/gu);
+/** Whitespace, invisible characters and slashes (ASCII, fullwidth) between `<` and a name. */
+const tagGap = once(() => /[\s\p{Cf}/\uff0f]*/uy);
 
 /**
  * A constant built on first use. The Unicode-property patterns above are built this way:
@@ -244,9 +246,13 @@ function codePointBefore(text: string, index: number): number | undefined {
  */
 export function neutraliseTags(text: string, tagNames: readonly string[]): string {
   const names = tagNames.map((n) => n.toLowerCase());
+  const gap = tagGap();
   return text.replace(/[<\uff1c\ufe64]/g, (lt: string, offset: number) => {
-    // A look-ahead window, normalised; 64 units are plenty for "/" + spaces + a short name.
-    const ahead = text.slice(offset + 1, offset + 65).normalize("NFKC")
+    // Skip the gap after the `<` whatever its length (a fixed window let 64 spaces hide the
+    // name), then normalise a window; 64 units are plenty for a short name.
+    gap.lastIndex = offset + 1;
+    gap.exec(text);
+    const ahead = text.slice(gap.lastIndex, gap.lastIndex + 64).normalize("NFKC")
       .replace(spaceOrFormat(), "")
       .toLowerCase();
     const name = ahead.startsWith("/") ? ahead.slice(1) : ahead;

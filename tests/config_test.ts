@@ -46,6 +46,9 @@ Deno.test("config: with only the required settings every default applies", () =>
   assertEquals(config(BASE), {
     workspaceId: ID,
     platformUrl: "https://acme.moleculesai.app",
+    workspaces: [
+      { id: ID, platformUrl: "https://acme.moleculesai.app", agentName: "molecule-mcp-1b4e28ba" },
+    ],
     logLevel: "warn",
     isHeartbeatDisabled: false,
     isInboxDisabled: false,

@@ -139,12 +139,19 @@ Deno.test("instructions: at most 2,048 characters in every configuration, key ru
   const timeouts = [...Array.from({ length: 62 }, (_, i) => i), -1, 1e9, Number.NaN, 2.5];
   let longest = 0;
   for (const pollTimeoutSecs of timeouts) {
-    for (const serverName of SERVER_NAMES) {
+    for (
+      const [serverName, workspaceCount] of SERVER_NAMES.flatMap((n) =>
+        [1, 2, 32].map((c) => [n, c] as const)
+      )
+    ) {
       const text = buildInstructions({
         pollTimeoutSecs,
+        workspaceCount,
         ...(serverName === undefined ? {} : { serverName }),
       });
-      const what = `timeout=${pollTimeoutSecs} name=${JSON.stringify(serverName)}`;
+      const what = `timeout=${pollTimeoutSecs} name=${
+        JSON.stringify(serverName)
+      } ws=${workspaceCount}`;
       // Claude Code counts UTF-16 units; code points are never more.
       assert(text.length <= MAX_INSTRUCTIONS_CHARS, `${what}: ${text.length}`);
       longest = Math.max(longest, text.length);
@@ -176,4 +183,10 @@ Deno.test("instructions: a server name that would break the text or run long bec
     buildInstructions({ pollTimeoutSecs: 0, serverName: "名前" }),
     "server:名前.",
   );
+});
+
+Deno.test("instructions: with several workspaces, replies go out as the workspace a message arrived on", () => {
+  const text = buildInstructions({ pollTimeoutSecs: 2, workspaceCount: 2 });
+  assertStringIncludes(text, "source_workspace_id=<the message's arrival_workspace_id>");
+  assert(!buildInstructions({ pollTimeoutSecs: 2 }).includes("source_workspace_id"));
 });

@@ -49,3 +49,26 @@ Deno.test("redact: forms are distinct and include the raw value first", () => {
   assertEquals(secretForms(TOKEN), [TOKEN]);
   assertEquals(secretForms("a b/c")[0], "a b/c");
 });
+
+Deno.test("redact: a secret cut short at the end of a text or before a cut marker is still masked", () => {
+  const r = new Redactor([TOKEN]);
+  const start = TOKEN.slice(0, 30);
+  for (
+    const text of [
+      `Authorization: Bearer ${start}`,
+      `platform said: header echo Bearer ${start}… (HTTP 500)`,
+      `echo ${start}...`,
+      `{"h":"${start}\n\n[Result cut: it was 600 KiB]`,
+    ]
+  ) {
+    const out = r.redact(text);
+    assert(!out.includes(TOKEN.slice(0, 8)), out);
+    assert(out.includes(MASK), out);
+  }
+});
+
+Deno.test("redact: the start of a secret in running text, or a short start at a cut, stays", () => {
+  const r = new Redactor([TOKEN]);
+  const text = `word ${TOKEN.slice(0, 20)} more, and ${TOKEN.slice(0, 7)}…`;
+  assertEquals(r.redact(text), text);
+});

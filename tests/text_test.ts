@@ -88,6 +88,9 @@ Deno.test("text: tag look-alikes are caught after normalising", () => {
     assert(out.startsWith("&lt;"), `${JSON.stringify(forged)} -> ${JSON.stringify(out)}`);
   }
   assertEquals(neutraliseTags("a < b, <b>bold</b>", ["channel"]), "a < b, <b>bold</b>");
+  // However long the gap between `<` and the name.
+  const padded = neutraliseTags(`</${" ".repeat(100)}channel>`, ["channel"]);
+  assert(padded.startsWith("&lt;"), padded);
 });
 
 Deno.test("text: UTF-8 length counts bytes, not UTF-16 units", () => {

@@ -2,7 +2,8 @@
  * Benchmark 7 (issue 11, "what a hostile or broken platform can do"): the program's resident
  * memory when idle, under a flood of huge answers (every tool endpoint and the inbox feed
  * answer 300-400 MB, streamed by the simulator without holding them), and under 2,000
- * simultaneous tool calls; plus the most requests the platform saw at once.
+ * simultaneous tool calls, and with a host that stops reading stdout while 2,000 calls with
+ * 400 KB answers are made; plus the most requests the platform saw at once.
  */
 import type { McpClient } from "./mcp_client.ts";
 import { openSession, sleep, waitForPolls } from "./session.ts";
@@ -26,6 +27,8 @@ export interface FloodResult {
   sampleError: string;
   /** Most requests the platform was answering at once during the flood. */
   peakInFlight: number;
+  /** Stalled host only: the peak once stdout is read again (answers draining). */
+  drainPeakMiB?: number;
   elapsedMs: number;
 }
 
@@ -159,6 +162,64 @@ export async function measureCallFlood(
       return {
         idleMiB,
         peakMiB,
+        afterMiB: (await client.rssMiB()) ?? 0,
+        calls,
+        errors: errors.length,
+        sampleError: errors[0]?.text.slice(0, 110) ?? "",
+        peakInFlight: sim.load.peakInFlight,
+        elapsedMs,
+      };
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await sim.close();
+  }
+}
+
+/**
+ * A host that stops reading stdout: `calls` inbox_peek calls (each answer about 400 KB: 50
+ * queued messages of 8 KB) are written while the client reads nothing for `stallMs`; then it
+ * reads again and every answer must arrive.
+ */
+export async function measureStalledHost(
+  calls: number,
+  stallMs: number,
+  childEnv: Record<string, string>,
+): Promise<FloodResult> {
+  const sim = await startSimulator({ workspaceName: "bench", programEnv: childEnv });
+  try {
+    for (let i = 0; i < 50; i++) {
+      sim.platform.sendToInbox(sim.workspace.id, { text: `queued ${i} ${"x".repeat(8_000)}` });
+    }
+    const client = await openSession(sim, { MOLECULE_MCP_POLL_INTERVAL_SECS: "1" });
+    try {
+      const deadline = performance.now() + 15_000;
+      while (!(await client.callTool("inbox_peek", { limit: 50 })).text.includes("queued 49 ")) {
+        if (performance.now() > deadline) {
+          throw new Error("the 50 messages never reached the inbox");
+        }
+        await sleep(200);
+      }
+      const idleMiB = await settleIdle(client);
+      sim.load.peakInFlight = sim.load.inFlight;
+      const t0 = performance.now();
+      client.pauseReading();
+      const all = Promise.all(
+        Array.from({ length: calls }, () => client.callTool("inbox_peek", { limit: 50 })),
+      );
+      const stalled = sleep(stallMs);
+      const stalledPeak = await peakRssWhile(client, stalled);
+      client.resumeReading();
+      const drainPeak = await peakRssWhile(client, all);
+      const results = await all;
+      const elapsedMs = performance.now() - t0;
+      await sleep(1_000);
+      const errors = results.filter((r) => r.isError);
+      return {
+        idleMiB,
+        peakMiB: stalledPeak,
+        drainPeakMiB: drainPeak,
         afterMiB: (await client.rssMiB()) ?? 0,
         calls,
         errors: errors.length,

@@ -70,6 +70,7 @@ export class McpClient {
   #exitCode: number | null = null;
   #status: Promise<Deno.CommandStatus>;
   #isStdinClosed = false;
+  #readGate: PromiseWithResolvers<void> | null = null;
 
   private constructor(child: Deno.ChildProcess, commandLine: string, opts: StartOptions) {
     this.#child = child;
@@ -281,8 +282,23 @@ export class McpClient {
     return tail === "" ? "" : `; program stderr:\n${tail}`;
   }
 
+  /**
+   * Stops reading the program's stdout (as a host that stalls) until resumeReading(): the
+   * pipe fills and the program's writes wait.
+   */
+  pauseReading(): void {
+    this.#readGate ??= Promise.withResolvers<void>();
+  }
+
+  /** Reads stdout again after pauseReading(). */
+  resumeReading(): void {
+    this.#readGate?.resolve();
+    this.#readGate = null;
+  }
+
   async #pumpStdout(stream: ReadableStream<Uint8Array>): Promise<void> {
     for await (const line of lines(stream)) {
+      while (this.#readGate !== null) await this.#readGate.promise;
       const atMs = performance.now();
       let msg: unknown;
       try {

@@ -33,6 +33,8 @@ export interface BenchPlan {
   hugeAnswerCalls: number;
   /** Simultaneous tool calls of the call flood (the issue's 2,000). */
   floodCalls: number;
+  /** How long the stalled host leaves stdout unread (the issue watched 30 s). */
+  stallMs: number;
 }
 
 /** The plan for `quick` (BENCH_QUICK=1) or full mode, spawning programs with `childEnv`. */
@@ -54,6 +56,7 @@ export function benchPlan(quick: boolean, childEnv: Record<string, string> = {})
       largeJournal: { messages: 2_000, pops: 1_900 },
       hugeAnswerCalls: 8,
       floodCalls: 2_000,
+      stallMs: 5_000,
     };
   }
   return {
@@ -72,5 +75,6 @@ export function benchPlan(quick: boolean, childEnv: Record<string, string> = {})
     largeJournal: { messages: 10_000, pops: 9_500 },
     hugeAnswerCalls: 8,
     floodCalls: 2_000,
+    stallMs: 30_000,
   };
 }

@@ -8,6 +8,7 @@
 import type { Env } from "../config.ts";
 import type { StateDirSource } from "../state/state_dir.ts";
 import type { TokenSource } from "../state/token.ts";
+import { WORKSPACE_LIST_VARS } from "../workspace_list.ts";
 
 /** The settings whose origin matters, each as "<source>" text. */
 export interface ConfigSources {
@@ -26,6 +27,16 @@ export function describeSources(
   env: Env,
   resolved: { tokenSource?: TokenSource | undefined; stateDirSource?: StateDirSource | undefined },
 ): ConfigSources {
+  // MOLECULE_WORKSPACES (or _JSON) replaces WORKSPACE_ID and the token variables.
+  const list = WORKSPACE_LIST_VARS.find((name) => (env[name] ?? "").trim() !== "");
+  if (list !== undefined) {
+    return {
+      workspace: `env ${list}`,
+      platform: `each entry's platform_url in env ${list}, else env PLATFORM_URL`,
+      token: `env ${list} (values not shown)`,
+      stateDir: describeStateDirSource(resolved.stateDirSource),
+    };
+  }
   return {
     workspace: "env WORKSPACE_ID",
     platform: "env PLATFORM_URL",

@@ -9,12 +9,12 @@
  *   resolves only after the journal record is written (lib/inbox/journal.ts).
  * - pop() resolved ⇒ never delivered again after a restart (same rule for the pop record).
  * - No silent drop: at most `capacity` messages (default 10_000) and `byteBudget` bytes of
- *   them (default 512 MiB, counted as in the journal) wait. accept() takes a prefix of the batch
- *   that fits and says how many (`taken`); the poller moves its cursor only past those, so the
- *   rest is fetched again once pop() makes room (`onRoom`). Becoming full is logged once
- *   (warn), having room again once (info). A journal holding more than either limit (written
- *   by an older version, or before a limit was lowered) loads whole; the inbox is then full
- *   until enough is popped.
+ *   them (default 512 MiB; StoredMessage.bytes: UTF-8 text plus the other fields) wait.
+ *   accept() takes a prefix of the batch that fits and says how many (`taken`); the poller
+ *   moves its cursor only past those, so the rest is fetched again once pop() makes room
+ *   (`onRoom`). Becoming full is logged once (warn), having room again once (info). A journal
+ *   holding more than either limit (written by an older version, or before a limit was
+ *   lowered) loads whole; the inbox is then full until enough is popped.
  * - One message's text is capped at 256 KiB (capMessageText in lib/inbox/message.ts): a longer
  *   text is cut when accepted, with a marker the agent sees naming the full length.
  * - Crash order with the cursor: the poller awaits accept() (journal written) before
@@ -71,10 +71,11 @@ export type { SeenId } from "./journal.ts";
 /** Default cap on pending messages. */
 export const DEFAULT_INBOX_CAPACITY = 10_000;
 /**
- * Default cap on the bytes of pending messages (their JSON in the journal): 512 MiB. Pending
- * messages are held in memory as well as on disk, so this bounds the program's memory (the
- * issue's budget is well under 2 GB of RSS, and replaying or compacting needs room beside the
- * state). It is 5,000 messages of 100 KB, or 2,000 at the 256 KiB text cap; typical messages
+ * Default cap on the bytes of pending messages (StoredMessage.bytes: UTF-8 text plus the other
+ * fields): 512 MiB. Pending messages are held in memory (as UTF-8 bytes) as well as on disk,
+ * so this bounds the program's memory: the issue's budget is well under 2 GB of RSS, a journal
+ * of an older version past the budget must still load (10,000 × 100 KB measured 1.0 GiB peak
+ * RSS), and replaying or compacting needs room beside the state. It is 5,000 messages of 100 KB, or 2,000 at the 256 KiB text cap; typical messages
  * (a few KB) hit the count cap first.
  */
 export const DEFAULT_INBOX_BYTE_BUDGET = 512 * 1024 * 1024;
@@ -448,6 +449,15 @@ export class DurableInbox {
   onRoom(listener: () => void): () => void {
     this.#roomListeners.add(listener);
     return () => this.#roomListeners.delete(listener);
+  }
+
+  /**
+   * Writes the live state as a fresh snapshot now (what happens by itself when the journal has
+   * grown well past the live state), streamed in bounded records. Throws the write error; the
+   * old journal is then intact.
+   */
+  compact(): Promise<void> {
+    return this.#serial(() => this.#journal.rewrite(this.#snapshot()));
   }
 
   /** Waits for pending writes, ends all waiters with null and closes the journal. */

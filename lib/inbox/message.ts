@@ -60,6 +60,11 @@ export interface InboxMessage {
   user_id?: string;
   /** The canvas user's name (A2A `params.metadata.username`); raw, sanitise to show. */
   user_name?: string;
+  /**
+   * The workspace the message arrived on, set only when one server serves several
+   * (MOLECULE_WORKSPACES) on the copies it shows or pushes; never stored in a journal.
+   */
+  arrival_workspace_id?: string;
 }
 
 /** The optional fields of an InboxMessage. */

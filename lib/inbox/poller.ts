@@ -24,7 +24,7 @@ import { PlatformError } from "../errors.ts";
 import type { AcceptBatch, AcceptResult, InboxCursor } from "./inbox.ts";
 import { classifyRow } from "./filter.ts";
 import type { InboxMessage } from "./message.ts";
-import type { UploadResolver } from "./upload_resolver.ts";
+import type { Resolution, UploadResolver } from "./upload_resolver.ts";
 import type { SeenId } from "./journal.ts";
 import type { Logger } from "../log.ts";
 import { AckUnsupportedError, type ActivityQuery } from "../platform/registry.ts";
@@ -42,6 +42,8 @@ export const PAGE_LIMIT = 500;
 const PAGE_SHRINK_FACTOR = 4;
 /** Pages read backwards through a large backlog before giving up on older rows. */
 const MAX_BACKLOG_PAGES = 40;
+/** Canvas uploads fetched at the same time (upstream's 4). */
+const UPLOAD_FETCHES = 4;
 /** Longest wait between polls while the platform keeps failing. */
 const MAX_BACKOFF_MS = 60_000;
 /** The platform clamps since_secs to 30 days (contract §5). */
@@ -323,23 +325,32 @@ export class InboxPoller {
     });
     // Canvas uploads are fetched before their message is queued. A message whose upload must
     // be retried is held back (not handled: the cursor stays before it), the others go on.
+    // Up to UPLOAD_FETCHES files are fetched side by side (upstream 30fb5071: N files one
+    // after another stalled the poller N times as long).
+    const uploads = this.#deps.uploads;
+    const resolutions = uploads === undefined
+      ? messages.map((message): Resolution => ({ ready: message }))
+      : await mapLimited(messages, UPLOAD_FETCHES, (message) => uploads.resolve(message, opts));
     const ready: InboxMessage[] = [];
     const readyRowIndex: number[] = [];
     let firstHeld = rows.length;
-    for (const [i, message] of messages.entries()) {
+    for (const [i, resolved] of resolutions.entries()) {
       const rowIndex = messageRowIndex[i] ?? rows.length;
-      const resolved = this.#deps.uploads === undefined
-        ? { ready: message }
-        : await this.#deps.uploads.resolve(message, opts);
       if ("retry" in resolved) firstHeld = Math.min(firstHeld, rowIndex);
       else {
         ready.push(resolved.ready);
         readyRowIndex.push(rowIndex);
       }
     }
-    const { taken, queued } = ready.length + skipped.length === 0
-      ? { taken: 0, queued: [] }
-      : await inbox.accept({ messages: ready, skipped });
+    let accepted: AcceptResult = { taken: 0, queued: [] };
+    if (ready.length + skipped.length > 0) {
+      try {
+        accepted = await inbox.accept({ messages: ready, skipped });
+      } catch (err) {
+        throw new InboxStoreError(err);
+      }
+    }
+    const { taken, queued } = accepted;
     if (queued.length > 0) log.info("inbox received messages", { count: queued.length });
 
     // Rows before the first message the inbox could not take (or that was held back) are handled.
@@ -410,7 +421,14 @@ export class InboxPoller {
       : err instanceof Error
       ? `${err.name}: ${err.message}`
       : String(err);
-    if (this.#failingReason === "") {
+    if (this.#failingReason === "" && err instanceof InboxStoreError) {
+      // Our own disk, not the platform: say so (the fetched messages wait on the platform).
+      log.warn("inbox cannot store the messages it fetched; retrying", {
+        reason,
+        next: "check the state directory's free space and permissions; the messages wait on " +
+          "the platform until they are stored",
+      });
+    } else if (this.#failingReason === "") {
       const next = err instanceof PlatformError
         ? err.next
         : "messages stay on the platform and are fetched when it answers again";
@@ -429,6 +447,16 @@ export class InboxPoller {
     }
     this.#failures = 0;
     this.#failingReason = "";
+  }
+}
+
+/** The inbox refused a fetched page (its journal could not be written): not a platform fault. */
+class InboxStoreError extends Error {
+  override name = "InboxStoreError";
+  constructor(cause: unknown) {
+    super(`Cannot store fetched messages: ${cause instanceof Error ? cause.message : cause}`, {
+      cause,
+    });
   }
 }
 
@@ -490,4 +518,22 @@ export function ackableSeq(rows: readonly ActivityRow[], handled: number): numbe
     }
   }
   return best;
+}
+
+/** `fn` over `items` with at most `limit` running at once; results in the order of `items`. */
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }

@@ -42,6 +42,7 @@ export class UploadResolver {
   #local = new Map<string, string>();
   #attempts = new Map<string, number>();
   #capBytes: number | null = null;
+  #inFlight = new Map<string, Promise<{ attachment: MessageAttachment } | { retry: string }>>();
 
   constructor(deps: { platform: UploadPlatform; store: UploadStore; selfId: string; log: Logger }) {
     this.#platform = deps.platform;
@@ -71,7 +72,33 @@ export class UploadResolver {
     return { ready: { ...msg, text, ...(attachments.length > 0 ? { attachments } : {}) } };
   }
 
+  /**
+   * The local copy of `fileId` for `attachment`. Messages resolved side by side that name the
+   * same file share one fetch (and one attempt count): a second fetch after the first one's
+   * ack would find the upload gone.
+   */
   async #localCopy(
+    attachment: MessageAttachment,
+    fileId: string,
+    opts: CallOptions,
+  ): Promise<{ attachment: MessageAttachment } | { retry: string }> {
+    let shared = this.#inFlight.get(fileId);
+    if (shared === undefined) {
+      shared = this.#localCopyOnce(attachment, fileId, opts).finally(() =>
+        this.#inFlight.delete(fileId)
+      );
+      this.#inFlight.set(fileId, shared);
+    }
+    const got = await shared;
+    if ("retry" in got) return got;
+    const { uri, size, error } = got.attachment;
+    const out: MessageAttachment = { ...attachment, uri };
+    if (size !== undefined) out.size = size;
+    if (error !== undefined) out.error = error;
+    return { attachment: out };
+  }
+
+  async #localCopyOnce(
     attachment: MessageAttachment,
     fileId: string,
     opts: CallOptions,

@@ -134,6 +134,12 @@ export interface McpServerSettings {
    * out as they are (tests of the protocol alone).
    */
   outgoingText?: (text: string) => string;
+  /**
+   * Held before answering `initialize`: main.ts passes a promise that settles once the first
+   * register has answered (at most a few seconds), so a refused token stops the program before
+   * the host sees a healthy server (issue 12). Must never reject. Omitted: answered at once.
+   */
+  initializeGate?: Promise<void>;
 }
 
 /**
@@ -450,12 +456,16 @@ export class McpServer<Ctx extends object> {
   ): Promise<OutgoingMessage> {
     switch (method) {
       case "initialize":
+        if (this.#opts.initializeGate !== undefined) await this.#opts.initializeGate;
         return resultResponse(id, this.#initialize(params));
       case "ping":
         return resultResponse(id, {});
       case "tools/list":
+        // A pipelined request is answered after the held initialize, never before it.
+        if (this.#opts.initializeGate !== undefined) await this.#opts.initializeGate;
         return resultResponse(id, { tools: (this.#tools ?? await this.#loading).list });
       case "tools/call": {
+        if (this.#opts.initializeGate !== undefined) await this.#opts.initializeGate;
         const outcome = await (this.#tools ?? await this.#loading).call(params, signal);
         return "result" in outcome
           ? resultResponse(id, outcome.result)

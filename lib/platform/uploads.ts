@@ -39,6 +39,7 @@ export async function fetchPendingUpload(
     template: "/workspaces/:id/pending-uploads/:file_id/content",
     path: `/workspaces/${http.workspaceId}/pending-uploads/${fileId}/content`,
     timeoutMs: DOWNLOAD_TIMEOUT_MS,
+    priority: "background", // the poller's work, like the poll itself
     opts: args.opts,
   }, args.sink);
   if (got.kind === "done") return got.bytes;
@@ -69,6 +70,7 @@ export async function ackPendingUpload(
     path: `/workspaces/${http.workspaceId}/pending-uploads/${fileId}/ack`,
     json: {},
     timeoutMs: ACK_TIMEOUT_MS,
+    priority: "background",
     opts: args.opts,
   });
   if (isOk(answer) || (answer.status === 404 && !isRouteMissing(answer))) return;
@@ -89,6 +91,7 @@ export async function getUploadLimits(
     template: "/uploads/limits",
     path: "/uploads/limits",
     timeoutMs: ACK_TIMEOUT_MS,
+    priority: "background",
     opts,
   });
   if (isRouteMissing(answer)) return null;

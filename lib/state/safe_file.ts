@@ -41,7 +41,7 @@ export class UnsafeStateFileError extends Error {
       ? `another user could have written it; remove it (rm ${path}) or chown it to yourself`
       : reason === "too-large"
       ? `it is not a file this program writes at that size; move it away (mv ${path} ${path}.old)`
-      : `remove it (rm ${path}); this program recreates it as a regular file`;
+      : `remove it (rm ${path}), or put a regular file there`;
   }
 }
 

@@ -105,22 +105,27 @@ export class UploadStore {
     };
   }
 
-  /** Makes `<root>` and `<root>/<workspace>` directories of ours, 0700, not links. */
+  /**
+   * Makes `<root>` (created 0700 when missing; an operator may point MOLECULE_CHAT_UPLOAD_DIR
+   * at a link to a folder) and `<root>/<workspace>`: a plain folder, not a link, 0700.
+   */
   async #prepare(): Promise<void> {
     if (this.#isReady) return;
     const root = this.dir.slice(0, this.dir.lastIndexOf("/"));
-    for (const dir of [root, this.dir]) {
-      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-      const info = await Deno.lstat(dir);
-      if (info.isSymlink || !info.isDirectory) {
-        throw new UnsafeStateFileError(
-          dir,
-          info.isSymlink ? "symlink" : "not-regular",
-          "is not a plain folder",
-        );
-      }
-      if (info.mode !== null && (info.mode & 0o077) !== 0) await Deno.chmod(dir, 0o700);
+    await Deno.mkdir(root, { recursive: true, mode: 0o700 });
+    if (!(await Deno.stat(root)).isDirectory) {
+      throw new UnsafeStateFileError(root, "not-regular", "is not a folder");
     }
+    await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const info = await Deno.lstat(this.dir);
+    if (info.isSymlink || !info.isDirectory) {
+      throw new UnsafeStateFileError(
+        this.dir,
+        info.isSymlink ? "symlink" : "not-regular",
+        "is not a plain folder",
+      );
+    }
+    if (info.mode !== null && (info.mode & 0o077) !== 0) await Deno.chmod(this.dir, 0o700);
     this.#isReady = true;
   }
 }

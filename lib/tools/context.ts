@@ -13,16 +13,25 @@ import type { AttachPolicy } from "./attachment_policy.ts";
 import type { AttachmentFs } from "./attachment_reader.ts";
 import type { RuntimeIdentity } from "../runtime_identity.ts";
 
+/**
+ * What the inbox tools use of an inbox: one workspace's DurableInbox, or several merged
+ * (workspace_router.ts MergedInbox).
+ */
+export type InboxView = Pick<DurableInbox, "size" | "peek" | "pop" | "wait">;
+
+/** What the tools use of a peer directory (one workspace's, or routed per message). */
+export type PeerNames = Pick<PeerDirectory, "senderOf" | "remember">;
+
 /** Dependencies of the platform tools. */
 export interface ToolDeps {
   /** The platform client bound to this workspace. */
   platform: PlatformClient;
   /** The durable inbox, or null while it is disabled or held by another process. */
-  inbox: DurableInbox | null;
+  inbox: InboxView | null;
   /** Why `inbox` is null: shown to the agent by the inbox tools. Null when it is open. */
   inboxUnavailable: InboxUnavailable | null;
   /** Cached peer names and roles (non-blocking lookups) for inbox messages. */
-  peers: PeerDirectory;
+  peers: PeerNames;
   /** This workspace's id, lowercase. */
   selfId: string;
   /** WORKSPACE_TIER: only tier 0 (root) may write GLOBAL memories. */

@@ -2,9 +2,8 @@
  * inbox_peek: lists queued inbound messages without removing them. Also home of the one
  * "inbox disabled" result the three inbox tools share. The queue itself is lib/inbox/inbox.ts.
  */
-import type { ToolDeps } from "./context.ts";
+import type { InboxView, ToolDeps } from "./context.ts";
 import { sanitiseIdentity } from "../workspace/channel_push.ts";
-import type { DurableInbox } from "../inbox/inbox.ts";
 import type { InboxMessage } from "../inbox/message.ts";
 import { INBOX_OPEN_WAIT_MS } from "../inbox/unavailable.ts";
 import { toolError, type ToolResult, type ToolSpec } from "../mcp/tool_spec.ts";
@@ -38,7 +37,7 @@ export type ShownMessage = Omit<InboxMessage, "peer_name" | "peer_role" | "user_
  */
 export async function openedInbox(
   deps: Pick<ToolDeps, "inbox" | "inboxUnavailable" | "clock"> & { signal: AbortSignal },
-): Promise<{ inbox: DurableInbox } | { answer: ToolResult }> {
+): Promise<{ inbox: InboxView } | { answer: ToolResult }> {
   if (deps.inbox !== null) return { inbox: deps.inbox };
   const opening = deps.inboxUnavailable?.opening;
   if (opening === undefined) return { answer: inboxDisabledError(deps) };
@@ -88,6 +87,9 @@ export function withPeerIdentity(
   if (userName !== undefined) shown.user_name = userName;
   if (msg.attachments !== undefined && msg.attachments.length > 0) {
     shown.attachments = msg.attachments;
+  }
+  if (msg.arrival_workspace_id !== undefined) {
+    shown.arrival_workspace_id = msg.arrival_workspace_id;
   }
   return shown;
 }

@@ -78,3 +78,4 @@ export function withPlatformErrors(spec: ToolSpec<ToolDeps>): ToolSpec<ToolDeps>
     },
   };
 }
+export { type ServedWorkspace, WorkspaceRouter } from "./workspace_router.ts";

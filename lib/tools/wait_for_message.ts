@@ -25,7 +25,9 @@ export const waitForMessage: ToolSpec<ToolDeps> = {
     "agent, or a delegation result) and return the oldest queued one WITHOUT removing it: " +
     "returns at once if one is already queued, so calling again before inbox_pop returns " +
     "the same message. Returns the message as JSON {activity_id, text, peer_id, kind, " +
-    'method, created_at}, or {"timeout":true,"timeout_secs":N} when none arrived in time. ' +
+    "method, created_at} (plus peer_name, peer_role, user_name and attachments [{kind, uri, " +
+    'name, mime_type}] when known; open file:// paths directly), or {"timeout":true,' +
+    '"timeout_secs":N} when none arrived in time. ' +
     "Reply with send_message_to_user (kind canvas_user) or delegate_task to peer_id (kind " +
     "peer_agent), then call inbox_pop with its activity_id.",
   inputSchema: {

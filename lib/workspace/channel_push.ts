@@ -8,6 +8,7 @@
  */
 import type { PeerIdentity } from "./peer_directory.ts";
 import { parseUuid } from "../uuid.ts";
+import { neutraliseTags, sanitiseText } from "../text.ts";
 import type { InboxMessage, MessageAttachment } from "../inbox/message.ts";
 
 /** The JSON-RPC method Claude Code listens on for channel pushes. */
@@ -36,6 +37,8 @@ export interface ChannelMeta {
   user_id?: string;
   /** How many files are attached, as a decimal string; absent when none. */
   attachment_count?: string;
+  /** The workspace the message arrived on; only when the server serves several. */
+  arrival_workspace_id?: string;
   [attachmentKey: `attachment_${number}_${string}`]: string;
 }
 
@@ -49,6 +52,22 @@ export interface ChannelNotification {
 }
 
 /** Registry identity of the sender, unsanitised (from `GET /registry/discover/:id`). */
+
+/**
+ * The workspace a push arrived on, given only when the server serves several
+ * (MOLECULE_WORKSPACES): the header then names it and the reply hint passes
+ * `source_workspace_id`. `name` is the workspace's own name when known (self-chosen: sanitised).
+ */
+export interface ArrivalWorkspace {
+  id: string;
+  name?: string;
+}
+
+/** The workspace's sanitised name, else the first 8 characters of its id. */
+function workspaceLabel(ws: ArrivalWorkspace | undefined, id: string): string {
+  const name = sanitiseIdentity(ws?.name);
+  return name === undefined ? id.slice(0, 8) : `${name} (${id.slice(0, 8)})`;
+}
 
 const KINDS: ReadonlySet<string> = new Set(["canvas_user", "peer_agent", "delegation_result"]);
 // Upstream's gate forgot delegate_result; we keep it so delegation results keep their meta.
@@ -86,7 +105,7 @@ export const BODY_LINE_PREFIX = "> ";
  */
 export function buildChannelNotification(
   msg: InboxMessage,
-  opts: PeerIdentity = {},
+  opts: PeerIdentity & { workspace?: ArrivalWorkspace } = {},
 ): ChannelNotification {
   const peerName = sanitiseIdentity(opts.peerName);
   const peerRole = sanitiseIdentity(opts.peerRole);
@@ -109,8 +128,12 @@ export function buildChannelNotification(
   if (userId !== undefined) meta.user_id = userId;
   const attachments = msg.attachments ?? [];
   addAttachmentMeta(meta, attachments);
+  const arrival = opts.workspace === undefined ? null : parseUuid(opts.workspace.id);
+  if (arrival !== null) meta.arrival_workspace_id = arrival;
+  const label = arrival === null ? undefined : workspaceLabel(opts.workspace, arrival);
   const lines = [
-    headerLine(meta, peerName, peerRole),
+    headerLine(meta, peerName, peerRole) +
+    (label === undefined ? "" : ` [to workspace ${label}]`),
     quoteBody(msg.text),
     ...(attachments.length === 0 ? [] : [attachmentsLine(attachments)]),
     footerLine(meta),
@@ -203,16 +226,19 @@ function headerLine(meta: ChannelMeta, name?: string, role?: string): string {
 }
 
 function footerLine(meta: ChannelMeta): string {
+  const as = meta.arrival_workspace_id === undefined
+    ? ""
+    : `, source_workspace_id="${meta.arrival_workspace_id}"`;
   const pop = meta.activity_id === ""
     ? "inbox_pop with this message's activity_id from inbox_peek"
     : `inbox_pop(activity_id="${meta.activity_id}")`;
   switch (meta.kind) {
     case "canvas_user":
-      return `↩ Reply: send_message_to_user(message="<your reply>"), then ${pop}`;
+      return `↩ Reply: send_message_to_user(message="<your reply>"${as}), then ${pop}`;
     case "peer_agent":
       return meta.peer_id === ""
         ? `↩ Reply: none possible (the sender has no valid peer_id); do not reply, just ${pop}`
-        : `↩ Reply: delegate_task(workspace_id="${meta.peer_id}", task="<your reply>"), then ${pop}`;
+        : `↩ Reply: delegate_task(workspace_id="${meta.peer_id}", task="<your reply>"${as}), then ${pop}`;
     case "delegation_result":
       return `↩ Reply: none needed (this is the result of an earlier delegation you made); use it, then ${pop}`;
     default:
@@ -221,7 +247,9 @@ function footerLine(meta: ChannelMeta): string {
 }
 
 function quoteBody(text: string): string {
-  const neutralised = text.replace(/<(\/?channel)/gi, "&lt;$1");
+  // The one sanitiser and the one tag check (lib/text.ts): terminal sequences, bidi overrides
+  // and invisible characters go, and `</ channel>`, `</CHANNEL >`, `＜/ｃhannel` are caught.
+  const neutralised = neutraliseTags(sanitiseText(text), ["channel"]);
   return neutralised
     .split(/\r\n|[\n\r\v\f\u0085\u2028\u2029]/)
     .map((line) => BODY_LINE_PREFIX + line)

@@ -29,7 +29,7 @@ import {
   checkInboundSecret,
   type HeartbeatDeps,
   HeartbeatState,
-  INBOUND_SECRET_SLOT,
+  inboundSecretSlot,
   registerOnce,
   runHeartbeat,
 } from "./registration.ts";
@@ -95,7 +95,7 @@ export class WorkspaceLink {
 
   /**
    * Builds the client and starts opening the inbox in the background: replaying a large
-   * journal takes seconds (about 2 s per GB), and the MCP session must not wait for it
+   * journal takes seconds (about 13 s per GB measured), and the MCP session must not wait for it
    * (issue 10 item 5). Until it is open, `inboxUnavailable.opening` lets the inbox tools wait
    * for it. Nothing is sent yet. When another process holds this inbox, or it cannot be opened,
    * the link runs without it and keeps trying (start()).
@@ -106,7 +106,7 @@ export class WorkspaceLink {
     // The secret saved by an earlier run is masked from the start, before any heartbeat.
     const stored = await readInboundSecret(link.#secretPath(), deps.log);
     if (stored !== undefined && checkInboundSecret(stored) === undefined) {
-      deps.log.redactor.rotate(INBOUND_SECRET_SLOT, stored);
+      deps.log.redactor.rotate(inboundSecretSlot(settings.workspaceId), stored);
     }
     if (settings.isInboxDisabled) {
       link.#unavailable = INBOX_DISABLED;

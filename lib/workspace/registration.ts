@@ -33,6 +33,14 @@ export const MAX_INBOUND_SECRET_CHARS = 1024;
 export const INBOUND_SECRET_SLOT = "platform_inbound_secret";
 
 /**
+ * The redactor slot of one workspace's inbound secret: keyed, so several workspaces in one
+ * process each keep their current and previous secret masked (lib/redact.ts rotate).
+ */
+export function inboundSecretSlot(workspaceId: string): string {
+  return `${INBOUND_SECRET_SLOT}.${workspaceId}`;
+}
+
+/**
  * Why `secret` cannot be an inbound secret (too long, or not printable ASCII without spaces:
  * it travels as a bearer header), or undefined when it is usable. Never quotes the value.
  */
@@ -265,7 +273,7 @@ async function keepSecret(state: HeartbeatState, deps: HeartbeatDeps, secret: st
   state.noteSecretUsable();
   // Masked before anything could print it, including the save's own errors. Only the
   // current and the previous value stay in the mask set.
-  deps.log.redactor.rotate(INBOUND_SECRET_SLOT, secret);
+  deps.log.redactor.rotate(inboundSecretSlot(workspace), secret);
   if (!state.needsSaving(secret)) return;
   try {
     const wrote = await deps.saveInboundSecret(secret);

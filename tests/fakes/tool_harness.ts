@@ -25,7 +25,7 @@ export interface ToolRig {
   clock: ManualClock;
   me: { id: string; token: string };
   peer: { id: string; token: string };
-  deps: ToolDeps;
+  deps: ToolDeps & { peers: PeerDirectory; inbox: DurableInbox | null };
   inbox: DurableInbox | null;
   logText(): string;
   /** Calls a tool; returns its text and whether it was an error. */
@@ -79,7 +79,7 @@ export async function withToolRig(
     ? null
     : await DurableInbox.open({ dir, log, clock, workspaceId: me.id });
   const files = opts.files ?? {};
-  const deps: ToolDeps = {
+  const deps: ToolRig["deps"] = {
     platform: client,
     inbox,
     inboxUnavailable: inbox === null ? INBOX_DISABLED : null,

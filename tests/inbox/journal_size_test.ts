@@ -147,3 +147,22 @@ Deno.test("inbox journal: an empty journal file is rewritten with its owner befo
     await second.close();
   });
 });
+
+Deno.test("inbox journal: compaction on demand rewrites the live state in bounded records", async () => {
+  await withTempDir(async (dir) => {
+    const inbox = await open(dir);
+    for (let n = 1; n <= 12; n++) {
+      await inbox.accept({ messages: [msg(n, 100 * KB)], skipped: [] });
+    }
+    for (let n = 1; n <= 6; n++) await inbox.pop(msg(n, 0).activity_id);
+    await inbox.compact();
+    const sizes = await lineSizes(dir);
+    assertEquals(sizes.length, 1 + 6, "the owner, then one record per 100 KB message");
+    assert(sizes.every((n) => n <= MAX_LINE_BYTES));
+    await inbox.close();
+    const again = await open(dir);
+    assertEquals(again.size, 6);
+    assert(again.hasSeen(msg(1, 0).activity_id));
+    await again.close();
+  });
+});

@@ -26,7 +26,12 @@ interface Rig {
 
 async function withRig(
   fn: (rig: Rig) => Promise<void>,
-  opts: { capacity?: number; pageLimit?: number; version?: PlatformVersion } = {},
+  opts: {
+    capacity?: number;
+    byteBudget?: number;
+    pageLimit?: number;
+    version?: PlatformVersion;
+  } = {},
 ): Promise<void> {
   await withTempDir(async (dir) => {
     const clock = new ManualClock();
@@ -45,6 +50,7 @@ async function withRig(
         clock,
         workspaceId: me.id,
         ...(opts.capacity === undefined ? {} : { capacity: opts.capacity }),
+        ...(opts.byteBudget === undefined ? {} : { byteBudget: opts.byteBudget }),
       });
       const poller = new InboxPoller(
         {
@@ -246,6 +252,26 @@ Deno.test("inbox poller: a full inbox holds the cursor back and loses nothing", 
   }, { capacity: 2 });
 });
 
+Deno.test("inbox poller: a backlog past the byte budget is taken in parts, nothing lost", async () => {
+  await withRig(async (rig) => {
+    const big = (i: number) => `m${i} `.padEnd(20_000, "x");
+    for (let i = 0; i < 5; i++) rig.platform.sendToInbox(rig.me.id, { text: big(i) });
+    await rig.poller.pollOnce();
+    assertEquals(texts(rig.inbox).length, 2, "two 20 KB messages fit in 50 KB");
+    assert(rig.inbox.isFull);
+    assertEquals(rig.logText().split("inbox is full").length - 1, 1, "said once");
+    const delivered: string[] = [];
+    for (let round = 0; round < 10 && delivered.length < 5; round++) {
+      for (const m of rig.inbox.peek(10)) {
+        delivered.push(m.text);
+        await rig.inbox.pop(m.activity_id);
+      }
+      await drain(rig);
+    }
+    assertEquals(delivered, [0, 1, 2, 3, 4].map(big));
+  }, { byteBudget: 50_000 });
+});
+
 Deno.test("inbox poller: a poll cut short before anything was saved refetches the messages once", async () => {
   await withRig(async (rig) => {
     rig.platform.sendToInbox(rig.me.id, { text: "survives" });
@@ -424,4 +450,42 @@ Deno.test("inbox poller: the cursor rule uses seq to split rows of one timestamp
   assertEquals(safeCursor([row(a, null), row(b, null)], 1, false), null);
   assertEquals(ackableSeq([row(a, 7), row(b, 8)], 1), 7);
   assertEquals(ackableSeq([row(a, 9), row(b, 8)], 1), null, "b (seq 8) is not stored yet");
+});
+
+Deno.test("inbox poller: a journal that cannot be written is blamed, not the platform", async () => {
+  const clock = new ManualClock();
+  const platform = createFakePlatform({ clock });
+  const me = platform.addWorkspace({ delivery_mode: "poll" });
+  const peer = platform.addWorkspace({ delivery_mode: "poll" });
+  const { log, text } = captureLog("info");
+  const client = createPlatformClient(
+    { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
+    { fetch: platform.fetch, clock, log },
+  );
+  platform.sendToInbox(me.id, { text: "hello", from: peer.id });
+  let cursorMoves = 0;
+  const inbox = {
+    cursor: null,
+    isFull: false,
+    hasSeen: () => false,
+    accept: () => Promise.reject(new Error("No space left on device (os error 28)")),
+    setCursor: () => {
+      cursorMoves++;
+      return Promise.resolve();
+    },
+    forgetCursor: () => Promise.resolve(),
+    onRoom: () => () => {},
+  };
+  const poller = new InboxPoller({ selfId: me.id, intervalMs: INTERVAL_MS }, {
+    platform: client,
+    inbox,
+    clock,
+    log,
+  });
+  const delay = await poller.pollOnce();
+  assert(delay > 0, "backs off");
+  assertEquals(cursorMoves, 0, "the cursor stays before the messages not stored");
+  assertStringIncludes(text(), "inbox cannot store the messages it fetched");
+  assertStringIncludes(text(), "free space");
+  assert(!text().includes("fetched when it answers again"), "the platform is not blamed");
 });

@@ -34,7 +34,10 @@ interface Rig {
 
 async function withRig(
   fn: (rig: Rig) => Promise<void>,
-  opts: { version?: PlatformVersion } = {},
+  opts: {
+    version?: PlatformVersion;
+    wrapResolver?: (resolver: UploadResolver) => Pick<UploadResolver, "resolve">;
+  } = {},
 ): Promise<void> {
   await withTempDir(async (dir) => {
     const clock = new ManualClock();
@@ -55,7 +58,7 @@ async function withRig(
     });
     const poller = new InboxPoller(
       { selfId: me.id, intervalMs: 5_000 },
-      { platform: client, inbox, clock, log, uploads },
+      { platform: client, inbox, clock, log, uploads: opts.wrapResolver?.(uploads) ?? uploads },
     );
     try {
       await fn({ platform, me, inbox, poller, uploadsRoot, logText: text });
@@ -242,4 +245,80 @@ Deno.test("canvas uploads: stored names keep only safe characters and never clim
   assertEquals(storedName("f1", "..."), "f1-file");
   assertEquals(storedName("f1", "x".repeat(500) + ".png").length, 200);
   assert(storedName("f1", "x".repeat(500) + ".png").endsWith(".png"));
+});
+
+Deno.test("canvas uploads: several files attached at once are fetched side by side, each once", async () => {
+  let inFlight = 0;
+  let peak = 0;
+  // Counts resolutions running at once: the poller starts up to 4 before awaiting any.
+  const wrapResolver = (resolver: UploadResolver): Pick<UploadResolver, "resolve"> => ({
+    async resolve(message, opts) {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      try {
+        return await resolver.resolve(message, opts);
+      } finally {
+        inFlight--;
+      }
+    },
+  });
+  await withRig(async (rig) => {
+    const staged = [1, 2, 3].map((n) =>
+      rig.platform.uploadFromCanvas(rig.me.id, {
+        name: `f${n}.png`,
+        mimeType: "image/png",
+        bytes: PNG,
+      })
+    );
+    // A message in the same batch naming the first file shares its fetch.
+    rig.platform.addActivityRow({
+      workspace_id: rig.me.id,
+      activity_type: "a2a_receive",
+      method: "message/send",
+      request_body: {
+        params: {
+          message: {
+            parts: [{ kind: "file", file: { uri: staged[0]!.uri, name: "f1.png" } }],
+          },
+        },
+      },
+    });
+    await rig.poller.pollOnce();
+    const messages = rig.inbox.peek(10);
+    assertEquals(messages.length, 4);
+    for (const m of messages) {
+      assertEquals(await Deno.readFile(localPath(m.attachments?.[0]?.uri ?? "")), PNG);
+    }
+    assertEquals(rig.platform.count(CONTENT), 3, "one fetch per file");
+    assertEquals(peak, 4, "the four messages were resolved side by side");
+  }, { wrapResolver });
+});
+
+Deno.test("canvas uploads: a link planted as the workspace's upload folder is refused, nothing written through it", async () => {
+  await withRig(async (rig) => {
+    const elsewhere = `${rig.uploadsRoot}-elsewhere`;
+    await Deno.mkdir(elsewhere);
+    await Deno.mkdir(rig.uploadsRoot, { mode: 0o700 });
+    await Deno.symlink(elsewhere, `${rig.uploadsRoot}/${rig.me.id}`);
+    rig.platform.uploadFromCanvas(rig.me.id, { name: "a.png", mimeType: "image/png", bytes: PNG });
+    await rig.poller.pollOnce();
+    await rig.poller.pollOnce();
+    const file = only(rig.inbox).attachments?.[0];
+    assertStringIncludes(file?.error ?? "", "is not a plain folder");
+    assertEquals([...Deno.readDirSync(elsewhere)], []);
+  });
+});
+
+Deno.test("canvas uploads: an operator's upload folder may itself be a link to a folder", async () => {
+  await withTempDir(async (dir) => {
+    const { log } = captureLog();
+    await Deno.mkdir(`${dir}/real`);
+    await Deno.symlink(`${dir}/real`, `${dir}/chosen`);
+    const store = new UploadStore(`${dir}/chosen`, "ws-1", log);
+    const writer = await store.create("f1", "a.txt");
+    await writer.write(new TextEncoder().encode("hi"));
+    const path = await writer.finish();
+    assertEquals(await Deno.readTextFile(`${dir}/real/ws-1/f1-a.txt`), "hi");
+    assertEquals(await store.find("f1"), path);
+  });
 });

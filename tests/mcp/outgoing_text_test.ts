@@ -56,3 +56,31 @@ Deno.test("server: results, errors and pushes pass the outgoing filter before th
   assert(!wire.includes(SECRET), wire);
   assert(wire.includes("[redacted]"));
 });
+
+Deno.test("server: a tool result cut at the result cap never shows the start of a secret", async () => {
+  const { log } = captureLog("debug", [SECRET]);
+  const { transport, sent, done } = recordingTransport(1);
+  // The cap cuts 512 KiB in: the secret straddles the cut, its first 12 characters before it.
+  const padding = "a".repeat(512 * 1024 - 300);
+  const server = new McpServer<Record<string, never>>({
+    transport,
+    serverInfo: { name: "t", version: "1" },
+    tools: [{
+      name: "big",
+      description: "returns a long text with a secret at the cut",
+      inputSchema: { type: "object", properties: {} },
+      annotations: { readOnlyHint: true },
+      handler: () => Promise.resolve(toolText(padding + SECRET.repeat(40))),
+    }],
+    context: {},
+    log,
+    outgoingText: (text) => log.redactor.redact(text),
+  });
+  await server.start();
+  transport.onmessage?.({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "big" } });
+  await done;
+  await server.close();
+  const wire = JSON.stringify(sent);
+  assert(wire.includes("Result cut"), wire.slice(-400));
+  assert(!wire.includes(SECRET.slice(0, 8)), wire.slice(-400));
+});
