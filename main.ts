@@ -418,6 +418,7 @@ function toolSet(
       get inboxUnavailable() {
         return link.inboxUnavailable;
       },
+      firstPoll: link.firstPoll,
       selfId: config.workspaceId,
       workspaceTier: config.workspaceTier,
       runtimeIdentity: config.runtimeIdentity,

@@ -12,7 +12,8 @@ import { buildFetch, type Fetch, type HttpClientDeps } from "../platform/http_cl
 import { openStateFile, UnsafeStateFileError } from "../state/safe_file.ts";
 import { resolveStateDir, type StateDirSource } from "../state/state_dir.ts";
 import { STATE_FILES, WORKSPACE_STATE_FILES, workspaceStatePath } from "../state/state_files.ts";
-import { resolveToken } from "../state/token.ts";
+import { checkToken, resolveToken } from "../state/token.ts";
+import { WORKSPACE_LIST_VARS } from "../workspace_list.ts";
 import { describeSources } from "./config_sources.ts";
 import type { CheckResult } from "./doctor_result.ts";
 import type { DoctorWorkspace } from "./doctor_network.ts";
@@ -34,13 +35,20 @@ export interface LocalFindings {
 }
 
 /** Variables shown as "set" without their value. */
-const SECRET_VARS: ReadonlySet<EnvVar> = new Set(["MOLECULE_WORKSPACE_TOKEN"]);
+const SECRET_VARS: ReadonlySet<EnvVar> = new Set([
+  "MOLECULE_WORKSPACE_TOKEN",
+  // The workspace lists carry tokens.
+  "MOLECULE_WORKSPACES",
+  "MOLECULE_WORKSPACES_JSON",
+]);
 /** Shown in their own lines (with their source) rather than in the list of other variables. */
 const CORE_VARS: ReadonlySet<EnvVar> = new Set([
   "WORKSPACE_ID",
   "PLATFORM_URL",
   "MOLECULE_WORKSPACE_TOKEN",
   "MOLECULE_WORKSPACE_TOKEN_FILE",
+  "MOLECULE_WORKSPACES",
+  "MOLECULE_WORKSPACES_JSON",
   "CONFIGS_DIR",
   "HOME",
 ]);
@@ -61,18 +69,22 @@ export async function checkConfiguration(
 ): Promise<LocalFindings> {
   const notes: string[] = [];
   const log = createLogger({ write: (line) => notes.push(line), level: "warn" });
-  const loaded = loadConfig(env);
+  const loaded = loadConfig(env, { checkToken });
+  // MOLECULE_WORKSPACES (or _JSON) lists the tokens and replaces the token variables.
+  const listVar = WORKSPACE_LIST_VARS.find((name) => (env[name] ?? "").trim() !== "");
   const stateDir = await resolveStateDir({
     configsDir: env.CONFIGS_DIR,
     home: env.HOME,
     log,
     ...(deps.containerDir === undefined ? {} : { containerDir: deps.containerDir }),
   });
-  const token = await resolveToken({
-    inline: env.MOLECULE_WORKSPACE_TOKEN,
-    file: env.MOLECULE_WORKSPACE_TOKEN_FILE,
-    stateDir: stateDir.ok ? stateDir.dir : undefined,
-  }, { log });
+  const token = listVar !== undefined
+    ? { ok: true as const, token: "", source: undefined }
+    : await resolveToken({
+      inline: env.MOLECULE_WORKSPACE_TOKEN,
+      file: env.MOLECULE_WORKSPACE_TOKEN_FILE,
+      stateDir: stateDir.ok ? stateDir.dir : undefined,
+    }, { log });
   const caFile = env.MOLECULE_CA_FILE?.trim() ?? "";
   const proxyUrl = env.MOLECULE_PROXY_URL?.trim() ?? "";
   const http = buildFetch({
@@ -90,8 +102,14 @@ export async function checkConfiguration(
     tokenSource: token.ok ? token.source : undefined,
     stateDirSource: stateDir.ok ? stateDir.source : undefined,
   });
+  const listed = loaded.ok ? loaded.config.workspaces : [];
   const details = [
-    `WORKSPACE_ID = ${shown(env, "WORKSPACE_ID")} (from ${sources.workspace})`,
+    ...(listVar === undefined
+      ? [`WORKSPACE_ID = ${shown(env, "WORKSPACE_ID")} (from ${sources.workspace})`]
+      : [
+        `${listVar} = (set; tokens not shown): ${listed.length} workspace(s)`,
+        ...listed.map((w, i) => `  [${i}] ${w.id} on ${w.platformUrl}`),
+      ]),
     `PLATFORM_URL = ${shown(env, "PLATFORM_URL")} (from ${sources.platform})`,
     `token: from ${sources.token}`,
     `state directory: ${stateDir.ok ? stateDir.dir : "none"} (from ${sources.stateDir})`,
@@ -114,7 +132,12 @@ export async function checkConfiguration(
     fetch: http.ok ? http.fetch : deps.http.fetch,
     closeHttp: http.ok ? http.close : () => {},
   };
-  const secrets = [...(token.ok ? [token.token] : []), ...(http.ok ? http.secrets : [])];
+  const listedTokens = loaded.ok ? [...(loaded.workspaceTokens?.values() ?? [])] : [];
+  const secrets = [
+    ...(token.ok && token.token !== "" ? [token.token] : []),
+    ...listedTokens,
+    ...(http.ok ? http.secrets : []),
+  ];
   const withDir = stateDir.ok ? { stateDir: { dir: stateDir.dir, source: stateDir.source } } : {};
   if (problems.length > 0 || !loaded.ok || !stateDir.ok || !token.ok) {
     return {
@@ -135,23 +158,26 @@ export async function checkConfiguration(
     };
   }
   const config = loaded.config;
-  const workspace: DoctorWorkspace = {
-    id: config.workspaceId,
-    tag: "",
-    platformUrl: config.platformUrl,
-    token: token.token,
+  const isMulti = config.workspaces.length > 1;
+  const workspaces: DoctorWorkspace[] = config.workspaces.map((ws) => ({
+    id: ws.id,
+    // One line per configured workspace: labels carry the short id when there are several.
+    tag: isMulti ? ws.id.slice(0, 8) : "",
+    platformUrl: ws.platformUrl,
+    token: loaded.workspaceTokens?.get(ws.id) ?? token.token,
     stateDir: stateDir.dir,
-    cursorPath: workspaceStatePath(stateDir.dir, "cursor", config.workspaceId),
+    cursorPath: workspaceStatePath(stateDir.dir, "cursor", ws.id),
     isHeartbeatDisabled: config.isHeartbeatDisabled,
     isInboxDisabled: config.isInboxDisabled,
     pollIntervalSecs: config.pollIntervalMs / 1000,
-  };
+    isEventStreamDisabled: config.isEventStreamDisabled,
+  }));
   return {
     secrets,
     ...withDir,
     fetch: base.fetch,
     closeHttp: base.closeHttp,
-    workspaces: [workspace],
+    workspaces,
     results: [{
       status: warnings.length > 0 ? "warn" : "ok",
       label: "configuration",

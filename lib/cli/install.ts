@@ -18,7 +18,8 @@ import { Redactor } from "../redact.ts";
 import { atomicWriteFile } from "../state/atomic_write.ts";
 import { resolveStateDir } from "../state/state_dir.ts";
 import { stateFilePath, workspaceStatePath } from "../state/state_files.ts";
-import { resolveToken } from "../state/token.ts";
+import { checkToken, resolveToken } from "../state/token.ts";
+import { WORKSPACE_LIST_VARS } from "../workspace_list.ts";
 import { dirName } from "../paths.ts";
 import type { InstallRequest } from "./args.ts";
 import {
@@ -56,6 +57,8 @@ const NAME_LOOKUP_TIMEOUT_MS = 3_000;
 /** Variables never copied into an entry: replaced by the token file, or not the server's. */
 const NOT_COPIED: ReadonlySet<EnvVar> = new Set([
   "MOLECULE_WORKSPACE_TOKEN",
+  "MOLECULE_WORKSPACES",
+  "MOLECULE_WORKSPACES_JSON",
   "MOLECULE_WORKSPACE_TOKEN_FILE",
   "CONFIGS_DIR",
   "HOME",
@@ -70,6 +73,74 @@ const NOT_COPIED: ReadonlySet<EnvVar> = new Set([
  * on the state directory and the host's config file, and net for the name lookup.
  */
 export async function runInstall(
+  request: InstallRequest,
+  env: Env,
+  deps: InstallDeps,
+): Promise<InstallResult> {
+  const listVar = WORKSPACE_LIST_VARS.find((name) => (env[name] ?? "").trim() !== "");
+  if (listVar !== undefined) return await installEach(listVar, request, env, deps);
+  return await installOne(request, env, deps);
+}
+
+/**
+ * MOLECULE_WORKSPACES (or _JSON) set: one host entry per listed workspace, each with its own
+ * token file, so no token lands in the host's config file (which an entry carrying the list
+ * would need). `--name` names one entry, so it is refused with several workspaces.
+ */
+async function installEach(
+  listVar: string,
+  request: InstallRequest,
+  env: Env,
+  deps: InstallDeps,
+): Promise<InstallResult> {
+  const loaded = loadConfig(env, { checkToken });
+  const redactor = new Redactor();
+  if (!loaded.ok || (request.name !== undefined && loaded.config.workspaces.length > 1)) {
+    const problems = loaded.ok
+      ? [
+        `--name names one entry, but ${listVar} lists ${loaded.config.workspaces.length} ` +
+        "workspaces: leave --name out (each entry is named after its workspace)",
+      ]
+      : loaded.problems;
+    return {
+      output: "",
+      errors: [
+        `molecule-mcp install: ${problems.length} problem(s); nothing was written`,
+        ...problems.map((p) => `  - ${p}`),
+      ],
+      exitCode: 2,
+    };
+  }
+  const outputs: string[] = [];
+  const errors: string[] = [];
+  let exitCode: 0 | 2 = 0;
+  for (const ws of loaded.config.workspaces) {
+    const token = loaded.workspaceTokens?.get(ws.id) ?? "";
+    redactor.add(token);
+    const one = await installOne(request, {
+      ...env,
+      MOLECULE_WORKSPACES: undefined,
+      MOLECULE_WORKSPACES_JSON: undefined,
+      WORKSPACE_ID: ws.id,
+      PLATFORM_URL: ws.platformUrl,
+      MOLECULE_WORKSPACE_TOKEN: token,
+      MOLECULE_WORKSPACE_TOKEN_FILE: undefined,
+    }, deps);
+    outputs.push(one.output);
+    errors.push(...one.errors);
+    if (one.exitCode !== 0) exitCode = one.exitCode;
+  }
+  const intro = `${listVar} lists ${loaded.config.workspaces.length} workspace(s): one entry ` +
+    "each, with its own token file (no token in the host's config)\n\n";
+  return {
+    output: redactor.redact(intro + outputs.filter((o) => o !== "").join("\n")),
+    errors: errors.map((line) => redactor.redact(line)),
+    exitCode,
+  };
+}
+
+/** Writes (or shows) the entry of one workspace: WORKSPACE_ID and a token source. */
+async function installOne(
   request: InstallRequest,
   env: Env,
   deps: InstallDeps,

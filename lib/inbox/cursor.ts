@@ -100,7 +100,7 @@ export async function readCursorFile(
   const aside = await setAsideStateFile(
     path,
     isForeign ? "foreign" : "unverified",
-    opts.clock.now(),
+    opts.clock.wallNow(),
   );
   opts.log.warn(
     isForeign

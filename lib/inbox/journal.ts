@@ -557,7 +557,7 @@ function isNonEmptyString(value: unknown): value is string {
  * file to `<path>.corrupt-<timestamp>`; returns the new path or the error.
  */
 async function setAside(path: string, clock: Clock, copy = false): Promise<string | Error> {
-  const stamp = new Date(clock.now()).toISOString().replaceAll(/[-:]/g, "");
+  const stamp = new Date(clock.wallNow()).toISOString().replaceAll(/[-:]/g, "");
   const target = `${path}.corrupt-${stamp}`;
   try {
     if (copy) {

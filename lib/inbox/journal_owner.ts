@@ -67,7 +67,7 @@ export async function setAsideForeignJournal(
   const aside = await setAsideStateFile(
     path,
     isForeign ? "foreign" : "unverified",
-    opts.clock.now(),
+    opts.clock.wallNow(),
   );
   if (aside instanceof Error) {
     throw new Error(

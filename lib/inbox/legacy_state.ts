@@ -243,7 +243,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 async function setAside(path: string, why: string, deps: LegacyDeps): Promise<void> {
-  const aside = await setAsideStateFile(path, "unverified", deps.clock.now());
+  const aside = await setAsideStateFile(path, "unverified", deps.clock.wallNow());
   if (aside instanceof Error) {
     throw new Error(
       `Cannot set aside ${path}, an older version's inbox file that is not used: ` +

@@ -39,7 +39,8 @@ export class SeenIds {
     if (this.#ids.has(id)) return;
     let ms = Date.parse(createdAt);
     if (Number.isNaN(ms)) {
-      ms = Number.isFinite(this.#newestMs) ? this.#newestMs : this.#clock.now();
+      // A stand-in for a platform row time, so wall time (rows carry wall times).
+      ms = Number.isFinite(this.#newestMs) ? this.#newestMs : this.#clock.wallNow();
     } else if (ms > this.#newestMs) {
       this.#newestMs = ms;
     }

@@ -43,3 +43,10 @@ export const INBOX_DISABLED: InboxUnavailable = {
   next: "to receive messages here, remove MOLECULE_MCP_DISABLE_INBOX from this MCP server's " +
     "environment and restart it",
 };
+
+/**
+ * How long an inbox tool waits, on a fresh start, for the first poll to finish before it
+ * answers from what the inbox holds (issue 11 item 9): a poll usually takes well under a
+ * second; a slow platform must not stall the agent's turn for long.
+ */
+export const FIRST_POLL_WAIT_MS = 3_000;

@@ -30,6 +30,12 @@ export interface ToolDeps {
   inbox: InboxView | null;
   /** Why `inbox` is null: shown to the agent by the inbox tools. Null when it is open. */
   inboxUnavailable: InboxUnavailable | null;
+  /**
+   * Settles once the first inbox poll of this run has finished (WorkspaceLink.firstPoll): the
+   * inbox tools wait for it, at most FIRST_POLL_WAIT_MS, so a call right after start does not
+   * answer "empty" while messages wait on the platform. Absent: nothing to wait for.
+   */
+  firstPoll?: Promise<void>;
   /** Cached peer names and roles (non-blocking lookups) for inbox messages. */
   peers: PeerNames;
   /** This workspace's id, lowercase. */

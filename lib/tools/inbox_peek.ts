@@ -5,7 +5,7 @@
 import type { InboxView, ToolDeps } from "./context.ts";
 import { sanitiseIdentity } from "../workspace/channel_push.ts";
 import type { InboxMessage } from "../inbox/message.ts";
-import { INBOX_OPEN_WAIT_MS } from "../inbox/unavailable.ts";
+import { FIRST_POLL_WAIT_MS, INBOX_OPEN_WAIT_MS } from "../inbox/unavailable.ts";
 import { toolError, type ToolResult, type ToolSpec } from "../mcp/tool_spec.ts";
 import { messagesResult } from "./inbox_result.ts";
 
@@ -34,8 +34,39 @@ export type ShownMessage = Omit<InboxMessage, "peer_name" | "peer_role" | "user_
  * The inbox the three inbox tools work on, or the result they answer without one. While the
  * inbox is still opening (journal replay at start-up) it waits for it, at most
  * INBOX_OPEN_WAIT_MS (deps.clock) or until the call is cancelled, then says it is still loading.
+ * On a fresh start it then waits for the first poll (deps.firstPoll), at most
+ * FIRST_POLL_WAIT_MS, so what waits on the platform is listed too.
  */
 export async function openedInbox(
+  deps: Pick<ToolDeps, "inbox" | "inboxUnavailable" | "clock" | "firstPoll"> & {
+    signal: AbortSignal;
+  },
+): Promise<{ inbox: InboxView } | { answer: ToolResult }> {
+  const found = await findInbox(deps);
+  if ("inbox" in found && deps.firstPoll !== undefined) {
+    await settledWithin(deps.firstPoll, FIRST_POLL_WAIT_MS, deps);
+  }
+  return found;
+}
+
+/** Resolves when `promise` settles, `ms` pass (deps.clock) or the call is cancelled. */
+async function settledWithin(
+  promise: Promise<unknown>,
+  ms: number,
+  deps: Pick<ToolDeps, "clock"> & { signal: AbortSignal },
+): Promise<void> {
+  const timer = new AbortController();
+  const onAbort = () => timer.abort();
+  deps.signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    await Promise.race([promise, deps.clock.sleep(ms, timer.signal)]);
+  } finally {
+    deps.signal.removeEventListener("abort", onAbort);
+    timer.abort();
+  }
+}
+
+async function findInbox(
   deps: Pick<ToolDeps, "inbox" | "inboxUnavailable" | "clock"> & { signal: AbortSignal },
 ): Promise<{ inbox: InboxView } | { answer: ToolResult }> {
   if (deps.inbox !== null) return { inbox: deps.inbox };

@@ -18,6 +18,7 @@ import {
   type InboxUnavailable,
 } from "../inbox/unavailable.ts";
 import { InboxPoller } from "../inbox/poller.ts";
+import { EventWake } from "../inbox/event_wake.ts";
 import { UploadResolver } from "../inbox/upload_resolver.ts";
 import { UPLOADS_DIR_NAME, UploadStore } from "../state/upload_store.ts";
 import { PeerDirectory } from "./peer_directory.ts";
@@ -51,6 +52,8 @@ export interface WorkspaceLinkSettings {
   isInboxDisabled: boolean;
   pollIntervalMs: number;
   heartbeatIntervalMs: number;
+  /** MOLECULE_MCP_EVENT_STREAM=0: no event stream, polling only. */
+  isEventStreamDisabled: boolean;
 }
 
 /** Real or fake things the link uses. */
@@ -58,6 +61,8 @@ export interface WorkspaceLinkDeps {
   fetch: Fetch;
   clock: Clock;
   log: Logger;
+  /** Uniform in [0, 1), for reconnect jitter; Math.random when absent. */
+  random?: () => number;
 }
 
 /** A workspace's client, inbox and background loops. */
@@ -70,6 +75,7 @@ export class WorkspaceLink {
   #loops: Promise<void>[] = [];
   #inbox: DurableInbox | null = null;
   #poller: InboxPoller | null = null;
+  #firstPoll = Promise.withResolvers<void>();
   #unavailable: InboxUnavailable | null = null;
   /** The first opening of the inbox, started by open() and settled before stop() returns. */
   #opening: Promise<InboxOpening> = Promise.resolve({ inbox: null, unavailable: null });
@@ -110,6 +116,7 @@ export class WorkspaceLink {
     }
     if (settings.isInboxDisabled) {
       link.#unavailable = INBOX_DISABLED;
+      link.#firstPoll.resolve();
     } else {
       const opening = link.#tryOpenInbox().then(() => ({
         inbox: link.#inbox,
@@ -119,6 +126,15 @@ export class WorkspaceLink {
       link.#unavailable = inboxLoading(opening);
     }
     return link;
+  }
+
+  /**
+   * Settles once this run's first inbox poll has finished (any outcome), or once there will be
+   * none: the inbox is disabled, was not ours at start-up (another process), or stop() ran.
+   * Never rejects. The inbox tools wait on it (bounded) on a fresh start (issue 11 item 9).
+   */
+  get firstPoll(): Promise<void> {
+    return this.#firstPoll.promise;
   }
 
   /** Settles once the first attempt to open the inbox has (the inbox, or null). */
@@ -235,6 +251,8 @@ export class WorkspaceLink {
   /** Waits until the inbox can be opened (another process let go), then polls it. */
   async #runInbox(signal: AbortSignal): Promise<void> {
     await this.#opening;
+    if (this.#poller === null) this.#firstPoll.resolve(); // not ours at start-up: no first poll
+    else void this.#poller.firstPoll.then(() => this.#firstPoll.resolve());
     while (this.#inbox === null && !signal.aborted) {
       await this.#deps.clock.sleep(this.#settings.pollIntervalMs, signal);
       if (signal.aborted) break;
@@ -243,7 +261,28 @@ export class WorkspaceLink {
     if (this.#inbox !== null && !signal.aborted) {
       this.#deps.log.info("inbox open; polling for messages");
     }
-    await this.#poller?.run(signal);
+    const poller = this.#poller;
+    if (poller === null) return;
+    await Promise.all([poller.run(signal), this.#runEventStream(poller, signal)]);
+  }
+
+  /**
+   * Keeps the platform's event stream open so messages arrive without waiting for the next
+   * poll (lib/inbox/event_wake.ts), unless MOLECULE_MCP_EVENT_STREAM=0.
+   */
+  async #runEventStream(poller: InboxPoller, signal: AbortSignal): Promise<void> {
+    const s = this.#settings;
+    const { clock, log } = this.#deps;
+    if (s.isEventStreamDisabled) {
+      log.info("event stream disabled by MOLECULE_MCP_EVENT_STREAM=0: polling only");
+      return;
+    }
+    const wake = new EventWake(
+      // The workspace's own heartbeat events are the stream's only keep-alive (§14.1).
+      { stallMs: 2 * s.heartbeatIntervalMs },
+      { platform: this.platform, poller, clock, log, random: this.#deps.random ?? Math.random },
+    );
+    await wake.run(signal);
   }
 
   /**
@@ -282,6 +321,7 @@ export class WorkspaceLink {
   /** Waits for the loops (after their signal aborted), then flushes and closes the inbox. */
   async stop(): Promise<void> {
     this.#openAbort.abort(); // a platform check of older files must not hold up the exit
+    this.#firstPoll.resolve();
     await this.#opening;
     await Promise.allSettled(this.#loops);
     this.#loops = [];

@@ -12,7 +12,11 @@ import { createLogger } from "../../lib/log.ts";
 import { acquireInboxLock } from "../../lib/inbox/lock.ts";
 import { workspaceStatePath } from "../../lib/state/state_files.ts";
 import type { HttpClientDeps } from "../../lib/platform/http_client.ts";
-import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
+import {
+  createFakePlatform,
+  type FakePlatform,
+  type PlatformVersion,
+} from "../fakes/fake_platform.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 import { makeFifo } from "../fakes/special_files.ts";
 
@@ -35,8 +39,11 @@ interface Setup {
 }
 
 /** A served fake platform with one workspace, and a temp state directory. */
-async function withPlatform(fn: (s: Setup) => Promise<void>): Promise<void> {
-  const platform = createFakePlatform();
+async function withPlatform(
+  fn: (s: Setup) => Promise<void>,
+  opts: { version?: PlatformVersion } = {},
+): Promise<void> {
+  const platform = createFakePlatform(opts.version === undefined ? {} : { version: opts.version });
   const { id, token } = platform.addWorkspace({ name: "Acme Agent" });
   const served = await platform.serve();
   try {
@@ -321,6 +328,38 @@ Deno.test("doctor: a cursor file written for another workspace is named, and lef
   });
 });
 
+Deno.test("doctor: the event stream is opened through the same client and its first bytes awaited", async () => {
+  await withPlatform(async (s) => {
+    const { text, status } = await doctorWith(baseEnv(s));
+    assertEquals(status["event stream"], "ok", text);
+    assertStringIncludes(text, "messages are fetched as soon as they are written");
+  });
+});
+
+Deno.test("doctor: a platform without the event stream is a skip that names the poll interval", async () => {
+  await withPlatform(async (s) => {
+    const { report, text, status } = await doctorWith(baseEnv(s));
+    assertEquals(status["event stream"], "skip", text);
+    assertStringIncludes(
+      text,
+      "no event stream (an older release): messages arrive by polling every 5 s",
+    );
+    assertEquals(report.exitCode, 0, text);
+  }, { version: "seed" });
+});
+
+Deno.test("doctor: a token refused on the event stream fails; MOLECULE_MCP_EVENT_STREAM=0 skips it", async () => {
+  await withPlatform(async (s) => {
+    s.platform.failNext("GET /workspaces/:id/events/stream", 401);
+    const refused = await doctorWith(baseEnv(s));
+    assertEquals(refused.status["event stream"], "fail", refused.text);
+    assertStringIncludes(refused.text, "refused the token on the event stream (HTTP 401)");
+    const off = await doctorWith({ ...baseEnv(s), MOLECULE_MCP_EVENT_STREAM: "0" });
+    assertEquals(off.status["event stream"], "skip", off.text);
+    assertStringIncludes(off.text, "turned off by MOLECULE_MCP_EVENT_STREAM=0");
+  });
+});
+
 Deno.test("doctor: an untrusted TLS certificate is pinpointed; MOLECULE_CA_FILE fixes it", async () => {
   const tls = new URL("../fixtures/tls/", import.meta.url);
   const platform = createFakePlatform();
@@ -364,5 +403,37 @@ Deno.test("doctor: a lock file that is a FIFO is warned about and never opened (
     const { text, status } = await doctorWith(baseEnv(s));
     assertEquals(status["state directory"], "warn", text);
     assertStringIncludes(text, `${lock} is not a regular file`);
+  });
+});
+
+Deno.test("doctor: with MOLECULE_WORKSPACES every workspace gets its own checks on its own tenant; a wrong token is pinned to its workspace", async () => {
+  await withPlatform(async (s) => {
+    const other = createFakePlatform();
+    const beta = other.addWorkspace({ name: "Beta" });
+    const served = await other.serve();
+    try {
+      const wrong = "tok_wrong_for_beta_abcdefghijklmnopqrstuvwxyz";
+      const { report, text, status } = await doctorWith({
+        PLATFORM_URL: s.url,
+        MOLECULE_WORKSPACES: JSON.stringify([
+          { id: s.id, token: s.token },
+          { id: beta.id, token: wrong, platform_url: served.url },
+        ]),
+        CONFIGS_DIR: s.dir,
+      });
+      assertEquals(report.exitCode, 1, text);
+      const alphaTag = s.id.slice(0, 8);
+      const betaTag = beta.id.slice(0, 8);
+      assertEquals(status[`token accepted (${alphaTag})`], "ok", text);
+      assertEquals(status[`token accepted (${betaTag})`], "fail", text);
+      assertEquals(status[`platform reachable (${betaTag})`], "ok", text);
+      assertStringIncludes(text, "MOLECULE_WORKSPACES = (set; tokens not shown): 2 workspace(s)");
+      assertStringIncludes(text, `[1] ${beta.id} on ${served.url}`);
+      // Each heartbeat went to its own tenant.
+      assert(other.requests.some((r) => r.route === "POST /registry/heartbeat"));
+      for (const token of [s.token, wrong]) assert(!text.includes(token), "no token shows");
+    } finally {
+      await served.close();
+    }
   });
 });

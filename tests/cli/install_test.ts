@@ -412,3 +412,55 @@ Deno.test("install: an old Codex entry with an inline token is shown with the to
     assertEquals(await Deno.readTextFile(file), old);
   });
 });
+
+Deno.test("install: with MOLECULE_WORKSPACES, one entry per workspace, each with its own token file and tenant URL", async () => {
+  await withWorld(async (w) => {
+    const other = createFakePlatform();
+    const beta = other.addWorkspace({ name: "Beta Team" });
+    const served = await other.serve();
+    try {
+      const result = await install(w, "claude-code", {
+        env: {
+          WORKSPACE_ID: "",
+          MOLECULE_WORKSPACE_TOKEN: "",
+          MOLECULE_WORKSPACES: JSON.stringify([
+            { id: w.id, token: w.token },
+            { id: beta.id, token: beta.token, platform_url: served.url },
+          ]),
+        },
+      });
+      assertEquals(result.exitCode, 0, result.errors.join("\n"));
+      const file = `${w.home}/.claude.json`;
+      const text = await Deno.readTextFile(file);
+      const servers = record(record(JSON.parse(text)).mcpServers);
+      assertEquals(Object.keys(servers).sort(), ["molecule-acme-agent", "molecule-beta-team"]);
+      const envOfEntry = (name: string) => record(record(servers[name]).env);
+      assertEquals(envOfEntry("molecule-beta-team").WORKSPACE_ID, beta.id);
+      assertEquals(envOfEntry("molecule-beta-team").PLATFORM_URL, served.url);
+      assertEquals(envOfEntry("molecule-acme-agent").PLATFORM_URL, w.url);
+      assert(!("MOLECULE_WORKSPACES" in envOfEntry("molecule-beta-team")));
+      assertEquals(
+        await Deno.readTextFile(`${w.state}/.mcp_workspace_token.${beta.id}`),
+        `${beta.token}\n`,
+      );
+      for (const token of [w.token, beta.token]) {
+        assert(!text.includes(token), "no token in the host file");
+        assert(!result.output.includes(token), "no token in the output");
+      }
+      const named = await install(w, "claude-code", {
+        name: "molecule-x",
+        env: {
+          WORKSPACE_ID: "",
+          MOLECULE_WORKSPACES: JSON.stringify([
+            { id: w.id, token: w.token },
+            { id: beta.id, token: beta.token, platform_url: served.url },
+          ]),
+        },
+      });
+      assertEquals(named.exitCode, 2);
+      assertStringIncludes(named.errors.join("\n"), "--name names one entry");
+    } finally {
+      await served.close();
+    }
+  });
+});

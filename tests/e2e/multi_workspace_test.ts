@@ -226,3 +226,37 @@ Deno.test("e2e: a bad MOLECULE_WORKSPACES lists every problem by entry and field
   assert(!stderr.includes("secret-token-one") && !stderr.includes("has space"), stderr);
   assert(!stderr.includes("WORKSPACE_ID is not set"), "the list replaces WORKSPACE_ID");
 });
+
+Deno.test("e2e: a 410, an outage and a revoked token in one workspace change nothing in the other", async () => {
+  await withTwoTenants(async ({ alpha, beta, env }) => {
+    await using program = spawnProgram({ env: env() });
+    const session = new RpcSession(program);
+    await session.initialize();
+    await program.waitForStderr("inbox open; polling for messages");
+    // beta: its cursor is gone (410), then its tenant is down, then its token is revoked.
+    beta.platform.failNext("GET /workspaces/:id/activity", 410);
+    beta.platform.failNext("GET /workspaces/:id/activity", 503, 1000);
+    beta.platform.failNext("POST /registry/heartbeat", 503, 1000);
+    beta.platform.revokeToken(beta.ws.id);
+    const row = alpha.platform.sendToInbox(alpha.ws.id, { text: "alpha is fine" });
+    const push = await session.notification("notifications/claude/channel");
+    assertEquals((push.params as { meta: Record<string, string> }).meta.activity_id, row.id);
+    const reply = await session.callTool(2, "send_message_to_user", {
+      message: "answer from alpha",
+      source_workspace_id: alpha.ws.id,
+    });
+    assert(!reply.isError, reply.text);
+    assertEquals(alpha.platform.notifications.map((n) => n.message), ["answer from alpha"]);
+    // beta's own calls fail with its own reason; alpha's inbox still pops.
+    const asBeta = await session.callTool(3, "send_message_to_user", {
+      message: "from beta",
+      source_workspace_id: beta.ws.id,
+    });
+    assert(asBeta.isError === true, asBeta.text);
+    const popped = await session.callTool(4, "inbox_pop", { activity_id: row.id });
+    assertStringIncludes(popped.text, '"removed": true');
+    await program.closeStdin();
+    const { code } = await program.wait();
+    assertEquals(code, 0);
+  });
+});

@@ -12,6 +12,7 @@ interface Sleeper {
 /** Manual clock for tests. */
 export class ManualClock implements Clock {
   #now: number;
+  #wallOffsetMs = 0;
   #sleepers: Sleeper[] = [];
   #watchers: { count: number; resolve: () => void }[] = [];
 
@@ -19,8 +20,22 @@ export class ManualClock implements Clock {
     this.#now = startMs;
   }
 
+  /** Monotonic time: moves only with advance(). */
   now(): number {
     return this.#now;
+  }
+
+  /** Wall time: follows advance() plus every stepWallClock() so far. */
+  wallNow(): number {
+    return this.#now + this.#wallOffsetMs;
+  }
+
+  /**
+   * Steps the wall clock by `deltaMs` (negative = back, as after an NTP correction or a VM
+   * snapshot restore) without moving monotonic time or waking any sleep.
+   */
+  stepWallClock(deltaMs: number): void {
+    this.#wallOffsetMs += deltaMs;
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -27,6 +27,7 @@ function recordBackoffs(rig: ToolRig): { delays: number[]; started(n: number): P
   const base = rig.clock;
   const clock: Clock = {
     now: () => base.now(),
+    wallNow: () => base.wallNow(),
     sleep(ms, signal) {
       delays.push(ms);
       for (const w of waiting.filter((w) => delays.length >= w.n)) w.resolve();

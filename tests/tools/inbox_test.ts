@@ -1,6 +1,10 @@
 import type { DurableInbox } from "../../lib/inbox/inbox.ts";
 import type { InboxMessage } from "../../lib/inbox/message.ts";
-import { inboxLoading, type InboxOpening } from "../../lib/inbox/unavailable.ts";
+import {
+  FIRST_POLL_WAIT_MS,
+  inboxLoading,
+  type InboxOpening,
+} from "../../lib/inbox/unavailable.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
 import { flushMicrotasks } from "../fakes/manual_clock.ts";
 import { type ToolRig, withToolRig } from "../fakes/tool_harness.ts";
@@ -335,5 +339,48 @@ Deno.test("inbox tools: an inbox that fails to open answers with the reason", as
     const out = await pop;
     assertEquals(out.isError, true);
     assertStringIncludes(out.text, "disk full");
+  });
+});
+
+// ---- the first poll of a fresh start --------------------------------------------------------
+
+Deno.test("inbox tools: right after start they wait for the first poll, then list what it brought", async () => {
+  await withToolRig(async (rig) => {
+    for (const tool of ["inbox_peek", "wait_for_message"]) {
+      const firstPoll = Promise.withResolvers<void>();
+      rig.deps.firstPoll = firstPoll.promise;
+      let isAnswered = false;
+      const call = rig.call(tool, tool === "wait_for_message" ? { timeout_secs: 0 } : {})
+        .then((out) => {
+          isAnswered = true;
+          return out;
+        });
+      await flushMicrotasks(50);
+      assertEquals(isAnswered, false, `${tool} answered before the first poll`);
+      const waiting = message(`waiting on the platform for ${tool}`);
+      await queue(rig, waiting); // what the first poll brings
+      firstPoll.resolve();
+      const out = await call;
+      assertStringIncludes(out.text, waiting.activity_id, tool);
+      await inboxOf(rig).pop(waiting.activity_id);
+    }
+  });
+});
+
+Deno.test("inbox tools: a first poll that hangs delays the answer by at most 3 s", async () => {
+  await withToolRig(async (rig) => {
+    rig.deps.firstPoll = new Promise<void>(() => {});
+    let isAnswered = false;
+    const call = rig.call("inbox_peek").then((out) => {
+      isAnswered = true;
+      return out;
+    });
+    await rig.clock.whenSleeping(1);
+    await rig.clock.advance(FIRST_POLL_WAIT_MS - 1);
+    assertEquals(isAnswered, false);
+    await rig.clock.advance(1);
+    const out = await call;
+    assertEquals(out.isError, false);
+    assertEquals(JSON.parse(out.text), []);
   });
 });

@@ -341,6 +341,7 @@ Deno.test("registration: after the laptop slept, the heartbeat beats once, not a
   // The wall clock jumps while no timer fires: what a suspended laptop looks like on wake.
   const clock: Clock = {
     now: () => manual.now() + jumpMs,
+    wallNow: () => manual.wallNow() + jumpMs,
     sleep: (ms, signal) => manual.sleep(ms, signal),
   };
   const { platform, uptimes } = recordingPlatform();
@@ -353,6 +354,22 @@ Deno.test("registration: after the laptop slept, the heartbeat beats once, not a
   assertEquals(uptimes, [0, 620]);
   await manual.advance(20_000);
   assertEquals(uptimes, [0, 620, 640]);
+  stop.abort();
+  await loop;
+});
+
+Deno.test("registration: the wall clock stepping back an hour changes neither the beat nor the uptime", async () => {
+  const clock = new ManualClock();
+  const { platform, uptimes } = recordingPlatform();
+  const state = new HeartbeatState({ workspaceId: "w", startedAtMs: clock.now() });
+  const stop = new AbortController();
+  const loop = runHeartbeat({ state }, loopDeps(clock, platform), stop.signal);
+  await clock.whenSleeping(1);
+  await clock.advance(20_000);
+  clock.stepWallClock(-3_600_000); // NTP correction or a VM snapshot restore
+  await clock.advance(20_000);
+  await clock.advance(20_000);
+  assertEquals(uptimes, [0, 20, 40, 60], "a beat every 20 s, uptime never restarts");
   stop.abort();
   await loop;
 });
