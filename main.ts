@@ -23,7 +23,7 @@ import { StdioTransport } from "./lib/mcp/stdio.ts";
 import { UnsafeStateFileError } from "./lib/state/safe_file.ts";
 import { resolveStateDir, type StateDirSource } from "./lib/state/state_dir.ts";
 import { checkToken, resolveToken, type TokenSource } from "./lib/state/token.ts";
-import type { ServedWorkspace, ToolDeps } from "./lib/tools/index.ts";
+import type { InboxNotice, ServedWorkspace, ToolDeps } from "./lib/tools/index.ts";
 import { VERSION } from "./lib/version.ts";
 import type { WorkspaceLink } from "./lib/workspace/link.ts";
 import type { AttachPolicy } from "./lib/tools/attachment_policy.ts";
@@ -142,24 +142,34 @@ async function serve(setup: Setup): Promise<number> {
       stateDir,
     }, { fetch: http.fetch, log: isMulti ? withLogFields(log, { workspace: ws.id }) : log })
   ));
-  const routing = Promise.all([modules, openings]).then(([{ tools }, links]) => {
+  const registered = Promise.withResolvers<void>();
+  const holdOver = Promise.withResolvers<void>();
+  // AbortSignal.timeout, not setTimeout: cheaper before initialize (see LINK_LOAD_GRACE_MS).
+  AbortSignal.timeout(INITIALIZE_HOLD_MS).addEventListener("abort", () => holdOver.resolve());
+  const initializeGate = Promise.race([registered.promise, holdOver.promise]);
+  // The tools load once the held initialize is released: registering needs only the link.
+  const tools = Promise.all([modules, initializeGate]).then(() => import("./lib/tools/index.ts"));
+  const routing = Promise.all([tools, openings]).then(([tools, links]) => {
     if (links.some((link) => link === null)) return null;
     const open = links.filter((link): link is WorkspaceLink => link !== null);
     const first = open[0];
     if (first === undefined) return null;
     const served = open.map((link) => servedWorkspace(link, link.platform.workspaceId));
-    return { links: open, first, router: new tools.WorkspaceRouter(served) };
+    // Hosts that show no pushes learn of arrivals from a line at the end of other results.
+    const inboxNotice = config.isInboxNoticeDisabled ? undefined : new tools.InboxNotice();
+    return { links: open, first, router: new tools.WorkspaceRouter(served), inboxNotice };
   });
-  const registered = Promise.withResolvers<void>();
-  const holdOver = Promise.withResolvers<void>();
-  // AbortSignal.timeout, not setTimeout: cheaper before initialize (see LINK_LOAD_GRACE_MS).
-  AbortSignal.timeout(INITIALIZE_HOLD_MS).addEventListener("abort", () => holdOver.resolve());
   const server = new McpServer<ToolDeps>({
     transport: new StdioTransport({ input: Deno.stdin.readable, output: Deno.stdout, log }),
     serverInfo: { name: "molecule", version: VERSION },
-    loading: Promise.all([modules, routing]).then(([{ tools }, routed]) => {
+    loading: Promise.all([tools, routing]).then(([tools, routed]) => {
       if (routed === null) throw new Error("a workspace link did not open");
-      return toolSet(routed.router.route(tools.platformTools()), routed.first, setup);
+      return toolSet(
+        routed.router.route(tools.platformTools()),
+        routed.first,
+        setup,
+        routed.inboxNotice,
+      );
     }),
     log,
     instructions: () =>
@@ -170,7 +180,7 @@ async function serve(setup: Setup): Promise<number> {
     clock: systemClock,
     // The one redaction step, shared with the logger: results, errors and pushes pass it.
     outgoingText: (text) => log.redactor.redact(text),
-    initializeGate: Promise.race([registered.promise, holdOver.promise]),
+    initializeGate,
   });
   void server.heard.then(heard.resolve);
   // A host that stays silent still gets its workspaces registered. AbortSignal.timeout, not
@@ -188,15 +198,19 @@ async function serve(setup: Setup): Promise<number> {
   let links: WorkspaceLink[] = [];
   try {
     await server.start();
-    const routed = await routing;
-    if (routed === null) return EXIT.CONFIG;
-    links = routed.links;
+    const opened = await openings;
+    if (opened.some((link) => link === null)) return EXIT.CONFIG;
+    links = opened.filter((link): link is WorkspaceLink => link !== null);
     const { push } = await modules;
     const names = new Map<string, string>();
     links.forEach((link) => {
       const id = link.platform.workspaceId;
       link.onArrived((messages) => {
-        routed.router.noteArrival(id, messages);
+        // In arrival order (then-callbacks run in order), once the tools have loaded.
+        void routing.then((routed) => {
+          routed?.router.noteArrival(id, messages);
+          routed?.inboxNotice?.noteArrivals(messages.length);
+        });
         for (const message of messages) {
           const shown = isMulti ? { ...message, arrival_workspace_id: id } : message;
           const name = names.get(id);
@@ -253,13 +267,12 @@ async function serve(setup: Setup): Promise<number> {
   return isEveryTokenRefused ? EXIT.TOKEN_REJECTED : EXIT.OK;
 }
 
-/** The modules behind the MCP session: the workspace link, the tools, the channel push. */
+/** The modules the links need (loaded before initialize is answered): link, channel push. */
 function loadLinkModules() {
   return Promise.all([
     import("./lib/workspace/link.ts"),
-    import("./lib/tools/index.ts"),
     import("./lib/workspace/channel_push.ts"),
-  ]).then(([link, tools, push]) => ({ link, tools, push }));
+  ]).then(([link, push]) => ({ link, push }));
 }
 
 /**
@@ -304,6 +317,7 @@ function toolSet(
   tools: ToolSet<ToolDeps>["tools"],
   link: WorkspaceLink,
   { config, log, attachPolicy }: Setup,
+  inboxNotice: InboxNotice | undefined,
 ): ToolSet<ToolDeps> {
   return {
     tools,
@@ -329,8 +343,10 @@ function toolSet(
         realPath: (path) => Deno.realPath(path),
         stat: (path) => Deno.stat(path),
         open: (path) => Deno.open(path, { read: true }),
+        readDir: (path) => Deno.readDir(path),
       },
       attachPolicy,
+      ...(inboxNotice === undefined ? {} : { inboxNotice }),
     },
   };
 }
