@@ -52,6 +52,8 @@ export const ENV_VARS = [
   "CLAUDE_CONFIG_DIR",
   "CODEX_HOME",
   "MOLECULE_MCP_ATTACH_ALLOW",
+  "MOLECULE_MCP_EVENT_STREAM",
+  "MOLECULE_MCP_INBOX_NOTICE",
   // Shown by get_runtime_identity (lib/runtime_identity.ts), never interpreted.
   ...RUNTIME_IDENTITY_VARS,
 ] as const;
@@ -149,6 +151,10 @@ export interface Config {
   readonly attachAllowDirs?: readonly string[];
   /** The model/runtime variables get_runtime_identity shows. */
   readonly runtimeIdentity: RuntimeIdentity;
+  /** MOLECULE_MCP_EVENT_STREAM=0 (or false/off/no): no event stream, polling only. */
+  readonly isEventStreamDisabled: boolean;
+  /** MOLECULE_MCP_INBOX_NOTICE=0 (or false/off/no): tool results carry no inbox notice. */
+  readonly isInboxNoticeDisabled: boolean;
 }
 
 /** The outcome of loadConfig: a frozen Config, or every problem found. */
@@ -225,6 +231,8 @@ export function loadConfig(
   }, problems);
   const workspaceTier = parseTier(value("WORKSPACE_TIER"), problems);
   const attachAllowDirs = parseAttachAllow(value("MOLECULE_MCP_ATTACH_ALLOW"), problems);
+  const isEventStreamOn = parseSwitch("MOLECULE_MCP_EVENT_STREAM", value, problems);
+  const isInboxNoticeOn = parseSwitch("MOLECULE_MCP_INBOX_NOTICE", value, problems);
   const chatUploadDir = value("MOLECULE_CHAT_UPLOAD_DIR");
   if (chatUploadDir !== "" && !isAbsolutePath(chatUploadDir)) {
     problems.push(
@@ -264,10 +272,24 @@ export function loadConfig(
     ...(attachAllowDirs === undefined ? {} : { attachAllowDirs }),
     ...(chatUploadDir === "" ? {} : { chatUploadDir: chatUploadDir.replace(/(.)\/+$/, "$1") }),
     runtimeIdentity: readRuntimeIdentity(value),
+    isEventStreamDisabled: !isEventStreamOn,
+    isInboxNoticeDisabled: !isInboxNoticeOn,
   };
   if (listVar === undefined) return { ok: true, config: Object.freeze(config) };
   const workspaceTokens = new Map(listed.map((e) => [e.id, e.token]));
   return { ok: true, config: Object.freeze(config), workspaceTokens };
+}
+
+/**
+ * An on/off switch that defaults to on: unset or blank, 1/true/on/yes → true; 0/false/off/no →
+ * false (any case); anything else is a problem (a typo must not silently pick a side).
+ */
+function parseSwitch(name: EnvVar, value: (name: EnvVar) => string, problems: string[]): boolean {
+  const raw = value(name).toLowerCase();
+  if (["", "1", "true", "on", "yes"].includes(raw)) return true;
+  if (["0", "false", "off", "no"].includes(raw)) return false;
+  problems.push(`${name} must be 0 (off) or 1 (on): got ${quote(value(name))}`);
+  return true;
 }
 
 function parseWorkspaceId(raw: string, problems: string[]): string {

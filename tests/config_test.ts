@@ -67,6 +67,8 @@ Deno.test("config: with only the required settings every default applies", () =>
       workspace_id: ID,
       runtime: null,
     },
+    isEventStreamDisabled: false,
+    isInboxNoticeDisabled: false,
   });
 });
 
@@ -265,6 +267,22 @@ Deno.test("config: MOLECULE_MCP_ATTACH_ALLOW is a list of absolute directories; 
   assert(!bad.ok);
   assertStringIncludes(bad.problems.join("\n"), "MOLECULE_MCP_ATTACH_ALLOW must list absolute");
   assertStringIncludes(bad.problems.join("\n"), '"reports"');
+});
+
+Deno.test("config: MOLECULE_MCP_EVENT_STREAM and MOLECULE_MCP_INBOX_NOTICE are on unless set to 0", () => {
+  for (const off of ["0", "false", "OFF", " no "]) {
+    const c = config({ ...BASE, MOLECULE_MCP_EVENT_STREAM: off, MOLECULE_MCP_INBOX_NOTICE: off });
+    assertEquals([c.isEventStreamDisabled, c.isInboxNoticeDisabled], [true, true], off);
+  }
+  for (const on of ["", "1", "true", "on", "yes"]) {
+    const c = config({ ...BASE, MOLECULE_MCP_EVENT_STREAM: on, MOLECULE_MCP_INBOX_NOTICE: on });
+    assertEquals([c.isEventStreamDisabled, c.isInboxNoticeDisabled], [false, false], on);
+  }
+  const found = problems({ ...BASE, MOLECULE_MCP_EVENT_STREAM: "maybe" });
+  assertStringIncludes(
+    found.join("\n"),
+    'MOLECULE_MCP_EVENT_STREAM must be 0 (off) or 1 (on): got "maybe"',
+  );
 });
 
 Deno.test("config: MOLECULE_CHAT_UPLOAD_DIR must be absolute; a trailing slash is dropped", () => {

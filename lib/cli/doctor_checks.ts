@@ -170,6 +170,7 @@ export async function checkConfiguration(
     isHeartbeatDisabled: config.isHeartbeatDisabled,
     isInboxDisabled: config.isInboxDisabled,
     pollIntervalSecs: config.pollIntervalMs / 1000,
+    isEventStreamDisabled: config.isEventStreamDisabled,
   }));
   return {
     secrets,

@@ -34,6 +34,8 @@ export interface DoctorWorkspace {
   isHeartbeatDisabled: boolean;
   isInboxDisabled: boolean;
   pollIntervalSecs: number;
+  /** MOLECULE_MCP_EVENT_STREAM=0. */
+  isEventStreamDisabled: boolean;
 }
 
 /** `label` with the workspace's tag appended when several workspaces are configured. */
@@ -92,10 +94,12 @@ export async function checkWorkspace(
       });
     }
   }
+  const canReach = !(lookup instanceof PlatformError && lookup.status === 0);
   results.push({
-    status: "skip",
+    ...(canReach
+      ? await streamVerdict(ws, client, deps.clock)
+      : { status: "skip", message: "skipped: the platform cannot be reached" }),
     label: label("event stream"),
-    message: `not used by this version: the server polls the inbox every ${ws.pollIntervalSecs} s`,
   });
   results.push({ ...transportVerdict(ws.platformUrl), label: label("transport security") });
   return results;
@@ -268,6 +272,80 @@ async function inboxVerdict(
   }
   const own = cursor === null ? "" : "; the saved cursor belongs to this workspace";
   return { status: "ok", message: `GET /workspaces/:id/activity answered${own}` };
+}
+
+/**
+ * Opens the event stream (contract §14.1) and waits for its first bytes (the platform's
+ * `: ping`), through the same fetch as the server (CA file, proxy). A proxy that buffers the
+ * stream shows as "opened, but nothing arrived". Closes the stream before returning.
+ */
+async function streamVerdict(
+  ws: DoctorWorkspace,
+  client: PlatformClient,
+  clock: Clock,
+): Promise<Verdict> {
+  const polling = `messages arrive by polling every ${ws.pollIntervalSecs} s`;
+  if (ws.isInboxDisabled) {
+    return { status: "skip", message: "skipped: MOLECULE_MCP_DISABLE_INBOX is set" };
+  }
+  if (ws.isEventStreamDisabled) {
+    return { status: "skip", message: `turned off by MOLECULE_MCP_EVENT_STREAM=0: ${polling}` };
+  }
+  const stop = new AbortController();
+  const started = clock.now();
+  try {
+    const opening = await client.openEventStream({
+      signal: stop.signal,
+      timeoutMs: DOCTOR_STEP_TIMEOUT_MS,
+    });
+    if (opening.kind === "missing") {
+      return {
+        status: "skip",
+        message: opening.isRouteMissing
+          ? `this platform has no event stream (an older release): ${polling}`
+          : `the platform's event stream does not know this workspace: ${polling}`,
+      };
+    }
+    if (opening.kind === "refused") {
+      const err = opening.error;
+      if (err.isAuthRejected) {
+        return {
+          status: "fail",
+          message: `the platform refused the token on the event stream (HTTP ${err.status})`,
+          next: err.next,
+        };
+      }
+      return {
+        status: "warn",
+        message: `the event stream is not usable (${err.message}): ${polling}`,
+        next: err.next,
+      };
+    }
+    const timer = new AbortController();
+    const silent = clock.sleep(DOCTOR_STEP_TIMEOUT_MS, timer.signal).then(() => null);
+    const first = await Promise.race([opening.stream.next(), silent]);
+    timer.abort();
+    opening.stream.close();
+    if (first === null) {
+      return {
+        status: "warn",
+        message: `opened, but nothing arrived within ${DOCTOR_STEP_TIMEOUT_MS / 1000} s (a ` +
+          `proxy that buffers streams?): ${polling}`,
+        next: "let the proxy pass text/event-stream answers unbuffered, or set " +
+          "MOLECULE_MCP_EVENT_STREAM=0",
+      };
+    }
+    const ms = Math.max(0, Math.round(clock.now() - started));
+    return {
+      status: "ok",
+      message: `open in ${ms} ms: messages are fetched as soon as they are written`,
+    };
+  } catch (err) {
+    if (!(err instanceof PlatformError)) throw err;
+    return { status: "warn", message: `cannot open the event stream (${err.message}): ${polling}` };
+  } finally {
+    stop.abort();
+  }
 }
 
 /** The messages of `err` and its causes, joined: where fetch keeps the real reason. */

@@ -42,6 +42,12 @@ export const PAGE_LIMIT = 500;
 const PAGE_SHRINK_FACTOR = 4;
 /** Pages read backwards through a large backlog before giving up on older rows. */
 const MAX_BACKLOG_PAGES = 40;
+/**
+ * Pause between polls while the platform's event stream is up (issue 14): events wake the
+ * poller at once, so the poll is only a safety net for events the platform dropped (its
+ * 64-slot buffers, another server process, a reconnect gap: contract §14.1).
+ */
+export const SAFETY_POLL_MS = 60_000;
 /** Canvas uploads fetched at the same time (upstream's 4). */
 const UPLOAD_FETCHES = 4;
 /** Longest wait between polls while the platform keeps failing. */
@@ -128,6 +134,8 @@ export class InboxPoller {
   #isAckUnsupported = false;
   /** An ack failed and that was logged; the next success logs the recovery. */
   #isAckFailing = false;
+  /** The event stream is up: polls slow to the safety interval. */
+  #isStreamUp = false;
 
   #firstPoll = Promise.withResolvers<void>();
 
@@ -135,6 +143,22 @@ export class InboxPoller {
     this.#cfg = { pageLimit: PAGE_LIMIT, ...cfg };
     this.#pageLimit = this.#cfg.pageLimit;
     this.#deps = deps;
+  }
+
+  /**
+   * Tells the poller whether the platform's event stream is up. Up: the pause between polls
+   * grows to SAFETY_POLL_MS (events wake it). Down: it polls at once (events may have been
+   * missed) and then every `intervalMs` again.
+   */
+  setStreamUp(isUp: boolean): void {
+    if (this.#isStreamUp === isUp) return;
+    this.#isStreamUp = isUp;
+    if (!isUp) this.wake();
+  }
+
+  /** The pause between polls now: the configured one, or the safety one while streaming. */
+  get intervalMs(): number {
+    return this.#isStreamUp ? Math.max(SAFETY_POLL_MS, this.#cfg.intervalMs) : this.#cfg.intervalMs;
   }
 
   /** Ends the current pause at once (or makes the next one zero-length). */
@@ -177,7 +201,7 @@ export class InboxPoller {
    */
   async pollOnce(opts: CallOptions = {}): Promise<number> {
     const { inbox, log } = this.#deps;
-    if (inbox.isFull) return this.#cfg.intervalMs; // the inbox reports this itself, once
+    if (inbox.isFull) return this.intervalMs; // the inbox reports this itself, once
     try {
       const stored = inbox.cursor;
       const cursor = stored !== null && stored.id === this.#goneCursorId ? null : stored;
@@ -190,7 +214,7 @@ export class InboxPoller {
       if (!page.hasMore) this.#caughtUpMs = readAtMs;
       if (cursor === null) await this.#settleGoneCursor();
       this.#recovered();
-      return moreNow ? 0 : this.#cfg.intervalMs;
+      return moreNow ? 0 : this.intervalMs;
     } catch (err) {
       if (opts.signal?.aborted) return 0;
       if (err instanceof CursorGoneError) {

@@ -21,6 +21,7 @@ import {
   type PlatformDeps,
   PlatformHttp,
 } from "./http.ts";
+import { type EventStreamOpening, openEventStream } from "./event_stream.ts";
 import { type HistoryQuery, listPeerHistory } from "./history.ts";
 import { commitMemory, searchMemory, type StoredMemory } from "./memory.ts";
 import { recallMemories } from "./memory_v2.ts";
@@ -116,6 +117,8 @@ export interface PlatformClient {
   updateAgentCard(card: Record<string, unknown>, opts?: CallOptions): Promise<string>;
   /** POST /requests: a task or approval for the canvas user. */
   createUserRequest(request: UserRequest, opts?: CallOptions): Promise<RequestReceipt>;
+  /** GET /workspaces/:id/events/stream (SSE, contract §14.1), outside the request limits. */
+  openEventStream(opts: { signal: AbortSignal; timeoutMs?: number }): Promise<EventStreamOpening>;
   /** GET /pending-uploads/:file_id/content streamed into `sink`; resolves the byte count. */
   fetchPendingUpload(fileId: string, sink: DownloadSink, opts?: CallOptions): Promise<number>;
   /** POST /pending-uploads/:file_id/ack (404 counts as done). */
@@ -155,6 +158,7 @@ export function createPlatformClient(cfg: PlatformConfig, deps: PlatformDeps): P
     broadcast: (message, opts) => broadcastMessage(http, { message, opts }),
     updateAgentCard: (card, opts) => updateAgentCard(http, card, opts),
     createUserRequest: (request, opts) => createUserRequest(http, request, opts),
+    openEventStream: (opts) => openEventStream(http, opts),
     fetchPendingUpload: (fileId, sink, opts) => fetchPendingUpload(http, { fileId, sink, opts }),
     ackPendingUpload: (fileId, opts) => ackPendingUpload(http, { fileId, opts }),
     getUploadLimits: (opts) => getUploadLimits(http, opts),

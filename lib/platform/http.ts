@@ -375,6 +375,91 @@ export class PlatformHttp {
   }
 
   /**
+   * Opens a long-lived response (the event stream, contract §14.1) on its own path: not
+   * through `request`, so it never holds a request slot or a body cap meant for short calls,
+   * and its body is handed over unread. `timeoutMs` bounds only the wait for the status line;
+   * reading is the caller's, and so is cancelling the body (or aborting `signal`) when done.
+   * A 2xx with Content-Type text/event-stream comes back as `{ body }`; any other answer is
+   * read (at most `STREAM_REFUSAL_MAX_BYTES`) and comes back as `{ answer }`. No answer at all
+   * throws a PlatformError with status 0; an aborted `signal` rejects with its reason.
+   */
+  async openStream(spec: StreamSpec): Promise<StreamOpening> {
+    const endpoint = `GET ${spec.template}`;
+    const { signal } = spec;
+    if (signal.aborted) throw signal.reason;
+    const abort = new AbortController();
+    const onAbort = () => abort.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    const stopTimer = new AbortController();
+    let timedOut = false;
+    const timer = this.#deps.clock.sleep(spec.timeoutMs, stopTimer.signal).then(() => {
+      if (stopTimer.signal.aborted) return;
+      timedOut = true;
+      abort.abort(new DOMException(`no answer within ${spec.timeoutMs} ms`, "TimeoutError"));
+    });
+    const gaveUp = new Promise<never>((_, reject) => {
+      abort.signal.addEventListener("abort", () => reject(abort.signal.reason), { once: true });
+    });
+    gaveUp.catch(() => undefined); // only raced below; an abort after opening is the reader's
+    const rspec: RequestSpec = {
+      method: "GET",
+      template: spec.template,
+      path: spec.path,
+      timeoutMs: spec.timeoutMs,
+    };
+    let isBuilt = false;
+    let isOpen = false;
+    try {
+      const hop: Hop = { url: this.#url(rspec), method: "GET", hasBody: false };
+      const req = this.#buildRequest(rspec, hop, abort.signal);
+      req.headers.set("Accept", "text/event-stream");
+      isBuilt = true;
+      // A redirect is not followed here: it comes back as a refusal (the stream is optional).
+      const res = await this.#send(req, abort.signal, gaveUp);
+      stopTimer.abort();
+      const type = res.headers.get("content-type") ?? "";
+      if (res.ok && res.body !== null && /^text\/event-stream\b/i.test(type)) {
+        this.#deps.log.debug("platform stream opened", { endpoint });
+        isOpen = true; // the caller's signal keeps ending the stream until close()
+        const close = () => {
+          signal.removeEventListener("abort", onAbort);
+          abort.abort(new DOMException("stream closed", "AbortError"));
+        };
+        return { body: res.body, close };
+      }
+      const read = await Promise.race([
+        readCappedBody(res, STREAM_REFUSAL_MAX_BYTES, this.#bodyBudget),
+        gaveUp,
+      ]);
+      this.#deps.log.debug("platform stream refused", { endpoint, status: res.status });
+      return { answer: toAnswer(res, read.ok ? read.text : "") };
+    } catch (err) {
+      if (signal.aborted && !timedOut) throw signal.reason;
+      if (!isBuilt) {
+        if (!(err instanceof TypeError)) throw err;
+        throw new PlatformError(endpoint, 0, {
+          next: NEXT_BAD_HEADER,
+          detail: "the request could not be built: a header value was refused",
+        });
+      }
+      const raw = timedOut
+        ? `no answer within ${Math.round(spec.timeoutMs / 1000)} s`
+        : describeCause(err);
+      const detail = scrubHeaderValues(raw, this.#credentialValues());
+      const next = isUntrustedCertificateError(err) ? NEXT_UNTRUSTED_CERT : NEXT_UNREACHABLE;
+      throw new PlatformError(endpoint, 0, {
+        next,
+        detail,
+        cause: detail === raw ? err : new Error(detail),
+      });
+    } finally {
+      stopTimer.abort();
+      if (!isOpen) signal.removeEventListener("abort", onAbort);
+      await timer;
+    }
+  }
+
+  /**
    * The next hop of a redirect, or a PlatformError (with the 3xx status) when it leaves our
    * origin, downgrades https to http, or is one too many. Errors name the target's origin
    * only: a path or query can carry secrets. 303, and 301/302 after a POST, continue as a GET
@@ -467,6 +552,26 @@ export class PlatformHttp {
     });
   }
 }
+
+/** At most this much of a refused stream's body is read (an error text, or a proxy page). */
+export const STREAM_REFUSAL_MAX_BYTES = 16 * 1024;
+
+/** A long-lived GET (PlatformHttp.openStream). */
+export interface StreamSpec {
+  /** The path with ":id"-style placeholders, used in errors and logs. */
+  template: string;
+  /** The real path; every id in it has passed requireUuid. */
+  path: string;
+  /** How long to wait for the status line; the body has no time limit. */
+  timeoutMs: number;
+  /** Aborting it ends the wait, or the open stream. */
+  signal: AbortSignal;
+}
+
+/** An opened stream (`close` ends it), or the answer of a platform that did not open one. */
+export type StreamOpening =
+  | { body: ReadableStream<Uint8Array>; close(): void }
+  | { answer: Answer };
 
 /** One request on the wire: the first, or one a same-origin redirect led to. */
 interface Hop {

@@ -18,6 +18,7 @@ import {
   type InboxUnavailable,
 } from "../inbox/unavailable.ts";
 import { InboxPoller } from "../inbox/poller.ts";
+import { EventWake } from "../inbox/event_wake.ts";
 import { UploadResolver } from "../inbox/upload_resolver.ts";
 import { UPLOADS_DIR_NAME, UploadStore } from "../state/upload_store.ts";
 import { PeerDirectory } from "./peer_directory.ts";
@@ -51,6 +52,8 @@ export interface WorkspaceLinkSettings {
   isInboxDisabled: boolean;
   pollIntervalMs: number;
   heartbeatIntervalMs: number;
+  /** MOLECULE_MCP_EVENT_STREAM=0: no event stream, polling only. */
+  isEventStreamDisabled: boolean;
 }
 
 /** Real or fake things the link uses. */
@@ -58,6 +61,8 @@ export interface WorkspaceLinkDeps {
   fetch: Fetch;
   clock: Clock;
   log: Logger;
+  /** Uniform in [0, 1), for reconnect jitter; Math.random when absent. */
+  random?: () => number;
 }
 
 /** A workspace's client, inbox and background loops. */
@@ -256,7 +261,28 @@ export class WorkspaceLink {
     if (this.#inbox !== null && !signal.aborted) {
       this.#deps.log.info("inbox open; polling for messages");
     }
-    await this.#poller?.run(signal);
+    const poller = this.#poller;
+    if (poller === null) return;
+    await Promise.all([poller.run(signal), this.#runEventStream(poller, signal)]);
+  }
+
+  /**
+   * Keeps the platform's event stream open so messages arrive without waiting for the next
+   * poll (lib/inbox/event_wake.ts), unless MOLECULE_MCP_EVENT_STREAM=0.
+   */
+  async #runEventStream(poller: InboxPoller, signal: AbortSignal): Promise<void> {
+    const s = this.#settings;
+    const { clock, log } = this.#deps;
+    if (s.isEventStreamDisabled) {
+      log.info("event stream disabled by MOLECULE_MCP_EVENT_STREAM=0: polling only");
+      return;
+    }
+    const wake = new EventWake(
+      // The workspace's own heartbeat events are the stream's only keep-alive (§14.1).
+      { stallMs: 2 * s.heartbeatIntervalMs },
+      { platform: this.platform, poller, clock, log, random: this.#deps.random ?? Math.random },
+    );
+    await wake.run(signal);
   }
 
   /**

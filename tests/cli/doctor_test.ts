@@ -12,7 +12,11 @@ import { createLogger } from "../../lib/log.ts";
 import { acquireInboxLock } from "../../lib/inbox/lock.ts";
 import { workspaceStatePath } from "../../lib/state/state_files.ts";
 import type { HttpClientDeps } from "../../lib/platform/http_client.ts";
-import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
+import {
+  createFakePlatform,
+  type FakePlatform,
+  type PlatformVersion,
+} from "../fakes/fake_platform.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 import { makeFifo } from "../fakes/special_files.ts";
 
@@ -35,8 +39,11 @@ interface Setup {
 }
 
 /** A served fake platform with one workspace, and a temp state directory. */
-async function withPlatform(fn: (s: Setup) => Promise<void>): Promise<void> {
-  const platform = createFakePlatform();
+async function withPlatform(
+  fn: (s: Setup) => Promise<void>,
+  opts: { version?: PlatformVersion } = {},
+): Promise<void> {
+  const platform = createFakePlatform(opts.version === undefined ? {} : { version: opts.version });
   const { id, token } = platform.addWorkspace({ name: "Acme Agent" });
   const served = await platform.serve();
   try {
@@ -318,6 +325,38 @@ Deno.test("doctor: a cursor file written for another workspace is named, and lef
     assertEquals(status["inbox readable"], "warn", out);
     assertStringIncludes(out, `belongs to workspace ${other}`);
     assertEquals(await Deno.readTextFile(path), text, "doctor changes no state file");
+  });
+});
+
+Deno.test("doctor: the event stream is opened through the same client and its first bytes awaited", async () => {
+  await withPlatform(async (s) => {
+    const { text, status } = await doctorWith(baseEnv(s));
+    assertEquals(status["event stream"], "ok", text);
+    assertStringIncludes(text, "messages are fetched as soon as they are written");
+  });
+});
+
+Deno.test("doctor: a platform without the event stream is a skip that names the poll interval", async () => {
+  await withPlatform(async (s) => {
+    const { report, text, status } = await doctorWith(baseEnv(s));
+    assertEquals(status["event stream"], "skip", text);
+    assertStringIncludes(
+      text,
+      "no event stream (an older release): messages arrive by polling every 5 s",
+    );
+    assertEquals(report.exitCode, 0, text);
+  }, { version: "seed" });
+});
+
+Deno.test("doctor: a token refused on the event stream fails; MOLECULE_MCP_EVENT_STREAM=0 skips it", async () => {
+  await withPlatform(async (s) => {
+    s.platform.failNext("GET /workspaces/:id/events/stream", 401);
+    const refused = await doctorWith(baseEnv(s));
+    assertEquals(refused.status["event stream"], "fail", refused.text);
+    assertStringIncludes(refused.text, "refused the token on the event stream (HTTP 401)");
+    const off = await doctorWith({ ...baseEnv(s), MOLECULE_MCP_EVENT_STREAM: "0" });
+    assertEquals(off.status["event stream"], "skip", off.text);
+    assertStringIncludes(off.text, "turned off by MOLECULE_MCP_EVENT_STREAM=0");
   });
 });
 

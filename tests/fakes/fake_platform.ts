@@ -33,9 +33,11 @@ import {
   type WorkspaceSpec,
 } from "./fake_platform_model.ts";
 import { matchRoute, ROUTE_KEYS } from "./fake_platform_routes.ts";
+import type { StreamCut } from "./fake_platform_events.ts";
 
 export type { A2ACall, A2AReply, A2AScript, PlatformVersion } from "./fake_platform_context.ts";
 export type { Fault } from "./fake_platform_faults.ts";
+export type { StreamCut } from "./fake_platform_events.ts";
 export { ROUTE_KEYS } from "./fake_platform_routes.ts";
 export type {
   A2ACallRecord,
@@ -351,6 +353,33 @@ export class FakePlatform {
   /** All activity rows of a workspace in insertion order. */
   activity(workspaceId: string): ActivityRow[] {
     return this.#model.rowsOf(workspaceId).map((r) => r.row);
+  }
+
+  // ---- live events (contract §14.1) --------------------------------------------------------
+
+  /** Event streams of a workspace open now (stalled ones included). */
+  eventStreams(workspaceId: string): number {
+    return this.#model.events.openCount(workspaceId);
+  }
+
+  /** Ends a workspace's open event streams: cleanly, abruptly, or by going silent. */
+  cutEventStreams(workspaceId: string, how: StreamCut): void {
+    this.#model.events.cut(workspaceId, how);
+  }
+
+  /** The next `count` events of a workspace are lost (full buffer, another server process). */
+  dropEvents(workspaceId: string, count = 1): void {
+    this.#model.events.dropNext(workspaceId, count);
+  }
+
+  /** Sends an event no write caused (duplicates, stale or odd events in tests). */
+  emitEvent(workspaceId: string, type: string, data: Record<string, unknown> = {}): void {
+    this.#model.events.publish(workspaceId, type, data);
+  }
+
+  /** Writes raw SSE text to a workspace's open streams (framing tests). */
+  emitRawEvent(workspaceId: string, text: string): void {
+    this.#model.events.sendRaw(workspaceId, text);
   }
 
   // ---- scripting ---------------------------------------------------------------------------

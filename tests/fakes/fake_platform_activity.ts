@@ -297,6 +297,7 @@ export function notify({ model, req }: Ctx): Response {
     method: "notify",
     source_id: null,
     summary: body.message,
+    event: "AGENT_MESSAGE",
     response_body: response,
   });
   model.notifications.push({ workspace_id: id, message: body.message, attachments });

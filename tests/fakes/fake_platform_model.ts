@@ -4,6 +4,7 @@
  * delegations, memories). It knows the data rules (token liveness, hierarchy, row shape and
  * timestamps) and nothing about HTTP.
  */
+import { EventHub } from "./fake_platform_events.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { formatTimestamp, parseTimestamp, randomId, randomToken } from "./fake_platform_http.ts";
 
@@ -56,7 +57,15 @@ export interface ActivityRow {
 }
 
 /** A row to insert: only `workspace_id` is required; the rest default like the database. */
-export type ActivityRowInput = Partial<ActivityRow> & { workspace_id: string };
+export type ActivityRowInput = Partial<ActivityRow> & {
+  workspace_id: string;
+  /**
+   * The live event the write fires on the row's workspace (contract §14.1): ACTIVITY_LOGGED by
+   * default (the shared activity logger); /notify fires AGENT_MESSAGE, delegation results
+   * DELEGATION_*; null fires none.
+   */
+  event?: string | null;
+};
 
 /** A stored row plus what ordering needs: its microsecond timestamp and insertion number. */
 export interface StoredRow {
@@ -157,6 +166,8 @@ export class PlatformModel {
   readonly memories: MemoryRecord[] = [];
   readonly pendingUploads: PendingUploadRecord[] = [];
   readonly requests: RequestRecord[] = [];
+  /** Live events (GET /workspaces/:id/events/stream). */
+  readonly events: EventHub;
   /** POST /activity/ack: the highest acked seq per workspace (monotonic). */
   readonly lastAckedSeq = new Map<string, number>();
   /** GET /uploads/limits answer ("latest" only). */
@@ -174,6 +185,7 @@ export class PlatformModel {
 
   constructor(clock: Clock) {
     this.clock = clock;
+    this.events = new EventHub(clock);
   }
 
   /**
@@ -290,6 +302,23 @@ export class PlatformModel {
     if (input.tool_trace != null) row.tool_trace = input.tool_trace;
     // Postgres identity columns start at 1.
     this.#rows.push({ row, atUs, seq: ++this.#seq });
+    // The event fires after the INSERT, so a fetch made on receipt sees the row (§14.1). Its
+    // payload has no id, created_at or workspace_id.
+    const event = input.event === undefined ? "ACTIVITY_LOGGED" : input.event;
+    if (event !== null) {
+      const payload: Record<string, unknown> = {
+        activity_type: row.activity_type,
+        method: row.method,
+        summary: row.summary,
+        status: row.status,
+        source_id: row.source_id,
+        target_id: row.target_id,
+        duration_ms: row.duration_ms,
+      };
+      if (row.request_body !== undefined) payload.request_body = row.request_body;
+      if (row.response_body !== undefined) payload.response_body = row.response_body;
+      this.events.publish(row.workspace_id, event, payload);
+    }
     return row;
   }
 

@@ -118,6 +118,8 @@ export function heartbeat({ model, req, settings }: Ctx): Response {
   if (typeof body.current_task === "string") ws.current_task = body.current_task;
   ws.status = nextStatus(ws.status, body);
   model.touch(ws);
+  // The workspace's own heartbeat is the only keep-alive its event stream gets (§14.1).
+  model.events.publish(id, "WORKSPACE_HEARTBEAT", { uptime_seconds: ws.uptime_seconds });
   if (settings.heartbeatIncludesSecret && ws.platform_inbound_secret !== null) {
     reply.platform_inbound_secret = ws.platform_inbound_secret;
   }

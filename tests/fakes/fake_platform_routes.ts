@@ -14,6 +14,7 @@ import {
 import { pendingAck, pendingContent, uploadLimits } from "./fake_platform_uploads.ts";
 import { createRequest, listRequests } from "./fake_platform_requests.ts";
 import { a2aProxy } from "./fake_platform_a2a.ts";
+import { eventStream } from "./fake_platform_events.ts";
 import { type Handler, hasRelease, type PlatformVersion } from "./fake_platform_context.ts";
 import { delegate, listDelegations } from "./fake_platform_delegation.ts";
 import {
@@ -77,6 +78,9 @@ const ROUTES: readonly Route[] = [
   route("POST", "/workspaces/:id/memories", writeMemory, true),
   route("GET", "/workspaces/:id/memories", searchMemories, true),
   route("POST", "/workspaces/:id/broadcast", broadcast, true, "2026-05"),
+  // In the seed's source (§14.1), but the fake's "seed" plays a platform without it, so the
+  // client's 404 path (an older or stripped-down release) has a faithful counterpart.
+  route("GET", "/workspaces/:id/events/stream", eventStream, true, "2026-05"),
   route("GET", "/workspaces/:id/pending-uploads/:file_id/content", pendingContent, true, "2026-05"),
   route("POST", "/workspaces/:id/pending-uploads/:file_id/ack", pendingAck, true, "2026-05"),
   route("POST", "/workspaces/:id/activity/ack", ackActivity, true, "latest"),

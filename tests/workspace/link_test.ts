@@ -18,6 +18,7 @@ function settings(stateDir: string, ws: { id: string; token: string }): Workspac
     isInboxDisabled: false,
     pollIntervalMs: 5_000,
     heartbeatIntervalMs: 20_000,
+    isEventStreamDisabled: true,
   };
 }
 
