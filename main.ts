@@ -142,7 +142,14 @@ async function serve(setup: Setup): Promise<number> {
       stateDir,
     }, { fetch: http.fetch, log: isMulti ? withLogFields(log, { workspace: ws.id }) : log })
   ));
-  const routing = Promise.all([modules, openings]).then(([{ tools }, links]) => {
+  const registered = Promise.withResolvers<void>();
+  const holdOver = Promise.withResolvers<void>();
+  // AbortSignal.timeout, not setTimeout: cheaper before initialize (see LINK_LOAD_GRACE_MS).
+  AbortSignal.timeout(INITIALIZE_HOLD_MS).addEventListener("abort", () => holdOver.resolve());
+  const initializeGate = Promise.race([registered.promise, holdOver.promise]);
+  // The tools load once the held initialize is released: registering needs only the link.
+  const tools = Promise.all([modules, initializeGate]).then(() => import("./lib/tools/index.ts"));
+  const routing = Promise.all([tools, openings]).then(([tools, links]) => {
     if (links.some((link) => link === null)) return null;
     const open = links.filter((link): link is WorkspaceLink => link !== null);
     const first = open[0];
@@ -150,14 +157,10 @@ async function serve(setup: Setup): Promise<number> {
     const served = open.map((link) => servedWorkspace(link, link.platform.workspaceId));
     return { links: open, first, router: new tools.WorkspaceRouter(served) };
   });
-  const registered = Promise.withResolvers<void>();
-  const holdOver = Promise.withResolvers<void>();
-  // AbortSignal.timeout, not setTimeout: cheaper before initialize (see LINK_LOAD_GRACE_MS).
-  AbortSignal.timeout(INITIALIZE_HOLD_MS).addEventListener("abort", () => holdOver.resolve());
   const server = new McpServer<ToolDeps>({
     transport: new StdioTransport({ input: Deno.stdin.readable, output: Deno.stdout, log }),
     serverInfo: { name: "molecule", version: VERSION },
-    loading: Promise.all([modules, routing]).then(([{ tools }, routed]) => {
+    loading: Promise.all([tools, routing]).then(([tools, routed]) => {
       if (routed === null) throw new Error("a workspace link did not open");
       return toolSet(routed.router.route(tools.platformTools()), routed.first, setup);
     }),
@@ -170,7 +173,7 @@ async function serve(setup: Setup): Promise<number> {
     clock: systemClock,
     // The one redaction step, shared with the logger: results, errors and pushes pass it.
     outgoingText: (text) => log.redactor.redact(text),
-    initializeGate: Promise.race([registered.promise, holdOver.promise]),
+    initializeGate,
   });
   void server.heard.then(heard.resolve);
   // A host that stays silent still gets its workspaces registered. AbortSignal.timeout, not
@@ -188,15 +191,16 @@ async function serve(setup: Setup): Promise<number> {
   let links: WorkspaceLink[] = [];
   try {
     await server.start();
-    const routed = await routing;
-    if (routed === null) return EXIT.CONFIG;
-    links = routed.links;
+    const opened = await openings;
+    if (opened.some((link) => link === null)) return EXIT.CONFIG;
+    links = opened.filter((link): link is WorkspaceLink => link !== null);
     const { push } = await modules;
     const names = new Map<string, string>();
     links.forEach((link) => {
       const id = link.platform.workspaceId;
       link.onArrived((messages) => {
-        routed.router.noteArrival(id, messages);
+        // In arrival order (then-callbacks run in order), once the tools have loaded.
+        void routing.then((routed) => routed?.router.noteArrival(id, messages));
         for (const message of messages) {
           const shown = isMulti ? { ...message, arrival_workspace_id: id } : message;
           const name = names.get(id);
@@ -253,13 +257,12 @@ async function serve(setup: Setup): Promise<number> {
   return isEveryTokenRefused ? EXIT.TOKEN_REJECTED : EXIT.OK;
 }
 
-/** The modules behind the MCP session: the workspace link, the tools, the channel push. */
+/** The modules the links need (loaded before initialize is answered): link, channel push. */
 function loadLinkModules() {
   return Promise.all([
     import("./lib/workspace/link.ts"),
-    import("./lib/tools/index.ts"),
     import("./lib/workspace/channel_push.ts"),
-  ]).then(([link, tools, push]) => ({ link, tools, push }));
+  ]).then(([link, push]) => ({ link, push }));
 }
 
 /**
@@ -329,6 +332,7 @@ function toolSet(
         realPath: (path) => Deno.realPath(path),
         stat: (path) => Deno.stat(path),
         open: (path) => Deno.open(path, { read: true }),
+        readDir: (path) => Deno.readDir(path),
       },
       attachPolicy,
     },

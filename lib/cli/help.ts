@@ -167,7 +167,9 @@ export function usageText(version: string): string {
       [String(EXIT.OK), "stdin closed, normal end"],
       [String(EXIT.BUG), "internal error (a bug: please report it)"],
       [String(EXIT.CONFIG), "configuration problem (printed on stderr)"],
-      [String(EXIT.TOKEN_REJECTED), "the platform rejected the token: create a new one"],
+      [String(EXIT.TOKEN_REJECTED), "the platform rejected the token (every token, with"],
+      ["", "MOLECULE_WORKSPACES): create a new one. initialize waits up to"],
+      ["", "3 s for this answer, so the host shows a failed start"],
     ], 5),
   ];
   return lines.map((line) => line.trimEnd()).join("\n") + "\n";

@@ -8,7 +8,8 @@
  * The lock file is the one state file written in place (the pid, for the busy message), so it
  * is created exclusively (O_EXCL never follows a link) or, when it exists, opened only through
  * state/safe_file.ts: a link, a FIFO or another user's file at its name is refused with the
- * path in the error, and nothing is written to whatever it points at.
+ * path in the error, and nothing is written to whatever it points at. A lock file with other
+ * names (hard links) is locked but never written: the write would reach the other file.
  */
 import { joinPath } from "../paths.ts";
 import type { Logger } from "../log.ts";
@@ -66,8 +67,19 @@ export async function acquireInboxLock(dir: string, opts: InboxLockOptions): Pro
   try {
     isLocked = await file.tryLock(true);
     if (!isLocked) throw new InboxBusyError(dir, await readPid(file));
-    await file.truncate(0);
-    await file.write(new TextEncoder().encode(`${opts.pid}\n`));
+    const { nlink } = await file.stat();
+    if (nlink !== null && nlink > 1) {
+      // Another name leads to these bytes (a hard link made to another file, or by a backup
+      // tool): writing the pid would change that file too. The flock works without it.
+      opts.log.warn("the inbox lock file has other names (hard links); not writing into it", {
+        path,
+        links: nlink,
+        next: `remove it (rm ${path}) while molecule-mcp is stopped`,
+      });
+    } else {
+      await file.truncate(0);
+      await file.write(new TextEncoder().encode(`${opts.pid}\n`));
+    }
   } catch (err) {
     file.close();
     throw err;

@@ -5,7 +5,8 @@
  * leads outside is judged by where it leads):
  * 1. never this program's own state: the state directory (token, inbound secret, journal,
  *    cursor, lock), except a folder named `uploads` inside it (files stored from canvas
- *    uploads may be sent on), nor the token file named by MOLECULE_WORKSPACE_TOKEN_FILE;
+ *    uploads may be sent on), nor the token file named by MOLECULE_WORKSPACE_TOKEN_FILE, nor
+ *    a hard link to one of those files anywhere (refuseHardLink, on the opened file's inode);
  * 2. no well-known secret location (~/.ssh, ~/.aws, ~/.gnupg, ~/.config/gh, /etc/shadow,
  *    /proc, …) unless the operator named a directory at or inside it in
  *    MOLECULE_MCP_ATTACH_ALLOW; no file named like a secret (.env, .env.local, id_rsa, *.p12)
@@ -153,6 +154,64 @@ export async function refuseAttachment(
   if (SECRET_FILE_NAME.test(name) && !DOTENV_TEMPLATE.test(name)) {
     return `its name (${name}) marks a secret file (a dotenv file or a private key), refused ` +
       "wherever it is";
+  }
+  return undefined;
+}
+
+/** What tells two names of one file apart from two files (Deno.FileInfo's fields). */
+export interface FileIdentity {
+  /** Hard links to the file; more than 1 means other names lead to the same bytes. */
+  nlink: number | null;
+  dev: number;
+  ino: number | null;
+}
+
+/** The file system refuseHardLink looks at (a part of attachment_reader.ts AttachmentFs). */
+export interface LinkCheckFs {
+  realPath: RealPath;
+  stat(path: string): Promise<{ isFile: boolean } & Partial<FileIdentity>>;
+  readDir?(path: string): AsyncIterable<{ name: string; isFile: boolean }>;
+}
+
+/**
+ * Why an opened file may not be attached although its path passed refuseAttachment: it has
+ * several hard links, and one of them is a file of the state directory (token, inbound
+ * secret, journal…) or a token file. A hard link is another name for the same file, which no
+ * path rule (links resolved or not) can see; only the device and inode tell. Never throws:
+ * files that cannot be listed or stat'ed are skipped.
+ */
+export async function refuseHardLink(
+  opened: Partial<FileIdentity>,
+  policy: AttachPolicy,
+  fs: LinkCheckFs,
+): Promise<string | undefined> {
+  const { nlink, dev, ino } = opened;
+  if (nlink === undefined || nlink === null || nlink <= 1) return undefined;
+  if (dev === undefined || ino === undefined || ino === null) return undefined;
+  const same = async (path: string): Promise<boolean> => {
+    try {
+      const info = await fs.stat(path);
+      return info.isFile && info.dev === dev && info.ino === ino;
+    } catch {
+      return false; // gone or unreadable: it cannot be this file
+    }
+  };
+  for (const file of policy.secretFiles ?? []) {
+    if (await same(file)) {
+      return "it is another name (a hard link) of the token file; this server never sends " +
+        "its own secrets";
+    }
+  }
+  if (fs.readDir === undefined) return undefined;
+  try {
+    for await (const entry of fs.readDir(policy.stateDir)) {
+      if (entry.isFile && await same(joinPath(policy.stateDir, entry.name))) {
+        return `it is another name (a hard link) of ${entry.name} in this server's state ` +
+          "directory (token, inbound secret, inbox); those are never sent";
+      }
+    }
+  } catch {
+    // The state directory cannot be listed: nothing in it can be compared.
   }
   return undefined;
 }

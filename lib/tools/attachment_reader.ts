@@ -5,11 +5,12 @@
  * make the read unbounded (issue 10 item 10). Which files may be read at all is
  * attachment_policy.ts's job.
  */
-import type { RealPath } from "./attachment_policy.ts";
+import type { FileIdentity, RealPath } from "./attachment_policy.ts";
 
 /** An open file as Deno.FsFile offers it (only what is needed). */
 export interface ReadableFile {
-  stat(): Promise<{ isFile: boolean; size: number }>;
+  /** fstat: `nlink`, `dev` and `ino` (Deno.FileInfo's) tell a hard link of a secret apart. */
+  stat(): Promise<{ isFile: boolean; size: number } & Partial<FileIdentity>>;
   read(buffer: Uint8Array): Promise<number | null>;
   close(): void;
 }
@@ -21,8 +22,13 @@ export interface ReadableFile {
 export interface AttachmentFs {
   realPath: RealPath;
   /** Follows links; used to refuse FIFOs and devices before opening them (a FIFO blocks open). */
-  stat(path: string): Promise<{ isFile: boolean }>;
+  stat(path: string): Promise<{ isFile: boolean } & Partial<FileIdentity>>;
   open(path: string): Promise<ReadableFile>;
+  /**
+   * Lists a directory (Deno.readDir): the state directory's files, compared with an
+   * attachment that has several hard links. Omitted, only the token files are compared.
+   */
+  readDir?(path: string): AsyncIterable<{ name: string; isFile: boolean }>;
 }
 
 /** What readAtMost found: the bytes, or that the file holds more than `maxBytes`. */

@@ -2,9 +2,9 @@
  * inbox_peek: lists queued inbound messages without removing them. Also home of the one
  * "inbox disabled" result the three inbox tools share. The queue itself is lib/inbox/inbox.ts.
  */
-import { sanitiseText } from "../text.ts";
 import type { InboxView, ToolDeps } from "./context.ts";
 import { sanitiseIdentity } from "../workspace/channel_push.ts";
+import { sanitiseText } from "../text.ts";
 import type { InboxMessage } from "../inbox/message.ts";
 import { FIRST_POLL_WAIT_MS, INBOX_OPEN_WAIT_MS } from "../inbox/unavailable.ts";
 import { toolError, type ToolResult, type ToolSpec } from "../mcp/tool_spec.ts";
@@ -118,7 +118,8 @@ export function withPeerIdentity(
   const userId = sanitiseIdentity(msg.user_id);
   const shown: ShownMessage = {
     activity_id: msg.activity_id,
-    // The one sanitiser (lib/text.ts): terminal sequences, bidi overrides, invisible characters.
+    // The one sanitiser (lib/text.ts), as in a push: terminal sequences, bidi overrides and
+    // invisible characters never reach the agent (issue 11 item 5).
     text: sanitiseText(msg.text),
     peer_id: msg.peer_id,
     kind: msg.kind,

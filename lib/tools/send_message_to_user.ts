@@ -15,7 +15,7 @@ import type { ChatFile, NotifyAttachment, UploadedFile } from "../platform/chat.
 import { TalkToUserDisabledError } from "../platform/http.ts";
 import type { ToolDeps } from "./context.ts";
 import { mimeTypeFor } from "./mime_types.ts";
-import { refuseAttachment } from "./attachment_policy.ts";
+import { refuseAttachment, refuseHardLink } from "./attachment_policy.ts";
 import { type BoundedRead, type ReadableFile, readAtMost } from "./attachment_reader.ts";
 import { toolError, type ToolResult, type ToolSpec, toolText } from "../mcp/tool_spec.ts";
 
@@ -319,6 +319,12 @@ async function openAttachment(
     if (info.size > MAX_ATTACHMENT_BYTES) {
       closeQuietly(file);
       return tooLarge(info.size);
+    }
+    const linked = await refuseHardLink(info, deps.attachPolicy, fs);
+    if (linked !== undefined) {
+      closeQuietly(file);
+      deps.log.warn("send_message_to_user refused an attachment", { path, real });
+      return { refused: `refused: ${linked}` };
     }
     return { path, file, size: info.size };
   } catch (err) {

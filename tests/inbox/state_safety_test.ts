@@ -39,6 +39,19 @@ Deno.test("inbox lock: a lock file that is a link to another file is refused; th
   });
 });
 
+Deno.test("inbox lock: a lock file that is a hard link to another file is never written into; that file is untouched", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/precious`, "do not overwrite me\n", { mode: 0o600 });
+    await Deno.chmod(`${dir}/precious`, 0o600);
+    await Deno.link(`${dir}/precious`, `${dir}/${LOCK}`);
+    const log = captureLog();
+    const inbox = await open(dir, log);
+    await inbox.close();
+    assertEquals(await Deno.readTextFile(`${dir}/precious`), "do not overwrite me\n");
+    assertStringIncludes(log.lines.join("\n"), "has other names (hard links)");
+  });
+});
+
 Deno.test("inbox lock: a dangling link at the lock's name is refused, nothing is created through it", async () => {
   await withTempDir(async (dir) => {
     await Deno.symlink(`${dir}/elsewhere`, `${dir}/${LOCK}`);

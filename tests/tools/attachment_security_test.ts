@@ -12,6 +12,7 @@ const realFs: AttachmentFs = {
   realPath: (path) => Deno.realPath(path),
   stat: (path) => Deno.stat(path),
   open: (path) => Deno.open(path, { read: true }),
+  readDir: (path) => Deno.readDir(path),
 };
 
 /** Sends `attachments`; returns the result text, asserting nothing was uploaded when refused. */
@@ -182,4 +183,34 @@ Deno.test("send_message_to_user: a file that grows past the cap after the check 
     assertStringIncludes(out.text, "over the 25 MB limit per file");
     assertEquals(reads.bytes, 25 * MB + 1);
   }, { attachmentFs: fs });
+});
+
+Deno.test("send_message_to_user: a hard link to the token or a state file, anywhere, is refused", async () => {
+  await withHome(async (home) => {
+    await withTempDir(async (elsewhere) => {
+      const tokenFile = `${elsewhere}/token`;
+      await Deno.writeTextFile(tokenFile, "tok");
+      await withToolRig(async (rig) => {
+        const state = rig.deps.attachPolicy.stateDir;
+        await Deno.writeTextFile(`${state}/.auth_token`, "tok");
+        await Deno.writeTextFile(`${state}/.platform_inbound_secret.${rig.me.id}`, "sec");
+        await Deno.link(`${state}/.auth_token`, `${home}/project/notes.txt`);
+        await Deno.mkdir(`${state}/uploads`);
+        await Deno.link(`${state}/.platform_inbound_secret.${rig.me.id}`, `${state}/uploads/a.png`);
+        await Deno.link(tokenFile, `${home}/project/t.txt`);
+        for (const name of ["project/notes.txt", "project/t.txt"]) {
+          const out = await send(rig, [`${home}/${name}`]);
+          assert(out.isError, out.text);
+          assertStringIncludes(out.text, "hard link");
+        }
+        const out = await send(rig, [`${state}/uploads/a.png`]);
+        assert(out.isError, out.text);
+        assertStringIncludes(out.text, "hard link");
+        // A hard link to an ordinary file is fine.
+        await Deno.link(`${home}/project/report.txt`, `${home}/project/copy.txt`);
+        const ok = await send(rig, [`${home}/project/copy.txt`]);
+        assertEquals(ok.isError, false, ok.text);
+      }, rigOptions(home, { secretFiles: [tokenFile] }));
+    });
+  });
 });

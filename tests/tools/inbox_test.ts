@@ -65,6 +65,17 @@ Deno.test("inbox_peek: lists queued messages oldest first with upstream's fields
   });
 });
 
+Deno.test("inbox_peek: terminal sequences, bidi overrides and invisible characters in a text never reach the agent", async () => {
+  await withToolRig(async (rig) => {
+    await queue(rig, message("hi\u001b]52;c;cGF5bG9hZA==\u0007 there\u202e\u200b!\r\nok"));
+    const out = await rig.call("inbox_peek");
+    const [shown] = JSON.parse(out.text);
+    assertEquals(shown.text, "hi there!\nok");
+    const waited = await rig.call("wait_for_message", { timeout_secs: 1 });
+    assertEquals(JSON.parse(waited.text).text, "hi there!\nok");
+  });
+});
+
 Deno.test("inbox_peek: limit caps the list, defaults to 10, and is clamped to 1..100", async () => {
   await withToolRig(async (rig) => {
     const msgs = Array.from({ length: 105 }, (_, i) => message(`m${i}`));
