@@ -23,7 +23,7 @@ import { StdioTransport } from "./lib/mcp/stdio.ts";
 import { UnsafeStateFileError } from "./lib/state/safe_file.ts";
 import { resolveStateDir, type StateDirSource } from "./lib/state/state_dir.ts";
 import { checkToken, resolveToken, type TokenSource } from "./lib/state/token.ts";
-import type { ServedWorkspace, ToolDeps } from "./lib/tools/index.ts";
+import type { InboxNotice, ServedWorkspace, ToolDeps } from "./lib/tools/index.ts";
 import { VERSION } from "./lib/version.ts";
 import type { WorkspaceLink } from "./lib/workspace/link.ts";
 import type { AttachPolicy } from "./lib/tools/attachment_policy.ts";
@@ -155,14 +155,21 @@ async function serve(setup: Setup): Promise<number> {
     const first = open[0];
     if (first === undefined) return null;
     const served = open.map((link) => servedWorkspace(link, link.platform.workspaceId));
-    return { links: open, first, router: new tools.WorkspaceRouter(served) };
+    // Hosts that show no pushes learn of arrivals from a line at the end of other results.
+    const inboxNotice = config.isInboxNoticeDisabled ? undefined : new tools.InboxNotice();
+    return { links: open, first, router: new tools.WorkspaceRouter(served), inboxNotice };
   });
   const server = new McpServer<ToolDeps>({
     transport: new StdioTransport({ input: Deno.stdin.readable, output: Deno.stdout, log }),
     serverInfo: { name: "molecule", version: VERSION },
     loading: Promise.all([tools, routing]).then(([tools, routed]) => {
       if (routed === null) throw new Error("a workspace link did not open");
-      return toolSet(routed.router.route(tools.platformTools()), routed.first, setup);
+      return toolSet(
+        routed.router.route(tools.platformTools()),
+        routed.first,
+        setup,
+        routed.inboxNotice,
+      );
     }),
     log,
     instructions: () =>
@@ -200,7 +207,10 @@ async function serve(setup: Setup): Promise<number> {
       const id = link.platform.workspaceId;
       link.onArrived((messages) => {
         // In arrival order (then-callbacks run in order), once the tools have loaded.
-        void routing.then((routed) => routed?.router.noteArrival(id, messages));
+        void routing.then((routed) => {
+          routed?.router.noteArrival(id, messages);
+          routed?.inboxNotice?.noteArrivals(messages.length);
+        });
         for (const message of messages) {
           const shown = isMulti ? { ...message, arrival_workspace_id: id } : message;
           const name = names.get(id);
@@ -307,6 +317,7 @@ function toolSet(
   tools: ToolSet<ToolDeps>["tools"],
   link: WorkspaceLink,
   { config, log, attachPolicy }: Setup,
+  inboxNotice: InboxNotice | undefined,
 ): ToolSet<ToolDeps> {
   return {
     tools,
@@ -335,6 +346,7 @@ function toolSet(
         readDir: (path) => Deno.readDir(path),
       },
       attachPolicy,
+      ...(inboxNotice === undefined ? {} : { inboxNotice }),
     },
   };
 }

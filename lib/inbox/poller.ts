@@ -13,6 +13,17 @@
  * (created_at, seq) (upstream-latest §2 B), so with `seq` on the rows an equal timestamp is no
  * longer a boundary. Moving past a row the full inbox could not take would lose it.
  *
+ * Backlog memory: the backlog is walked newest first but stored oldest first, so the walk keeps
+ * only the oldest page it has read (plus the page in flight): at most two pages, never the whole
+ * backlog (40 pages of 100 KB rows were up to 2 GB). That page is stored first and the cursor
+ * moved past it by the rule above; the newer pages the walk passed over are then read again
+ * forward from that cursor, one page at a time, in the same step. Nothing is lost: every row
+ * newer than the oldest page is after the cursor as the platform sees it (the oldest page holds
+ * every row before its before_ts, the rest are at or after it), so the forward read returns it;
+ * rows read twice are absorbed by the inbox's dedupe. A crash or a full inbox mid-way leaves the
+ * cursor before the first row not stored, as on any page. The price is reading a backlog of more
+ * than one page twice.
+ *
  * Acked delivery (upstream-latest §2 C): once a page is in the journal, the highest `seq` of
  * its handled rows is acked to the platform (POST …/activity/ack), so it can prune them and
  * count unread mail. An ack never holds delivery up: a failure is logged once and retried with
@@ -40,7 +51,10 @@ export const PAGE_LIMIT = 500;
  * 125, 31, 7, 1): large rows then come in smaller pages instead of failing the poll.
  */
 const PAGE_SHRINK_FACTOR = 4;
-/** Pages read backwards through a large backlog before giving up on older rows. */
+/**
+ * Pages read backwards through a large backlog before giving up on older rows. A bound on
+ * round trips, not memory: the walk holds only its oldest page (see "Backlog memory" above).
+ */
 const MAX_BACKLOG_PAGES = 40;
 /**
  * Pause between polls while the platform's event stream is up (issue 14): events wake the
@@ -101,7 +115,10 @@ export interface PollerDeps {
 interface Page {
   /** Parsed rows, oldest first. */
   rows: ActivityRow[];
-  /** More rows may follow right after the last one (forward paging only). */
+  /**
+   * More rows may follow right after the last one: a full forward page, or the oldest page of a
+   * backlog walk that passed over newer pages (read forward next).
+   */
   hasMore: boolean;
 }
 
@@ -134,6 +151,8 @@ export class InboxPoller {
   #isAckUnsupported = false;
   /** An ack failed and that was logged; the next success logs the recovery. */
   #isAckFailing = false;
+  /** Most rows a backlog walk held at once (see backlogPeakRows). */
+  #backlogPeakRows = 0;
   /** The event stream is up: polls slow to the safety interval. */
   #isStreamUp = false;
 
@@ -143,6 +162,16 @@ export class InboxPoller {
     this.#cfg = { pageLimit: PAGE_LIMIT, ...cfg };
     this.#pageLimit = this.#cfg.pageLimit;
     this.#deps = deps;
+  }
+
+  /**
+   * The most activity rows a backlog walk held in memory at once, over this poller's life: at
+   * most two pages (the oldest page read and the page in flight), so at most 2 × pageLimit rows
+   * and 2 × the feed's body cap (platform/registry.ts ACTIVITY_MAX_BODY_BYTES) in bytes, however
+   * long the backlog. Exposed for tests and the benchmark.
+   */
+  get backlogPeakRows(): number {
+    return this.#backlogPeakRows;
   }
 
   /**
@@ -205,12 +234,20 @@ export class InboxPoller {
     try {
       const stored = inbox.cursor;
       const cursor = stored !== null && stored.id === this.#goneCursorId ? null : stored;
-      const page = cursor === null ? await this.#readBacklog(opts) : await this.#readForward(
+      let page = cursor === null ? await this.#readBacklog(opts) : await this.#readForward(
         cursor,
         opts,
       );
-      const readAtMs = this.#deps.clock.now();
-      const moreNow = await this.#ingest(page, opts);
+      let readAtMs = this.#deps.clock.now();
+      let moreNow = await this.#ingest(page, opts);
+      // A backlog of more than one page: its oldest page is stored and the cursor is on it; the
+      // newer pages the walk passed over are read forward now, one page held at a time.
+      for (let next = inbox.cursor; cursor === null && moreNow && next !== null;) {
+        page = await this.#readForward(next, opts);
+        readAtMs = this.#deps.clock.now();
+        moreNow = await this.#ingest(page, opts);
+        next = inbox.cursor;
+      }
       if (!page.hasMore) this.#caughtUpMs = readAtMs;
       if (cursor === null) await this.#settleGoneCursor();
       this.#recovered();
@@ -254,38 +291,50 @@ export class InboxPoller {
   }
 
   /**
-   * The backlog window, oldest first. The platform returns it newest first and cut at the
-   * limit, so while pages are full this reads further back with before_ts (contract §16); a
-   * platform without before_ts answers the same page again, which ends the walk.
+   * The oldest page of the backlog window, oldest first. The platform returns the window newest
+   * first and cut at the limit, so while pages are full this reads further back with before_ts
+   * (contract §16); a platform without before_ts answers the same page again, which ends the
+   * walk. Only the oldest page read is kept (with the page in flight, two at most): when the
+   * walk passed over newer pages, `hasMore` says so and pollOnce reads them forward from the
+   * cursor this page leaves (module comment, "Backlog memory").
    */
   async #readBacklog(opts: CallOptions): Promise<Page> {
-    const newestFirst: ActivityRow[] = [];
+    // Ids of every row the walk has read (at most MAX_BACKLOG_PAGES × pageLimit short strings),
+    // to notice a page that brings nothing new.
     const ids = new Set<string>();
     const sinceSecs = this.#backlogSecs();
     let query: ActivityQuery = { sinceSecs };
+    /** The last page that brought rows not read before: the oldest part of the window so far. */
+    let oldestPage: ActivityRow[] = [];
+    let oldest: ActivityRow | undefined;
+    let hasNewer = false;
     for (let pageNo = 0; pageNo < MAX_BACKLOG_PAGES; pageNo++) {
       const { raw, limit } = await this.#fetchPage(query, opts);
-      const rows = this.#parse(raw).filter((r) => !ids.has(r.id));
-      for (const row of rows) ids.add(row.id);
-      newestFirst.push(...rows);
-      const oldest = newestFirst.at(-1);
+      const page = this.#parse(raw);
+      this.#backlogPeakRows = Math.max(this.#backlogPeakRows, oldestPage.length + page.length);
+      const fresh = page.filter((r) => !ids.has(r.id));
+      for (const row of fresh) ids.add(row.id);
+      if (fresh.length > 0) {
+        hasNewer ||= oldestPage.length > 0;
+        oldestPage = page;
+        oldest = fresh.at(-1);
+      }
       if (raw.length < limit || oldest === undefined) break;
       // before_ts is strict. Ask first from just after the oldest row, so rows sharing its
       // timestamp that the limit cut off come back too; when that brings nothing new (a group
       // of equal timestamps filling the page), step strictly past the group.
-      const isStuck = rows.length === 0;
+      const isStuck = fresh.length === 0;
       if (isStuck && query.beforeTs === oldest.created_at) break;
       const beforeTs = isStuck ? oldest.created_at : justAfter(oldest.created_at);
       if (beforeTs === null) break;
       query = { sinceSecs, beforeTs };
     }
-    // Keys computed once per row (a backlog may hold thousands), then sorted oldest first.
-    const keyed = newestFirst.map((row) => ({ row, key: timestampKey(row.created_at) ?? "" }));
+    // Keys computed once per row, then sorted oldest first.
+    const keyed = oldestPage.map((row) => ({ row, key: timestampKey(row.created_at) ?? "" }));
     keyed.sort((a, b) =>
       a.key < b.key ? -1 : a.key > b.key ? 1 : (a.row.seq ?? 0) - (b.row.seq ?? 0)
     );
-    const rows = keyed.map((k) => k.row);
-    return { rows, hasMore: false };
+    return { rows: keyed.map((k) => k.row), hasMore: hasNewer };
   }
 
   /**

@@ -55,6 +55,12 @@ export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [
 /** Answered when the client asks for a version we do not know (the spec's negotiation rule). */
 export const LATEST_PROTOCOL_VERSION = "2025-11-25";
 
+/**
+ * Pause between two `notifications/progress` of a call that carries a progress token: under
+ * the 5 s issue 14 promises, and far under the 60 s SDK-based hosts wait without one.
+ */
+export const PROGRESS_EVERY_MS = 4_000;
+
 /** How long calls still running at the end of input may take to answer. */
 export const DRAIN_GRACE_MS = 2_000;
 
@@ -466,7 +472,12 @@ export class McpServer<Ctx extends object> {
         return resultResponse(id, { tools: (this.#tools ?? await this.#loading).list });
       case "tools/call": {
         if (this.#opts.initializeGate !== undefined) await this.#opts.initializeGate;
-        const outcome = await (this.#tools ?? await this.#loading).call(params, signal);
+        const tools = this.#tools ?? await this.#loading;
+        const outcome = await this.#withProgress(
+          params,
+          signal,
+          (progress) => tools.call(params, signal, progress),
+        );
         return "result" in outcome
           ? resultResponse(id, outcome.result)
           : errorResponse(id, { code: JSONRPC_ERROR.INVALID_PARAMS, message: outcome.invalid });
@@ -479,6 +490,58 @@ export class McpServer<Ctx extends object> {
           message: `Method not found: ${clip(method)}`,
         });
       }
+    }
+  }
+
+  /**
+   * Runs one tools/call. When the request carries `_meta.progressToken` (MCP "Progress"), the
+   * handler gets a `progress(message)` reporter and, while it runs, a
+   * `notifications/progress` goes out at least every PROGRESS_EVERY_MS with the latest
+   * message: SDK-based hosts reset their request timeout on each one (upstream-latest §3 #8),
+   * so a long wait or delegation is not cut at 60 s. Progress answers a request, so the
+   * start-up hold on pushes does not apply; nothing is sent once the call has settled.
+   */
+  async #withProgress<T>(
+    params: Params | undefined,
+    signal: AbortSignal,
+    run: (progress: ((message: string) => void) | undefined) => Promise<T>,
+  ): Promise<T> {
+    const meta = isRecord(params) && isRecord(params._meta) ? params._meta : undefined;
+    const token = meta?.progressToken;
+    const clock = this.#opts.clock;
+    if (typeof token !== "string" && typeof token !== "number") return await run(undefined);
+    let count = 0;
+    let latest = "working";
+    let isDone = false;
+    const send = () => {
+      if (isDone || signal.aborted) return;
+      count += 1;
+      void this.#send(
+        notificationMessage("notifications/progress", {
+          progressToken: token,
+          progress: count,
+          message: latest,
+        }),
+        "notifications/progress",
+      );
+    };
+    const stop = new AbortController();
+    // Without a clock (tests of the protocol alone) only the handler's own reports go out.
+    const ticking = clock === undefined ? Promise.resolve() : (async () => {
+      while (!stop.signal.aborted) {
+        await clock.sleep(PROGRESS_EVERY_MS, stop.signal);
+        send();
+      }
+    })();
+    try {
+      return await run((message) => {
+        latest = clip(message);
+        send();
+      });
+    } finally {
+      isDone = true;
+      stop.abort();
+      await ticking;
     }
   }
 

@@ -44,7 +44,11 @@ export class ToolRegistry<Ctx extends object> {
    * `isError`, cut to the 512 KiB result cap), or `{invalid}` with the -32602 message for
    * malformed params or an unknown tool.
    */
-  async call(params: Params | undefined, signal: AbortSignal): Promise<CallOutcome> {
+  async call(
+    params: Params | undefined,
+    signal: AbortSignal,
+    progress?: (message: string) => void,
+  ): Promise<CallOutcome> {
     if (!isRecord(params) || typeof params.name !== "string") {
       return { invalid: "tools/call needs params.name, a string" };
     }
@@ -58,7 +62,7 @@ export class ToolRegistry<Ctx extends object> {
         `Invalid arguments for ${tool.name}: ${problems.join("; ")}`,
         `fix the arguments and call ${tool.name} again (tools/list shows its input schema)`,
       )
-      : await this.#runHandler(tool, args, signal);
+      : await this.#runHandler(tool, args, signal, progress);
     return { result: toResultRecord(capToolResult(result, { narrowHint: tool.narrowHint })) };
   }
 
@@ -66,11 +70,16 @@ export class ToolRegistry<Ctx extends object> {
     tool: ToolSpec<Ctx>,
     args: Record<string, unknown>,
     signal: AbortSignal,
+    progress: ((message: string) => void) | undefined,
   ): Promise<ToolResult> {
     const log = this.#log;
     try {
       // A shallow copy per call: getters on the context are read now, and `signal` is added.
-      const result: unknown = await tool.handler(args, { ...this.#context, signal });
+      const result: unknown = await tool.handler(args, {
+        ...this.#context,
+        signal,
+        ...(progress === undefined ? {} : { progress }),
+      });
       if (isToolResult(result)) return result;
       log.error("tool returned a malformed result", { tool: tool.name });
     } catch (error) {

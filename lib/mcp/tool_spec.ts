@@ -33,6 +33,12 @@ export interface ToolResult {
 export type ToolContext<Ctx> = Ctx & {
   /** Aborts when the client cancels this call or the server shuts down. */
   signal: AbortSignal;
+  /**
+   * Present only when the client asked for progress (`_meta.progressToken`): reports what the
+   * call is doing now. The server also repeats the latest message every few seconds by
+   * itself, so a handler never needs a timer for it. Absent: the host may give up after 60 s.
+   */
+  progress?: (message: string) => void;
 };
 
 /**

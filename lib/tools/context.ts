@@ -10,6 +10,7 @@ import type { Logger } from "../log.ts";
 import type { PeerDirectory } from "../workspace/peer_directory.ts";
 import type { PlatformClient } from "../platform/client.ts";
 import type { AttachPolicy } from "./attachment_policy.ts";
+import type { InboxNotice } from "./inbox_notice.ts";
 import type { AttachmentFs } from "./attachment_reader.ts";
 import type { RuntimeIdentity } from "../runtime_identity.ts";
 
@@ -52,4 +53,9 @@ export interface ToolDeps {
   attachmentFs: AttachmentFs;
   /** Which files may be attached (state dir, HOME, MOLECULE_MCP_ATTACH_ALLOW). */
   attachPolicy: AttachPolicy;
+  /**
+   * Arrivals not yet shown to the agent, for the one-line notice at the end of other tools'
+   * results (hosts without push). Absent when MOLECULE_MCP_INBOX_NOTICE=0.
+   */
+  inboxNotice?: InboxNotice;
 }

@@ -16,6 +16,7 @@ import { getWorkspaceInfo } from "./get_workspace_info.ts";
 import { listPeers } from "./list_peers.ts";
 import { commitMemory } from "./commit_memory.ts";
 import { inboxPeek } from "./inbox_peek.ts";
+import { withInboxNotice } from "./inbox_notice.ts";
 import { inboxPop } from "./inbox_pop.ts";
 import { recallMemory } from "./recall_memory.ts";
 import { sendMessageToUser } from "./send_message_to_user.ts";
@@ -24,6 +25,7 @@ import { toolError, type ToolSpec } from "../mcp/tool_spec.ts";
 import { waitForMessage } from "./wait_for_message.ts";
 
 export type { ToolDeps } from "./context.ts";
+export { InboxNotice } from "./inbox_notice.ts";
 
 /** Every platform tool the server advertises. */
 export function platformTools(): ToolSpec<ToolDeps>[] {
@@ -48,7 +50,7 @@ export function platformTools(): ToolSpec<ToolDeps>[] {
     createRequest,
     createApproval,
   ];
-  return specs.map(withPlatformErrors);
+  return specs.map((spec) => withInboxNotice(withPlatformErrors(spec)));
 }
 
 /**

@@ -9,11 +9,20 @@ import { openedInbox, withPeerIdentity } from "./inbox_peek.ts";
 import { toolJson, type ToolSpec } from "../mcp/tool_spec.ts";
 import { messageResult } from "./inbox_result.ts";
 
-/** Seconds waited when timeout_secs is omitted (upstream's default). */
-export const DEFAULT_WAIT_SECS = 60;
 /**
- * Longest wait: hosts time tool calls out after about 10 minutes, and a shorter turn keeps the
- * model's prompt cache warm (upstream's cap).
+ * Seconds waited when timeout_secs is omitted: well below the 60 s after which SDK-based hosts
+ * give up on a call (issue 14; upstream's 60 s default was cut off in those hosts).
+ */
+export const DEFAULT_WAIT_SECS = 30;
+/**
+ * Longest wait for a call without a progress token: SDK-based hosts (the MCP Inspector,
+ * Codex, opencode) give up at 60 s unless progress arrives (upstream-latest §3 #4, #8).
+ */
+export const MAX_WAIT_SECS_WITHOUT_PROGRESS = 50;
+/**
+ * Longest wait with a progress token (the server then sends progress every few seconds):
+ * hosts time tool calls out after about 10 minutes, and a shorter turn keeps the model's
+ * prompt cache warm (upstream's cap).
  */
 export const MAX_WAIT_SECS = 300;
 
@@ -37,7 +46,9 @@ export const waitForMessage: ToolSpec<ToolDeps> = {
         type: "number",
         default: DEFAULT_WAIT_SECS,
         description: `Seconds to wait, default ${DEFAULT_WAIT_SECS}; clamped to 0 ` +
-          `(just check) … ${MAX_WAIT_SECS}.`,
+          `(just check) … ${MAX_WAIT_SECS} when the client asks for progress notifications, ` +
+          `else … ${MAX_WAIT_SECS_WITHOUT_PROGRESS} (the result then says so: call again to ` +
+          "keep waiting).",
       },
     },
     additionalProperties: false,
@@ -51,9 +62,21 @@ export const waitForMessage: ToolSpec<ToolDeps> = {
     const opened = await openedInbox(ctx);
     if ("answer" in opened) return opened.answer;
     const asked = typeof args.timeout_secs === "number" ? args.timeout_secs : DEFAULT_WAIT_SECS;
-    const timeoutSecs = Math.min(MAX_WAIT_SECS, Math.max(0, asked));
+    const hasProgress = ctx.progress !== undefined;
+    const cap = hasProgress ? MAX_WAIT_SECS : MAX_WAIT_SECS_WITHOUT_PROGRESS;
+    const timeoutSecs = Math.min(cap, Math.max(0, asked));
+    ctx.progress?.("waiting for a message");
     const message = await opened.inbox.wait(timeoutSecs * 1000, ctx.signal);
     if (message !== null) return messageResult(withPeerIdentity(message, ctx));
+    if (!hasProgress && asked > cap) {
+      return toolJson({
+        timeout: true,
+        timeout_secs: timeoutSecs,
+        asked_secs: asked,
+        note: `Waited ${cap} s, not ${asked} s: without progress notifications a host gives ` +
+          `up on a call after 60 s. Call wait_for_message again to keep waiting.`,
+      });
+    }
     return toolJson({ timeout: true, timeout_secs: timeoutSecs });
   },
 };

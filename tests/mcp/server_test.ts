@@ -14,7 +14,12 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types";
 import { type CapturedLog, captureLog } from "../fakes/log_capture.ts";
 import { flushMicrotasks, ManualClock } from "../fakes/manual_clock.ts";
-import { McpServer, type McpServerOptions, STARTUP_HOLD_MS } from "../../lib/mcp/server.ts";
+import {
+  McpServer,
+  type McpServerOptions,
+  PROGRESS_EVERY_MS,
+  STARTUP_HOLD_MS,
+} from "../../lib/mcp/server.ts";
 import { toolError, toolJson, type ToolSpec, toolText } from "../../lib/mcp/tool_spec.ts";
 
 /** Resolves with `promise` if it settles within a bounded number of microtask turns. */
@@ -778,4 +783,42 @@ Deno.test("server: heard also settles when the session ends without a message", 
   await clientSide.close();
   await server.closed;
   await settlesSoon(server.heard, "heard");
+});
+
+Deno.test("server: a call with a progress token gets notifications/progress at least every 5 s until it answers", async () => {
+  const clock = new ManualClock();
+  await using env = await connect({ clock, startupHoldMs: 0 });
+  const seen: { progress: number; message?: string | undefined }[] = [];
+  const call = env.client.callTool({ name: "block" }, undefined, {
+    onprogress: (p: { progress: number; message?: string | undefined }) => seen.push(p),
+    resetTimeoutOnProgress: true,
+  });
+  await env.ctx.blockStarted.promise;
+  for (let i = 0; i < 5; i++) {
+    await clock.advance(PROGRESS_EVERY_MS);
+    await flushMicrotasks(50);
+  }
+  assert(PROGRESS_EVERY_MS <= 5_000);
+  assertEquals(seen.map((p) => p.progress), [1, 2, 3, 4, 5], "one per interval, increasing");
+  env.ctx.release.resolve("released");
+  assertEquals(textOf(await call), "late result: released");
+  await clock.advance(3 * PROGRESS_EVERY_MS);
+  await flushMicrotasks(50);
+  assertEquals(seen.length, 5, "nothing after the answer");
+  assertEquals(clock.pendingSleeps, 0, "no timer left behind");
+});
+
+Deno.test("server: a call without a progress token gets no progress notification", async () => {
+  const clock = new ManualClock();
+  await using env = await connect({ clock, startupHoldMs: 0 });
+  const call = env.client.callTool({ name: "block" });
+  await env.ctx.blockStarted.promise;
+  await clock.advance(4 * PROGRESS_EVERY_MS);
+  await flushMicrotasks(50);
+  env.ctx.release.resolve("released");
+  await call;
+  const progress = env.tap.received.filter((m) =>
+    "method" in m && m.method === "notifications/progress"
+  );
+  assertEquals(progress, []);
 });

@@ -9,6 +9,7 @@ import { assert, assertEquals, assertRejects, assertStringIncludes } from "../as
 import { flushMicrotasks } from "../fakes/manual_clock.ts";
 import { type ToolRig, withToolRig } from "../fakes/tool_harness.ts";
 import { UNTRUSTED_NOTE } from "../../lib/tools/inbox_peek.ts";
+import { InboxNotice } from "../../lib/tools/inbox_notice.ts";
 
 function message(text: string, overrides: Partial<InboxMessage> = {}): InboxMessage {
   return {
@@ -187,15 +188,15 @@ Deno.test("wait_for_message: while it waits, another tool call is answered; then
       settled = true;
     });
     await rig.clock.whenSleeping();
-    // The server runs calls concurrently: a 60 s wait must not hold up other tools.
+    // The server runs calls concurrently: a 30 s wait must not hold up other tools.
     const peek = await rig.call("inbox_peek");
     assertEquals(JSON.parse(peek.text), []);
-    await rig.clock.advance(59_999);
+    await rig.clock.advance(29_999);
     assertEquals(settled, false);
     await rig.clock.advance(1);
     const out = await waiting;
     assertEquals(out.isError, false);
-    assertEquals(JSON.parse(out.text), { timeout: true, timeout_secs: 60 });
+    assertEquals(JSON.parse(out.text), { timeout: true, timeout_secs: 30 });
   });
 });
 
@@ -212,17 +213,39 @@ Deno.test("wait_for_message: a message arriving during the wait is returned and 
   });
 });
 
-Deno.test("wait_for_message: timeout_secs above 300 waits 300 s", async () => {
+Deno.test("wait_for_message: without a progress token a longer wait is cut to 50 s, and the result says so", async () => {
   await withToolRig(async (rig) => {
     let settled = false;
-    const waiting = rig.call("wait_for_message", { timeout_secs: 900 }).finally(() => {
+    const waiting = rig.call("wait_for_message", { timeout_secs: 120 }).finally(() => {
+      settled = true;
+    });
+    await rig.clock.whenSleeping();
+    await rig.clock.advance(49_999);
+    assertEquals(settled, false);
+    await rig.clock.advance(1);
+    const out = JSON.parse((await waiting).text);
+    assertEquals([out.timeout, out.timeout_secs, out.asked_secs], [true, 50, 120]);
+    assertStringIncludes(out.note, "Call wait_for_message again to keep waiting");
+  });
+});
+
+Deno.test("wait_for_message: with a progress token it waits up to 300 s, and timeout_secs above 300 waits 300 s", async () => {
+  await withToolRig(async (rig) => {
+    let settled = false;
+    const waiting = rig.client.callTool(
+      { name: "wait_for_message", arguments: { timeout_secs: 900 } },
+      undefined,
+      { onprogress: () => {}, timeout: 3_600_000 },
+    ).finally(() => {
       settled = true;
     });
     await rig.clock.whenSleeping();
     await rig.clock.advance(299_999);
     assertEquals(settled, false);
     await rig.clock.advance(1);
-    assertEquals(JSON.parse((await waiting).text), { timeout: true, timeout_secs: 300 });
+    const result = await waiting;
+    const content = Array.isArray(result.content) ? result.content : [];
+    assertEquals(JSON.parse(content[0]?.text ?? ""), { timeout: true, timeout_secs: 300 });
   });
 });
 
@@ -414,5 +437,41 @@ Deno.test("inbox tools: message text is sanitised and every message is marked un
       assertEquals(got.untrusted, true, tool);
       assertEquals(got.note, UNTRUSTED_NOTE, tool);
     }
+  });
+});
+
+// ---- inbox notice (hosts without push) -----------------------------------------------------
+
+Deno.test("inbox notice: other tools' results end with one line per new arrival; the inbox tools clear it", async () => {
+  await withToolRig(async (rig) => {
+    const notice = new InboxNotice();
+    rig.deps.inboxNotice = notice;
+    inboxOf(rig).onArrived((msgs) => notice.noteArrivals(msgs.length));
+    const plain = await rig.call("get_runtime_identity");
+    assert(!plain.text.includes("[inbox:"), plain.text);
+
+    await queue(rig, message("first"));
+    const told = await rig.call("get_runtime_identity");
+    assert(told.text.endsWith("[inbox: 1 message waiting — call inbox_peek]"), told.text);
+    const again = await rig.call("get_runtime_identity");
+    assert(!again.text.includes("[inbox:"), "once per arrival, not on every call");
+
+    await queue(rig, message("second"), message("third"));
+    const more = await rig.call("get_runtime_identity");
+    assert(more.text.endsWith("[inbox: 3 messages waiting — call inbox_peek]"), more.text);
+
+    await queue(rig, message("fourth"));
+    const peek = await rig.call("inbox_peek");
+    assert(!peek.text.includes("[inbox:"), "the inbox tools never carry it");
+    const afterPeek = await rig.call("get_runtime_identity");
+    assert(!afterPeek.text.includes("[inbox:"), "seen through inbox_peek: no notice");
+  });
+});
+
+Deno.test("inbox notice: without it (MOLECULE_MCP_INBOX_NOTICE=0) results stay as they are", async () => {
+  await withToolRig(async (rig) => {
+    await queue(rig, message("quiet"));
+    const out = await rig.call("get_runtime_identity");
+    assert(!out.text.includes("[inbox:"), out.text);
   });
 });

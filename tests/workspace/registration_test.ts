@@ -4,6 +4,7 @@ import { type CapturedLog, captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { AuthRejectedError } from "../../lib/errors.ts";
+import { Redactor } from "../../lib/redact.ts";
 import { createPlatformClient, type PlatformClient } from "../../lib/platform/client.ts";
 import type { HeartbeatReport, RegistryAnswer } from "../../lib/platform/registry.ts";
 import {
@@ -11,6 +12,7 @@ import {
   type HeartbeatDeps,
   heartbeatOnce,
   HeartbeatState,
+  inboundSecretSlot,
   registerOnce,
   runHeartbeat,
 } from "../../lib/workspace/registration.ts";
@@ -372,4 +374,12 @@ Deno.test("registration: the wall clock stepping back an hour changes neither th
   assertEquals(uptimes, [0, 20, 40, 60], "a beat every 20 s, uptime never restarts");
   stop.abort();
   await loop;
+});
+
+Deno.test("registration: each workspace's inbound secret has its own redactor slot, so two workspaces' secrets are both masked", () => {
+  const redactor = new Redactor();
+  redactor.rotate(inboundSecretSlot("1b4e28ba-2fa1-11d2-883f-0016d3cca427"), "alpha-secret-123456");
+  redactor.rotate(inboundSecretSlot("2c5f39cb-3fb2-42e3-994f-1127e4ddb538"), "beta-secret-654321");
+  const out = redactor.redact("alpha-secret-123456 beta-secret-654321");
+  assert(!out.includes("alpha-secret") && !out.includes("beta-secret"), out);
 });
