@@ -15,7 +15,7 @@ DENO := $(if $(filter $(DENO_PIN),$(PATH_DENO_VERSION)),$(PATH_DENO),$(LOCAL_DEN
 V8_FLAGS := $(shell sed -n 's/^ *"v8Flags": *"\([^"]*\)".*/\1/p' deno.json)
 RUN_FLAGS := -q --no-lock -P=shipped --v8-flags=$(V8_FLAGS)
 
-.PHONY: all deno run test lint fmt compile bench demo formula clean install
+.PHONY: all deno run test lint fmt compile bench demo formula clean install conformance
 
 all: lint test
 
@@ -45,6 +45,12 @@ install: $(DENO)
 
 test: $(DENO)
 	@$(DENO) test -q -P=test --frozen $(TEST_ARGS)
+
+# The official MCP conformance suite (npm:@modelcontextprotocol/conformance, pinned in deno.json
+# and deno.lock, tests only) against `molecule-mcp --http` with the fake platform behind it.
+# Baseline: tests/conformance/expected_failures.yml. CONFORMANCE_ARGS="--scenario ping" picks one.
+conformance: $(DENO)
+	@$(DENO) run -q -A --frozen tests/conformance/run.ts $(CONFORMANCE_ARGS)
 
 # The layer check (scripts/check_layers.ts) reads `deno info --json` and fails when a folder of
 # lib/ imports what it must not, or when imports form a cycle (README "Development").
@@ -84,7 +90,7 @@ dist: compile
 # MOLECULE_MCP_BIN=dist/<binary> measures a compiled binary instead of `deno run`.
 # --allow-run also reads the child's RSS (`cat /proc/<pid>/status`: Deno grants /proc/<pid>
 # paths only with --allow-all).
-.PHONY: bench bench-bundled demo
+.PHONY: bench bench-bundled demo fake-platform
 BENCH_ENV := BENCH_QUICK,BENCH_ONLY,BENCH_V8_FLAGS,MOLECULE_MCP_BIN,DENO_DIR
 bench: $(DENO)
 	@$(DENO) run -q --allow-run --allow-net=127.0.0.1 --allow-read --allow-write --allow-env=$(BENCH_ENV) bench/run.ts
@@ -98,3 +104,10 @@ bench-bundled: $(DENO)
 # The whole loop with no Molecule account: simulator + server + a scripted MCP session.
 demo: $(DENO)
 	@$(DENO) run -q --allow-run --allow-net=127.0.0.1 --allow-read --allow-write --allow-env=MOLECULE_MCP_BIN,DENO_DIR demo/demo.ts
+
+# The local platform simulator alone, for trying a real MCP host by hand: prints PLATFORM_URL,
+# WORKSPACE_ID and a token, then takes commands (`say <text>` = a canvas message) on stdin or as
+# `curl -d <text> <url>/_fake/say`. FAKE_PORT=<n> pins the port (default: a free one).
+FAKE_PORT ?= 0
+fake-platform: $(DENO)
+	@$(DENO) run -q --allow-net=127.0.0.1 --allow-read --allow-write demo/serve_fake_platform.ts $(FAKE_PORT)

@@ -29,6 +29,8 @@ export interface BenchPlan {
   burstRows: number;
   /** Benchmark 8: pending 100 KB messages in the journal, and how many to pop at the end. */
   largeJournal: { messages: number; pops: number };
+  /** Benchmark 8: 100 KB rows waiting on the platform at a first start (full: past 512 MiB). */
+  firstStartBacklogRows: number;
   /** Tool calls whose platform answers are 300 MB each (the 8). */
   hugeAnswerCalls: number;
   /** Simultaneous tool calls of the call flood (the 2,000). */
@@ -54,6 +56,7 @@ export function benchPlan(quick: boolean, childEnv: Record<string, string> = {})
       roundTrips: 300,
       burstRows: 5_000,
       largeJournal: { messages: 2_000, pops: 1_900 },
+      firstStartBacklogRows: 2_000,
       hugeAnswerCalls: 8,
       floodCalls: 2_000,
       stallMs: 5_000,
@@ -73,6 +76,7 @@ export function benchPlan(quick: boolean, childEnv: Record<string, string> = {})
     roundTrips: 1_000,
     burstRows: 10_000,
     largeJournal: { messages: 10_000, pops: 9_500 },
+    firstStartBacklogRows: 8_000,
     hugeAnswerCalls: 8,
     floodCalls: 2_000,
     stallMs: 30_000,

@@ -185,11 +185,17 @@ function addAttachmentMeta(meta: ChannelMeta, attachments: readonly MessageAttac
   });
 }
 
-/** The local path of a `file://` URI, or null. */
+/**
+ * The local path of a `file://` URI, or null (then the URI itself is shown). The URI was
+ * checked, but decoding can bring back what the check kept out (`%0A`, `%22`, `%3C`): a path
+ * holding a line break, a control, a quote, an angle bracket or a backslash is not shown, so
+ * it can neither end the attachments line nor open a forged tag or attribute.
+ */
 function localPath(uri: string): string | null {
   if (!uri.startsWith("file://")) return null;
   try {
-    return decodeURIComponent(new URL(uri).pathname);
+    const path = decodeURIComponent(new URL(uri).pathname);
+    return /["<>`\\]/.test(path) || sanitiseText(path, { oneLine: true }) !== path ? null : path;
   } catch (err) {
     if (err instanceof TypeError || err instanceof URIError) return null;
     throw err;
