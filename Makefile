@@ -84,7 +84,7 @@ dist: compile
 # MOLECULE_MCP_BIN=dist/<binary> measures a compiled binary instead of `deno run`.
 # --allow-run also reads the child's RSS (`cat /proc/<pid>/status`: Deno grants /proc/<pid>
 # paths only with --allow-all).
-.PHONY: bench bench-bundled demo
+.PHONY: bench bench-bundled demo fake-platform
 BENCH_ENV := BENCH_QUICK,BENCH_ONLY,BENCH_V8_FLAGS,MOLECULE_MCP_BIN,DENO_DIR
 bench: $(DENO)
 	@$(DENO) run -q --allow-run --allow-net=127.0.0.1 --allow-read --allow-write --allow-env=$(BENCH_ENV) bench/run.ts
@@ -98,3 +98,10 @@ bench-bundled: $(DENO)
 # The whole loop with no Molecule account: simulator + server + a scripted MCP session.
 demo: $(DENO)
 	@$(DENO) run -q --allow-run --allow-net=127.0.0.1 --allow-read --allow-write --allow-env=MOLECULE_MCP_BIN,DENO_DIR demo/demo.ts
+
+# The local platform simulator alone, for trying a real MCP host by hand: prints PLATFORM_URL,
+# WORKSPACE_ID and a token, then takes commands (`say <text>` = a canvas message) on stdin or as
+# `curl -d <text> <url>/_fake/say`. FAKE_PORT=<n> pins the port (default: a free one).
+FAKE_PORT ?= 0
+fake-platform: $(DENO)
+	@$(DENO) run -q --allow-net=127.0.0.1 --allow-read --allow-write demo/serve_fake_platform.ts $(FAKE_PORT)

@@ -29,6 +29,8 @@ export interface SimulatorOptions {
    * platform: huge bodies, delays); null lets the platform answer. `route` is as in stamps.
    */
   intercept?: (req: Request, route: string) => Promise<Response | null> | Response | null;
+  /** Port to listen on (default 0: a free one). */
+  port?: number;
 }
 
 /** A served simulator; close() frees the port and removes the state directory. */
@@ -101,7 +103,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const load = { inFlight: 0, peakInFlight: 0 };
   const closing = new AbortController();
   const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    { hostname: "127.0.0.1", port: opts.port ?? 0, onListen: () => {} },
     async (req) => {
       const atMs = performance.now();
       const path = new URL(req.url).pathname;

@@ -116,7 +116,7 @@ function summarise(workspace: DoctorWorkspace, own: CheckResult[]): CheckResult 
     return {
       status: "fail",
       label,
-      message: `${where}: not working (${failed.map((r) => r.label).join(", ")} failed)`,
+      message: `${where}: not working; failed: ${failed.map((r) => r.label).join(", ")}`,
       next: "fix the first failed check above; the ones after it often follow from it",
     };
   }

@@ -67,6 +67,8 @@ export async function checkWorkspace(
   }
   const elapsedMs = Math.max(0, Math.round(deps.clock.now() - started));
   const host = new URL(ws.platformUrl).host;
+  // Why the event stream check is skipped ("" = run it): a refused token fails it too.
+  let skipStream = "";
   if (lookup instanceof PlatformError && lookup.status === 0) {
     results.push({ ...unreachable(lookup, host), label: label("platform reachable") });
     const why = "skipped: the platform cannot be reached";
@@ -87,18 +89,31 @@ export async function checkWorkspace(
       results.push({ status: "skip", label: label("token accepted"), message: why });
       results.push({ status: "skip", label: label("inbox readable"), message: why });
     } else {
-      results.push({ ...await tokenVerdict(ws, client, opts), label: label("token accepted") });
-      results.push({
-        ...await inboxVerdict(ws, client, { ...opts, log: quiet }),
-        label: label("inbox readable"),
-      });
+      const { isRefused, ...token } = await tokenVerdict(ws, client, opts);
+      results.push({ ...token, label: label("token accepted") });
+      if (isRefused === true) skipStream = "skipped: fix the token first";
+      // A refused token fails the inbox read too; its own 401 advice (token of another
+      // workspace) would send the operator the wrong way.
+      results.push(
+        isRefused
+          ? {
+            status: "skip",
+            label: label("inbox readable"),
+            message: "skipped: fix the token first",
+          }
+          : {
+            ...await inboxVerdict(ws, client, { ...opts, log: quiet }),
+            label: label("inbox readable"),
+          },
+      );
     }
   }
   const canReach = !(lookup instanceof PlatformError && lookup.status === 0);
+  const streamSkip = canReach ? skipStream : "skipped: the platform cannot be reached";
   results.push({
-    ...(canReach
+    ...(streamSkip === ""
       ? await streamVerdict(ws, client, deps.clock)
-      : { status: "skip", message: "skipped: the platform cannot be reached" }),
+      : { status: "skip", message: streamSkip }),
     label: label("event stream"),
   });
   results.push({ ...transportVerdict(ws.platformUrl), label: label("transport security") });
@@ -145,6 +160,25 @@ function unreachable(err: PlatformError, host: string): Verdict {
   return { status: "fail", message: `no answer from ${host} (${detail})`, next: err.next };
 }
 
+/**
+ * The next step when GET /workspaces/:id answers a 404 that is not the platform's "workspace
+ * not found": the URL reaches a web server, but not the platform API at that path (a path such
+ * as /api or /canvas after the host, or another service on that port).
+ */
+function notTheApiNext(platformUrl: string): string {
+  let path = "";
+  try {
+    path = new URL(platformUrl).pathname.replace(/\/+$/, "");
+  } catch {
+    // loadConfig validated the URL; keep the generic advice if it still does not parse.
+  }
+  const base =
+    "PLATFORM_URL must be the tenant's base address, e.g. https://<tenant>.moleculesai.app";
+  return path === ""
+    ? `${base}; check that this host and port serve the Molecule platform, not another service`
+    : `${base}: drop the path ${JSON.stringify(path)} from it`;
+}
+
 function workspaceVerdict(ws: DoctorWorkspace, lookup: WorkspaceLookup | PlatformError): Verdict {
   if (lookup instanceof PlatformError) {
     if (lookup.status === 404 && lookup.detail === "workspace not found") {
@@ -158,7 +192,7 @@ function workspaceVerdict(ws: DoctorWorkspace, lookup: WorkspaceLookup | Platfor
     return {
       status: "fail",
       message: `${lookup.message}: this does not look like the Molecule platform API`,
-      next: lookup.next,
+      next: lookup.status === 404 ? notTheApiNext(ws.platformUrl) : lookup.next,
     };
   }
   if (lookup.kind === "removed") {
@@ -182,11 +216,12 @@ function workspaceVerdict(ws: DoctorWorkspace, lookup: WorkspaceLookup | Platfor
   return { status: "ok", message: `${JSON.stringify(name)}, status ${status}${stale}` };
 }
 
+/** The token check's verdict; isRefused = the platform answered 401 to the heartbeat. */
 async function tokenVerdict(
   ws: DoctorWorkspace,
   client: PlatformClient,
   opts: { timeoutMs: number },
-): Promise<Verdict> {
+): Promise<Verdict & { isRefused?: boolean }> {
   if (ws.isHeartbeatDisabled) {
     return {
       status: "skip",
@@ -202,6 +237,7 @@ async function tokenVerdict(
     if (err.status === 401) {
       return {
         status: "fail",
+        isRefused: true,
         message: `the platform refused the token (HTTP 401${
           err.detail === "" ? "" : `: ${err.detail}`
         })`,

@@ -85,8 +85,9 @@ function defaultNext(answer: Answer): string {
   const status = answer.status;
   const isEmpty = answer.bodyKind === "empty";
   if (status === 401) {
-    return "regenerate the workspace token in the canvas (workspace → Tokens tab), update " +
-      "MOLECULE_WORKSPACE_TOKEN in your MCP config and restart";
+    return "regenerate the workspace token in the canvas (workspace → Tokens tab), put it where " +
+      "your MCP config reads it (MOLECULE_WORKSPACE_TOKEN, or the file MOLECULE_WORKSPACE_TOKEN_FILE " +
+      "names) and restart";
   }
   if (status === 403 && isEmpty) {
     // CORS answers an empty 403 to an Origin that is neither same-host nor listed (§1.3).

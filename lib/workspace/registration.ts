@@ -98,7 +98,7 @@ export async function registerOnce(
       workspace,
       status: err.status,
       error: err.message,
-      next: err.next,
+      next: `${err.next}; \`molecule-mcp doctor\` with the same environment pinpoints it`,
     });
     return false;
   }

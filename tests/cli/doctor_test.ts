@@ -137,6 +137,12 @@ Deno.test("doctor: a wrong token is pinpointed by 'token accepted', exit 1", asy
     assertStringIncludes(text, "[FAIL] token accepted: the platform refused the token (HTTP 401");
     assertStringIncludes(text, "Tokens tab");
     assert(!text.includes(wrong), "not even a wrong token shows");
+    // Found by hand: the inbox check's own 401 advice ("a token of another workspace?") sent
+    // the operator the wrong way, and the summary read "(token accepted, … failed)".
+    assertEquals(status["inbox readable"], "skip");
+    assertStringIncludes(text, "[SKIP] inbox readable: skipped: fix the token first");
+    assertEquals(status["event stream"], "skip");
+    assertStringIncludes(text, "not working; failed: token accepted\n");
   });
 });
 
@@ -151,8 +157,34 @@ Deno.test("doctor: a URL that is not the platform API is pinpointed by 'workspac
     assertEquals(status["workspace"], "fail");
     assertEquals(status["token accepted"], "skip");
     assertStringIncludes(text, "does not look like the Molecule platform API");
-    assertStringIncludes(text, "PLATFORM_URL");
+    // Found by hand: the next step said "check WORKSPACE_ID"; the path is what is wrong.
+    const next = text.split("[FAIL] workspace:")[1]?.split("\n")[1] ?? "";
+    assertStringIncludes(next, "next: PLATFORM_URL must be the tenant's base address");
+    assertStringIncludes(next, 'drop the path "/canvas"');
   });
+});
+
+Deno.test("doctor: another web server on the platform's port is named, not the workspace ID", async () => {
+  const other = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response("404 page not found", { status: 404 }),
+  );
+  try {
+    await withTempDir(async (dir) => {
+      const { text, status } = await doctorWith({
+        WORKSPACE_ID: "7a9c2c1e-1111-4222-8333-444455556666",
+        PLATFORM_URL: `http://127.0.0.1:${other.addr.port}`,
+        MOLECULE_WORKSPACE_TOKEN: "tok_abcdefghijklmnopqrstuvwxyz0123456789",
+        CONFIGS_DIR: dir,
+      });
+      assertEquals(status["workspace"], "fail");
+      const next = text.split("[FAIL] workspace:")[1]?.split("\n")[1] ?? "";
+      assertStringIncludes(next, "not another service");
+      assert(!next.includes("WORKSPACE_ID"), next);
+    });
+  } finally {
+    await other.shutdown();
+  }
 });
 
 Deno.test("doctor: a closed port is pinpointed by 'platform reachable'", async () => {

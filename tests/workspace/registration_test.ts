@@ -152,6 +152,9 @@ Deno.test("registration: a 500 or an unreachable platform at register only warns
     assertEquals(warnings.length, 1);
     assertStringIncludes(warnings[0] ?? "", `status=${fault === 500 ? 500 : 0}`);
     assertStringIncludes(warnings[0] ?? "", "next=");
+    // Found by hand (a host showed "Connected" with a closed port): the log names the tool
+    // that pinpoints it.
+    assertStringIncludes(warnings[0] ?? "", "molecule-mcp doctor");
   }
 });
 
