@@ -44,6 +44,9 @@ export function usageText(version: string): string {
     "Usage:",
     ...table([
       ["molecule-mcp", "serve MCP on stdin/stdout until stdin closes"],
+      ["molecule-mcp --http [HOST:]PORT", "serve MCP over Streamable HTTP at"],
+      ["", "http://HOST:PORT/mcp instead (HOST default 127.0.0.1; one"],
+      ["", "process for several hosts; stops on SIGINT/SIGTERM)"],
       ["molecule-mcp --help", "show this help (also -h or help)"],
       ["molecule-mcp --version", "print the version (also -V)"],
       ["molecule-mcp doctor", "check the setup step by step (exit 0 ok, 1 a check failed)"],
@@ -131,6 +134,9 @@ export function usageText(version: string): string {
       ["MOLECULE_MCP_ATTACH_ALLOW", "colon-separated directories: attach files only from"],
       ["", "inside them (default: any file but this server's state and"],
       ["", "secret locations like ~/.ssh, ~/.aws, .env files)"],
+      ["MOLECULE_MCP_HTTP", "[HOST:]PORT: serve MCP over HTTP at /mcp, like --http"],
+      ["MOLECULE_MCP_HTTP_TOKEN", "bearer token every HTTP request must carry; required"],
+      ["", "to bind anything but 127.0.0.1 (32+ characters)"],
     ]),
     "  Shown to the agent by get_runtime_identity (read, never acted on):",
     ...table([

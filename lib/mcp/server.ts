@@ -20,7 +20,8 @@
  *   handshake and drops anything earlier (issue 11 item 2).
  * - Batches (JSON arrays) are answered with an array of responses for sessions that
  *   negotiated a revision with batching (2024-11-05, 2025-03-26); later revisions removed
- *   batching, so there (and before initialize) a batch gets one -32600 with id null.
+ *   batching, so there (and before initialize) a batch gets one -32600 with id null. A batch
+ *   request that comes while MAX_IN_PROGRESS_FOR_BATCH requests are in progress gets -32000.
  * - `resources/list`, `resources/templates/list` and `prompts/list` get empty lists although
  *   no such capability is declared: some hosts (Codex) ask anyway and log every -32601.
  */
@@ -76,6 +77,17 @@ export const MAX_HELD_NOTIFICATIONS = 1_000;
 
 /** Protocol revisions whose JSON-RPC layer includes batches (2025-06-18 removed them). */
 export const BATCH_PROTOCOL_VERSIONS: readonly string[] = ["2024-11-05", "2025-03-26"];
+
+/**
+ * Requests in progress past which a batch's requests are refused (-32000) instead of run. The
+ * stdio transport stops reading once 128 single requests are unanswered (stdio.ts), but a
+ * batch is one line: without this, one 4 MiB line of 50,000 wait_for_message calls, sent again
+ * and again, would hold every call in memory at once.
+ */
+export const MAX_IN_PROGRESS_FOR_BATCH = 256;
+
+/** JSON-RPC's implementation-defined server error: too many requests in progress. */
+export const SERVER_BUSY = -32000;
 
 /** Methods of capabilities we do not declare, answered with empty lists instead of -32601. */
 const EMPTY_LISTS: Readonly<Record<string, Record<string, unknown[]>>> = {
@@ -354,14 +366,18 @@ export class McpServer<Ctx extends object> {
           this.#onNotification(message.method, message.params);
           break;
         case "request":
-          replies.push(
-            message.method === "initialize"
-              ? Promise.resolve(errorResponse(message.id, {
-                code: JSONRPC_ERROR.INVALID_REQUEST,
-                message: "Invalid Request: initialize must not be part of a batch",
-              }))
-              : this.#answer(message.id, message.method, message.params),
-          );
+          if (message.method === "initialize") {
+            replies.push(Promise.resolve(errorResponse(message.id, {
+              code: JSONRPC_ERROR.INVALID_REQUEST,
+              message: "Invalid Request: initialize must not be part of a batch",
+            })));
+          } else if (this.#inFlight.size >= MAX_IN_PROGRESS_FOR_BATCH) {
+            replies.push(Promise.resolve(errorResponse(message.id, {
+              code: SERVER_BUSY,
+              message: `Server busy: ${MAX_IN_PROGRESS_FOR_BATCH} requests are in progress; ` +
+                "send this one again once some have been answered",
+            })));
+          } else replies.push(this.#answer(message.id, message.method, message.params));
       }
     }
     if (replies.length === 0) return;

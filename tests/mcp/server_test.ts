@@ -15,6 +15,7 @@ import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types";
 import { type CapturedLog, captureLog } from "../fakes/log_capture.ts";
 import { flushMicrotasks, ManualClock } from "../fakes/manual_clock.ts";
 import {
+  MAX_IN_PROGRESS_FOR_BATCH,
   McpServer,
   type McpServerOptions,
   PROGRESS_EVERY_MS,
@@ -213,6 +214,8 @@ async function rawSession(extra: ServerExtras = {}) {
     logs,
     server,
     calls: ctx.calls,
+    /** Releases every call of the `block` tool. */
+    release: ctx.release,
     send: (message: JSONRPCMessage) => clientSide.send(message),
     request(id: number, method: string, params?: Record<string, unknown>) {
       const reply = new Promise<JSONRPCMessage>((resolve) => waiting.set(id, resolve));
@@ -622,6 +625,28 @@ for (const version of ["2024-11-05", "2025-03-26"]) {
     ]);
   });
 }
+
+Deno.test("server: a huge batch runs at most 256 requests at once; the rest are refused as busy", async () => {
+  await using raw = await rawSession();
+  await raw.request(1, "initialize", { ...INIT_PARAMS, protocolVersion: "2025-03-26" });
+  const batch = Array.from({ length: 300 }, (_, i) => ({
+    jsonrpc: "2.0",
+    id: `b${i}`,
+    method: "tools/call",
+    params: { name: "block" },
+  }));
+  const before = raw.received.length;
+  // deno-lint-ignore no-explicit-any
+  await raw.send(batch as any);
+  await flushMicrotasks(50);
+  assertEquals(raw.calls.length, MAX_IN_PROGRESS_FOR_BATCH);
+  raw.release.resolve("done");
+  await flushMicrotasks(50);
+  const [reply] = raw.received.slice(before);
+  assert(Array.isArray(reply), JSON.stringify(reply)?.slice(0, 200));
+  const busy = reply.filter((r: { error?: { code: number } }) => r.error?.code === -32000);
+  assertEquals([reply.length, busy.length], [300, 300 - MAX_IN_PROGRESS_FOR_BATCH]);
+});
 
 Deno.test("server: a batch gets one -32600 before initialize and after negotiating 2025-06-18", async () => {
   await using raw = await rawSession();
