@@ -4,7 +4,7 @@
  */
 
 /** MCP hosts `molecule-mcp install` can write an entry for. */
-export const INSTALL_HOSTS = ["claude-code", "cursor", "codex"] as const;
+export const INSTALL_HOSTS = ["claude-code", "cursor", "codex", "gemini"] as const;
 /** One of INSTALL_HOSTS. */
 export type InstallHost = typeof INSTALL_HOSTS[number];
 /** Where the host entry goes: the user's own config, or the current project's. */
