@@ -5,6 +5,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { renderReport, runDoctor } from "../../lib/cli/doctor.ts";
+import { checkConfiguration } from "../../lib/cli/doctor_checks.ts";
 import type { CheckResult } from "../../lib/cli/doctor_result.ts";
 import { type Env, readEnv } from "../../lib/config.ts";
 import { systemClock } from "../../lib/clock.ts";
@@ -467,5 +468,19 @@ Deno.test("doctor: with MOLECULE_WORKSPACES every workspace gets its own checks 
     } finally {
       await served.close();
     }
+  });
+});
+
+Deno.test("doctor: a long variable value is cut between characters, never inside an emoji", async () => {
+  await withTempDir(async (dir) => {
+    const name = `${"a".repeat(96)}😀${"b".repeat(20)}`;
+    const findings = await checkConfiguration(
+      envOf({ HOME: dir, MOLECULE_AGENT_NAME: name }),
+      { http: REAL_HTTP },
+    );
+    findings.closeHttp();
+    const lines = findings.results.flatMap((r) => [r.message, ...(r.details ?? [])]).join("\n");
+    assertStringIncludes(lines, `"${"a".repeat(96)}😀..."`);
+    assert(!lines.includes("\\ud83d"), "no half of a surrogate pair in the report");
   });
 });
