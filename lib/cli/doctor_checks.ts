@@ -42,6 +42,8 @@ const SECRET_VARS: ReadonlySet<EnvVar> = new Set([
   // The workspace lists carry tokens.
   "MOLECULE_WORKSPACES",
   "MOLECULE_WORKSPACES_JSON",
+  // The bearer token HTTP clients of --http must send.
+  "MOLECULE_MCP_HTTP_TOKEN",
 ]);
 /** Shown in their own lines (with their source) rather than in the list of other variables. */
 const CORE_VARS: ReadonlySet<EnvVar> = new Set([

@@ -484,3 +484,17 @@ Deno.test("doctor: a long variable value is cut between characters, never inside
     assert(!lines.includes("\\ud83d"), "no half of a surrogate pair in the report");
   });
 });
+
+Deno.test("doctor: the --http bearer token (MOLECULE_MCP_HTTP_TOKEN) is shown as set, never printed", async () => {
+  await withTempDir(async (dir) => {
+    const secret = "http-bearer-7f3a9c1e5b2d4f60";
+    const findings = await checkConfiguration(
+      envOf({ HOME: dir, MOLECULE_MCP_HTTP_TOKEN: secret }),
+      { http: REAL_HTTP },
+    );
+    findings.closeHttp();
+    const lines = findings.results.flatMap((r) => [r.message, ...(r.details ?? [])]).join("\n");
+    assertStringIncludes(lines, "MOLECULE_MCP_HTTP_TOKEN = (set; value not shown)");
+    assert(!lines.includes(secret), "the token is not in the report");
+  });
+});
