@@ -16,6 +16,7 @@ import {
 import { measureLargeJournal } from "./lib/bench_journal.ts";
 import { measureFirstStartBacklog } from "./lib/bench_backlog.ts";
 import { measureIdle, measureRoundTrip } from "./lib/bench_load.ts";
+import { measureHttpRoundTrip } from "./lib/bench_http.ts";
 import {
   type FloodResult,
   measureCallFlood,
@@ -213,6 +214,31 @@ async function roundTrip(plan: BenchPlan): Promise<Figure[]> {
       verdict: isUnchanged ? "PASS" : "MISS",
     },
     info({ bench, what: "with wait_for_message(60) pending, p95", value: ms(pending.p95) }),
+    ...await httpRoundTrip(plan, bench),
+  ];
+}
+
+/** The same inbox_peek round trip over Streamable HTTP (`--http`), beside stdio's. */
+async function httpRoundTrip(plan: BenchPlan, bench: string): Promise<Figure[]> {
+  let r;
+  try {
+    r = await measureHttpRoundTrip(plan.roundTrips, plan.childEnv);
+  } catch (err) {
+    return [notRun(bench, `over HTTP: ${err instanceof Error ? err.message : err}`)];
+  }
+  const alone = summarize(r.aloneMs);
+  return [
+    atMost(
+      {
+        bench,
+        what: `inbox_peek over HTTP (--http), p50 (${alone.count.toLocaleString("en-US")} calls)`,
+        value: ms(alone.p50),
+      },
+      alone.p50,
+      ROUND_TRIP_BUDGET_MS,
+      "ms",
+    ),
+    info({ bench, what: "inbox_peek over HTTP, p95", value: ms(alone.p95) }),
   ];
 }
 

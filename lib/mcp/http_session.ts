@@ -33,6 +33,8 @@ interface Exchange {
   /** Replies collected (JSON mode, or before the stream exists). */
   replies: (WireMessage | readonly WireMessage[])[];
   stream: SseStream | undefined;
+  /** Progress sent before the stream exists (a handler that reports at once): sent first. */
+  earlyProgress: WireMessage[];
   /** Resolves when every request of the POST is answered (JSON mode waits for it). */
   done: () => void;
   finished: Promise<void>;
@@ -101,6 +103,7 @@ export class HttpSessionTransport implements JsonRpcTransport {
       progressTokens: [],
       replies: [],
       stream: undefined,
+      earlyProgress: [],
       done,
       finished,
     };
@@ -123,6 +126,7 @@ export class HttpSessionTransport implements JsonRpcTransport {
     }
     const stream = new SseStream(() => this.#finish(exchange), this.#maxQueuedBytes);
     exchange.stream = stream;
+    for (const message of exchange.earlyProgress.splice(0)) stream.write(message, true);
     for (const reply of exchange.replies.splice(0)) stream.write(reply, false);
     headers.set("content-type", "text/event-stream");
     headers.set("cache-control", "no-cache");
@@ -182,8 +186,14 @@ export class HttpSessionTransport implements JsonRpcTransport {
   #sendNotification(message: WireMessage): void {
     const params = isRecord(message.params) ? message.params : {};
     if (message.method === "notifications/progress" && isIdValue(params.progressToken)) {
-      const stream = this.#byProgressToken.get(idKey(params.progressToken))?.stream;
-      if (stream?.write(message, true)) return;
+      const exchange = this.#byProgressToken.get(idKey(params.progressToken));
+      if (exchange !== undefined && exchange.stream === undefined) {
+        // Still inside post(): the stream is made as soon as onmessage returns (JSON replies
+        // carry no progress: the list is then dropped with the exchange).
+        exchange.earlyProgress.push(message);
+        return;
+      }
+      if (exchange?.stream?.write(message, true)) return;
     }
     if (this.#getStream?.write(message, true)) return;
     this.#droppedPushes += 1;

@@ -601,9 +601,21 @@ export class McpServer<Ctx extends object> {
     }
   }
 
-  /** Sends one message; after close or on failure, drops it and logs (warn once, then debug). */
+  /**
+   * Sends one message; after close or on failure, drops it and logs (warn once, then debug;
+   * an answer dropped after close only at debug).
+   */
   async #send(message: OutgoingMessage | OutgoingMessage[], what: string): Promise<void> {
     if (this.#isClosed) {
+      if (isAnswer(message)) {
+        // The answer to a request still running at close (e.g. initialize held for the first
+        // register when a refused token stops us): nobody waits for it any more; not news.
+        this.#opts.log.debug("cannot send to the MCP client; message dropped", {
+          what: clip(what),
+          error: "the MCP session is closed",
+        });
+        return;
+      }
       this.#reportDropped(what, "the MCP session is closed");
       return;
     }
@@ -679,4 +691,10 @@ export class McpServer<Ctx extends object> {
     this.#resolveClosed();
     this.#resolveHeard();
   }
+}
+
+/** True for a response (or a batch of them): it has an id and no method. */
+function isAnswer(message: OutgoingMessage | OutgoingMessage[]): boolean {
+  const one = Array.isArray(message) ? message[0] : message;
+  return one !== undefined && "id" in one && !("method" in one);
 }

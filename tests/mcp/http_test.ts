@@ -23,6 +23,18 @@ const ECHO: ToolSpec<Record<string, never>> = {
   handler: (args) => Promise.resolve(toolText(String(args.text ?? ""))),
 };
 
+/** Reports progress once, then answers. */
+const STEP: ToolSpec<Record<string, never>> = {
+  name: "step",
+  description: "Reports progress once.",
+  inputSchema: { type: "object", properties: {} },
+  annotations: { readOnlyHint: true },
+  handler: (_args, ctx) => {
+    ctx.progress?.("half way");
+    return Promise.resolve(toolText("done"));
+  },
+};
+
 function rig(opts: Partial<McpHttpOptions> = {}) {
   const clock = new ManualClock();
   const { log } = captureLog();
@@ -38,7 +50,7 @@ function rig(opts: Partial<McpHttpOptions> = {}) {
       new McpServer({
         transport,
         serverInfo: { name: "t", version: "1" },
-        tools: [ECHO],
+        tools: [ECHO, STEP],
         context: {},
         log,
         startupHoldMs: 0,
@@ -251,4 +263,35 @@ Deno.test("mcp http: [HOST:]PORT parsing binds loopback by default and needs a t
   assert(!parseHttpListen("::1:80", { token: undefined, from: "--http" }).ok);
   assert(isLoopbackName("localhost") && isLoopbackName("127.0.0.2") && isLoopbackName("[::1]"));
   assert(!isLoopbackName("evil.example.com") && !isLoopbackName("10.0.0.1"));
+});
+
+Deno.test("mcp http: a call's progress and its answer come on that POST's stream, not another session's", async () => {
+  const { handler } = rig();
+  const mine = await openSession(handler);
+  const other = await openSession(handler);
+  for (const id of [mine, other]) {
+    const done = await handler.handle(
+      post({ jsonrpc: "2.0", method: "notifications/initialized" }, { "mcp-session-id": id }),
+    );
+    assertEquals(done.status, 202);
+  }
+  const otherStream = handler.handle(
+    new Request(URL_BASE, {
+      headers: { accept: "text/event-stream", "mcp-session-id": other },
+    }),
+  );
+  const call = await handler.handle(post({
+    jsonrpc: "2.0",
+    id: 7,
+    method: "tools/call",
+    params: { name: "step", arguments: {}, _meta: { progressToken: "p-1" } },
+  }, { "mcp-session-id": mine, accept: "application/json, text/event-stream" }));
+  assertEquals(call.headers.get("content-type"), "text/event-stream");
+  const events = await call.text(); // the stream ends once the call is answered
+  const progressAt = events.indexOf('"method":"notifications/progress"');
+  const answerAt = events.indexOf('"id":7');
+  assert(progressAt !== -1 && answerAt > progressAt, events);
+  assertStringIncludes(events, "half way");
+  await handler.close(); // ends the other session's GET stream: it got nothing
+  assertEquals(await (await otherStream).text(), "");
 });

@@ -110,7 +110,10 @@ const refuse: ToolSpec<TestCtx> = {
 const TOOLS = [echo, block, boom, refuse];
 
 type ServerExtras = Partial<
-  Pick<McpServerOptions<TestCtx>, "instructions" | "experimental" | "clock" | "startupHoldMs">
+  Pick<
+    McpServerOptions<TestCtx>,
+    "instructions" | "experimental" | "clock" | "startupHoldMs" | "initializeGate"
+  >
 >;
 
 function makeServer(transport: Transport, ctx: TestCtx, log: CapturedLog, extra: ServerExtras) {
@@ -846,4 +849,28 @@ Deno.test("server: a call without a progress token gets no progress notification
     "method" in m && m.method === "notifications/progress"
   );
   assertEquals(progress, []);
+});
+
+Deno.test("server: an answer held by the initialize gate and dropped because we closed is no warning", async () => {
+  // Found with Claude Code 2.1.197: a refused token closes the session while initialize waits
+  // for the first register, and the log said "the host has probably gone" (it had not).
+  const gate = Promise.withResolvers<void>();
+  await using raw = await rawSession({ initializeGate: gate.promise });
+  await raw.send({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "t", version: "1" },
+    },
+  });
+  const closing = raw.server.close();
+  gate.resolve();
+  await closing;
+  await raw.server.closed;
+  const warnings = raw.logs.lines.filter((l) => l.includes(" warn "));
+  assertEquals(warnings, []);
+  assert(raw.logs.lines.some((l) => l.includes("message dropped")), raw.logs.lines.join("\n"));
 });
