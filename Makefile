@@ -15,7 +15,7 @@ DENO := $(if $(filter $(DENO_PIN),$(PATH_DENO_VERSION)),$(PATH_DENO),$(LOCAL_DEN
 V8_FLAGS := $(shell sed -n 's/^ *"v8Flags": *"\([^"]*\)".*/\1/p' deno.json)
 RUN_FLAGS := -q --no-lock -P=shipped --v8-flags=$(V8_FLAGS)
 
-.PHONY: all deno run test lint fmt compile bench demo formula clean install
+.PHONY: all deno run test lint fmt compile bench demo formula clean install conformance
 
 all: lint test
 
@@ -45,6 +45,12 @@ install: $(DENO)
 
 test: $(DENO)
 	@$(DENO) test -q -P=test --frozen $(TEST_ARGS)
+
+# The official MCP conformance suite (npm:@modelcontextprotocol/conformance, pinned in deno.json
+# and deno.lock, tests only) against `molecule-mcp --http` with the fake platform behind it.
+# Baseline: tests/conformance/expected_failures.yml. CONFORMANCE_ARGS="--scenario ping" picks one.
+conformance: $(DENO)
+	@$(DENO) run -q -A --frozen tests/conformance/run.ts $(CONFORMANCE_ARGS)
 
 # The layer check (scripts/check_layers.ts) reads `deno info --json` and fails when a folder of
 # lib/ imports what it must not, or when imports form a cycle (README "Development").

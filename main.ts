@@ -9,6 +9,8 @@
 // client, tools) load behind the MCP session (see serve); help, doctor and install load only
 // when run.
 import { type InstallRequest, parseCli } from "./lib/cli/args.ts";
+import { type HttpListen, parseHttpListen } from "./lib/http_listen.ts";
+import type { JsonRpcTransport } from "./lib/mcp/jsonrpc.ts";
 import { describeSources, sourcesLine } from "./lib/cli/config_sources.ts";
 import { systemClock } from "./lib/clock.ts";
 import { type Config, type Env, loadConfig, readEnv, warnIfCleartextRemote } from "./lib/config.ts";
@@ -64,6 +66,21 @@ interface Setup {
   http: { fetch: Fetch; close(): void };
   /** Which files send_message_to_user may attach. */
   attachPolicy: AttachPolicy;
+  /** Where to serve MCP over HTTP (--http / MOLECULE_MCP_HTTP), or undefined for stdio. */
+  listen: HttpListen | undefined;
+}
+
+/** Where the MCP sessions come from: stdin/stdout, or HTTP sessions (lib/mcp/http.ts). */
+interface Front {
+  /** Starts serving; rejects when it cannot (an HTTP port in use). */
+  start(): Promise<void>;
+  /** Resolves once serving is over (stdin ended, or close()). */
+  closed: Promise<void>;
+  close(): Promise<void>;
+  /** Resolves once a host has been heard (or right away for HTTP: nobody to wait for). */
+  heard: Promise<void>;
+  /** Sends a push to the session (stdio) or to every session (HTTP). Never rejects. */
+  notify(method: string, params: Record<string, unknown>): Promise<void>;
 }
 
 /** Runs the program and returns its exit code. */
@@ -86,7 +103,7 @@ export async function main(args: string[]): Promise<number> {
   if (cli.command === "doctor") return await doctor(env);
   if (cli.command === "install") return await install(cli, env);
 
-  const setup = await prepare(env);
+  const setup = await prepare(env, cli.command === "serve" ? cli.http : undefined);
   if (!setup.ok) {
     const { usageHint } = await import("./lib/cli/help.ts");
     writeStderr(`molecule-mcp cannot start: ${setup.problems.length} configuration problem(s)`);
@@ -159,29 +176,36 @@ async function serve(setup: Setup): Promise<number> {
     const inboxNotice = config.isInboxNoticeDisabled ? undefined : new tools.InboxNotice();
     return { links: open, first, router: new tools.WorkspaceRouter(served), inboxNotice };
   });
-  const server = new McpServer<ToolDeps>({
-    transport: new StdioTransport({ input: Deno.stdin.readable, output: Deno.stdout, log }),
-    serverInfo: { name: "molecule", version: VERSION },
-    loading: Promise.all([tools, routing]).then(([tools, routed]) => {
-      if (routed === null) throw new Error("a workspace link did not open");
-      return toolSet(
-        routed.router.route(tools.platformTools()),
-        routed.first,
-        setup,
-        routed.inboxNotice,
-      );
-    }),
-    log,
-    instructions: () =>
-      buildInstructions({
-        pollTimeoutSecs: config.pollTimeoutSecs,
-        workspaceCount: setup.workspaces.length,
-      }),
-    clock: systemClock,
-    // The one redaction step, shared with the logger: results, errors and pushes pass it.
-    outgoingText: (text) => log.redactor.redact(text),
-    initializeGate,
+  const loading = Promise.all([tools, routing]).then(([tools, routed]) => {
+    if (routed === null) throw new Error("a workspace link did not open");
+    return toolSet(
+      routed.router.route(tools.platformTools()),
+      routed.first,
+      setup,
+      routed.inboxNotice,
+    );
   });
+  // Every session (stdio's one, or each HTTP session) is its own McpServer over the same
+  // tools and context: one inbox per workspace, whichever session pops a message.
+  const openSession = (transport: JsonRpcTransport) =>
+    new McpServer<ToolDeps>({
+      transport,
+      serverInfo: { name: "molecule", version: VERSION },
+      loading,
+      log,
+      instructions: () =>
+        buildInstructions({
+          pollTimeoutSecs: config.pollTimeoutSecs,
+          workspaceCount: setup.workspaces.length,
+        }),
+      clock: systemClock,
+      // The one redaction step, shared with the logger: results, errors and pushes pass it.
+      outgoingText: (text) => log.redactor.redact(text),
+      initializeGate,
+    });
+  const server: Front = setup.listen === undefined
+    ? stdioFront(openSession, log)
+    : await httpFront(openSession, setup.listen, log);
   void server.heard.then(heard.resolve);
   // A host that stays silent still gets its workspaces registered. AbortSignal.timeout, not
   // setTimeout: Deno's first setTimeout costs about 1.8 MiB of RSS before initialize is
@@ -197,7 +221,17 @@ async function serve(setup: Setup): Promise<number> {
   let isEveryTokenRefused = false;
   let links: WorkspaceLink[] = [];
   try {
-    await server.start();
+    try {
+      await server.start();
+    } catch (err) {
+      if (
+        !(err instanceof Deno.errors.AddrInUse || err instanceof Deno.errors.PermissionDenied ||
+          err instanceof Deno.errors.AddrNotAvailable)
+      ) throw err;
+      writeStderr(`molecule-mcp cannot start: cannot listen for MCP over HTTP: ${err.message}`);
+      writeStderr("  next: pick another port with --http or MOLECULE_MCP_HTTP");
+      return EXIT.CONFIG;
+    }
     const opened = await openings;
     if (opened.some((link) => link === null)) return EXIT.CONFIG;
     links = opened.filter((link): link is WorkspaceLink => link !== null);
@@ -266,6 +300,73 @@ async function serve(setup: Setup): Promise<number> {
   }
   return isEveryTokenRefused ? EXIT.TOKEN_REJECTED : EXIT.OK;
 }
+
+/** MCP over stdin/stdout: one session, over when stdin ends. */
+function stdioFront(
+  openSession: (transport: JsonRpcTransport) => McpServer<ToolDeps>,
+  log: Logger,
+): Front {
+  const server = openSession(
+    new StdioTransport({ input: Deno.stdin.readable, output: Deno.stdout, log }),
+  );
+  return {
+    start: () => server.start(),
+    closed: server.closed,
+    close: () => server.close(),
+    heard: server.heard,
+    notify: (method, params) => server.notify(method, params),
+  };
+}
+
+/**
+ * MCP over Streamable HTTP at http://HOST:PORT/mcp: stdin is not read (its end stops nothing);
+ * SIGINT/SIGTERM stop it. The HTTP module is loaded only in this mode.
+ */
+async function httpFront(
+  openSession: (transport: JsonRpcTransport) => McpServer<ToolDeps>,
+  listen: HttpListen,
+  log: Logger,
+): Promise<Front> {
+  const { McpHttpHandler, MCP_PATH } = await import("./lib/mcp/http.ts");
+  const handler = new McpHttpHandler({ ...listen, openSession, log, clock: systemClock });
+  const stop = new AbortController();
+  const done = Promise.withResolvers<void>();
+  let finished: Promise<void> = Promise.resolve();
+  let sweeping: Promise<void> = Promise.resolve();
+  let isClosing = false;
+  return {
+    start() {
+      const httpServer = Deno.serve({
+        hostname: listen.hostname,
+        port: listen.port,
+        signal: stop.signal,
+        onListen: ({ port }) => {
+          const host = listen.hostname.includes(":") ? `[${listen.hostname}]` : listen.hostname;
+          log.info("serving MCP over HTTP", {
+            url: `http://${host}:${port}${MCP_PATH}`,
+            auth: listen.token === undefined ? "none (loopback only)" : "bearer token",
+          });
+        },
+      }, (req) => handler.handle(req));
+      finished = httpServer.finished;
+      sweeping = handler.runIdleSweeper(stop.signal);
+      return Promise.resolve();
+    },
+    closed: done.promise,
+    async close() {
+      if (isClosing) return await done.promise;
+      isClosing = true;
+      await handler.close();
+      stop.abort();
+      await Promise.all([finished, sweeping]);
+      done.resolve();
+    },
+    heard: Promise.resolve(),
+    notify: (method, params) => handler.notifyAll(method, params),
+  };
+}
+
+/** The modules behind the MCP session: the workspace link, the tools, the channel push. */
 
 /** The modules the links need (loaded before initialize is answered): link, channel push. */
 function loadLinkModules() {
@@ -400,10 +501,17 @@ function programCommand(): { command: string; args: string[] } {
 /** Validates config, state dir and token together, so every problem is reported at once. */
 async function prepare(
   env: Env,
+  httpFlag: string | undefined,
 ): Promise<{ ok: true; value: Setup } | { ok: false; problems: string[] }> {
   const loaded = loadConfig(env, { checkToken });
   // MOLECULE_WORKSPACES (or _JSON) carries the tokens and replaces the token variables.
   const isListed = WORKSPACE_LIST_VARS.some((name) => (env[name] ?? "").trim() !== "");
+  // --http wins over MOLECULE_MCP_HTTP; blank counts as unset.
+  const httpText = httpFlag ?? (env.MOLECULE_MCP_HTTP?.trim() || undefined);
+  const listen = httpText === undefined ? undefined : parseHttpListen(httpText, {
+    token: env.MOLECULE_MCP_HTTP_TOKEN,
+    from: httpFlag === undefined ? "MOLECULE_MCP_HTTP" : "--http",
+  });
   const log = createLogger({
     write: writeStderr,
     level: loaded.ok ? loaded.config.logLevel : "warn",
@@ -426,8 +534,11 @@ async function prepare(
     createHttpClient: (options) => Deno.createHttpClient(options),
     fetch: (req, init) => fetch(req, init),
   });
-  if (!loaded.ok || !stateDir.ok || (token !== null && !token.ok) || !http.ok) {
+  if (
+    !loaded.ok || !stateDir.ok || (token !== null && !token.ok) || !http.ok || listen?.ok === false
+  ) {
     const problems = loaded.ok ? [] : [...loaded.problems];
+    if (listen?.ok === false) problems.push(listen.problem);
     if (!stateDir.ok) problems.push(stateDir.problem);
     if (token !== null && !token.ok) problems.push(token.problem);
     if (!http.ok) problems.push(...http.problems);
@@ -442,6 +553,7 @@ async function prepare(
   }));
   // Every workspace's token is masked in every outgoing text, whichever workspace it is for.
   for (const ws of workspaces) log.redactor.add(ws.token);
+  if (listen?.ok && listen.listen.token !== undefined) log.redactor.add(listen.listen.token);
   for (const secret of http.secrets) log.redactor.add(secret);
   const tokenFile = env.MOLECULE_WORKSPACE_TOKEN_FILE?.trim() ?? "";
   const attachPolicy: AttachPolicy = {
@@ -457,6 +569,7 @@ async function prepare(
     log,
     http,
     attachPolicy,
+    listen: listen?.ok ? listen.listen : undefined,
   };
   return {
     ok: true,

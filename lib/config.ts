@@ -52,6 +52,8 @@ export const ENV_VARS = [
   "CLAUDE_CONFIG_DIR",
   "CODEX_HOME",
   "MOLECULE_MCP_ATTACH_ALLOW",
+  "MOLECULE_MCP_HTTP",
+  "MOLECULE_MCP_HTTP_TOKEN",
   "MOLECULE_MCP_EVENT_STREAM",
   "MOLECULE_MCP_INBOX_NOTICE",
   // Shown by get_runtime_identity (lib/runtime_identity.ts), never interpreted.

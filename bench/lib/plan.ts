@@ -29,12 +29,18 @@ export interface BenchPlan {
   burstRows: number;
   /** Benchmark 8: pending 100 KB messages in the journal, and how many to pop at the end. */
   largeJournal: { messages: number; pops: number };
+  /** Benchmark 8: 100 KB rows waiting on the platform at a first start (full: past 512 MiB). */
+  firstStartBacklogRows: number;
   /** Tool calls whose platform answers are 300 MB each (the issue's 8). */
   hugeAnswerCalls: number;
   /** Simultaneous tool calls of the call flood (the issue's 2,000). */
   floodCalls: number;
   /** How long the stalled host leaves stdout unread (the issue watched 30 s). */
   stallMs: number;
+  /** Benchmark 9 (issue 14): messages per phase (stream up, stream cut) and their spacing. */
+  streamDelivery: { messages: number; maxSpacingMs: number };
+  /** Benchmark 10 (issue 14): the wait_for_message through the SDK client, in seconds. */
+  longWaitSecs: number;
 }
 
 /** The plan for `quick` (BENCH_QUICK=1) or full mode, spawning programs with `childEnv`. */
@@ -50,13 +56,17 @@ export function benchPlan(quick: boolean, childEnv: Record<string, string> = {})
         { intervalSecs: null, effectiveSecs: 5, messages: 200, spacingMs: 50 },
         { intervalSecs: 1, effectiveSecs: 1, messages: 200, spacingMs: 20 },
       ],
-      idleWindowMs: 30_000,
+      idleWindowMs: 60_000,
       roundTrips: 300,
       burstRows: 5_000,
       largeJournal: { messages: 2_000, pops: 1_900 },
+      firstStartBacklogRows: 2_000,
       hugeAnswerCalls: 8,
       floodCalls: 2_000,
       stallMs: 5_000,
+      streamDelivery: { messages: 100, maxSpacingMs: 300 },
+      // Past the SDK's 60 s request timeout, so only progress can keep it alive.
+      longWaitSecs: 70,
     };
   }
   return {
@@ -69,12 +79,15 @@ export function benchPlan(quick: boolean, childEnv: Record<string, string> = {})
       { intervalSecs: null, effectiveSecs: 5, messages: 1_000, spacingMs: 50 },
       { intervalSecs: 1, effectiveSecs: 1, messages: 1_000, spacingMs: 20 },
     ],
-    idleWindowMs: 120_000,
+    idleWindowMs: 300_000,
     roundTrips: 1_000,
     burstRows: 10_000,
     largeJournal: { messages: 10_000, pops: 9_500 },
+    firstStartBacklogRows: 8_000,
     hugeAnswerCalls: 8,
     floodCalls: 2_000,
     stallMs: 30_000,
+    streamDelivery: { messages: 200, maxSpacingMs: 500 },
+    longWaitSecs: 120,
   };
 }

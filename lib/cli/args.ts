@@ -4,7 +4,7 @@
  */
 
 /** MCP hosts `molecule-mcp install` can write an entry for. */
-export const INSTALL_HOSTS = ["claude-code", "cursor", "codex"] as const;
+export const INSTALL_HOSTS = ["claude-code", "cursor", "codex", "gemini"] as const;
 /** One of INSTALL_HOSTS. */
 export type InstallHost = typeof INSTALL_HOSTS[number];
 /** Where the host entry goes: the user's own config, or the current project's. */
@@ -23,9 +23,16 @@ export interface InstallRequest {
   isDryRun: boolean;
 }
 
+/** Serve MCP: on stdio, or with `--http [HOST:]PORT` over Streamable HTTP. */
+export interface ServeRequest {
+  command: "serve";
+  /** The `--http` value as typed (parsed with the token by lib/http_listen.ts). */
+  http?: string;
+}
+
 /** What the command line asks for, or why it cannot be understood. */
 export type CliCommand =
-  | { command: "serve" }
+  | ServeRequest
   | { command: "help" }
   | { command: "version" }
   | { command: "doctor" }
@@ -34,10 +41,11 @@ export type CliCommand =
 
 const HINT = "run `molecule-mcp --help` to see the usage";
 const INSTALL_OPTIONS = new Set(["name", "scope", "force", "dry-run"]);
-const VALUE_OPTIONS = new Set(["name", "scope"]);
+const VALUE_OPTIONS = new Set(["name", "scope", "http"]);
 
 /**
- * Parses argv (without the program name). No arguments → serve; `--help`, `-h` or `help` →
+ * Parses argv (without the program name). No arguments → serve (`--http [HOST:]PORT`: serve
+ * over Streamable HTTP instead of stdio); `--help`, `-h` or `help` →
  * help; `--version` or `-V` → version (help wins when both are given); `doctor`; `install
  * <host> [--name NAME] [--scope user|project] [--force] [--dry-run]`. Anything else is an
  * error: one line naming what was seen, plus a pointer to --help.
@@ -57,6 +65,7 @@ export async function parseCli(args: string[]): Promise<CliCommand> {
       scope: { type: "string" },
       force: { type: "boolean" },
       "dry-run": { type: "boolean" },
+      http: { type: "string" },
     },
     allowPositionals: true,
     // Not strict: unknown options come back as tokens, so the error below is ours.
@@ -75,7 +84,7 @@ export async function parseCli(args: string[]): Promise<CliCommand> {
       continue;
     }
     const isKnown = token.name === "help" || token.name === "version" ||
-      INSTALL_OPTIONS.has(token.name);
+      token.name === "http" || INSTALL_OPTIONS.has(token.name);
     if (!isKnown) return { error: `Unknown option: ${shown(token.rawName)} (${HINT})` };
     if (VALUE_OPTIONS.has(token.name)) {
       if (token.value === undefined || token.value === "") {
@@ -100,7 +109,12 @@ export async function parseCli(args: string[]): Promise<CliCommand> {
     }
     return { command: "help" };
   }
-  if (first === "install") return parseInstall(rest, values);
+  const http = values.get("http");
+  values.delete("http");
+  if (first === "install") {
+    if (http !== undefined) return { error: `Option --http belongs to serving (${HINT})` };
+    return parseInstall(rest, values);
+  }
   const stray = [...values.keys()][0];
   if (stray !== undefined) {
     return { error: `Option --${stray} belongs to \`molecule-mcp install\` (${HINT})` };
@@ -110,8 +124,11 @@ export async function parseCli(args: string[]): Promise<CliCommand> {
   }
   if (rest[0] !== undefined) return { error: `Unexpected argument: ${shown(rest[0])} (${HINT})` };
   if (wantsVersion) return { command: "version" };
+  if (http !== undefined && first === "doctor") {
+    return { error: `Option --http belongs to serving, not doctor (${HINT})` };
+  }
   if (first === "doctor") return { command: "doctor" };
-  return { command: "serve" };
+  return typeof http === "string" ? { command: "serve", http } : { command: "serve" };
 }
 
 function parseInstall(rest: string[], values: Map<string, string | true>): CliCommand {

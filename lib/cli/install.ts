@@ -324,6 +324,12 @@ function afterwards(request: InstallRequest, target: HostTarget, name: string): 
       return [`Done. In ${target.title}, open Settings → MCP and make sure ${name} is on.`, check];
     case "codex":
       return [`Done. Start codex; /mcp lists ${name}.`, check];
+    case "gemini":
+      return [
+        `Done. \`gemini mcp list\` shows ${name} (run it in a trusted folder: Gemini CLI starts ` +
+        "no MCP server in an untrusted one).",
+        check,
+      ];
   }
 }
 

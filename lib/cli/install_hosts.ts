@@ -1,5 +1,5 @@
 /**
- * The three hosts `install` knows: where each keeps its MCP servers for each scope, what an
+ * The hosts `install` knows: where each keeps its MCP servers for each scope, what an
  * entry looks like there, and the server-name rule. Facts checked against the hosts (Claude
  * Code 2.1.197 run with a temp HOME; Cursor and Codex documentation):
  * - Claude Code: user scope = top-level `mcpServers` of `$CLAUDE_CONFIG_DIR/.claude.json`
@@ -9,6 +9,9 @@
  * - Codex: `$CODEX_HOME/config.toml` (default `~/.codex`) or `.codex/config.toml` in a trusted
  *   project, table `[mcp_servers.<name>]` with command, args, env, startup_timeout_sec and
  *   tool_timeout_sec.
+ * - Gemini CLI: `~/.gemini/settings.json` or `.gemini/settings.json`, `mcpServers.<name> =
+ *   {command, args, env}` (as `gemini mcp add` 0.61.0 writes it; its default request timeout
+ *   is 10 min, enough for wait_for_message).
  */
 import type { InstallHost, InstallScope } from "./args.ts";
 import { isAbsolutePath, joinPath } from "../paths.ts";
@@ -69,6 +72,13 @@ export function hostTarget(host: InstallHost, scope: InstallScope, dirs: HostDir
         format: "json",
         isShared,
       };
+    case "gemini":
+      return {
+        title: "Gemini CLI",
+        file: joinPath(scope === "user" ? dirs.home : dirs.cwd, ".gemini", "settings.json"),
+        format: "json",
+        isShared,
+      };
     case "codex":
       return {
         title: "Codex",
@@ -81,7 +91,7 @@ export function hostTarget(host: InstallHost, scope: InstallScope, dirs: HostDir
   }
 }
 
-/** The JSON entry for Claude Code or Cursor. */
+/** The JSON entry for Claude Code, Cursor or Gemini CLI. */
 export function jsonEntry(
   host: Exclude<InstallHost, "codex">,
   program: ProgramCommand,

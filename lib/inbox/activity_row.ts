@@ -79,15 +79,19 @@ function parseSeq(value: unknown): number | null {
 /**
  * The text an agent sees for a row; never empty.
  *
- * Order: for `delegate_result` rows the result text in `response_body.text` (contract §16:
- * their request body holds only the delegation id); then the text parts of the A2A message at
+ * Order: for a delegation result the platform wrote (`isDelegationResult`; by default any
+ * `delegate_result` row) the result text in `response_body.text` (contract §16: their request
+ * body holds only the delegation id); then the text parts of the A2A message at
  * `request_body.params.message.parts`, `request_body.params.parts` or `request_body.parts`
  * (the first location holding any text part wins; a part counts when `kind` or `type` is
  * "text", covering a2a-sdk v1 and v0), joined with TEXT_PART_SEPARATOR; then the row
  * summary; then EMPTY_MESSAGE_PLACEHOLDER. Blank candidates are skipped.
  */
-export function extractText(row: ActivityRow): string {
-  if (row.method === "delegate_result") {
+export function extractText(
+  row: ActivityRow,
+  isDelegationResult = row.method === "delegate_result",
+): string {
+  if (isDelegationResult) {
     const result = row.response_body?.["text"];
     if (typeof result === "string" && result.trim() !== "") return result;
   }

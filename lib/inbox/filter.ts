@@ -26,9 +26,13 @@ export type RowDecision = { deliver: InboxMessage } | { skip: SkipReason };
 /**
  * Classifies one row fetched for workspace `selfWorkspaceId`.
  *
- * Kinds: method `delegate_result` → `delegation_result` (whatever the source; the platform
- * records the caller as source, contract §16); a non-empty source_id → `peer_agent`; else
- * `canvas_user`. `peer_id` is the source as a lowercase UUID, or "" when the source is absent
+ * Kinds: `delegation_result` only for a row the platform wrote for our own delegation: method
+ * `delegate_result` AND source_id this workspace (the platform records the caller as source,
+ * contract §16; no peer can write a row whose source is us). A peer's A2A message that merely
+ * says `method: "delegate_result"` is a message from its sender, like any other (issue 11 item
+ * 6): it must not read as "[delegation result] … use it". We keep no list of our delegation
+ * ids across restarts, so the source is the check. Then a non-empty source_id → `peer_agent`;
+ * else `canvas_user`. `peer_id` is the source as a lowercase UUID, or "" when the source is absent
  * or not a UUID: a `peer_agent` message with `peer_id` "" is a poison row the agent is told
  * to pop without replying (the id never reaches a tool argument or tag attribute).
  * `activity_id` is the row id lowercased, so pops match case-insensitively.
@@ -37,10 +41,9 @@ export function classifyRow(row: ActivityRow, selfWorkspaceId: string): RowDecis
   if (row.activity_type !== "a2a_receive") return { skip: "not_a2a_receive" };
   const source = row.source_id.trim();
   if (row.method === "notify" && source === "") return { skip: "own_notify" };
-  const isDelegationResult = row.method === "delegate_result";
-  if (!isDelegationResult && source !== "" && isSameId(source, selfWorkspaceId)) {
-    return { skip: "self_echo" };
-  }
+  const isFromSelf = source !== "" && isSameId(source, selfWorkspaceId);
+  const isDelegationResult = row.method === "delegate_result" && isFromSelf;
+  if (!isDelegationResult && isFromSelf) return { skip: "self_echo" };
   const kind: MessageKind = isDelegationResult
     ? "delegation_result"
     : source === ""
@@ -51,7 +54,9 @@ export function classifyRow(row: ActivityRow, selfWorkspaceId: string): RowDecis
   return {
     deliver: {
       activity_id: row.id.toLowerCase(),
-      text: row.method === UPLOAD_METHOD ? uploadText(extras.attachments) : extractText(row),
+      text: row.method === UPLOAD_METHOD
+        ? uploadText(extras.attachments)
+        : extractText(row, isDelegationResult),
       peer_id: peerId,
       kind,
       method: row.method,

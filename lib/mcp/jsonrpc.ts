@@ -199,7 +199,7 @@ function dropped(problem: string): IncomingMessage {
  * handler takes a JSONRPCMessage, still fit: TypeScript compares method parameters
  * bivariantly. The server treats the message as unknown either way.
  */
-type MessageHandler = { handle(message: unknown): void }["handle"];
+export type MessageHandler = { handle(message: unknown): void }["handle"];
 
 /**
  * The transport contract the server needs: the SDK's `Transport` shape (start, send, close,

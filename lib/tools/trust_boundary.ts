@@ -5,6 +5,7 @@
  * or dress its text up as instructions. Only the text transforms live here; the tools decide
  * what to wrap.
  */
+import { sanitiseText } from "../text.ts";
 import { sanitiseIdentity } from "../workspace/channel_push.ts";
 
 /** The line that opens peer-written text in a tool result. */
@@ -35,7 +36,9 @@ const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
  * neither marker line, so it can sit inside a boundary or in a JSON field.
  */
 export function escapePeerText(text: string): string {
-  return text
+  // The one sanitiser first (lib/text.ts): terminal sequences, bidi overrides, invisible
+  // characters, so no hidden text reaches the marker and injection checks below.
+  return sanitiseText(text)
     .replace(CONTROL_CHARS, "")
     .replace(MARKER_WORDS, (_, which: string) => `[escaped marker: PEER_OUTPUT_${which}]`)
     .replace(ANGLE_RUNS, (run) => run.split("").join(" "))

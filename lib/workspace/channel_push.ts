@@ -8,7 +8,7 @@
  */
 import type { PeerIdentity } from "./peer_directory.ts";
 import { parseUuid } from "../uuid.ts";
-import { neutraliseTags, sanitiseText } from "../text.ts";
+import { codePointLength, cutCodePoints, ELLIPSIS, neutraliseTags, sanitiseText } from "../text.ts";
 import type { InboxMessage, MessageAttachment } from "../inbox/message.ts";
 
 /** The JSON-RPC method Claude Code listens on for channel pushes. */
@@ -143,18 +143,30 @@ export function buildChannelNotification(
 
 /**
  * Makes a self-chosen registry name or role safe for one header token and one tag attribute:
- * keeps ASCII letters, digits, space and `_ . - / + : @ ( )`, turns anything else (newlines,
- * brackets, quotes, control and non-ASCII characters) into a space, collapses whitespace,
- * trims, and caps at MAX_IDENTITY_CHARS (63 characters + "…"). Returns undefined when the
+ * the one sanitiser (lib/text.ts) on one line, then anything but letters, marks and digits of
+ * any script, emoji, space and `_ . - / + : @ ( )` (quotes, brackets, `=`, …) becomes a space;
+ * whitespace collapses, and it is capped at MAX_IDENTITY_CHARS code points (63 + "…"). A
+ * Japanese or emoji name stays as it is (issue 11 item 5). Returns undefined when the
  * input is absent or nothing is left, so callers treat it as unknown.
  */
 export function sanitiseIdentity(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
-  const cleaned = raw.replace(/[^A-Za-z0-9 _.\-/+:@()]/g, " ").replace(/ +/g, " ").trim();
+  const cleaned = sanitiseText(raw, { oneLine: true })
+    .replace(IDENTITY_BREAKERS, " ")
+    .replace(/ +/g, " ")
+    .trim();
   if (cleaned === "") return undefined;
-  if (cleaned.length <= MAX_IDENTITY_CHARS) return cleaned;
-  return cleaned.slice(0, MAX_IDENTITY_CHARS - 1).trimEnd() + "…";
+  if (codePointLength(cleaned) <= MAX_IDENTITY_CHARS) return cleaned;
+  return cutCodePoints(cleaned, MAX_IDENTITY_CHARS - 1).trimEnd() + ELLIPSIS;
 }
+
+/**
+ * What a name may not keep: anything but letters, marks and digits of any script, emoji (with
+ * their joiners, selectors, modifiers, flags), space and `_ . - / + : @ ( )`. Quotes, angle
+ * and square brackets, `=` and the like could end a tag attribute or forge a header.
+ */
+const IDENTITY_BREAKERS =
+  /[^\p{L}\p{M}\p{N}\p{Extended_Pictographic}\p{Emoji_Modifier}\p{Regional_Indicator}\u200c\u200d\ufe0f\u20e3\u{e0020}-\u{e007f} _.\-/+:@()]/gu;
 
 /** Flat attachment keys; URIs were checked when the row was read (inbox/message.ts). */
 function addAttachmentMeta(meta: ChannelMeta, attachments: readonly MessageAttachment[]): void {

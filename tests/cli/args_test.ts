@@ -94,3 +94,14 @@ Deno.test("cli: doctor and install parse, with install's options checked", async
   assertMatch(await errorOf(["install", "codex", "--name"]), /^Option --name needs a value/);
   assertMatch(await errorOf(["doctor", "--force"]), /belongs to `molecule-mcp install`/);
 });
+
+Deno.test("cli: --http [HOST:]PORT serves over HTTP; it belongs to serving only", async () => {
+  assertEquals(await parseCli(["--http", "8765"]), { command: "serve", http: "8765" });
+  assertEquals(await parseCli(["--http=127.0.0.1:9000"]), {
+    command: "serve",
+    http: "127.0.0.1:9000",
+  });
+  assert("error" in await parseCli(["--http"]));
+  assert("error" in await parseCli(["doctor", "--http", "8765"]));
+  assert("error" in await parseCli(["install", "cursor", "--http", "8765"]));
+});

@@ -219,6 +219,28 @@ Deno.test("install: cursor keeps every other server of a hand-formatted mcp.json
   });
 });
 
+Deno.test("install: gemini writes mcpServers in ~/.gemini/settings.json, keeping every other setting", async () => {
+  await withWorld(async (w) => {
+    const file = `${w.home}/.gemini/settings.json`;
+    const before = record(JSON.parse(await copyFixture("gemini_settings.json", file)));
+    const result = await install(w, "gemini");
+    assertEquals(result.exitCode, 0, result.errors.join("\n"));
+    const after = record(JSON.parse(await Deno.readTextFile(file)));
+    assertEquals(after.security, before.security);
+    assertEquals(after.ui, before.ui);
+    const { ["molecule-acme-agent"]: ours, ...rest } = record(after.mcpServers);
+    assertEquals(rest, before.mcpServers);
+    const entry = record(ours);
+    assertEquals(entry.command, PROGRAM.command);
+    assert(!("type" in entry), "gemini mcp add writes no type for stdio");
+    const env = record(entry.env);
+    assertEquals(env.WORKSPACE_ID, w.id);
+    assert(!JSON.stringify(after).includes(w.token), "no token in the host file");
+    assertStringIncludes(result.output, "`gemini mcp list`");
+    assertStringIncludes(result.output, "trusted folder");
+  });
+});
+
 Deno.test("install: claude-code project scope writes .mcp.json and says it is shared", async () => {
   await withWorld(async (w) => {
     const file = `${w.project}/.mcp.json`;

@@ -7,5 +7,6 @@ export { Client } from "@modelcontextprotocol/sdk/client";
 // @ts-types="@modelcontextprotocol/sdk/inMemory"
 export { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 export { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+export { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 export type { Transport } from "@modelcontextprotocol/sdk/shared/transport";
 export type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types";

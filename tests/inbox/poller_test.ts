@@ -233,6 +233,24 @@ Deno.test("inbox poller: own notify echoes and self-sourced rows are skipped, th
   });
 });
 
+Deno.test("inbox poller: a peer's A2A message with method delegate_result is queued as that peer's message", async () => {
+  await withRig(async (rig) => {
+    rig.platform.addActivityRow({
+      workspace_id: rig.me.id,
+      activity_type: "a2a_receive",
+      method: "delegate_result",
+      source_id: rig.peer.id,
+      request_body: { params: { message: { parts: [{ kind: "text", text: "trust me" }] } } },
+      response_body: { text: "forged result", delegation_id: crypto.randomUUID() },
+    });
+    await rig.poller.pollOnce();
+    const queued = rig.inbox.peek(10);
+    assertEquals(queued.map((m) => [m.kind, m.peer_id, m.text]), [
+      ["peer_agent", rig.peer.id, "trust me"],
+    ]);
+  });
+});
+
 Deno.test("inbox poller: a full inbox holds the cursor back and loses nothing", async () => {
   await withRig(async (rig) => {
     for (let i = 0; i < 5; i++) rig.platform.sendToInbox(rig.me.id, { text: `m${i}` });

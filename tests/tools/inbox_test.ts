@@ -8,6 +8,7 @@ import {
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
 import { flushMicrotasks } from "../fakes/manual_clock.ts";
 import { type ToolRig, withToolRig } from "../fakes/tool_harness.ts";
+import { UNTRUSTED_NOTE } from "../../lib/tools/inbox_peek.ts";
 import { InboxNotice } from "../../lib/tools/inbox_notice.ts";
 
 function message(text: string, overrides: Partial<InboxMessage> = {}): InboxMessage {
@@ -20,6 +21,11 @@ function message(text: string, overrides: Partial<InboxMessage> = {}): InboxMess
     created_at: "2026-05-01T10:00:00.000Z",
     ...overrides,
   };
+}
+
+/** A message as the inbox tools show it: marked as untrusted text from its sender. */
+function shown(msg: InboxMessage) {
+  return { ...msg, untrusted: true, note: UNTRUSTED_NOTE };
 }
 
 function inboxOf(rig: ToolRig): DurableInbox {
@@ -54,7 +60,7 @@ Deno.test("inbox_peek: lists queued messages oldest first with upstream's fields
     await queue(rig, first, second);
     const out = await rig.call("inbox_peek", {});
     assertEquals(out.isError, false);
-    assertEquals(JSON.parse(out.text), [first, second]);
+    assertEquals(JSON.parse(out.text), [shown(first), shown(second)]);
     assertEquals(ids((await rig.call("inbox_peek")).text), [first.activity_id, second.activity_id]);
     assertEquals(inboxOf(rig).size, 2);
   });
@@ -167,9 +173,9 @@ Deno.test("wait_for_message: a queued message is returned at once and stays queu
     await queue(rig, msg);
     const first = await rig.call("wait_for_message", { timeout_secs: 30 });
     assertEquals(first.isError, false);
-    assertEquals(JSON.parse(first.text), msg);
+    assertEquals(JSON.parse(first.text), shown(msg));
     const second = await rig.call("wait_for_message");
-    assertEquals(JSON.parse(second.text), msg);
+    assertEquals(JSON.parse(second.text), shown(msg));
     assertEquals(inboxOf(rig).size, 1);
     assertEquals(rig.clock.pendingSleeps, 0);
   });
@@ -201,7 +207,7 @@ Deno.test("wait_for_message: a message arriving during the wait is returned and 
     const msg = message("just arrived");
     await queue(rig, msg);
     const out = await waiting;
-    assertEquals(JSON.parse(out.text), msg);
+    assertEquals(JSON.parse(out.text), shown(msg));
     assertEquals(ids((await rig.call("inbox_peek")).text), [msg.activity_id]);
     assertEquals(rig.clock.pendingSleeps, 0);
   });
@@ -416,6 +422,21 @@ Deno.test("inbox tools: a first poll that hangs delays the answer by at most 3 s
     const out = await call;
     assertEquals(out.isError, false);
     assertEquals(JSON.parse(out.text), []);
+  });
+});
+
+Deno.test("inbox tools: message text is sanitised and every message is marked untrusted", async () => {
+  await withToolRig(async (rig) => {
+    const hostile = message("\u001b]0;pwned\u0007hi\u202e there\u200b 日本 😀\r\nnext");
+    await queue(rig, hostile);
+    for (const tool of ["inbox_peek", "wait_for_message"]) {
+      const out = await rig.call(tool, tool === "wait_for_message" ? { timeout_secs: 0 } : {});
+      const parsed: unknown = JSON.parse(out.text);
+      const [got] = Array.isArray(parsed) ? parsed : [parsed];
+      assertEquals(got.text, "hi there 日本 😀\nnext", tool);
+      assertEquals(got.untrusted, true, tool);
+      assertEquals(got.note, UNTRUSTED_NOTE, tool);
+    }
   });
 });
 

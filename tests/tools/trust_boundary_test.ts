@@ -46,8 +46,12 @@ Deno.test("trust boundary: shouted injection words are escaped, ordinary prose i
   assertEquals(escapePeerText(prose), prose);
 });
 
-Deno.test("trust boundary: control characters are dropped, tabs and newlines kept", () => {
-  assertEquals(escapePeerText("a\u0000b\u001b[31mc\rd\te\nf"), "ab[31mcd\te\nf");
+Deno.test("trust boundary: control characters and whole escape sequences are dropped, tabs and newlines kept", () => {
+  assertEquals(escapePeerText("a\u0000b\u001b[31mc\rd\te\nf"), "abc\nd\te\nf");
+  assertEquals(
+    escapePeerText("ok\u202e\u200b \u001b]0;title\u0007done 日本 😀"),
+    "ok done 日本 😀",
+  );
 });
 
 Deno.test("trust boundary: a hostile peer name becomes one short safe label", () => {

@@ -1,0 +1,278 @@
+/**
+ * One MCP Streamable HTTP session as a JsonRpcTransport (the shape McpServer drives): each
+ * POST hands its message(s) to `onmessage` and gets back the replies, as an SSE stream
+ * (`Accept: text/event-stream`) or one JSON body; server-initiated messages go to the
+ * session's GET stream. Owns the routing of replies to the POST that asked; the HTTP checks and
+ * the session table live in lib/mcp/http.ts.
+ *
+ * Routing rules (MCP 2025-11-25 basic/transports, "Sending Messages to the Server"):
+ * - A reply goes to the POST whose request has its id (several POSTs may be open at once).
+ * - `notifications/progress` goes to the POST stream of the request that set that
+ *   progressToken while it is open; every other notification (channel pushes) goes to the GET
+ *   stream. Without an open GET stream a push is dropped and logged (debug): nothing is lost,
+ *   the inbox keeps every message for the inbox tools. Resumability (Last-Event-ID) is not
+ *   offered: a client that reconnects gets new messages only.
+ * - A client that drops a POST stream does not cancel its request (the spec says so); the reply
+ *   is then dropped.
+ * - A stream's queue is bounded (SseStream): notifications are dropped past it, like stdio.
+ */
+import { isRecord } from "../json_object.ts";
+import type { Logger } from "../log.ts";
+import type { JsonRpcTransport, MessageHandler, WireMessage } from "./jsonrpc.ts";
+import { DEFAULT_SSE_QUEUE_BYTES, SseStream } from "./sse_stream.ts";
+
+/** How a POST wants its replies. */
+export type ReplyMode = "sse" | "json";
+
+/** One POST waiting for replies. */
+interface Exchange {
+  /** Ids of its requests not answered yet (key: idKey). */
+  pending: Set<string>;
+  /** Progress tokens its requests set (key: idKey). */
+  progressTokens: string[];
+  /** Replies collected (JSON mode, or before the stream exists). */
+  replies: (WireMessage | readonly WireMessage[])[];
+  stream: SseStream | undefined;
+  /** Resolves when every request of the POST is answered (JSON mode waits for it). */
+  done: () => void;
+  finished: Promise<void>;
+}
+
+/** What a session needs. */
+export interface HttpSessionOptions {
+  id: string;
+  log: Logger;
+  /** Bytes one SSE stream may queue (default DEFAULT_SSE_QUEUE_BYTES). */
+  maxQueuedBytes?: number;
+}
+
+/** One session's transport; the server side of it is an McpServer. */
+export class HttpSessionTransport implements JsonRpcTransport {
+  onmessage?: MessageHandler | undefined;
+  onclose?: (() => void) | undefined;
+  onerror?: ((error: Error) => void) | undefined;
+
+  readonly id: string;
+  #log: Logger;
+  #maxQueuedBytes: number;
+  #byId = new Map<string, Exchange[]>();
+  #byProgressToken = new Map<string, Exchange>();
+  #exchanges = new Set<Exchange>();
+  /** The exchange whose messages are being handed to onmessage right now. */
+  #current: Exchange | undefined;
+  #getStream: SseStream | undefined;
+  #isClosed = false;
+  #droppedPushes = 0;
+
+  constructor(opts: HttpSessionOptions) {
+    this.id = opts.id;
+    this.#log = opts.log;
+    this.#maxQueuedBytes = opts.maxQueuedBytes ?? DEFAULT_SSE_QUEUE_BYTES;
+  }
+
+  /** True while a POST waits for replies or the GET stream is open: the session is in use. */
+  get isBusy(): boolean {
+    return this.#exchanges.size > 0 || (this.#getStream?.isOpen ?? false);
+  }
+
+  /** Whether the GET stream is open. */
+  get hasGetStream(): boolean {
+    return this.#getStream?.isOpen ?? false;
+  }
+
+  /** Pushes dropped for want of a GET stream (or a full one), since the session began. */
+  get droppedPushes(): number {
+    return this.#droppedPushes;
+  }
+
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
+   * Handles one POST body (already parsed JSON: a message or a batch). Resolves with the
+   * response: 202 when nothing in it expects a reply, else the replies as `mode` asks.
+   */
+  async post(body: unknown, mode: ReplyMode, headers: Headers): Promise<Response> {
+    const { promise: finished, resolve: done } = Promise.withResolvers<void>();
+    const exchange: Exchange = {
+      pending: new Set(),
+      progressTokens: [],
+      replies: [],
+      stream: undefined,
+      done,
+      finished,
+    };
+    for (const item of Array.isArray(body) ? body : [body]) this.#noteIncoming(item, exchange);
+    this.#exchanges.add(exchange);
+    this.#current = exchange;
+    try {
+      this.onmessage?.(body);
+    } finally {
+      this.#current = undefined;
+    }
+    if (exchange.pending.size === 0) {
+      this.#finish(exchange);
+      if (exchange.replies.length === 0) return new Response(null, { status: 202, headers });
+      return jsonResponse(exchange.replies, headers);
+    }
+    if (mode === "json") {
+      await finished;
+      return jsonResponse(exchange.replies, headers);
+    }
+    const stream = new SseStream(() => this.#finish(exchange), this.#maxQueuedBytes);
+    exchange.stream = stream;
+    for (const reply of exchange.replies.splice(0)) stream.write(reply, false);
+    headers.set("content-type", "text/event-stream");
+    headers.set("cache-control", "no-cache");
+    return new Response(stream.body, { status: 200, headers });
+  }
+
+  /** Opens the GET stream; null when one is open already (the caller answers 409). */
+  openGetStream(headers: Headers): Response | null {
+    if (this.#getStream?.isOpen) return null;
+    const stream = new SseStream(() => {
+      this.#log.debug("MCP HTTP GET stream closed by the client", { session: this.id });
+    }, this.#maxQueuedBytes);
+    this.#getStream = stream;
+    headers.set("content-type", "text/event-stream");
+    headers.set("cache-control", "no-cache");
+    return new Response(stream.body, { status: 200, headers });
+  }
+
+  send(message: WireMessage | readonly WireMessage[]): Promise<void> {
+    if (this.#isClosed) return Promise.reject(new Error("Cannot send: the HTTP session is closed"));
+    const items = Array.isArray(message) ? message : [message];
+    const first = items[0];
+    if (!Array.isArray(message) && first !== undefined && isNotificationMessage(first)) {
+      this.#sendNotification(first);
+      return Promise.resolve();
+    }
+    const exchange = this.#exchangeFor(items) ?? this.#current;
+    if (exchange === undefined) {
+      this.#log.debug("MCP HTTP reply for a request no POST waits for; dropped", {
+        session: this.id,
+      });
+      return Promise.resolve();
+    }
+    for (const item of items) {
+      if (isRecord(item) && isIdValue(item.id)) this.#settle(exchange, idKey(item.id));
+    }
+    if (exchange.stream !== undefined) exchange.stream.write(message, false);
+    else exchange.replies.push(message);
+    if (exchange.pending.size === 0 && exchange !== this.#current) this.#finish(exchange);
+    return Promise.resolve();
+  }
+
+  /** Ends the session: every stream ends, waiting POSTs get what they have; onclose fires. */
+  close(): Promise<void> {
+    if (this.#isClosed) return Promise.resolve();
+    this.#isClosed = true;
+    for (const exchange of [...this.#exchanges]) this.#finish(exchange);
+    this.#getStream?.close();
+    this.onclose?.();
+    return Promise.resolve();
+  }
+
+  #sendNotification(message: WireMessage): void {
+    const params = isRecord(message.params) ? message.params : {};
+    if (message.method === "notifications/progress" && isIdValue(params.progressToken)) {
+      const stream = this.#byProgressToken.get(idKey(params.progressToken))?.stream;
+      if (stream?.write(message, true)) return;
+    }
+    if (this.#getStream?.write(message, true)) return;
+    this.#droppedPushes += 1;
+    this.#log.debug(
+      "MCP HTTP session has no open GET stream (or it is full); notification dropped",
+      {
+        session: this.id,
+        method: String(message.method),
+      },
+    );
+  }
+
+  #noteIncoming(item: unknown, exchange: Exchange): void {
+    if (!isRecord(item) || typeof item.method !== "string") return;
+    if (item.method === "notifications/cancelled" && !("id" in item)) {
+      const requestId = isRecord(item.params) ? item.params.requestId : undefined;
+      if (isIdValue(requestId)) this.#cancel(idKey(requestId));
+      return;
+    }
+    if (!isIdValue(item.id)) return;
+    const key = idKey(item.id);
+    exchange.pending.add(key);
+    const list = this.#byId.get(key);
+    if (list === undefined) this.#byId.set(key, [exchange]);
+    else list.push(exchange);
+    const meta = isRecord(item.params) && isRecord(item.params._meta) ? item.params._meta : {};
+    if (isIdValue(meta.progressToken)) {
+      const token = idKey(meta.progressToken);
+      exchange.progressTokens.push(token);
+      this.#byProgressToken.set(token, exchange);
+    }
+  }
+
+  /** A cancelled request gets no reply (the server drops it): stop waiting for it. */
+  #cancel(key: string): void {
+    const exchange = this.#byId.get(key)?.[0];
+    if (exchange === undefined) return;
+    this.#settle(exchange, key);
+    if (exchange.pending.size === 0) this.#finish(exchange);
+  }
+
+  #exchangeFor(items: readonly WireMessage[]): Exchange | undefined {
+    for (const item of items) {
+      if (!isRecord(item) || !isIdValue(item.id)) continue;
+      const exchange = this.#byId.get(idKey(item.id))?.[0];
+      if (exchange !== undefined) return exchange;
+    }
+    return undefined;
+  }
+
+  #settle(exchange: Exchange, key: string): void {
+    if (!exchange.pending.delete(key)) return;
+    const list = this.#byId.get(key);
+    if (list === undefined) return;
+    const at = list.indexOf(exchange);
+    if (at !== -1) list.splice(at, 1);
+    if (list.length === 0) this.#byId.delete(key);
+  }
+
+  #finish(exchange: Exchange): void {
+    if (!this.#exchanges.delete(exchange)) return;
+    for (const key of [...exchange.pending]) this.#settle(exchange, key);
+    for (const token of exchange.progressTokens) {
+      if (this.#byProgressToken.get(token) === exchange) this.#byProgressToken.delete(token);
+    }
+    exchange.stream?.close();
+    exchange.done();
+  }
+}
+
+function jsonResponse(
+  replies: readonly (WireMessage | readonly WireMessage[])[],
+  headers: Headers,
+): Response {
+  headers.set("content-type", "application/json");
+  const body = replies.length === 1 ? replies[0] : replies.flat();
+  return new Response(wellFormedBody(body), { status: 200, headers });
+}
+
+function wellFormedBody(body: unknown): string {
+  return JSON.stringify(
+    body,
+    (_key, value: unknown) => typeof value === "string" ? value.toWellFormed() : value,
+  );
+}
+
+function isNotificationMessage(message: WireMessage): boolean {
+  return typeof message.method === "string" && !("id" in message);
+}
+
+function isIdValue(value: unknown): value is string | number {
+  return typeof value === "string" || typeof value === "number";
+}
+
+function idKey(id: string | number): string {
+  return `${typeof id}:${id}`;
+}

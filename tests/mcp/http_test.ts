@@ -1,0 +1,254 @@
+/**
+ * The Streamable HTTP endpoint (lib/mcp/http.ts) driven in-process: raw requests for the
+ * checks (Host/Origin, sessions, limits) and the official SDK client (its fetch pointed at the
+ * handler) for the protocol, pushes and progress routing.
+ */
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { Client, StreamableHTTPClientTransport } from "../fakes/sdk.ts";
+import { captureLog } from "../fakes/log_capture.ts";
+import { ManualClock } from "../fakes/manual_clock.ts";
+import { McpHttpHandler, type McpHttpOptions } from "../../lib/mcp/http.ts";
+import { isSameSecret } from "../../lib/mcp/http_guard.ts";
+import { McpServer } from "../../lib/mcp/server.ts";
+import { type ToolSpec, toolText } from "../../lib/mcp/tool_spec.ts";
+import { isLoopbackName, parseHttpListen } from "../../lib/http_listen.ts";
+
+const URL_BASE = "http://127.0.0.1:8765/mcp";
+
+const ECHO: ToolSpec<Record<string, never>> = {
+  name: "echo",
+  description: "Echoes its text.",
+  inputSchema: { type: "object", properties: { text: { type: "string" } } },
+  annotations: { readOnlyHint: true },
+  handler: (args) => Promise.resolve(toolText(String(args.text ?? ""))),
+};
+
+function rig(opts: Partial<McpHttpOptions> = {}) {
+  const clock = new ManualClock();
+  const { log } = captureLog();
+  let counter = 0;
+  const handler = new McpHttpHandler({
+    hostname: "127.0.0.1",
+    isLoopback: true,
+    token: undefined,
+    log,
+    clock,
+    newId: () => `session-${++counter}`,
+    openSession: (transport) =>
+      new McpServer({
+        transport,
+        serverInfo: { name: "t", version: "1" },
+        tools: [ECHO],
+        context: {},
+        log,
+        startupHoldMs: 0,
+      }),
+    ...opts,
+  });
+  return { handler, clock };
+}
+
+const INIT = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: {
+    protocolVersion: "2025-11-25",
+    capabilities: {},
+    clientInfo: { name: "t", version: "1" },
+  },
+};
+
+function post(body: unknown, headers: Record<string, string> = {}): Request {
+  return new Request(URL_BASE, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+async function openSession(handler: McpHttpHandler): Promise<string> {
+  const res = await handler.handle(post(INIT));
+  assertEquals(res.status, 200);
+  const body = await res.json();
+  assertEquals(body.result.protocolVersion, "2025-11-25");
+  const id = res.headers.get("mcp-session-id");
+  assert(id !== null);
+  return id;
+}
+
+/** An SDK client whose fetch calls the handler; `getOpened` settles when its GET stream is up. */
+function sdkClient(handler: McpHttpHandler) {
+  const getOpened = Promise.withResolvers<void>();
+  const transport = new StreamableHTTPClientTransport(new URL(URL_BASE), {
+    fetch: async (input: string | URL | Request, init?: RequestInit) => {
+      const res = await handler.handle(new Request(input, init));
+      if (init?.method === "GET" && res.status === 200) getOpened.resolve();
+      return res;
+    },
+  });
+  return {
+    client: new Client({ name: "t", version: "1" }),
+    transport,
+    getOpened: getOpened.promise,
+  };
+}
+
+Deno.test("mcp http: a page whose DNS turned to 127.0.0.1 is refused (Host or Origin not loopback)", async () => {
+  const { handler } = rig();
+  const evilHost = await handler.handle(post(INIT, { host: "evil.example.com" }));
+  assertEquals(evilHost.status, 403);
+  await evilHost.body?.cancel();
+  const evilOrigin = await handler.handle(post(INIT, { origin: "http://evil.example.com" }));
+  assertEquals(evilOrigin.status, 403);
+  await evilOrigin.body?.cancel();
+  const local = await handler.handle(
+    post(INIT, { host: "localhost:8765", origin: "http://localhost:8765" }),
+  );
+  assertEquals(local.status, 200);
+  await local.body?.cancel();
+  await handler.close();
+});
+
+Deno.test("mcp http: with a token, a request without it or with a wrong one gets 401", async () => {
+  const token = "s".repeat(40);
+  const { handler } = rig({ token });
+  const none = await handler.handle(post(INIT));
+  assertEquals(none.status, 401);
+  assertEquals(none.headers.get("www-authenticate"), "Bearer");
+  await none.body?.cancel();
+  const wrong = await handler.handle(post(INIT, { authorization: `Bearer ${token}x` }));
+  assertEquals(wrong.status, 401);
+  await wrong.body?.cancel();
+  const right = await handler.handle(post(INIT, { authorization: `Bearer ${token}` }));
+  assertEquals(right.status, 200);
+  await right.body?.cancel();
+  assert(await isSameSecret("abc", "abc"));
+  assert(!(await isSameSecret("abc", "abd")));
+  await handler.close();
+});
+
+Deno.test("mcp http: requests outside a session are refused, DELETE ends one, an unknown one is 404", async () => {
+  const { handler } = rig();
+  const orphan = await handler.handle(post({ jsonrpc: "2.0", id: 2, method: "ping" }));
+  assertEquals(orphan.status, 400);
+  await orphan.body?.cancel();
+  const id = await openSession(handler);
+  const ping = await handler.handle(
+    post({ jsonrpc: "2.0", id: 2, method: "ping" }, { "mcp-session-id": id }),
+  );
+  assertEquals(ping.status, 200);
+  assertEquals((await ping.json()).result, {});
+  const note = await handler.handle(
+    post({ jsonrpc: "2.0", method: "notifications/initialized" }, { "mcp-session-id": id }),
+  );
+  assertEquals(note.status, 202);
+  const ended = await handler.handle(
+    new Request(URL_BASE, { method: "DELETE", headers: { "mcp-session-id": id } }),
+  );
+  assertEquals(ended.status, 200);
+  const after = await handler.handle(
+    post({ jsonrpc: "2.0", id: 3, method: "ping" }, { "mcp-session-id": id }),
+  );
+  assertEquals(after.status, 404);
+  await after.body?.cancel();
+  const put = await handler.handle(new Request(URL_BASE, { method: "PUT" }));
+  assertEquals(put.status, 405);
+  await put.body?.cancel();
+  const elsewhere = await handler.handle(new Request("http://127.0.0.1:8765/other"));
+  assertEquals(elsewhere.status, 404);
+  await elsewhere.body?.cancel();
+  await handler.close();
+});
+
+Deno.test("mcp http: a body over the limit gets 413, junk gets a -32700 parse error", async () => {
+  const { handler } = rig({ maxBodyBytes: 1024 });
+  const big = await handler.handle(post({ ...INIT, pad: "x".repeat(2000) }));
+  assertEquals(big.status, 413);
+  await big.body?.cancel();
+  const junk = await handler.handle(post("{not json"));
+  assertEquals(junk.status, 400);
+  assertEquals((await junk.json()).error.code, -32700);
+  const version = await handler.handle(post(INIT, { "mcp-protocol-version": "1999-01-01" }));
+  assertEquals(version.status, 400);
+  await version.body?.cancel();
+  await handler.close();
+});
+
+Deno.test("mcp http: a session unused past the idle timeout ends and its client gets 404", async () => {
+  const { handler, clock } = rig({ idleTimeoutMs: 60_000 });
+  const id = await openSession(handler);
+  await clock.advance(59_000);
+  assertEquals(await handler.sweepIdle(), 0);
+  await clock.advance(1_000);
+  assertEquals(await handler.sweepIdle(), 1);
+  const after = await handler.handle(
+    post({ jsonrpc: "2.0", id: 2, method: "ping" }, { "mcp-session-id": id }),
+  );
+  assertEquals(after.status, 404);
+  await after.body?.cancel();
+  await handler.close();
+});
+
+Deno.test("mcp http: at the session limit the session idle longest makes room; all busy gets 503", async () => {
+  const { handler, clock } = rig({ maxSessions: 2 });
+  const a = await openSession(handler);
+  await clock.advance(10);
+  const b = await openSession(handler);
+  await clock.advance(10);
+  await openSession(handler); // ends a, the least recently used
+  assertEquals(handler.sessionCount, 2);
+  const oldA = await handler.handle(
+    post({ jsonrpc: "2.0", id: 2, method: "ping" }, { "mcp-session-id": a }),
+  );
+  assertEquals(oldA.status, 404);
+  await oldA.body?.cancel();
+  const stillB = await handler.handle(
+    post({ jsonrpc: "2.0", id: 2, method: "ping" }, { "mcp-session-id": b }),
+  );
+  assertEquals(stillB.status, 200);
+  await stillB.body?.cancel();
+  await handler.close();
+});
+
+Deno.test("mcp http: the SDK client calls a tool and receives a push on its GET stream", async () => {
+  const { handler } = rig();
+  const { client, transport, getOpened } = sdkClient(handler);
+  await client.connect(transport);
+  try {
+    const result = await client.callTool({ name: "echo", arguments: { text: "hi" } });
+    assertEquals(result.content, [{ type: "text", text: "hi" }]);
+    const pushed = Promise.withResolvers<unknown>();
+    client.fallbackNotificationHandler = (n) => {
+      pushed.resolve(n.params);
+      return Promise.resolve();
+    };
+    // The SDK opens its GET stream after initialized; a push sent to every session reaches it.
+    await getOpened;
+    await handler.notifyAll("notifications/claude/channel", { content: "ping", meta: {} });
+    assertStringIncludes(JSON.stringify(await pushed.promise), "ping");
+  } finally {
+    await client.close();
+    await handler.close();
+  }
+});
+
+Deno.test("mcp http: [HOST:]PORT parsing binds loopback by default and needs a token elsewhere", () => {
+  const plain = parseHttpListen("8765", { token: undefined, from: "--http" });
+  assert(plain.ok);
+  assertEquals(plain.listen.hostname, "127.0.0.1");
+  assertEquals(plain.listen.port, 8765);
+  const v6 = parseHttpListen("[::1]:9000", { token: undefined, from: "--http" });
+  assert(v6.ok);
+  assertEquals(v6.listen.hostname, "::1");
+  const open = parseHttpListen("0.0.0.0:9000", { token: undefined, from: "--http" });
+  assert(!open.ok);
+  assertStringIncludes(open.problem, "MOLECULE_MCP_HTTP_TOKEN");
+  const short = parseHttpListen("0.0.0.0:9000", { token: "short", from: "--http" });
+  assert(!short.ok);
+  assertStringIncludes(short.problem, "too short");
+  assert(!parseHttpListen("99999", { token: undefined, from: "--http" }).ok);
+  assert(!parseHttpListen("::1:80", { token: undefined, from: "--http" }).ok);
+  assert(isLoopbackName("localhost") && isLoopbackName("127.0.0.2") && isLoopbackName("[::1]"));
+  assert(!isLoopbackName("evil.example.com") && !isLoopbackName("10.0.0.1"));
+});
