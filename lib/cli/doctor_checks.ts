@@ -8,6 +8,7 @@
 import { type Env, ENV_VARS, type EnvVar, loadConfig } from "../config.ts";
 import { createLogger } from "../log.ts";
 import { joinPath } from "../paths.ts";
+import { cutCodePoints } from "../text.ts";
 import { buildFetch, type Fetch, type HttpClientDeps } from "../platform/http_client.ts";
 import { openStateFile, UnsafeStateFileError } from "../state/safe_file.ts";
 import { resolveStateDir, type StateDirSource } from "../state/state_dir.ts";
@@ -194,7 +195,7 @@ function shown(env: Env, name: EnvVar): string {
   if (raw === undefined || raw.trim() === "") return "(unset)";
   if (SECRET_VARS.has(name)) return "(set; value not shown)";
   const value = name === "MOLECULE_PROXY_URL" ? withoutCredentials(raw.trim()) : raw.trim();
-  return JSON.stringify(value.length > 100 ? `${value.slice(0, 97)}...` : value);
+  return JSON.stringify(cutCodePoints(value, 100, "..."));
 }
 
 /** Every other variable: the set ones with their value, then the unset ones in one line. */

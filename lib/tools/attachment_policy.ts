@@ -34,7 +34,11 @@ export type RealPath = (path: string) => Promise<string>;
 /**
  * Secret locations under HOME, from the tools' documented defaults: OpenSSH, AWS CLI, GnuPG,
  * GitHub CLI, gcloud, Azure CLI, kubectl, Docker, git credential store, netrc, npm, PyPI,
- * pass, GNOME keyring, 1Password CLI, Vault, PostgreSQL, Terraform, and upstream's state dir.
+ * pass, GNOME keyring, 1Password CLI, Vault, PostgreSQL, Terraform, and upstream's state dir;
+ * and the MCP hosts' own credentials and server configs (Claude Code, Codex, Gemini CLI,
+ * Cursor): the host that runs this server keeps its login there, and an older entry for this
+ * server may hold the workspace token in plain text (attachments are sent as bytes, so the
+ * redaction step never sees them).
  */
 const HOME_SECRET_PATHS: readonly string[] = [
   ".ssh",
@@ -56,6 +60,13 @@ const HOME_SECRET_PATHS: readonly string[] = [
   ".pgpass",
   ".terraform.d",
   ".molecule-workspace",
+  ".claude.json",
+  ".claude/.credentials.json",
+  ".codex/auth.json",
+  ".codex/config.toml",
+  ".gemini/oauth_creds.json",
+  ".gemini/settings.json",
+  ".cursor/mcp.json",
 ];
 
 /**

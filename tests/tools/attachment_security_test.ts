@@ -214,3 +214,27 @@ Deno.test("send_message_to_user: a hard link to the token or a state file, anywh
     });
   });
 });
+
+Deno.test("send_message_to_user: the MCP hosts' own logins and server configs are refused", async () => {
+  await withHome(async (home) => {
+    const files = [
+      ".claude.json",
+      ".claude/.credentials.json",
+      ".codex/auth.json",
+      ".codex/config.toml",
+      ".gemini/oauth_creds.json",
+      ".cursor/mcp.json",
+    ];
+    for (const file of files) {
+      await Deno.mkdir(`${home}/${file}`.replace(/\/[^/]+$/, ""), { recursive: true });
+      await Deno.writeTextFile(`${home}/${file}`, '{"env":{"MOLECULE_WORKSPACE_TOKEN":"tok"}}');
+    }
+    await withToolRig(async (rig) => {
+      for (const file of files) {
+        const out = await send(rig, [`${home}/${file}`]);
+        assert(out.isError, `${file}: ${out.text}`);
+        assertStringIncludes(out.text, `it is inside ~/${file}, a well-known secret location`);
+      }
+    }, rigOptions(home));
+  });
+});
