@@ -188,6 +188,19 @@ Deno.test("doctor: another web server on the platform's port is named, not the w
   }
 });
 
+Deno.test("doctor: https:// to a plain-HTTP port says to use http://", async () => {
+  // Found by hand: the message was rustls' "received corrupt message of type InvalidContentType".
+  await withPlatform(async (s) => {
+    const { text, status } = await doctorWith({
+      ...baseEnv(s),
+      PLATFORM_URL: s.url.replace("http://", "https://"),
+    });
+    assertEquals(status["platform reachable"], "fail");
+    assertStringIncludes(text, "answered in plain HTTP, not TLS");
+    assertStringIncludes(text, "next: use http:// in PLATFORM_URL");
+  });
+});
+
 Deno.test("doctor: a closed port is pinpointed by 'platform reachable'", async () => {
   const platform = createFakePlatform();
   const { id, token } = platform.addWorkspace();
