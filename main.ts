@@ -12,19 +12,20 @@ import { type InstallRequest, parseCli } from "./lib/cli/args.ts";
 import { type HttpListen, parseHttpListen } from "./lib/http_listen.ts";
 import type { JsonRpcTransport } from "./lib/mcp/jsonrpc.ts";
 import { describeSources, sourcesLine } from "./lib/cli/config_sources.ts";
+import { resolveLocalSetup } from "./lib/cli/local_setup.ts";
 import { type Clock, createClock, systemClock } from "./lib/clock.ts";
 import { type Config, type Env, loadConfig, readEnv, warnIfCleartextRemote } from "./lib/config.ts";
 import { AuthRejectedError, EXIT } from "./lib/errors.ts";
 import { WORKSPACE_LIST_VARS } from "./lib/workspace_list.ts";
-import { buildFetch, type Fetch } from "./lib/platform/http_client.ts";
+import type { Fetch } from "./lib/platform/http_client.ts";
 import { buildInstructions } from "./lib/instructions.ts";
 import { createLogger, type Logger, withLogFields } from "./lib/log.ts";
 import { McpServer, type ToolSet } from "./lib/mcp/server.ts";
 import { Redactor } from "./lib/redact.ts";
 import { StdioTransport } from "./lib/mcp/stdio.ts";
 import { UnsafeStateFileError } from "./lib/state/safe_file.ts";
-import { resolveStateDir, type StateDirSource } from "./lib/state/state_dir.ts";
-import { checkToken, resolveToken, type TokenSource } from "./lib/state/token.ts";
+import type { StateDirSource } from "./lib/state/state_dir.ts";
+import { checkToken, type TokenSource } from "./lib/state/token.ts";
 import type { InboxNotice, ServedWorkspace, ToolDeps } from "./lib/tools/index.ts";
 import { VERSION } from "./lib/version.ts";
 import type { WorkspaceLink } from "./lib/workspace/link.ts";
@@ -582,22 +583,14 @@ async function prepare(
     level: loaded.ok ? loaded.config.logLevel : "warn",
     redactor: new Redactor(),
   });
-  const stateDir = await resolveStateDir({ configsDir: env.CONFIGS_DIR, home: env.HOME, log });
-  const token = isListed ? null : await resolveToken({
-    inline: env.MOLECULE_WORKSPACE_TOKEN,
-    file: env.MOLECULE_WORKSPACE_TOKEN_FILE,
-    stateDir: stateDir.ok ? stateDir.dir : undefined,
-  }, { log });
-  // Blank counts as unset, as for every other variable.
-  const caFile = env.MOLECULE_CA_FILE?.trim() ?? "";
-  const proxyUrl = env.MOLECULE_PROXY_URL?.trim() ?? "";
-  const http = buildFetch({
-    ...(caFile === "" ? {} : { caFile }),
-    ...(proxyUrl === "" ? {} : { proxyUrl }),
-  }, {
-    readTextFile: (path) => Deno.readTextFileSync(path),
-    createHttpClient: (options) => Deno.createHttpClient(options),
-    fetch: (req, init) => fetch(req, init),
+  const { stateDir, token, http } = await resolveLocalSetup(env, {
+    log,
+    isListed,
+    http: {
+      readTextFile: (path) => Deno.readTextFileSync(path),
+      createHttpClient: (options) => Deno.createHttpClient(options),
+      fetch: (req, init) => fetch(req, init),
+    },
   });
   if (
     !loaded.ok || !stateDir.ok || (token !== null && !token.ok) || !http.ok || listen?.ok === false

@@ -6,6 +6,7 @@
  */
 import { cutCodePoints } from "./text.ts";
 import { isAbsolutePath } from "./paths.ts";
+import { isLoopbackName } from "./http_listen.ts";
 import { normalisePollTimeout } from "./instructions.ts";
 import {
   readRuntimeIdentity,
@@ -318,7 +319,8 @@ function parseWorkspaceId(raw: string, problems: string[]): string {
  * and every message then cross the network unencrypted (issue 11 item 14). Loopback counts as
  * this machine: `localhost` and `*.localhost` (RFC 6761 §6.3), 127.0.0.0/8, `::1` and its
  * IPv4-mapped form. False for https, for loopback, and for text that is not a URL (loadConfig
- * reports that). Shared by the start-up warning and `doctor`.
+ * reports that). Shared by the start-up warning and `doctor`; the loopback rule is
+ * lib/http_listen.ts isLoopbackName (one rule for both).
  */
 export function isCleartextRemote(url: string): boolean {
   let parsed: URL;
@@ -329,16 +331,7 @@ export function isCleartextRemote(url: string): boolean {
     return false;
   }
   if (parsed.protocol !== "http:") return false;
-  return !isLoopbackHost(parsed.hostname);
-}
-
-function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/\.$/, "");
-  if (host === "localhost" || host.endsWith(".localhost")) return true;
-  if (host === "[::1]") return true;
-  // The URL parser writes IPv4 in dotted decimal (127.1 and 0x7f.1 arrive as 127.0.0.1).
-  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) return true;
-  return /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(host);
+  return !isLoopbackName(parsed.hostname);
 }
 
 /**

@@ -58,13 +58,8 @@ export function readRuntimeIdentity(
 
 function safeUrl(raw: string): string | null {
   if (raw === "") return null;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch (err) {
-    if (err instanceof TypeError) return null;
-    throw err;
-  }
+  const url = URL.parse(raw);
+  if (url === null) return null;
   const path = url.pathname === "/" ? "" : url.pathname;
   return cutCodePoints(`${url.protocol}//${url.host}${path}`, MAX_VALUE_CHARS);
 }

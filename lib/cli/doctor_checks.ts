@@ -9,11 +9,12 @@ import { type Env, ENV_VARS, type EnvVar, loadConfig } from "../config.ts";
 import { createLogger } from "../log.ts";
 import { joinPath } from "../paths.ts";
 import { cutCodePoints } from "../text.ts";
-import { buildFetch, type Fetch, type HttpClientDeps } from "../platform/http_client.ts";
+import type { Fetch, HttpClientDeps } from "../platform/http_client.ts";
 import { openStateFile, UnsafeStateFileError } from "../state/safe_file.ts";
-import { resolveStateDir, type StateDirSource } from "../state/state_dir.ts";
+import type { StateDirSource } from "../state/state_dir.ts";
+import { resolveLocalSetup } from "./local_setup.ts";
 import { STATE_FILES, WORKSPACE_STATE_FILES, workspaceStatePath } from "../state/state_files.ts";
-import { checkToken, resolveToken } from "../state/token.ts";
+import { checkToken } from "../state/token.ts";
 import { WORKSPACE_LIST_VARS } from "../workspace_list.ts";
 import { describeSources } from "./config_sources.ts";
 import type { CheckResult } from "./doctor_result.ts";
@@ -41,6 +42,8 @@ const SECRET_VARS: ReadonlySet<EnvVar> = new Set([
   // The workspace lists carry tokens.
   "MOLECULE_WORKSPACES",
   "MOLECULE_WORKSPACES_JSON",
+  // The bearer token HTTP clients of --http must send.
+  "MOLECULE_MCP_HTTP_TOKEN",
 ]);
 /** Shown in their own lines (with their source) rather than in the list of other variables. */
 const CORE_VARS: ReadonlySet<EnvVar> = new Set([
@@ -73,25 +76,13 @@ export async function checkConfiguration(
   const loaded = loadConfig(env, { checkToken });
   // MOLECULE_WORKSPACES (or _JSON) lists the tokens and replaces the token variables.
   const listVar = WORKSPACE_LIST_VARS.find((name) => (env[name] ?? "").trim() !== "");
-  const stateDir = await resolveStateDir({
-    configsDir: env.CONFIGS_DIR,
-    home: env.HOME,
+  const { stateDir, token: resolved, http } = await resolveLocalSetup(env, {
     log,
+    http: deps.http,
+    isListed: listVar !== undefined,
     ...(deps.containerDir === undefined ? {} : { containerDir: deps.containerDir }),
   });
-  const token = listVar !== undefined
-    ? { ok: true as const, token: "", source: undefined }
-    : await resolveToken({
-      inline: env.MOLECULE_WORKSPACE_TOKEN,
-      file: env.MOLECULE_WORKSPACE_TOKEN_FILE,
-      stateDir: stateDir.ok ? stateDir.dir : undefined,
-    }, { log });
-  const caFile = env.MOLECULE_CA_FILE?.trim() ?? "";
-  const proxyUrl = env.MOLECULE_PROXY_URL?.trim() ?? "";
-  const http = buildFetch({
-    ...(caFile === "" ? {} : { caFile }),
-    ...(proxyUrl === "" ? {} : { proxyUrl }),
-  }, deps.http);
+  const token = resolved ?? { ok: true as const, token: "", source: undefined };
 
   const problems = [
     ...(loaded.ok ? [] : loaded.problems),

@@ -142,6 +142,15 @@ function unreachable(err: PlatformError, host: string): Verdict {
         "and your DNS or VPN",
     };
   }
+  if (/InvalidContentType|wrong version number|http request to an https server/i.test(detail)) {
+    // rustls/openssl wording when the TLS handshake reaches a plain-HTTP server.
+    return {
+      status: "fail",
+      message: `TLS: ${host} answered in plain HTTP, not TLS`,
+      next: "use http:// in PLATFORM_URL for this port (a local platform), or the platform's " +
+        "https port",
+    };
+  }
   if (/connection refused/i.test(detail)) {
     return {
       status: "fail",

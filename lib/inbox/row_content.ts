@@ -51,13 +51,8 @@ function label(raw: string): string {
  */
 function cardUrl(raw: string, peerId: string): string | null {
   if (!isSafeUri(raw)) return null;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch (err) {
-    if (err instanceof TypeError) return null;
-    throw err;
-  }
+  const url = URL.parse(raw);
+  if (url === null) return null;
   const isPlain = (url.protocol === "https:" || url.protocol === "http:") &&
     url.username === "" && url.password === "" && url.search === "" && url.hash === "";
   const tail = `/registry/discover/${peerId}`;

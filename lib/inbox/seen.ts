@@ -30,6 +30,7 @@ export class SeenIds {
     return this.#ids.size;
   }
 
+  /** True when `id` was accepted, popped or skipped within the window (a row to skip). */
   has(id: string): boolean {
     return this.#ids.has(id);
   }
@@ -60,6 +61,7 @@ export class SeenIds {
     }
   }
 
+  /** Every remembered id with its row time as ISO 8601, in acceptance order (for a snapshot). */
   entries(): SeenId[] {
     const out: SeenId[] = [];
     for (const [id, ms] of this.#ids) out.push({ id, created_at: new Date(ms).toISOString() });

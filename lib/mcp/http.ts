@@ -166,6 +166,13 @@ export class McpHttpHandler {
       const max = this.#opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
       return rpcError(413, JSONRPC_ERROR.INVALID_REQUEST, `Payload Too Large: over ${max} bytes`);
     }
+    if (text === BODY_UNREADABLE) {
+      return rpcError(
+        400,
+        JSONRPC_ERROR.INVALID_REQUEST,
+        "Bad Request: the body could not be read",
+      );
+    }
     const parsed = parseJson(text);
     if (!parsed.ok) {
       return rpcError(400, JSONRPC_ERROR.PARSE_ERROR, "Parse error: body is not JSON");
@@ -267,17 +274,26 @@ export class McpHttpHandler {
   }
 
   /** The body as text, or null past the size limit (never reads more than limit + a chunk). */
-  async #readBody(req: Request): Promise<string | null> {
+  /**
+   * The body as text; null when it passes the limit; BODY_UNREADABLE when its stream fails
+   * (the client went away mid-body): answered, never a rejection Deno.serve prints.
+   */
+  async #readBody(req: Request): Promise<string | null | typeof BODY_UNREADABLE> {
     const max = this.#opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     const declared = Number(req.headers.get("content-length") ?? "0");
     if (declared > max) return null;
     if (req.body === null) return "";
     const chunks: Uint8Array[] = [];
     let size = 0;
-    for await (const chunk of req.body) {
-      size += chunk.length;
-      if (size > max) return null;
-      chunks.push(chunk);
+    try {
+      for await (const chunk of req.body) {
+        size += chunk.length;
+        if (size > max) return null;
+        chunks.push(chunk);
+      }
+    } catch (err) {
+      this.#opts.log.debug("MCP HTTP request body could not be read", { error: err });
+      return BODY_UNREADABLE;
     }
     const bytes = new Uint8Array(size);
     let at = 0;
@@ -288,6 +304,9 @@ export class McpHttpHandler {
     return new TextDecoder().decode(bytes);
   }
 }
+
+/** What #readBody gives for a body whose stream failed. */
+const BODY_UNREADABLE = Symbol("body unreadable");
 
 /** SSE when Accept allows it, else JSON; null when it allows neither. No Accept → JSON. */
 function replyMode(accept: string | null): ReplyMode | null {

@@ -87,6 +87,7 @@ export class HttpSessionTransport implements JsonRpcTransport {
     return this.#droppedPushes;
   }
 
+  /** Nothing to start: the HTTP handler feeds this session request by request. */
   start(): Promise<void> {
     return Promise.resolve();
   }
@@ -144,6 +145,10 @@ export class HttpSessionTransport implements JsonRpcTransport {
     return new Response(stream.body, { status: 200, headers });
   }
 
+  /**
+   * Sends replies to the POST that asked, progress to the POST whose progressToken matches,
+   * other notifications to the GET stream. Rejects once the session is closed.
+   */
   send(message: WireMessage | readonly WireMessage[]): Promise<void> {
     if (this.#isClosed) return Promise.reject(new Error("Cannot send: the HTTP session is closed"));
     const items = Array.isArray(message) ? message : [message];

@@ -5,6 +5,7 @@
  */
 import { BroadcastDisabledError } from "../platform/chat.ts";
 import type { ToolDeps } from "./context.ts";
+import { POSTS_TO_PLATFORM, readRequiredText } from "./tool_args.ts";
 import { toolError, type ToolSpec, toolText } from "../mcp/tool_spec.ts";
 
 /** The broadcast_message tool. */
@@ -27,19 +28,12 @@ export const broadcastMessage: ToolSpec<ToolDeps> = {
     required: ["message"],
     additionalProperties: false,
   },
-  annotations: {
-    readOnlyHint: false,
-    destructiveHint: false,
-    idempotentHint: false,
-    openWorldHint: true,
-  },
+  annotations: POSTS_TO_PLATFORM,
   async handler(args, ctx) {
-    const message = typeof args.message === "string" ? args.message : "";
-    if (message.trim() === "") {
-      return toolError("message is empty", "write the announcement to send");
-    }
+    const message = readRequiredText(args.message, "message", "write the announcement to send");
+    if (!message.ok) return message.result;
     try {
-      const delivered = await ctx.platform.broadcast(message, { signal: ctx.signal });
+      const delivered = await ctx.platform.broadcast(message.text, { signal: ctx.signal });
       return toolText(`Broadcast sent to ${delivered} workspace(s)`);
     } catch (err) {
       if (!(err instanceof BroadcastDisabledError)) throw err;

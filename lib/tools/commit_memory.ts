@@ -5,6 +5,7 @@
  */
 import type { MemoryScope } from "../platform/rows.ts";
 import type { ToolDeps } from "./context.ts";
+import { POSTS_TO_PLATFORM, readRequiredText } from "./tool_args.ts";
 import { redactSecrets } from "./redact_secrets.ts";
 import { toolError, toolJson, type ToolSpec } from "../mcp/tool_spec.ts";
 
@@ -40,17 +41,15 @@ export const commitMemory: ToolSpec<ToolDeps> = {
     required: ["content"],
     additionalProperties: false,
   },
-  annotations: {
-    readOnlyHint: false,
-    destructiveHint: false,
-    idempotentHint: false,
-    openWorldHint: true,
-  },
+  annotations: POSTS_TO_PLATFORM,
   async handler(args, ctx) {
-    const content = typeof args.content === "string" ? args.content : "";
-    if (content.trim() === "") {
-      return toolError("content is empty", "write the fact or decision to remember");
-    }
+    const given = readRequiredText(
+      args.content,
+      "content",
+      "write the fact or decision to remember",
+    );
+    if (!given.ok) return given.result;
+    const content = given.text;
     const scope = MEMORY_SCOPES.find((s) => s === args.scope) ?? "LOCAL";
     if (scope === "GLOBAL" && ctx.workspaceTier !== 0) {
       return toolError(

@@ -4,6 +4,7 @@
  * detail is the reason.
  */
 import type { ToolDeps } from "./context.ts";
+import { POSTS_TO_PLATFORM, readOptionalText } from "./tool_args.ts";
 import { MAX_DETAIL_CHARS, MAX_TITLE_CHARS, raiseRequest } from "./create_request.ts";
 import type { ToolSpec } from "../mcp/tool_spec.ts";
 
@@ -33,17 +34,12 @@ export const createApproval: ToolSpec<ToolDeps> = {
     required: ["action"],
     additionalProperties: false,
   },
-  annotations: {
-    readOnlyHint: false,
-    destructiveHint: false,
-    idempotentHint: false,
-    openWorldHint: true,
-  },
+  annotations: POSTS_TO_PLATFORM,
   handler(args, ctx) {
     const action = typeof args.action === "string" ? args.action : "";
-    const reason = typeof args.reason === "string" && args.reason.trim() !== ""
-      ? args.reason
-      : undefined;
-    return raiseRequest({ kind: "approval", title: action, detail: reason }, ctx);
+    return raiseRequest(
+      { kind: "approval", title: action, detail: readOptionalText(args.reason) },
+      ctx,
+    );
   },
 };

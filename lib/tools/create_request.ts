@@ -6,6 +6,7 @@
  */
 import type { UserRequest } from "../platform/requests.ts";
 import type { ToolDeps } from "./context.ts";
+import { POSTS_TO_PLATFORM, readOptionalText } from "./tool_args.ts";
 import { toolError, type ToolResult, type ToolSpec, toolText } from "../mcp/tool_spec.ts";
 import type { ToolContext } from "../mcp/tool_spec.ts";
 
@@ -49,19 +50,13 @@ export const createRequest: ToolSpec<ToolDeps> = {
     required: ["kind", "title"],
     additionalProperties: false,
   },
-  annotations: {
-    readOnlyHint: false,
-    destructiveHint: false,
-    idempotentHint: false,
-    openWorldHint: true,
-  },
+  annotations: POSTS_TO_PLATFORM,
   handler(args, ctx) {
     const kind = args.kind === "approval" ? "approval" : "task";
     const title = typeof args.title === "string" ? args.title : "";
     const request: UserRequest = { kind, title };
-    if (typeof args.detail === "string" && args.detail.trim() !== "") {
-      request.detail = args.detail;
-    }
+    const detail = readOptionalText(args.detail);
+    if (detail !== undefined) request.detail = detail;
     if (typeof args.priority === "number") request.priority = args.priority;
     return raiseRequest(request, ctx);
   },

@@ -14,6 +14,7 @@ import { PlatformError } from "../errors.ts";
 import type { ChatFile, NotifyAttachment, UploadedFile } from "../platform/chat.ts";
 import { TalkToUserDisabledError } from "../platform/http.ts";
 import type { ToolDeps } from "./context.ts";
+import { POSTS_TO_PLATFORM, readRequiredText } from "./tool_args.ts";
 import { mimeTypeFor } from "./mime_types.ts";
 import { refuseAttachment, refuseHardLink } from "./attachment_policy.ts";
 import { type BoundedRead, type ReadableFile, readAtMost } from "./attachment_reader.ts";
@@ -71,17 +72,11 @@ export const sendMessageToUser: ToolSpec<ToolDeps> = {
     required: ["message"],
     additionalProperties: false,
   },
-  annotations: {
-    readOnlyHint: false,
-    destructiveHint: false,
-    idempotentHint: false,
-    openWorldHint: true,
-  },
+  annotations: POSTS_TO_PLATFORM,
   async handler(args, ctx) {
-    const message = typeof args.message === "string" ? args.message : "";
-    if (message.trim() === "") {
-      return toolError("message is empty", "write the text the user should read");
-    }
+    const given = readRequiredText(args.message, "message", "write the text the user should read");
+    if (!given.ok) return given.result;
+    const message = given.text;
     const split = splitAttachments(Array.isArray(args.attachments) ? args.attachments : []);
     if (split.problems.length > 0) {
       return toolError(

@@ -246,6 +246,7 @@ export class MergedInbox implements InboxView {
     this.#parts = parts;
   }
 
+  /** Messages waiting in all the inboxes together. */
   get size(): number {
     return this.#parts.reduce((sum, p) => sum + p.inbox.size, 0);
   }

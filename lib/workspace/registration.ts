@@ -7,6 +7,7 @@
 import type { Clock } from "../clock.ts";
 import { AuthRejectedError, PlatformError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { MIN_SECRET_LENGTH } from "../redact.ts";
 import type { PlatformClient } from "../platform/client.ts";
 import type { AgentCard } from "../platform/registry.ts";
 
@@ -41,10 +42,17 @@ export function inboundSecretSlot(workspaceId: string): string {
 }
 
 /**
- * Why `secret` cannot be an inbound secret (too long, or not printable ASCII without spaces:
- * it travels as a bearer header), or undefined when it is usable. Never quotes the value.
+ * Why `secret` cannot be an inbound secret (too short to be masked, too long, or not printable
+ * ASCII without spaces: it travels as a bearer header), or undefined when it is usable. Never
+ * quotes the value.
  */
 export function checkInboundSecret(secret: string): string | undefined {
+  if (secret.length < MIN_SECRET_LENGTH) {
+    // The redactor cannot mask a value this short (lib/redact.ts): a secret kept unmasked
+    // would show in every log line and tool result that quoted it.
+    return `it is ${secret.length} characters long, under the ${MIN_SECRET_LENGTH} a secret ` +
+      "needs (the platform mints 43 or more)";
+  }
   if (secret.length > MAX_INBOUND_SECRET_CHARS) {
     return `it is ${secret.length} characters long, over the ${MAX_INBOUND_SECRET_CHARS} ` +
       "accepted";

@@ -5,6 +5,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { renderReport, runDoctor } from "../../lib/cli/doctor.ts";
+import { checkConfiguration } from "../../lib/cli/doctor_checks.ts";
 import type { CheckResult } from "../../lib/cli/doctor_result.ts";
 import { type Env, readEnv } from "../../lib/config.ts";
 import { systemClock } from "../../lib/clock.ts";
@@ -185,6 +186,19 @@ Deno.test("doctor: another web server on the platform's port is named, not the w
   } finally {
     await other.shutdown();
   }
+});
+
+Deno.test("doctor: https:// to a plain-HTTP port says to use http://", async () => {
+  // Found by hand: the message was rustls' "received corrupt message of type InvalidContentType".
+  await withPlatform(async (s) => {
+    const { text, status } = await doctorWith({
+      ...baseEnv(s),
+      PLATFORM_URL: s.url.replace("http://", "https://"),
+    });
+    assertEquals(status["platform reachable"], "fail");
+    assertStringIncludes(text, "answered in plain HTTP, not TLS");
+    assertStringIncludes(text, "next: use http:// in PLATFORM_URL");
+  });
 });
 
 Deno.test("doctor: a closed port is pinpointed by 'platform reachable'", async () => {
@@ -467,5 +481,33 @@ Deno.test("doctor: with MOLECULE_WORKSPACES every workspace gets its own checks 
     } finally {
       await served.close();
     }
+  });
+});
+
+Deno.test("doctor: a long variable value is cut between characters, never inside an emoji", async () => {
+  await withTempDir(async (dir) => {
+    const name = `${"a".repeat(96)}😀${"b".repeat(20)}`;
+    const findings = await checkConfiguration(
+      envOf({ HOME: dir, MOLECULE_AGENT_NAME: name }),
+      { http: REAL_HTTP },
+    );
+    findings.closeHttp();
+    const lines = findings.results.flatMap((r) => [r.message, ...(r.details ?? [])]).join("\n");
+    assertStringIncludes(lines, `"${"a".repeat(96)}😀..."`);
+    assert(!lines.includes("\\ud83d"), "no half of a surrogate pair in the report");
+  });
+});
+
+Deno.test("doctor: the --http bearer token (MOLECULE_MCP_HTTP_TOKEN) is shown as set, never printed", async () => {
+  await withTempDir(async (dir) => {
+    const secret = "http-bearer-7f3a9c1e5b2d4f60";
+    const findings = await checkConfiguration(
+      envOf({ HOME: dir, MOLECULE_MCP_HTTP_TOKEN: secret }),
+      { http: REAL_HTTP },
+    );
+    findings.closeHttp();
+    const lines = findings.results.flatMap((r) => [r.message, ...(r.details ?? [])]).join("\n");
+    assertStringIncludes(lines, "MOLECULE_MCP_HTTP_TOKEN = (set; value not shown)");
+    assert(!lines.includes(secret), "the token is not in the report");
   });
 });

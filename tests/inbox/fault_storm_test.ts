@@ -337,6 +337,9 @@ Deno.test(
           MOLECULE_MCP_POLL_INTERVAL_SECS: "1",
           MOLECULE_MCP_HEARTBEAT_INTERVAL_SECS: "5",
           MOLECULE_MCP_VERBOSE: "1",
+          // The storm is on the polled feed: with the event stream up, polls are 60 s apart
+          // (SAFETY_POLL_MS) and the script (one step per poll) would take minutes.
+          MOLECULE_MCP_EVENT_STREAM: "0",
         },
       });
       const session = new RpcSession(program);

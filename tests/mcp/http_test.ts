@@ -187,6 +187,25 @@ Deno.test("mcp http: a body over the limit gets 413, junk gets a -32700 parse er
   await handler.close();
 });
 
+Deno.test("mcp http: a client that goes away mid-body gets a 400, not an unhandled error", async () => {
+  const { handler } = rig();
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode('{"jsonrpc":"2.0",'));
+      controller.error(new Error("connection reset"));
+    },
+  });
+  const req = new Request(URL_BASE, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json" },
+    body,
+  });
+  const res = await handler.handle(req);
+  assertEquals(res.status, 400);
+  assertStringIncludes((await res.json()).error.message, "could not be read");
+  await handler.close();
+});
+
 Deno.test("mcp http: a session unused past the idle timeout ends and its client gets 404", async () => {
   const { handler, clock } = rig({ idleTimeoutMs: 60_000 });
   const id = await openSession(handler);

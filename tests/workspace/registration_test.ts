@@ -208,6 +208,17 @@ Deno.test("registration: a 3 MB inbound secret on every beat is refused with one
   assertStringIncludes(w.captured.text(), "character 4 is not printable ASCII (U+0020)");
 });
 
+Deno.test("registration: an inbound secret too short to be masked is refused, never saved or used", async () => {
+  const w = world();
+  w.fake.updateWorkspace(w.id, { platform_inbound_secret: "abc12" });
+  const state = new HeartbeatState({ workspaceId: w.id, startedAtMs: w.clock.now() });
+  const { deps, saved } = heartbeatDeps(w, w.client());
+  assertEquals(await heartbeatOnce(state, deps), "ok");
+  assertEquals(saved, []);
+  assertStringIncludes(w.captured.text(), "5 characters long, under the 6 a secret needs");
+  assert(!w.captured.text().includes("abc12"));
+});
+
 Deno.test("registration: only the current and the previous inbound secret stay masked", async () => {
   const w = world();
   const state = new HeartbeatState({ workspaceId: w.id, startedAtMs: w.clock.now() });
