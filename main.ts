@@ -149,7 +149,16 @@ export async function main(args: string[]): Promise<number> {
   for (const url of new Set(config.workspaces.map((w) => w.platformUrl))) {
     warnIfCleartextRemote(url, log);
   }
-  return await serve(setup.value);
+  try {
+    return await serve(setup.value);
+  } catch (err) {
+    // A bug, not an operator fault; the logger's redaction step keeps any secret that the error
+    // text may carry (a request, a header) out of stderr.
+    log.error("molecule-mcp stopped on an internal error (a bug, please report it)", {
+      error: String(err),
+    });
+    return EXIT.BUG;
+  }
 }
 
 /**

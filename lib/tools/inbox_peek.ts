@@ -139,8 +139,6 @@ export function withPeerIdentity(
   if (msg.arrival_workspace_id !== undefined) {
     shown.arrival_workspace_id = msg.arrival_workspace_id;
   }
-  shown.untrusted = true;
-  shown.note = UNTRUSTED_NOTE;
   return shown;
 }
 
