@@ -190,7 +190,9 @@ export function measureBurst(
   { rows, hadCursor }: { rows: number; hadCursor: boolean },
   childEnv: Record<string, string>,
 ): Promise<BurstResult> {
-  const extraEnv = { MOLECULE_MCP_POLL_INTERVAL_SECS: "1" };
+  // Ingest through paging, timed from the poll that sees the burst: without the event stream,
+  // whose 60 s safety poll would leave the poll waits below nothing to see (bench 9 measures it).
+  const extraEnv = { MOLECULE_MCP_POLL_INTERVAL_SECS: "1", MOLECULE_MCP_EVENT_STREAM: "0" };
   return withProgram({ childEnv, extraEnv }, async (sim, client) => {
     const pushes = new ChannelCollector(client);
     await waitForPolls(sim);
