@@ -8,6 +8,7 @@
  * Fetching the bytes is the inbox's upload resolver's job.
  */
 import type { Logger } from "../log.ts";
+import { dirName, joinPath } from "../paths.ts";
 import { checkStateFile, UnsafeStateFileError } from "./safe_file.ts";
 
 /** The folder name under the state directory. */
@@ -32,7 +33,7 @@ export class UploadStore {
 
   /** `root` is the uploads root (absolute); files go to `<root>/<workspaceId>/`. */
   constructor(root: string, workspaceId: string, log: Logger) {
-    this.dir = `${root.replace(/\/+$/, "")}/${workspaceId}`;
+    this.dir = joinPath(root, workspaceId);
     this.#log = log;
   }
 
@@ -111,7 +112,7 @@ export class UploadStore {
    */
   async #prepare(): Promise<void> {
     if (this.#isReady) return;
-    const root = this.dir.slice(0, this.dir.lastIndexOf("/"));
+    const root = dirName(this.dir);
     await Deno.mkdir(root, { recursive: true, mode: 0o700 });
     if (!(await Deno.stat(root)).isDirectory) {
       throw new UnsafeStateFileError(root, "not-regular", "is not a folder");

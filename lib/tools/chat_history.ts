@@ -5,7 +5,7 @@
  * the trust boundary.
  */
 import { isRecord } from "../json_object.ts";
-import { cutCodePoints, ELLIPSIS, sanitiseText } from "../text.ts";
+import { cutCodePoints, ELLIPSIS } from "../text.ts";
 import { extractText, parseActivityRow } from "../inbox/activity_row.ts";
 import type { ToolDeps } from "./context.ts";
 import { readWorkspaceId } from "./ids.ts";
@@ -92,7 +92,10 @@ function toEntry(raw: unknown): Record<string, unknown> | null {
   };
 }
 
-/** Someone else's text: the one sanitiser, injection escaping, then the per-entry cut. */
+/**
+ * Someone else's text: injection escaping (which runs the one sanitiser first), then the
+ * per-entry cut.
+ */
 function peerText(text: string): string {
-  return cutCodePoints(escapePeerText(sanitiseText(text)), MAX_ENTRY_TEXT, ELLIPSIS);
+  return cutCodePoints(escapePeerText(text), MAX_ENTRY_TEXT, ELLIPSIS);
 }
