@@ -527,7 +527,7 @@ function toolSet(
   };
 }
 
-/** Real pieces the platform fetch is built from (CA file, proxy), for doctor and install. */
+/** Real pieces the platform fetch is built from (CA file, proxy), for serve, doctor and install. */
 const HTTP_DEPS = {
   readTextFile: (path: string) => Deno.readTextFileSync(path),
   createHttpClient: (options: Deno.CreateHttpClientOptions) => Deno.createHttpClient(options),
@@ -595,11 +595,7 @@ async function prepare(
   const { stateDir, token, http } = await resolveLocalSetup(env, {
     log,
     isListed,
-    http: {
-      readTextFile: (path) => Deno.readTextFileSync(path),
-      createHttpClient: (options) => Deno.createHttpClient(options),
-      fetch: (req, init) => fetch(req, init),
-    },
+    http: HTTP_DEPS,
   });
   if (
     !loaded.ok || !stateDir.ok || (token !== null && !token.ok) || !http.ok || listen?.ok === false

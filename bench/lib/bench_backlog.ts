@@ -8,6 +8,7 @@
  */
 import { McpClient, readMemoryMiB } from "./mcp_client.ts";
 import { popAll } from "./bench_inbox.ts";
+import { activityIdsOf } from "./session.ts";
 import { MESSAGE_BYTES } from "./bench_journal.ts";
 import { startSimulator } from "./simulator.ts";
 
@@ -54,7 +55,7 @@ export async function measureFirstStartBacklog(
       let popFailures = 0;
       for (let idle = 0; seen.size < rows && idle < 600;) {
         const page = await client.callTool("inbox_peek", { limit: PEEK_PAGE });
-        const ids = idsOf(page.text);
+        const ids = activityIdsOf(page.text);
         if (ids.length === 0) {
           // The inbox is empty until the poller has fetched the next part.
           await client.callTool("wait_for_message", { timeout_secs: 1 });
@@ -80,17 +81,5 @@ export async function measureFirstStartBacklog(
     }
   } finally {
     await sim.close();
-  }
-}
-
-function idsOf(text: string): string[] {
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (!Array.isArray(parsed)) return [];
-    return parsed.map((m) => (m as { activity_id?: string }).activity_id ?? "").filter((id) =>
-      id !== ""
-    );
-  } catch {
-    return [];
   }
 }

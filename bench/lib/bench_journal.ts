@@ -12,6 +12,7 @@ import type { InboxMessage } from "../../lib/inbox/message.ts";
 import { createLogger } from "../../lib/log.ts";
 import { McpClient, readMemoryMiB } from "./mcp_client.ts";
 import { popAll } from "./bench_inbox.ts";
+import { activityIdsOf } from "./session.ts";
 import { startSimulator } from "./simulator.ts";
 
 /** Bytes of text per message. */
@@ -110,7 +111,7 @@ export async function measureLargeJournal(
         // inbox_peek pages carry 100 KB texts (4 fit in a 512 KiB tool result) and are slow
         // to answer, so only the pops are timed.
         const page = await client.callTool("inbox_peek", { limit: PEEK_PAGE });
-        const ids = idsOf(page.text).slice(0, pops - popped);
+        const ids = activityIdsOf(page.text).slice(0, pops - popped);
         if (ids.length === 0) break;
         const t1 = performance.now();
         popFailures += await popAll(client, ids);
@@ -137,17 +138,5 @@ export async function measureLargeJournal(
     }
   } finally {
     await sim.close();
-  }
-}
-
-function idsOf(text: string): string[] {
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (!Array.isArray(parsed)) return [];
-    return parsed.map((m) => (m as { activity_id?: string }).activity_id ?? "").filter((id) =>
-      id !== ""
-    );
-  } catch {
-    return [];
   }
 }

@@ -70,6 +70,22 @@ export function activityIdOf(n: ReceivedNotification): string {
   return typeof id === "string" ? id : "";
 }
 
+/**
+ * The `activity_id`s of an inbox listing (a tool result's text: a JSON array of messages),
+ * in order; [] when the text is not such a list.
+ */
+export function activityIdsOf(text: string): string[] {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (!Array.isArray(parsed)) return [];
+    return parsed.map((m) => (m as { activity_id?: string }).activity_id ?? "").filter((id) =>
+      id !== ""
+    );
+  } catch {
+    return [];
+  }
+}
+
 /** Collects the channel pushes of one client from now on. */
 export class ChannelCollector {
   /** Every push received, oldest first. */

@@ -64,6 +64,7 @@ import { acquireInboxLock, type InboxLock } from "./lock.ts";
 import type { Logger } from "../log.ts";
 import { ownerCheck, setAsideForeignJournal } from "./journal_owner.ts";
 import { SeenIds } from "./seen.ts";
+import { cutCodePoints, sanitiseText } from "../text.ts";
 
 export type { InboxCursor } from "./cursor.ts";
 export type { SeenId } from "./journal.ts";
@@ -328,8 +329,9 @@ export class DurableInbox {
       for (const msg of batch.messages) {
         if (msg.activity_id === "") {
           // Cannot be deduped, popped or stored; the row parser should never produce one.
+          // Peer text in a log line: the one sanitiser, cut by code points (lib/text.ts).
           this.#log.warn("inbox refused a message without an activity id", {
-            text: msg.text.slice(0, 200),
+            text: sanitiseText(cutCodePoints(msg.text, 200), { oneLine: true }),
           });
         } else if (isNew(msg.activity_id)) {
           if (queued.length >= room) break;

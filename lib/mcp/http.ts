@@ -180,13 +180,7 @@ export class McpHttpHandler {
     const body = parsed.value;
     const sessionId = req.headers.get("mcp-session-id");
     if (sessionId === null) {
-      if (!isInitialize(body)) {
-        return rpcError(
-          400,
-          JSONRPC_ERROR.INVALID_REQUEST,
-          "Bad Request: Mcp-Session-Id header is required (start with initialize)",
-        );
-      }
+      if (!isInitialize(body)) return noSessionId(" (start with initialize)");
       return await this.#open(body, mode);
     }
     const session = this.#touch(sessionId);
@@ -203,13 +197,7 @@ export class McpHttpHandler {
       );
     }
     const sessionId = req.headers.get("mcp-session-id");
-    if (sessionId === null) {
-      return rpcError(
-        400,
-        JSONRPC_ERROR.INVALID_REQUEST,
-        "Bad Request: Mcp-Session-Id header is required",
-      );
-    }
+    if (sessionId === null) return noSessionId();
     const session = this.#touch(sessionId);
     if (session === undefined) return noSession();
     return session.transport.openGetStream(sessionHeaders(sessionId)) ??
@@ -218,13 +206,7 @@ export class McpHttpHandler {
 
   async #delete(req: Request): Promise<Response> {
     const sessionId = req.headers.get("mcp-session-id");
-    if (sessionId === null) {
-      return rpcError(
-        400,
-        JSONRPC_ERROR.INVALID_REQUEST,
-        "Bad Request: Mcp-Session-Id header is required",
-      );
-    }
+    if (sessionId === null) return noSessionId();
     const session = this.#sessions.get(sessionId);
     if (session === undefined) return noSession();
     this.#opts.log.info("MCP HTTP session ended by the client", { session: sessionId });
@@ -326,6 +308,15 @@ function isInitialize(body: unknown): boolean {
 
 function sessionHeaders(id: string): Headers {
   return new Headers({ "mcp-session-id": id });
+}
+
+/** 400 for a request without the Mcp-Session-Id header; `hint` is appended to the message. */
+function noSessionId(hint = ""): Response {
+  return rpcError(
+    400,
+    JSONRPC_ERROR.INVALID_REQUEST,
+    `Bad Request: Mcp-Session-Id header is required${hint}`,
+  );
 }
 
 function noSession(): Response {

@@ -337,6 +337,22 @@ Deno.test("inbox: a message without an activity id is refused with a warning, th
   });
 });
 
+Deno.test("inbox: the warning about a message without an activity id quotes its text cut whole and sanitised", async () => {
+  await withTempDir(async (dir) => {
+    const captured = captureLog("warn");
+    const inbox = await openInbox(dir, { log: captured });
+    // A bidi override, 198 letters, then an emoji: cutting at 200 UTF-16 units would split
+    // its surrogate pair.
+    const text = "\u202E" + "a".repeat(198) + "\u{1F600}tail";
+    await inbox.accept({ messages: [{ ...msg(1), activity_id: "", text }], skipped: [] });
+    const logged = captured.text();
+    assertStringIncludes(logged, "without an activity id");
+    assert(!/\\ud83d/i.test(logged), `a lone surrogate was logged: ${logged}`);
+    assert(!logged.includes("\u202E"), "the bidi override was logged");
+    await inbox.close();
+  });
+});
+
 Deno.test("inbox: a second opener of the same inbox is refused until the first closes", async () => {
   await withTempDir(async (dir) => {
     const first = await openInbox(dir, {});
