@@ -109,6 +109,24 @@ export function requireUuid(raw: unknown, what: string): string {
   return id;
 }
 
+/** RFC 3339 with a zone, as the platform's `before_ts` filters accept it (Go's time.RFC3339). */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/**
+ * `raw` when it is an RFC 3339 time with a zone; throws RangeError naming `what` otherwise,
+ * before a value the platform would refuse goes into a query.
+ */
+export function requireRfc3339(raw: string, what: string): string {
+  if (!RFC3339.test(raw)) {
+    throw new RangeError(
+      `${what} must be an RFC 3339 time such as 2026-05-01T10:00:00Z: got "${
+        cutCodePoints(raw, 40)
+      }"`,
+    );
+  }
+  return raw;
+}
+
 /**
  * True when the call got no answer at all (timeout, refused, DNS): the only failures worth
  * retrying. HTTP and JSON-RPC errors are answers, and so are false here.
