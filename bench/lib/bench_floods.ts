@@ -5,9 +5,9 @@
  * simultaneous tool calls, and with a host that stops reading stdout while 2,000 calls with
  * 400 KB answers are made; plus the most requests the platform saw at once.
  */
-import type { McpClient } from "./mcp_client.ts";
+import type { McpClient, ToolCallResult } from "./mcp_client.ts";
 import { openSession, sleep, waitForPolls } from "./session.ts";
-import { ACTIVITY_ROUTE, startSimulator } from "./simulator.ts";
+import { ACTIVITY_ROUTE, type Simulator, startSimulator } from "./simulator.ts";
 
 const MB = 1_000_000;
 /** The issue's figures: 300 MB per tool answer, 400 MB for the feed. */
@@ -69,44 +69,30 @@ async function settleIdle(client: McpClient): Promise<number> {
 }
 
 /**
- * The huge-answer flood: `calls` tool calls (half list_peers, half get_workspace_info) whose
- * platform answers are 300 MB each, while the feed answers 400 MB to every poll.
+ * One flood on `sim` (closed at the end): opens a session with `sessionEnv`, waits for the
+ * first poll and idle RSS, then with `setFlooding(true)` makes `calls` simultaneous calls
+ * (`callAt(client, i)`) while sampling RSS, and reports after 1.5 s of calm.
  */
-export async function measureHugeAnswers(
+async function runFlood(
+  sim: Simulator,
+  sessionEnv: Record<string, string>,
   calls: number,
-  childEnv: Record<string, string>,
+  callAt: (client: McpClient, i: number) => Promise<ToolCallResult>,
+  setFlooding: (isFlooding: boolean) => void,
 ): Promise<FloodResult> {
-  let isFlooding = false;
-  const sim = await startSimulator({
-    workspaceName: "bench",
-    programEnv: childEnv,
-    intercept: (req, route) => {
-      if (!isFlooding || req.method !== "GET") return null;
-      if (route === ACTIVITY_ROUTE) return hugeBody(FEED_ANSWER_BYTES);
-      if (route === "GET /registry/:id/peers" || route === "GET /workspaces/:id") {
-        return hugeBody(TOOL_ANSWER_BYTES);
-      }
-      return null;
-    },
-  });
   try {
-    const client = await openSession(sim, { MOLECULE_MCP_POLL_INTERVAL_SECS: "1" });
+    const client = await openSession(sim, sessionEnv);
     try {
       await waitForPolls(sim);
       const idleMiB = await settleIdle(client);
-      isFlooding = true;
+      setFlooding(true);
       sim.load.peakInFlight = sim.load.inFlight;
       const t0 = performance.now();
-      const all = Promise.all(
-        Array.from(
-          { length: calls },
-          (_, i) => client.callTool(i % 2 === 0 ? "list_peers" : "get_workspace_info", {}),
-        ),
-      );
+      const all = Promise.all(Array.from({ length: calls }, (_, i) => callAt(client, i)));
       const peakMiB = await peakRssWhile(client, all);
       const results = await all;
       const elapsedMs = performance.now() - t0;
-      isFlooding = false;
+      setFlooding(false);
       await sleep(1_500);
       const errors = results.filter((r) => r.isError);
       return {
@@ -127,6 +113,36 @@ export async function measureHugeAnswers(
   }
 }
 
+/**
+ * The huge-answer flood: `calls` tool calls (half list_peers, half get_workspace_info) whose
+ * platform answers are 300 MB each, while the feed answers 400 MB to every poll.
+ */
+export async function measureHugeAnswers(
+  calls: number,
+  childEnv: Record<string, string>,
+): Promise<FloodResult> {
+  let isFlooding = false;
+  const sim = await startSimulator({
+    workspaceName: "bench",
+    programEnv: childEnv,
+    intercept: (req, route) => {
+      if (!isFlooding || req.method !== "GET") return null;
+      if (route === ACTIVITY_ROUTE) return hugeBody(FEED_ANSWER_BYTES);
+      if (route === "GET /registry/:id/peers" || route === "GET /workspaces/:id") {
+        return hugeBody(TOOL_ANSWER_BYTES);
+      }
+      return null;
+    },
+  });
+  return await runFlood(
+    sim,
+    { MOLECULE_MCP_POLL_INTERVAL_SECS: "1" },
+    calls,
+    (client, i) => client.callTool(i % 2 === 0 ? "list_peers" : "get_workspace_info", {}),
+    (on) => (isFlooding = on),
+  );
+}
+
 /** The call flood: `calls` simultaneous get_workspace_info calls, each answer held 20 ms. */
 export async function measureCallFlood(
   calls: number,
@@ -142,39 +158,13 @@ export async function measureCallFlood(
       return null;
     },
   });
-  try {
-    const client = await openSession(sim);
-    try {
-      await waitForPolls(sim);
-      const idleMiB = await settleIdle(client);
-      isFlooding = true;
-      sim.load.peakInFlight = sim.load.inFlight;
-      const t0 = performance.now();
-      const all = Promise.all(
-        Array.from({ length: calls }, () => client.callTool("get_workspace_info", {})),
-      );
-      const peakMiB = await peakRssWhile(client, all);
-      const results = await all;
-      const elapsedMs = performance.now() - t0;
-      isFlooding = false;
-      await sleep(1_500);
-      const errors = results.filter((r) => r.isError);
-      return {
-        idleMiB,
-        peakMiB,
-        afterMiB: (await client.rssMiB()) ?? 0,
-        calls,
-        errors: errors.length,
-        sampleError: errors[0]?.text.slice(0, 110) ?? "",
-        peakInFlight: sim.load.peakInFlight,
-        elapsedMs,
-      };
-    } finally {
-      await client.close();
-    }
-  } finally {
-    await sim.close();
-  }
+  return await runFlood(
+    sim,
+    {},
+    calls,
+    (client) => client.callTool("get_workspace_info", {}),
+    (on) => (isFlooding = on),
+  );
 }
 
 /**

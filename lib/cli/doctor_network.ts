@@ -15,6 +15,7 @@ import { createPlatformClient, type PlatformClient } from "../platform/client.ts
 import { CursorGoneError } from "../platform/http.ts";
 import { type Fetch, isUntrustedCertificateError } from "../platform/http_client.ts";
 import type { WorkspaceLookup } from "../platform/peers.ts";
+import { cutCodePoints } from "../text.ts";
 import type { CheckResult } from "./doctor_result.ts";
 
 /** Each network step's time limit: the whole run stays within a few seconds. */
@@ -400,7 +401,7 @@ function causeChain(err: PlatformError): string {
     parts.push(cur.message);
     cur = cur.cause;
   }
-  return Array.from(parts.filter((p) => p !== "").join(": ")).slice(0, 400).join("");
+  return cutCodePoints(parts.filter((p) => p !== "").join(": "), 400);
 }
 
 /** Plain http:// is fine on this machine only; elsewhere the token travels in clear text. */

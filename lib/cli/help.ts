@@ -173,7 +173,7 @@ export function usageText(version: string): string {
     "",
     "Exit codes:",
     ...table([
-      [String(EXIT.OK), "stdin closed, normal end"],
+      [String(EXIT.OK), "normal end: stdin closed (with --http: SIGINT or SIGTERM)"],
       [String(EXIT.BUG), "internal error (a bug: please report it)"],
       [String(EXIT.CONFIG), "configuration problem (printed on stderr)"],
       [String(EXIT.TOKEN_REJECTED), "the platform rejected the token (every token, with"],

@@ -18,6 +18,7 @@
  *   that sends another supported revision than it negotiated is not refused.
  */
 import type { Clock } from "../clock.ts";
+import { isRecord } from "../json_object.ts";
 import type { Logger } from "../log.ts";
 import { errorResponse, JSONRPC_ERROR, parseJson } from "./jsonrpc.ts";
 import { checkRequest, type GuardSettings } from "./http_guard.ts";
@@ -302,8 +303,7 @@ function replyMode(accept: string | null): ReplyMode | null {
 }
 
 function isInitialize(body: unknown): boolean {
-  return typeof body === "object" && body !== null && !Array.isArray(body) &&
-    "method" in body && body.method === "initialize";
+  return isRecord(body) && body.method === "initialize";
 }
 
 function sessionHeaders(id: string): Headers {

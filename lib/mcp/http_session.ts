@@ -20,6 +20,7 @@ import { isRecord } from "../json_object.ts";
 import type { Logger } from "../log.ts";
 import type { JsonRpcTransport, MessageHandler, WireMessage } from "./jsonrpc.ts";
 import { DEFAULT_SSE_QUEUE_BYTES, SseStream } from "./sse_stream.ts";
+import { wellFormedJson } from "./stdio.ts";
 
 /** How a POST wants its replies. */
 export type ReplyMode = "sse" | "json";
@@ -270,14 +271,7 @@ function jsonResponse(
 ): Response {
   headers.set("content-type", "application/json");
   const body = replies.length === 1 ? replies[0] : replies.flat();
-  return new Response(wellFormedBody(body), { status: 200, headers });
-}
-
-function wellFormedBody(body: unknown): string {
-  return JSON.stringify(
-    body,
-    (_key, value: unknown) => typeof value === "string" ? value.toWellFormed() : value,
-  );
+  return new Response(wellFormedJson(body), { status: 200, headers });
 }
 
 function isNotificationMessage(message: WireMessage): boolean {

@@ -9,7 +9,7 @@
  * default, examples. Any other keyword would be silently unchecked, so `schemaProblems`
  * lists it and the server refuses such a tool at construction.
  */
-import { cutCodePoints } from "../text.ts";
+import { codePointLength, cutCodePoints } from "../text.ts";
 import { isRecord } from "../json_object.ts";
 
 /** JSON Schema type names. */
@@ -115,7 +115,7 @@ function checkNumber(schema: JsonSchema, value: number, where: string): string[]
 
 function checkString(schema: JsonSchema, value: string, where: string): string[] {
   const problems: string[] = [];
-  const length = [...value].length;
+  const length = codePointLength(value);
   if (schema.minLength !== undefined && length < schema.minLength) {
     problems.push(
       `${where} must be at least ${plural(schema.minLength, "character")} long: got ${length}`,

@@ -3,7 +3,6 @@
  * POST /workspaces/:self/chat/uploads whose answer becomes notify's attachments (contract §7,
  * §16). Reading files from disk and picking MIME types is the send_message_to_user tool's job.
  */
-import { cutCodePoints, ELLIPSIS } from "../text.ts";
 import { isRecord } from "../json_object.ts";
 import { PlatformError } from "../errors.ts";
 import {
@@ -71,9 +70,8 @@ export async function notifyUser(
     opts: args.opts,
   });
   if (!isOk(answer) && isRecord(answer.body) && answer.body.error === "talk_to_user_disabled") {
-    const hint = typeof answer.body.hint === "string"
-      ? ` (${cutCodePoints(answer.body.hint, 200, ELLIPSIS)})`
-      : "";
+    // The platform's text: through the one sanitiser and cutter, like every error detail.
+    const hint = typeof answer.body.hint === "string" ? ` (${truncate(answer.body.hint)})` : "";
     throw new TalkToUserDisabledError(endpoint, answer.status, {
       next: "chat with the user is turned off for this agent; send the update to a parent " +
         `workspace that can reach the user${hint}`,

@@ -5,9 +5,8 @@
  * is the chat_history tool's job.
  */
 import { isRecord } from "../json_object.ts";
-import { cutCodePoints } from "../text.ts";
 import { expectArray, expectOk } from "./answer.ts";
-import { type CallOptions, type PlatformHttp, requireUuid } from "./http.ts";
+import { type CallOptions, type PlatformHttp, requireRfc3339, requireUuid } from "./http.ts";
 import { ACTIVITY_MAX_BODY_BYTES } from "./registry.ts";
 
 /** What chat_history asks for. */
@@ -21,7 +20,6 @@ export interface HistoryQuery {
 }
 
 const HISTORY_TIMEOUT_MS = 10_000;
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
 /**
  * The raw rows exchanged with `peerId`, newest first as the platform sends them. A platform
@@ -41,13 +39,7 @@ export async function listPeerHistory(
   }
   const params = new URLSearchParams({ peer_id: peerId, limit: String(query.limit) });
   if (query.beforeTs !== undefined) {
-    if (!RFC3339.test(query.beforeTs)) {
-      throw new RangeError(
-        `before_ts must be an RFC 3339 time such as 2026-05-01T10:00:00Z: got ` +
-          `"${cutCodePoints(query.beforeTs, 40)}"`,
-      );
-    }
-    params.set("before_ts", query.beforeTs);
+    params.set("before_ts", requireRfc3339(query.beforeTs, "before_ts"));
   }
   const endpoint = "GET /workspaces/:id/activity";
   const answer = await http.request({

@@ -109,6 +109,24 @@ export function requireUuid(raw: unknown, what: string): string {
   return id;
 }
 
+/** RFC 3339 with a zone, as the platform's `before_ts` filters accept it (Go's time.RFC3339). */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/**
+ * `raw` when it is an RFC 3339 time with a zone; throws RangeError naming `what` otherwise,
+ * before a value the platform would refuse goes into a query.
+ */
+export function requireRfc3339(raw: string, what: string): string {
+  if (!RFC3339.test(raw)) {
+    throw new RangeError(
+      `${what} must be an RFC 3339 time such as 2026-05-01T10:00:00Z: got "${
+        cutCodePoints(raw, 40)
+      }"`,
+    );
+  }
+  return raw;
+}
+
 /**
  * True when the call got no answer at all (timeout, refused, DNS): the only failures worth
  * retrying. HTTP and JSON-RPC errors are answers, and so are false here.
@@ -323,11 +341,7 @@ export class PlatformHttp {
       caller?.removeEventListener("abort", onCallerAbort);
       await timer;
       if (!(err instanceof TypeError)) throw err;
-      // Deno's message quotes the refused header value (the token): never pass it on.
-      throw new PlatformError(endpoint, 0, {
-        next: NEXT_BAD_HEADER,
-        detail: "the request could not be built: a header value was refused",
-      });
+      throw badHeaderError(endpoint);
     }
     try {
       for (let redirects = 0;; redirects++) {
@@ -345,16 +359,9 @@ export class PlatformHttp {
       if (err instanceof DownloadWriteError) throw err; // ours, not the platform's
       if (caller?.aborted && !timedOut) throw caller.reason;
       if (err instanceof PlatformError) throw err; // an answer we refuse: already explained
-      const raw = timedOut
-        ? `no answer within ${Math.round(timeoutMs / 1000)} s`
-        : describeCause(err);
-      // No request header value ever goes into an error text (a fetch error may quote one).
-      const detail = scrubHeaderValues(raw, this.#credentialValues());
-      this.#deps.log.debug("platform call got no answer", { endpoint, detail });
-      // A TLS-inspecting proxy re-signs traffic with a private CA: say how to trust it.
-      const next = isUntrustedCertificateError(err) ? NEXT_UNTRUSTED_CERT : NEXT_UNREACHABLE;
-      const cause = detail === raw ? err : new Error(detail);
-      throw new PlatformError(endpoint, 0, { next, detail, cause });
+      const noAnswer = this.#noAnswerError(endpoint, err, timedOut ? timeoutMs : undefined);
+      this.#deps.log.debug("platform call got no answer", { endpoint, detail: noAnswer.detail });
+      throw noAnswer;
     } finally {
       stopTimer.abort();
       caller?.removeEventListener("abort", onCallerAbort);
@@ -437,21 +444,9 @@ export class PlatformHttp {
       if (signal.aborted && !timedOut) throw signal.reason;
       if (!isBuilt) {
         if (!(err instanceof TypeError)) throw err;
-        throw new PlatformError(endpoint, 0, {
-          next: NEXT_BAD_HEADER,
-          detail: "the request could not be built: a header value was refused",
-        });
+        throw badHeaderError(endpoint);
       }
-      const raw = timedOut
-        ? `no answer within ${Math.round(spec.timeoutMs / 1000)} s`
-        : describeCause(err);
-      const detail = scrubHeaderValues(raw, this.#credentialValues());
-      const next = isUntrustedCertificateError(err) ? NEXT_UNTRUSTED_CERT : NEXT_UNREACHABLE;
-      throw new PlatformError(endpoint, 0, {
-        next,
-        detail,
-        cause: detail === raw ? err : new Error(detail),
-      });
+      throw this.#noAnswerError(endpoint, err, timedOut ? spec.timeoutMs : undefined);
     } finally {
       stopTimer.abort();
       if (!isOpen) signal.removeEventListener("abort", onAbort);
@@ -505,6 +500,25 @@ export class PlatformHttp {
       method: isNowGet ? "GET" : hop.method,
       hasBody: hop.hasBody && !isNowGet,
     };
+  }
+
+  /**
+   * The PlatformError (status 0) of a call that got no answer: `err` is what fetch or the
+   * abort threw, `timedOutMs` the timeout when it ran out. No request header value ever goes
+   * into its text (a fetch error may quote one).
+   */
+  #noAnswerError(endpoint: string, err: unknown, timedOutMs: number | undefined): PlatformError {
+    const raw = timedOutMs !== undefined
+      ? `no answer within ${Math.round(timedOutMs / 1000)} s`
+      : describeCause(err);
+    const detail = scrubHeaderValues(raw, this.#credentialValues());
+    // A TLS-inspecting proxy re-signs traffic with a private CA: say how to trust it.
+    const next = isUntrustedCertificateError(err) ? NEXT_UNTRUSTED_CERT : NEXT_UNREACHABLE;
+    return new PlatformError(endpoint, 0, {
+      next,
+      detail,
+      cause: detail === raw ? err : new Error(detail),
+    });
   }
 
   /**
@@ -583,6 +597,17 @@ interface Hop {
 
 const NEXT_REDIRECT_ELSEWHERE = "check PLATFORM_URL: it should be the platform API's own " +
   "address, not a page or proxy that redirects elsewhere";
+
+/**
+ * The PlatformError of a request whose headers Headers/Request refused. Deno's TypeError
+ * quotes the refused value (the token), so it is never passed on.
+ */
+function badHeaderError(endpoint: string): PlatformError {
+  return new PlatformError(endpoint, 0, {
+    next: NEXT_BAD_HEADER,
+    detail: "the request could not be built: a header value was refused",
+  });
+}
 
 /** A redirect target for errors and logs: its origin only, never the path or query. */
 function describeOrigin(url: URL): string {

@@ -3,7 +3,6 @@
  * (contract §2, §3, §5, §6). What to do with their answers (escalation, cursor handling) is
  * left to workspace/registration.ts and the inbox poller.
  */
-import { cutCodePoints } from "../text.ts";
 import {
   answerDetail,
   expectArray,
@@ -15,7 +14,13 @@ import {
 } from "./answer.ts";
 import { PlatformError } from "../errors.ts";
 import type { Answer } from "./answer.ts";
-import { type CallOptions, CursorGoneError, type PlatformHttp, requireUuid } from "./http.ts";
+import {
+  type CallOptions,
+  CursorGoneError,
+  type PlatformHttp,
+  requireRfc3339,
+  requireUuid,
+} from "./http.ts";
 
 /** The agent card sent on register (contract §2). */
 export interface AgentCard {
@@ -109,7 +114,6 @@ const REPORT_TIMEOUT_MS = 5_000;
  * 50 MB. 64 MiB admits that page; past it the poller asks for smaller pages (inbox/poller.ts).
  */
 export const ACTIVITY_MAX_BODY_BYTES = 64 * 1024 * 1024;
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
 /** POST /registry/register as a poll-mode workspace with no URL. */
 export async function registerWorkspace(
@@ -273,12 +277,7 @@ function activityParams(query: ActivityQuery): URLSearchParams {
     params.set("limit", String(query.limit));
   }
   if (query.beforeTs !== undefined) {
-    if (!RFC3339.test(query.beforeTs)) {
-      throw new RangeError(
-        `beforeTs must be an RFC 3339 time: got "${cutCodePoints(query.beforeTs, 40)}"`,
-      );
-    }
-    params.set("before_ts", query.beforeTs);
+    params.set("before_ts", requireRfc3339(query.beforeTs, "beforeTs"));
   }
   return params;
 }

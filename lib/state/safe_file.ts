@@ -145,10 +145,7 @@ export async function openStateFile(
     throw err;
   }
   try {
-    const opened = await file.stat();
-    if (!opened.isFile || opened.dev !== info.dev || opened.ino !== info.ino) {
-      throw new UnsafeStateFileError(path, "swapped", "was replaced while it was being opened");
-    }
+    await assertSameFile(file, info, path);
   } catch (err) {
     file.close();
     throw err;
@@ -188,13 +185,22 @@ export async function readNamedFile(path: string, maxBytes: number): Promise<Uin
   }
   const file = await Deno.open(path, { read: true });
   try {
-    const opened = await file.stat();
-    if (!opened.isFile || opened.dev !== info.dev || opened.ino !== info.ino) {
-      throw new UnsafeStateFileError(path, "swapped", "was replaced while it was being opened");
-    }
+    await assertSameFile(file, info, path);
     return await readAtMost(file, path, maxBytes);
   } finally {
     file.close();
+  }
+}
+
+/**
+ * Throws UnsafeStateFileError "swapped" unless the open handle `file` is the regular file
+ * `info` described (same device and inode): the name was replaced between the check and the
+ * open otherwise.
+ */
+async function assertSameFile(file: Deno.FsFile, info: Deno.FileInfo, path: string) {
+  const opened = await file.stat();
+  if (!opened.isFile || opened.dev !== info.dev || opened.ino !== info.ino) {
+    throw new UnsafeStateFileError(path, "swapped", "was replaced while it was being opened");
   }
 }
 

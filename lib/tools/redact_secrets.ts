@@ -6,6 +6,7 @@
  * masks secret-shaped strings. It is a safety net, not a guarantee: it errs towards masking.
  */
 import { secretForms } from "../redact.ts";
+import { codePointLength } from "../text.ts";
 import {
   GENERIC_LONG_CHARS,
   GENERIC_MIN_ENTROPY,
@@ -71,7 +72,7 @@ export function shannonEntropy(text: string): number {
   const counts = new Map<string, number>();
   for (const char of text) counts.set(char, (counts.get(char) ?? 0) + 1);
   let bits = 0;
-  const n = [...text].length;
+  const n = codePointLength(text);
   for (const c of counts.values()) bits -= (c / n) * Math.log2(c / n);
   return bits;
 }

@@ -6,6 +6,7 @@
 import { isRecord } from "../json_object.ts";
 import type { ToolDeps } from "./context.ts";
 import { toolError, toolJson, type ToolSpec } from "../mcp/tool_spec.ts";
+import { utf8Length } from "../mcp/result_cap.ts";
 
 /** Largest card accepted, as JSON bytes: a card is a few fields, not a document. */
 export const MAX_CARD_BYTES = 64 * 1024;
@@ -57,7 +58,7 @@ export const updateAgentCard: ToolSpec<ToolDeps> = {
         "set card.name to the display name the canvas should show",
       );
     }
-    const size = new TextEncoder().encode(JSON.stringify(card)).length;
+    const size = utf8Length(JSON.stringify(card));
     if (size > MAX_CARD_BYTES) {
       return toolError(
         `card is ${size} bytes of JSON, over the ${MAX_CARD_BYTES}-byte limit`,

@@ -20,12 +20,7 @@ import {
 } from "../fakes/fake_platform.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 import { makeFifo } from "../fakes/special_files.ts";
-
-const REAL_HTTP: HttpClientDeps = {
-  readTextFile: (path) => Deno.readTextFileSync(path),
-  createHttpClient: (options) => Deno.createHttpClient(options),
-  fetch: (req, init) => fetch(req, init),
-};
+import { REAL_HTTP } from "../fakes/real_http.ts";
 
 function envOf(values: Record<string, string>): Env {
   return readEnv((name) => values[name]);

@@ -11,16 +11,11 @@ import { runInstall } from "../../lib/cli/install.ts";
 import { serverNameFor } from "../../lib/cli/install_hosts.ts";
 import { systemClock } from "../../lib/clock.ts";
 import { readEnv } from "../../lib/config.ts";
-import type { HttpClientDeps } from "../../lib/platform/http_client.ts";
 import { createFakePlatform } from "../fakes/fake_platform.ts";
 import { REPO_ROOT } from "../fakes/spawn.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
+import { REAL_HTTP } from "../fakes/real_http.ts";
 
-const REAL_HTTP: HttpClientDeps = {
-  readTextFile: (path) => Deno.readTextFileSync(path),
-  createHttpClient: (options) => Deno.createHttpClient(options),
-  fetch: (req, init) => fetch(req, init),
-};
 const FIXTURES = `${REPO_ROOT}tests/fixtures/hosts`;
 const PROGRAM = { command: "/opt/molecule/bin/molecule-mcp", args: [] };
 

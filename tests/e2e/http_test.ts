@@ -4,37 +4,9 @@
  */
 import { UPSTREAM_TOOL_NAMES } from "../fakes/tool_names.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
 import { spawnProgram } from "../fakes/spawn.ts";
 import { Client, StreamableHTTPClientTransport } from "../fakes/sdk.ts";
-import { withTempDir } from "../fakes/temp_dir.ts";
-
-interface Served {
-  platform: FakePlatform;
-  me: { id: string; token: string };
-  env: Record<string, string>;
-}
-
-async function withServedPlatform(fn: (s: Served) => Promise<void>): Promise<void> {
-  await withTempDir(async (dir) => {
-    const platform = createFakePlatform();
-    const me = platform.addWorkspace({ delivery_mode: "poll", name: "me" });
-    const served = await platform.serve();
-    const env = {
-      WORKSPACE_ID: me.id,
-      PLATFORM_URL: served.url,
-      MOLECULE_WORKSPACE_TOKEN: me.token,
-      CONFIGS_DIR: dir,
-      MOLECULE_MCP_POLL_INTERVAL_SECS: "1",
-      MOLECULE_MCP_VERBOSE: "1",
-    };
-    try {
-      await fn({ platform, me, env });
-    } finally {
-      await served.close();
-    }
-  });
-}
+import { withServedPlatform } from "../fakes/served_platform.ts";
 
 /** A port free right now on 127.0.0.1. */
 function freePort(): number {

@@ -4,42 +4,10 @@
  */
 import { UPSTREAM_TOOL_NAMES } from "../fakes/tool_names.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
 import { programCommand, spawnProgram } from "../fakes/spawn.ts";
 import { Client, StdioClientTransport } from "../fakes/sdk.ts";
 import { RpcSession } from "../fakes/rpc_session.ts";
-import { withTempDir } from "../fakes/temp_dir.ts";
-
-interface Served {
-  platform: FakePlatform;
-  url: string;
-  me: { id: string; token: string };
-  peer: { id: string; token: string };
-  dir: string;
-  env: Record<string, string>;
-}
-
-async function withServedPlatform(fn: (s: Served) => Promise<void>): Promise<void> {
-  await withTempDir(async (dir) => {
-    const platform = createFakePlatform();
-    const me = platform.addWorkspace({ delivery_mode: "poll", name: "me" });
-    const peer = platform.addWorkspace({ delivery_mode: "poll", name: "peer" });
-    const served = await platform.serve();
-    const env = {
-      WORKSPACE_ID: me.id,
-      PLATFORM_URL: served.url,
-      MOLECULE_WORKSPACE_TOKEN: me.token,
-      CONFIGS_DIR: dir,
-      MOLECULE_MCP_POLL_INTERVAL_SECS: "1",
-      MOLECULE_MCP_VERBOSE: "1",
-    };
-    try {
-      await fn({ platform, url: served.url, me, peer, dir, env });
-    } finally {
-      await served.close();
-    }
-  });
-}
+import { withServedPlatform } from "../fakes/served_platform.ts";
 
 Deno.test("e2e: the SDK client completes the handshake and lists the platform tools", async () => {
   await withServedPlatform(async ({ env }) => {

@@ -1,11 +1,14 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { DurableInbox } from "../../lib/inbox/inbox.ts";
 import { parseCursor } from "../../lib/inbox/cursor.ts";
 import type { InboxMessage } from "../../lib/inbox/message.ts";
 import { captureLog } from "../fakes/log_capture.ts";
-import { ManualClock } from "../fakes/manual_clock.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
-import { TEST_CURSOR, TEST_JOURNAL, TEST_WORKSPACE_ID } from "../fakes/inbox_files.ts";
+import {
+  openTestInbox,
+  TEST_CURSOR,
+  TEST_JOURNAL,
+  TEST_WORKSPACE_ID,
+} from "../fakes/inbox_files.ts";
 
 const ROW_ID = "0b5e2c1a-7f3d-4c2b-9a8e-1d2c3b4a5f60";
 const ROW_AT = "2026-05-01T10:11:12.123456Z";
@@ -21,18 +24,9 @@ function msg(n: number): InboxMessage {
   };
 }
 
-function open(dir: string, log = captureLog()) {
-  return DurableInbox.open({
-    dir,
-    log: log.log,
-    clock: new ManualClock(),
-    workspaceId: TEST_WORKSPACE_ID,
-  });
-}
-
 Deno.test("inbox cursor: a saved cursor is back after a restart, in a 0600 JSON file", async () => {
   await withTempDir(async (dir) => {
-    const first = await open(dir);
+    const first = await openTestInbox(dir);
     assertEquals(first.cursor, null);
     await first.setCursor({ id: ROW_ID, created_at: ROW_AT });
     assertEquals(first.cursor, { id: ROW_ID, created_at: ROW_AT });
@@ -45,7 +39,7 @@ Deno.test("inbox cursor: a saved cursor is back after a restart, in a 0600 JSON 
       created_at: ROW_AT,
     });
     assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
-    const second = await open(dir);
+    const second = await openTestInbox(dir);
     assertEquals(second.cursor, { id: ROW_ID, created_at: ROW_AT });
     await second.close();
   });
@@ -67,7 +61,7 @@ Deno.test("inbox cursor: a cursor written for another workspace is set aside wit
       mode: 0o600,
     });
     const captured = captureLog("warn");
-    const inbox = await open(dir, captured);
+    const inbox = await openTestInbox(dir, captured);
     try {
       assertEquals(inbox.cursor, null);
       assertStringIncludes(captured.text(), "the inbox cursor file belongs to another workspace");
@@ -86,7 +80,7 @@ Deno.test("inbox cursor: a keyed cursor that names no workspace is set aside as 
   await withTempDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/${TEST_CURSOR}`, `${ROW_ID}\n`, { mode: 0o600 });
     const captured = captureLog("warn");
-    const inbox = await open(dir, captured);
+    const inbox = await openTestInbox(dir, captured);
     assertEquals(inbox.cursor, null);
     assertStringIncludes(captured.text(), "does not say which workspace it belongs to");
     assertStringIncludes(captured.text(), `${dir}/${TEST_CURSOR}.unverified-`);
@@ -99,7 +93,7 @@ Deno.test("inbox cursor: a corrupt cursor file means no cursor plus a warning, n
     await withTempDir(async (dir) => {
       await Deno.writeTextFile(`${dir}/${TEST_CURSOR}`, content);
       const captured = captureLog("warn");
-      const inbox = await open(dir, captured);
+      const inbox = await openTestInbox(dir, captured);
       assertEquals(inbox.cursor, null, `content ${JSON.stringify(content)}`);
       assertStringIncludes(captured.text(), "inbox cursor file is corrupt");
       assertStringIncludes(captured.text(), `${dir}/${TEST_CURSOR}`);
@@ -111,7 +105,7 @@ Deno.test("inbox cursor: a corrupt cursor file means no cursor plus a warning, n
 Deno.test("inbox cursor: a missing cursor file is a quiet first start", async () => {
   await withTempDir(async (dir) => {
     const captured = captureLog("debug");
-    const inbox = await open(dir, captured);
+    const inbox = await openTestInbox(dir, captured);
     assertEquals(inbox.cursor, null);
     assert(!captured.text().includes("cursor"));
     await inbox.close();
@@ -131,13 +125,13 @@ Deno.test("inbox cursor: parseCursor accepts a missing created_at and rejects a 
 
 Deno.test("inbox cursor: forgetting the cursor (after a 410) survives a restart", async () => {
   await withTempDir(async (dir) => {
-    const first = await open(dir);
+    const first = await openTestInbox(dir);
     await first.setCursor({ id: ROW_ID, created_at: ROW_AT });
     await first.forgetCursor();
     assertEquals(first.cursor, null);
     await first.forgetCursor();
     await first.close();
-    const second = await open(dir);
+    const second = await openTestInbox(dir);
     assertEquals(second.cursor, null);
     await second.close();
   });
@@ -148,7 +142,7 @@ Deno.test("inbox cursor: a failed cursor write only logs, once, and the cursor i
     // A non-empty directory where the file should be: the atomic rename fails, even as root.
     await Deno.mkdir(`${dir}/${TEST_CURSOR}/blocker`, { recursive: true });
     const captured = captureLog("info");
-    const inbox = await open(dir, captured);
+    const inbox = await openTestInbox(dir, captured);
     await inbox.setCursor({ id: ROW_ID, created_at: ROW_AT });
     await inbox.setCursor({ id: ROW_ID, created_at: ROW_AT });
     assertEquals(inbox.cursor, { id: ROW_ID, created_at: ROW_AT });
@@ -160,7 +154,7 @@ Deno.test("inbox cursor: a failed cursor write only logs, once, and the cursor i
     await inbox.setCursor({ id: ROW_ID, created_at: ROW_AT });
     assertStringIncludes(captured.text(), "inbox cursor file is written again");
     await inbox.close();
-    const reopened = await open(dir);
+    const reopened = await openTestInbox(dir);
     assertEquals(reopened.cursor, { id: ROW_ID, created_at: ROW_AT });
     await reopened.close();
   });
@@ -169,7 +163,7 @@ Deno.test("inbox cursor: a failed cursor write only logs, once, and the cursor i
 Deno.test("inbox cursor: a kill between the journal write and the cursor write replays nothing", async () => {
   await withTempDir(async (live) => {
     await withTempDir(async (afterKill) => {
-      const inbox = await open(live);
+      const inbox = await openTestInbox(live);
       const older = msg(1);
       await inbox.accept({ messages: [older], skipped: [] });
       await inbox.setCursor({ id: older.activity_id, created_at: older.created_at });
@@ -182,7 +176,7 @@ Deno.test("inbox cursor: a kill between the journal write and the cursor write r
       }
       await inbox.close();
 
-      const restarted = await open(afterKill);
+      const restarted = await openTestInbox(afterKill);
       assertEquals(restarted.cursor?.id, older.activity_id);
       const announced: InboxMessage[] = [];
       restarted.onArrived((msgs) => announced.push(...msgs));

@@ -3,13 +3,11 @@
  * bounded pieces, whatever the size of the state (the 10,000 × 100 KB figures are in the bench).
  */
 import { assert, assertEquals } from "../assert.ts";
-import { DurableInbox } from "../../lib/inbox/inbox.ts";
 import type { InboxMessage } from "../../lib/inbox/message.ts";
 import { encodeRecord, RECORD_TARGET_BYTES } from "../../lib/inbox/journal.ts";
 import { captureLog } from "../fakes/log_capture.ts";
-import { ManualClock } from "../fakes/manual_clock.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
-import { TEST_JOURNAL, TEST_WORKSPACE_ID } from "../fakes/inbox_files.ts";
+import { openTestInbox, TEST_JOURNAL, TEST_WORKSPACE_ID } from "../fakes/inbox_files.ts";
 
 const T0 = Date.UTC(2026, 4, 1, 10, 0, 0);
 const KB = 1000;
@@ -26,15 +24,6 @@ function msg(n: number, textBytes: number): InboxMessage {
     method: "message/send",
     created_at: new Date(T0 + n * 1000).toISOString(),
   };
-}
-
-function open(dir: string, log = captureLog()) {
-  return DurableInbox.open({
-    dir,
-    log: log.log,
-    clock: new ManualClock(),
-    workspaceId: TEST_WORKSPACE_ID,
-  });
 }
 
 /** Byte length of every line of the journal (the file read as bytes, never as one string). */
@@ -54,7 +43,7 @@ async function lineSizes(dir: string): Promise<number[]> {
 
 Deno.test("inbox journal: a large batch is stored as bounded records, never as one", async () => {
   await withTempDir(async (dir) => {
-    const inbox = await open(dir);
+    const inbox = await openTestInbox(dir);
     const batch = Array.from({ length: 40 }, (_, i) => msg(i + 1, 100 * KB));
     const { taken, queued } = await inbox.accept({ messages: batch, skipped: [] });
     assertEquals([taken, queued.length], [40, 40]);
@@ -67,19 +56,19 @@ Deno.test("inbox journal: a large batch is stored as bounded records, never as o
 
 Deno.test("inbox journal: compaction at restart writes bounded records and keeps every message", async () => {
   await withTempDir(async (dir) => {
-    const first = await open(dir);
+    const first = await openTestInbox(dir);
     for (let n = 1; n <= 60; n++) {
       await first.accept({ messages: [msg(n, 100 * KB)], skipped: [] });
     }
     await first.pop(msg(1, 0).activity_id);
     await first.close();
-    const second = await open(dir); // replays, then rewrites the live state
+    const second = await openTestInbox(dir); // replays, then rewrites the live state
     assertEquals(second.size, 59);
     const sizes = await lineSizes(dir);
     assert(sizes.every((n) => n <= MAX_LINE_BYTES), `line sizes ${sizes.join(",")}`);
     assert(sizes.length >= 5, `5.9 MB in ${sizes.length} line(s)`);
     await second.close();
-    const third = await open(dir);
+    const third = await openTestInbox(dir);
     assertEquals(third.peek(100).map((m) => m.activity_id), [
       ...Array.from({ length: 59 }, (_, i) => msg(i + 2, 0).activity_id),
     ]);
@@ -103,7 +92,7 @@ Deno.test("inbox journal: an older version's multi-MB lines spanning read chunks
       mode: 0o600,
     });
     const captured = captureLog("warn");
-    const inbox = await open(dir, captured);
+    const inbox = await openTestInbox(dir, captured);
     assertEquals(inbox.size, 89);
     assertEquals(inbox.hasSeen(msg(99, 0).activity_id), false);
     assertEquals(captured.lines, [], "a clean older journal loads without warnings");
@@ -112,7 +101,7 @@ Deno.test("inbox journal: an older version's multi-MB lines spanning read chunks
     await inbox.accept({ messages: [msg(100, 10)], skipped: [] });
     await inbox.close();
     await lineSizes(dir); // ends with a complete line
-    const again = await open(dir);
+    const again = await openTestInbox(dir);
     assertEquals(again.size, 90);
     await again.close();
   });
@@ -120,17 +109,17 @@ Deno.test("inbox journal: an older version's multi-MB lines spanning read chunks
 
 Deno.test("inbox journal: a clean journal of live messages is not rewritten at restart", async () => {
   await withTempDir(async (dir) => {
-    const first = await open(dir);
+    const first = await openTestInbox(dir);
     await first.accept({ messages: [msg(1, 10 * KB), msg(2, 10 * KB)], skipped: [] });
     await first.close();
     const path = `${dir}/${TEST_JOURNAL}`;
     const before = await Deno.stat(path);
-    const second = await open(dir);
+    const second = await openTestInbox(dir);
     await second.accept({ messages: [msg(3, 10 * KB)], skipped: [] });
     await second.close();
     const after = await Deno.stat(path);
     assertEquals(after.ino, before.ino, "appended to, not replaced");
-    const third = await open(dir);
+    const third = await openTestInbox(dir);
     assertEquals(third.size, 3);
     await third.close();
   });
@@ -139,10 +128,10 @@ Deno.test("inbox journal: a clean journal of live messages is not rewritten at r
 Deno.test("inbox journal: an empty journal file is rewritten with its owner before appends", async () => {
   await withTempDir(async (dir) => {
     await Deno.writeFile(`${dir}/${TEST_JOURNAL}`, new Uint8Array(), { mode: 0o600 });
-    const first = await open(dir);
+    const first = await openTestInbox(dir);
     await first.accept({ messages: [msg(1, 10)], skipped: [] });
     await first.close();
-    const second = await open(dir);
+    const second = await openTestInbox(dir);
     assertEquals(second.size, 1, "the message is served after a restart, not set aside");
     await second.close();
   });
@@ -150,7 +139,7 @@ Deno.test("inbox journal: an empty journal file is rewritten with its owner befo
 
 Deno.test("inbox journal: compaction on demand rewrites the live state in bounded records", async () => {
   await withTempDir(async (dir) => {
-    const inbox = await open(dir);
+    const inbox = await openTestInbox(dir);
     for (let n = 1; n <= 12; n++) {
       await inbox.accept({ messages: [msg(n, 100 * KB)], skipped: [] });
     }
@@ -160,7 +149,7 @@ Deno.test("inbox journal: compaction on demand rewrites the live state in bounde
     assertEquals(sizes.length, 1 + 6, "the owner, then one record per 100 KB message");
     assert(sizes.every((n) => n <= MAX_LINE_BYTES));
     await inbox.close();
-    const again = await open(dir);
+    const again = await openTestInbox(dir);
     assertEquals(again.size, 6);
     assert(again.hasSeen(msg(1, 0).activity_id));
     await again.close();

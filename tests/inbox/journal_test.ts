@@ -3,9 +3,8 @@ import { DurableInbox } from "../../lib/inbox/inbox.ts";
 import type { InboxMessage } from "../../lib/inbox/message.ts";
 import { encodeRecord, parseRecord } from "../../lib/inbox/journal.ts";
 import { captureLog } from "../fakes/log_capture.ts";
-import { ManualClock } from "../fakes/manual_clock.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
-import { TEST_JOURNAL, TEST_LOCK, TEST_WORKSPACE_ID } from "../fakes/inbox_files.ts";
+import { openTestInbox, TEST_JOURNAL, TEST_LOCK, TEST_WORKSPACE_ID } from "../fakes/inbox_files.ts";
 
 const T0 = Date.UTC(2026, 4, 1, 10, 0, 0);
 
@@ -22,15 +21,6 @@ function msg(n: number, text = `hello ${n}`): InboxMessage {
 
 function texts(inbox: DurableInbox): string[] {
   return inbox.peek(100_000).map((m) => m.text);
-}
-
-function open(dir: string, log = captureLog()) {
-  return DurableInbox.open({
-    dir,
-    log: log.log,
-    clock: new ManualClock(),
-    workspaceId: TEST_WORKSPACE_ID,
-  });
 }
 
 async function journalLines(dir: string): Promise<string[]> {
@@ -51,7 +41,7 @@ async function listDir(dir: string): Promise<string[]> {
 
 Deno.test("inbox journal: records are JSON lines in a 0600 file", async () => {
   await withTempDir(async (dir) => {
-    const inbox = await open(dir);
+    const inbox = await openTestInbox(dir);
     await inbox.accept({
       messages: [msg(1)],
       skipped: [{ id: msg(9).activity_id, created_at: msg(9).created_at }],
@@ -74,7 +64,7 @@ Deno.test("inbox journal: records are JSON lines in a 0600 file", async () => {
 
 Deno.test("inbox journal: a record torn by a kill is ignored quietly and the rest is kept", async () => {
   await withTempDir(async (dir) => {
-    const first = await open(dir);
+    const first = await openTestInbox(dir);
     await first.accept({ messages: [msg(1), msg(2)], skipped: [] });
     await first.close();
     const torn = encodeRecord({ op: "add", msgs: [msg(3)], seen: [] });
@@ -83,14 +73,14 @@ Deno.test("inbox journal: a record torn by a kill is ignored quietly and the res
     });
 
     const captured = captureLog("debug");
-    const second = await open(dir, captured);
+    const second = await openTestInbox(dir, captured);
     assertEquals(texts(second), ["hello 1", "hello 2"]);
     assertEquals(captured.lines.filter((l) => / (warn|error) /.test(l)), []);
     assertStringIncludes(captured.text(), "torn");
     // New records must not be glued onto the torn bytes: they survive one more restart.
     await second.accept({ messages: [msg(4)], skipped: [] });
     await second.close();
-    const third = await open(dir);
+    const third = await openTestInbox(dir);
     assertEquals(texts(third), ["hello 1", "hello 2", "hello 4"]);
     await third.close();
     assertEquals((await journalLines(dir)).every((l) => parseRecord(l) !== null), true);
@@ -99,12 +89,12 @@ Deno.test("inbox journal: a record torn by a kill is ignored quietly and the res
 
 Deno.test("inbox journal: a pop torn by a kill leaves the message pending", async () => {
   await withTempDir(async (dir) => {
-    const first = await open(dir);
+    const first = await openTestInbox(dir);
     await first.accept({ messages: [msg(1)], skipped: [] });
     await first.close();
     const torn = encodeRecord({ op: "pop", id: msg(1).activity_id });
     await Deno.writeTextFile(`${dir}/${TEST_JOURNAL}`, torn.slice(0, -2), { append: true });
-    const second = await open(dir);
+    const second = await openTestInbox(dir);
     assertEquals(texts(second), ["hello 1"]);
     await second.close();
   });
@@ -121,7 +111,7 @@ Deno.test("inbox journal: a damaged middle line is reported, set aside, and the 
     await Deno.writeTextFile(path, original);
 
     const captured = captureLog("warn");
-    const inbox = await open(dir, captured);
+    const inbox = await openTestInbox(dir, captured);
     assertEquals(texts(inbox), ["hello 1", "hello 2"]);
     const warning = captured.text();
     assertStringIncludes(warning, path);
@@ -135,7 +125,7 @@ Deno.test("inbox journal: a damaged middle line is reported, set aside, and the 
 
     await inbox.accept({ messages: [msg(3)], skipped: [] });
     await inbox.close();
-    const again = await open(dir, captured);
+    const again = await openTestInbox(dir, captured);
     assertEquals(texts(again), ["hello 1", "hello 2", "hello 3"]);
     assertEquals(await fileMode(path), 0o600);
     await again.close();
@@ -147,13 +137,13 @@ Deno.test("inbox journal: a garbage file is reported and set aside, and the inbo
     const path = `${dir}/${TEST_JOURNAL}`;
     await Deno.writeFile(path, new Uint8Array([0xff, 0xfe, 0x00, 0x0a, 0x80, 0x81, 0x0a, 0x41]));
     const captured = captureLog("warn");
-    const inbox = await open(dir, captured);
+    const inbox = await openTestInbox(dir, captured);
     assertEquals(inbox.size, 0);
     assertStringIncludes(captured.text(), "damaged lines");
     assertStringIncludes(captured.text(), 'lines="1,2,3"');
     await inbox.accept({ messages: [msg(1)], skipped: [] });
     await inbox.close();
-    const again = await open(dir);
+    const again = await openTestInbox(dir);
     assertEquals(texts(again), ["hello 1"]);
     await again.close();
   });
@@ -164,13 +154,13 @@ Deno.test("inbox journal: an unreadable journal is moved aside with a warning, n
     const path = `${dir}/${TEST_JOURNAL}`;
     await Deno.mkdir(path); // reading a directory fails on every platform, even as root
     const captured = captureLog("warn");
-    const inbox = await open(dir, captured);
+    const inbox = await openTestInbox(dir, captured);
     assertStringIncludes(captured.text(), "the inbox journal; set it aside");
     assertStringIncludes(captured.text(), `${path} is a directory`);
     assert((await listDir(dir)).some((n) => n.startsWith(`${TEST_JOURNAL}.corrupt-`)));
     await inbox.accept({ messages: [msg(1)], skipped: [] });
     await inbox.close();
-    const again = await open(dir);
+    const again = await openTestInbox(dir);
     assertEquals(texts(again), ["hello 1"]);
     await again.close();
   });
@@ -178,13 +168,13 @@ Deno.test("inbox journal: an unreadable journal is moved aside with a warning, n
 
 Deno.test("inbox journal: reopening compacts to the live state and keeps the file 0600", async () => {
   await withTempDir(async (dir) => {
-    const first = await open(dir);
+    const first = await openTestInbox(dir);
     for (let n = 1; n <= 40; n++) await first.accept({ messages: [msg(n)], skipped: [] });
     for (let n = 1; n <= 30; n++) await first.pop(msg(n).activity_id);
     await first.close();
     assertEquals((await journalLines(dir)).length, 71, "the workspace line, then 70 records");
 
-    const second = await open(dir);
+    const second = await openTestInbox(dir);
     const lines = await journalLines(dir);
     assert(lines.length <= 3, `expected a compact snapshot, got ${lines.length} lines`);
     assertEquals(parseRecord(lines[0]!), { op: "workspace", id: TEST_WORKSPACE_ID });
@@ -200,7 +190,7 @@ Deno.test("inbox journal: temp files left by a killed snapshot are removed at op
   await withTempDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/${TEST_JOURNAL}.0a1b2c3d.tmp`, "half a snapshot");
     await Deno.writeTextFile(`${dir}/unrelated.tmp`, "keep me");
-    const inbox = await open(dir);
+    const inbox = await openTestInbox(dir);
     await inbox.close();
     assertEquals(await listDir(dir), [TEST_LOCK, TEST_JOURNAL, "unrelated.tmp"].sort());
   });
@@ -209,7 +199,7 @@ Deno.test("inbox journal: temp files left by a killed snapshot are removed at op
 Deno.test("inbox journal: 10_000 messages accepted and popped leave a small journal", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/${TEST_JOURNAL}`;
-    const inbox = await open(dir);
+    const inbox = await openTestInbox(dir);
     const body = "x".repeat(400);
     let largest = 0;
     for (let page = 0; page < 100; page++) {
@@ -223,7 +213,7 @@ Deno.test("inbox journal: 10_000 messages accepted and popped leave a small jour
     assertEquals(inbox.size, 0);
     await inbox.close();
 
-    const reopened = await open(dir);
+    const reopened = await openTestInbox(dir);
     const size = (await Deno.stat(path)).size;
     // Only the seen ids of the last 30 minutes of row time (1 row per second) remain.
     assert(size < 256 * 1024, `journal is ${size} bytes after compaction`);
@@ -283,7 +273,7 @@ Deno.test("inbox journal: kill -9 mid-stream loses no accepted message and reviv
     assertEquals((await child.status).signal, "SIGKILL");
     await Deno.remove(script);
 
-    const inbox = await open(dir);
+    const inbox = await openTestInbox(dir);
     const pending = inbox.peek(100_000).map((m) => Number(m.text.slice(1)));
     const lastAccepted = Math.max(...acked.accepted);
     assert(acked.accepted.size >= 400, "the child ran");

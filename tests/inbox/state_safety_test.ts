@@ -7,21 +7,11 @@ import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import { HOSTILE_FILES } from "../fakes/special_files.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
-import { TEST_CURSOR, TEST_JOURNAL, TEST_LOCK, TEST_WORKSPACE_ID } from "../fakes/inbox_files.ts";
+import { openTestInbox, TEST_CURSOR, TEST_JOURNAL, TEST_LOCK } from "../fakes/inbox_files.ts";
 
 const JOURNAL = TEST_JOURNAL;
 const CURSOR = TEST_CURSOR;
 const LOCK = TEST_LOCK;
-
-function open(dir: string, log = captureLog(), uid?: number) {
-  return DurableInbox.open({
-    dir,
-    log: log.log,
-    clock: new ManualClock(),
-    workspaceId: TEST_WORKSPACE_ID,
-    ...(uid === undefined ? {} : { uid }),
-  });
-}
 
 async function names(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -33,7 +23,7 @@ Deno.test("inbox lock: a lock file that is a link to another file is refused; th
   await withTempDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/precious`, "do not overwrite me\n");
     await Deno.symlink(`${dir}/precious`, `${dir}/${LOCK}`);
-    const err = await assertRejects(() => open(dir), UnsafeStateFileError);
+    const err = await assertRejects(() => openTestInbox(dir), UnsafeStateFileError);
     assertStringIncludes(err.message, `${dir}/${LOCK} is a symbolic link`);
     assertEquals(await Deno.readTextFile(`${dir}/precious`), "do not overwrite me\n");
   });
@@ -45,7 +35,7 @@ Deno.test("inbox lock: a lock file that is a hard link to another file is never 
     await Deno.chmod(`${dir}/precious`, 0o600);
     await Deno.link(`${dir}/precious`, `${dir}/${LOCK}`);
     const log = captureLog();
-    const inbox = await open(dir, log);
+    const inbox = await openTestInbox(dir, log);
     await inbox.close();
     assertEquals(await Deno.readTextFile(`${dir}/precious`), "do not overwrite me\n");
     assertStringIncludes(log.lines.join("\n"), "has other names (hard links)");
@@ -55,7 +45,7 @@ Deno.test("inbox lock: a lock file that is a hard link to another file is never 
 Deno.test("inbox lock: a dangling link at the lock's name is refused, nothing is created through it", async () => {
   await withTempDir(async (dir) => {
     await Deno.symlink(`${dir}/elsewhere`, `${dir}/${LOCK}`);
-    await assertRejects(() => open(dir), UnsafeStateFileError);
+    await assertRejects(() => openTestInbox(dir), UnsafeStateFileError);
     assertEquals(await names(dir), [LOCK]);
   });
 });
@@ -64,7 +54,10 @@ Deno.test("inbox lock: a lock file owned by another user is refused, naming it",
   await withTempDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/${LOCK}`, "");
     const owner = (await Deno.stat(`${dir}/${LOCK}`)).uid!;
-    const err = await assertRejects(() => open(dir, captureLog(), owner + 1), UnsafeStateFileError);
+    const err = await assertRejects(
+      () => openTestInbox(dir, captureLog(), owner + 1),
+      UnsafeStateFileError,
+    );
     assertStringIncludes(err.message, `${dir}/${LOCK} is owned by user id ${owner}`);
   });
 });
@@ -74,7 +67,7 @@ Deno.test("inbox lock: a lock file readable by others is tightened to 0600 with 
     await Deno.writeTextFile(`${dir}/${LOCK}`, "");
     await Deno.chmod(`${dir}/${LOCK}`, 0o666);
     const log = captureLog();
-    const inbox = await open(dir, log);
+    const inbox = await openTestInbox(dir, log);
     await inbox.close();
     assertEquals((await Deno.stat(`${dir}/${LOCK}`)).mode! & 0o777, 0o600);
     assertStringIncludes(log.text(), "tightened a state file to mode 0600");
@@ -85,7 +78,7 @@ for (const { kind, make } of HOSTILE_FILES) {
   Deno.test(`inbox lock: a lock file that is ${kind} is refused without hanging`, async () => {
     await withTempDir(async (dir) => {
       await make(`${dir}/${LOCK}`);
-      const err = await assertRejects(() => open(dir), UnsafeStateFileError);
+      const err = await assertRejects(() => openTestInbox(dir), UnsafeStateFileError);
       assertStringIncludes(err.message, `${dir}/${LOCK} is `);
     });
   });
@@ -94,7 +87,7 @@ for (const { kind, make } of HOSTILE_FILES) {
     await withTempDir(async (dir) => {
       await make(`${dir}/${CURSOR}`);
       const log = captureLog();
-      const inbox = await open(dir, log);
+      const inbox = await openTestInbox(dir, log);
       try {
         assertEquals(inbox.cursor, null);
         assertStringIncludes(log.text(), "refusing the inbox cursor file");
@@ -113,7 +106,7 @@ for (const { kind, make } of HOSTILE_FILES) {
     await withTempDir(async (dir) => {
       await make(`${dir}/${JOURNAL}`);
       const log = captureLog();
-      const inbox = await open(dir, log);
+      const inbox = await openTestInbox(dir, log);
       try {
         assertEquals(inbox.size, 0);
         assertStringIncludes(log.text(), "refused the inbox journal");
@@ -129,7 +122,7 @@ for (const { kind, make } of HOSTILE_FILES) {
 
 Deno.test("inbox journal: a journal owned by another user is never served: set aside, inbox empty", async () => {
   await withTempDir(async (dir) => {
-    const first = await open(dir);
+    const first = await openTestInbox(dir);
     await first.accept({
       messages: [{
         activity_id: "00000000-0000-4000-8000-000000000001",
@@ -145,7 +138,7 @@ Deno.test("inbox journal: a journal owned by another user is never served: set a
     const owner = (await Deno.stat(`${dir}/${JOURNAL}`)).uid!;
     const log = captureLog();
     await Deno.remove(`${dir}/${LOCK}`); // the lock would be refused first, as it should
-    const inbox = await open(dir, log, owner + 1);
+    const inbox = await openTestInbox(dir, log, owner + 1);
     try {
       assertEquals(inbox.size, 0);
       assertStringIncludes(log.text(), `is owned by user id ${owner}`);
@@ -181,7 +174,7 @@ Deno.test("inbox journal: a journal written for another workspace is set aside a
     const original = await Deno.readTextFile(`${dir}/.mcp_inbox_journal.${OTHER_WORKSPACE}`);
     await Deno.copyFile(`${dir}/.mcp_inbox_journal.${OTHER_WORKSPACE}`, `${dir}/${JOURNAL}`);
     const log = captureLog();
-    const inbox = await open(dir, log);
+    const inbox = await openTestInbox(dir, log);
     try {
       assertEquals(inbox.size, 0, "nothing of it is served");
       assertStringIncludes(log.text(), "the inbox journal belongs to another workspace");
@@ -215,7 +208,7 @@ Deno.test("inbox journal: a keyed journal that names no workspace is set aside a
       { mode: 0o600 },
     );
     const log = captureLog();
-    const inbox = await open(dir, log);
+    const inbox = await openTestInbox(dir, log);
     assertEquals(inbox.size, 0);
     assertStringIncludes(log.text(), "does not say which workspace it belongs to");
     assert((await names(dir)).some((n) => n.startsWith(`${JOURNAL}.unverified-`)));

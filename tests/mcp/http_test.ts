@@ -173,6 +173,20 @@ Deno.test("mcp http: requests outside a session are refused, DELETE ends one, an
   await handler.close();
 });
 
+Deno.test("mcp http: a lone surrogate in a JSON reply is written as U+FFFD, never as an escape", async () => {
+  const { handler } = rig();
+  const id = await openSession(handler);
+  const call = { name: "echo", arguments: { text: "cut \ud83d here" } };
+  const reply = await handler.handle(
+    post({ jsonrpc: "2.0", id: 2, method: "tools/call", params: call }, { "mcp-session-id": id }),
+  );
+  assertEquals(reply.status, 200);
+  const text = await reply.text();
+  assert(!text.includes("\\ud83d"), text);
+  assertEquals(JSON.parse(text).result.content[0].text, "cut \ufffd here");
+  await handler.close();
+});
+
 Deno.test("mcp http: a body over the limit gets 413, junk gets a -32700 parse error", async () => {
   const { handler } = rig({ maxBodyBytes: 1024 });
   const big = await handler.handle(post({ ...INIT, pad: "x".repeat(2000) }));

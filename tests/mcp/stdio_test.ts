@@ -6,7 +6,12 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { flushMicrotasks } from "../fakes/manual_clock.ts";
 import { McpServer } from "../../lib/mcp/server.ts";
-import { type ByteWriter, DEFAULT_MAX_LINE_BYTES, StdioTransport } from "../../lib/mcp/stdio.ts";
+import {
+  type ByteWriter,
+  DEFAULT_MAX_LINE_BYTES,
+  StdioTransport,
+  wellFormedJson,
+} from "../../lib/mcp/stdio.ts";
 import { type ToolSpec, toolText } from "../../lib/mcp/tool_spec.ts";
 
 const encoder = new TextEncoder();
@@ -208,6 +213,21 @@ Deno.test("stdio: a lone surrogate in a result is written as U+FFFD, never as an
   const [line = ""] = out.lines();
   assert(!/\\ud[89a-f]/i.test(line), line);
   assertStringIncludes(line, "cut \ufffd here");
+});
+
+Deno.test("stdio: a text that only looks like a surrogate escape, or a lone surrogate in a member name, is written right", () => {
+  // A literal backslash then "ud83d" is ordinary text: it must come back as written.
+  const lookalike = { jsonrpc: "2.0", id: 1, result: { text: "path C:\\ud83d\\x" } };
+  assertEquals(wellFormedJson(lookalike), JSON.stringify(lookalike));
+  const badKey = { jsonrpc: "2.0", method: "m", params: { ["k\udc00"]: "v\ud800" } };
+  assertEquals(
+    JSON.parse(wellFormedJson(badKey)).params,
+    { "k\ufffd": "v\ufffd" },
+  );
+  assertEquals(
+    wellFormedJson({ jsonrpc: "2.0", id: 2, result: {} }),
+    '{"jsonrpc":"2.0","id":2,"result":{}}',
+  );
 });
 
 Deno.test("stdio: notifications get no reply, not even unknown or malformed ones", async () => {

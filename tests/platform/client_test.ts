@@ -442,6 +442,14 @@ Deno.test("platform: notify muted by an admin is a TalkToUserDisabledError", asy
   assert(!(other instanceof TalkToUserDisabledError));
 });
 
+Deno.test("platform: a muted notify's hint reaches the agent without terminal escapes or line breaks", async () => {
+  const { fetch } = fakeFetch(
+    json({ error: "talk_to_user_disabled", hint: "ask\u001b[2J a\u202e parent\nnow" }, 403),
+  );
+  const err = await assertRejects(() => client(fetch).notify("hello"), TalkToUserDisabledError);
+  assertStringIncludes(err.next, "(ask a parent now)");
+});
+
 Deno.test("platform: chat uploads go as multipart parts named files, one result each", async () => {
   const { fetch, seen } = fakeFetch(json({
     files: [

@@ -2,11 +2,7 @@
  * The corporate-network client: a real HTTPS server on 127.0.0.1 whose certificate is signed by
  * a private test CA (tests/fixtures/tls, test-only, valid until 2126), and a real CONNECT proxy.
  */
-import {
-  buildFetch,
-  type HttpClientDeps,
-  isUntrustedCertificateError,
-} from "../../lib/platform/http_client.ts";
+import { buildFetch, isUntrustedCertificateError } from "../../lib/platform/http_client.ts";
 import {
   assert,
   assertEquals,
@@ -19,15 +15,10 @@ import { captureLog } from "../fakes/log_capture.ts";
 import { systemClock } from "../../lib/clock.ts";
 import { PlatformError } from "../../lib/errors.ts";
 import { createPlatformClient } from "../../lib/platform/client.ts";
+import { REAL_HTTP } from "../fakes/real_http.ts";
 
 const FIXTURES = new URL("../fixtures/tls/", import.meta.url);
 const CA_FILE = new URL("ca.pem", FIXTURES).pathname;
-
-const realDeps: HttpClientDeps = {
-  readTextFile: (path) => Deno.readTextFileSync(path),
-  createHttpClient: (options) => Deno.createHttpClient(options),
-  fetch: (req, init) => fetch(req, init),
-};
 
 /** An HTTPS server answering "hello from <path>", signed by the test CA. */
 async function withTlsServer(fn: (origin: string) => Promise<void>): Promise<void> {
@@ -98,7 +89,7 @@ function startConnectProxy() {
 
 Deno.test("http_client: without a CA file, a server signed by a private CA is refused as untrusted", async () => {
   await withTlsServer(async (origin) => {
-    const built = buildFetch({}, realDeps);
+    const built = buildFetch({}, REAL_HTTP);
     assert(built.ok);
     const err = await assertRejects(() => built.fetch(new Request(`${origin}/x`)));
     assert(isUntrustedCertificateError(err), `expected a certificate error, got ${err}`);
@@ -108,7 +99,7 @@ Deno.test("http_client: without a CA file, a server signed by a private CA is re
 
 Deno.test("http_client: with the CA file, the same server is trusted and answers", async () => {
   await withTlsServer(async (origin) => {
-    const built = buildFetch({ caFile: CA_FILE }, realDeps);
+    const built = buildFetch({ caFile: CA_FILE }, REAL_HTTP);
     assert(built.ok, built.ok ? "" : built.problems.join("; "));
     try {
       const res = await built.fetch(new Request(`${origin}/registry/register`));
@@ -124,7 +115,7 @@ Deno.test("http_client: an explicit proxy URL tunnels the request and sends its 
   await withTlsServer(async (origin) => {
     const proxy = startConnectProxy();
     const withAuth = proxy.url.replace("http://", "http://ops%40corp:s3cr%3At@");
-    const built = buildFetch({ caFile: CA_FILE, proxyUrl: withAuth }, realDeps);
+    const built = buildFetch({ caFile: CA_FILE, proxyUrl: withAuth }, REAL_HTTP);
     try {
       assert(built.ok, built.ok ? "" : built.problems.join("; "));
       const res = await built.fetch(new Request(`${origin}/via-proxy`));
@@ -145,7 +136,7 @@ Deno.test("http_client: an explicit proxy URL tunnels the request and sends its 
 });
 
 Deno.test("http_client: an unreadable CA file is a configuration problem naming the path", () => {
-  const built = buildFetch({ caFile: "/nonexistent/corp-ca.pem" }, realDeps);
+  const built = buildFetch({ caFile: "/nonexistent/corp-ca.pem" }, REAL_HTTP);
   assert(!built.ok);
   assertEquals(built.problems.length, 1);
   assertStringIncludes(built.problems[0] ?? "", 'MOLECULE_CA_FILE "/nonexistent/corp-ca.pem"');
@@ -156,7 +147,7 @@ Deno.test("http_client: a CA file without a PEM certificate is refused with a co
   await withTempDir(async (dir) => {
     const path = `${dir}/ca.cer`;
     await Deno.writeFile(path, new Uint8Array([0x30, 0x82, 0x01, 0x0a]));
-    const built = buildFetch({ caFile: path }, realDeps);
+    const built = buildFetch({ caFile: path }, REAL_HTTP);
     assert(!built.ok);
     assertStringIncludes(built.problems[0] ?? "", "holds no PEM certificate");
     assertStringIncludes(built.problems[0] ?? "", "openssl x509 -inform der");
@@ -170,36 +161,36 @@ Deno.test("http_client: a PEM block that is not a certificate is refused before 
       path,
       "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
     );
-    const built = buildFetch({ caFile: path }, realDeps);
+    const built = buildFetch({ caFile: path }, REAL_HTTP);
     assert(!built.ok);
     assertStringIncludes(built.problems[0] ?? "", "was refused by the HTTP client");
   });
 });
 
 Deno.test("http_client: bad proxy URLs are problems that never repeat the password", () => {
-  const wrongScheme = buildFetch({ proxyUrl: "ftp://ops:hunter2@proxy.corp:21" }, realDeps);
+  const wrongScheme = buildFetch({ proxyUrl: "ftp://ops:hunter2@proxy.corp:21" }, REAL_HTTP);
   assert(!wrongScheme.ok);
   assertStringIncludes(wrongScheme.problems[0] ?? "", "is not a proxy URL");
   assert(!wrongScheme.problems.join("\n").includes("hunter2"));
 
-  const noScheme = buildFetch({ proxyUrl: "ops:hunter2@proxy.corp:3128" }, realDeps);
+  const noScheme = buildFetch({ proxyUrl: "ops:hunter2@proxy.corp:3128" }, REAL_HTTP);
   assert(!noScheme.ok);
   assertStringIncludes(noScheme.problems[0] ?? "", "with the scheme");
   assert(!noScheme.problems.join("\n").includes("hunter2"));
 
-  const badEscape = buildFetch({ proxyUrl: "http://ops:hun%ter2@proxy.corp:3128" }, realDeps);
+  const badEscape = buildFetch({ proxyUrl: "http://ops:hun%ter2@proxy.corp:3128" }, REAL_HTTP);
   assert(!badEscape.ok, "a raw % in the password is a problem, not a crash");
   assertStringIncludes(badEscape.problems[0] ?? "", "percent-encoding");
   assert(!badEscape.problems.join("\n").includes("ter2"));
 
-  const notUrl = buildFetch({ proxyUrl: "http://ops:hunter2@[proxy.corp" }, realDeps);
+  const notUrl = buildFetch({ proxyUrl: "http://ops:hunter2@[proxy.corp" }, REAL_HTTP);
   assert(!notUrl.ok);
   assertStringIncludes(notUrl.problems[0] ?? "", "MOLECULE_PROXY_URL is not a URL");
   assert(!notUrl.problems.join("\n").includes("hunter2"));
 });
 
 Deno.test("http_client: every problem is reported at once", () => {
-  const built = buildFetch({ caFile: " ", proxyUrl: "nope" }, realDeps);
+  const built = buildFetch({ caFile: " ", proxyUrl: "nope" }, REAL_HTTP);
   assert(!built.ok);
   assertEquals(built.problems.length, 2);
   assertStringIncludes(built.problems[0] ?? "", "MOLECULE_CA_FILE is empty");
@@ -257,7 +248,7 @@ Deno.test("http_client: with nothing configured, requests go to the plain global
 
 Deno.test("http_client: a platform behind an untrusted certificate is reported with the MOLECULE_CA_FILE fix", async () => {
   await withTlsServer(async (origin) => {
-    const built = buildFetch({}, realDeps);
+    const built = buildFetch({}, REAL_HTTP);
     assert(built.ok);
     const platform = createPlatformClient(
       { platformUrl: origin, workspaceId: crypto.randomUUID(), token: "tok-abcdefgh" },
@@ -270,11 +261,11 @@ Deno.test("http_client: a platform behind an untrusted certificate is reported w
 });
 
 Deno.test("http_client: the proxy password is handed to the redactor in every form a text shows it", () => {
-  const built = buildFetch({ proxyUrl: "http://ops:hun%40ter2x@proxy.corp:3128" }, realDeps);
+  const built = buildFetch({ proxyUrl: "http://ops:hun%40ter2x@proxy.corp:3128" }, REAL_HTTP);
   assert(built.ok);
   built.close();
   assertEquals(built.secrets, ["hun@ter2x", "hun%40ter2x", btoa("ops:hun@ter2x")]);
-  const none = buildFetch({}, realDeps);
+  const none = buildFetch({}, REAL_HTTP);
   assert(none.ok);
   assertEquals(none.secrets, []);
 });
