@@ -26,7 +26,7 @@ import { StdioTransport } from "./lib/mcp/stdio.ts";
 import { UnsafeStateFileError } from "./lib/state/safe_file.ts";
 import type { StateDirSource } from "./lib/state/state_dir.ts";
 import { checkToken, type TokenSource } from "./lib/state/token.ts";
-import type { InboxNotice, ServedWorkspace, ToolDeps } from "./lib/tools/index.ts";
+import type { InboxNotice, ServedWorkspace, ToolDeps, WorkspaceRouter } from "./lib/tools/index.ts";
 import { VERSION } from "./lib/version.ts";
 import type { WorkspaceLink } from "./lib/workspace/link.ts";
 import type { AttachPolicy } from "./lib/tools/attachment_policy.ts";
@@ -305,25 +305,7 @@ async function serve(setup: Setup): Promise<number> {
     links = opened.filter((link): link is WorkspaceLink => link !== null);
     const { push } = await modules;
     const names = new Map<string, string>();
-    links.forEach((link) => {
-      const id = link.platform.workspaceId;
-      link.onArrived((messages) => {
-        // In arrival order (then-callbacks run in order), once the tools have loaded.
-        void routing.then((routed) => {
-          routed?.router.noteArrival(id, messages);
-          routed?.inboxNotice?.noteArrivals(messages.length);
-        });
-        for (const message of messages) {
-          const shown = isMulti ? { ...message, arrival_workspace_id: id } : message;
-          const name = names.get(id);
-          const notification = push.buildChannelNotification(shown, {
-            ...link.peers.senderOf(message),
-            ...(isMulti ? { workspace: { id, ...(name === undefined ? {} : { name }) } } : {}),
-          });
-          void server.notify(notification.method, notification.params); // never rejects
-        }
-      });
-    });
+    for (const link of links) forwardArrivals(link, { push, routing, server, names, isMulti });
     // Each workspace stops on its own when its token is refused; the others keep serving.
     const starts = links.map(async (link, index) => {
       const own = new AbortController();
@@ -367,6 +349,41 @@ async function serve(setup: Setup): Promise<number> {
     http.close();
   }
   return isEveryTokenRefused ? EXIT.TOKEN_REJECTED : EXIT.OK;
+}
+
+/**
+ * Hands one link's arrivals on: the tool router and the inbox notice learn of them (in arrival
+ * order, once the tools have loaded), and each message goes to the host as a channel push
+ * (with several workspaces, naming the one it arrived on; `names` fills in as they answer).
+ */
+function forwardArrivals(
+  link: WorkspaceLink,
+  deps: {
+    push: Awaited<ReturnType<typeof loadLinkModules>>["push"];
+    routing: Promise<{ router: WorkspaceRouter; inboxNotice: InboxNotice | undefined } | null>;
+    server: Front;
+    names: ReadonlyMap<string, string>;
+    isMulti: boolean;
+  },
+): void {
+  const { push, routing, server, names, isMulti } = deps;
+  const id = link.platform.workspaceId;
+  link.onArrived((messages) => {
+    // In arrival order (then-callbacks run in order), once the tools have loaded.
+    void routing.then((routed) => {
+      routed?.router.noteArrival(id, messages);
+      routed?.inboxNotice?.noteArrivals(messages.length);
+    });
+    for (const message of messages) {
+      const shown = isMulti ? { ...message, arrival_workspace_id: id } : message;
+      const name = names.get(id);
+      const notification = push.buildChannelNotification(shown, {
+        ...link.peers.senderOf(message),
+        ...(isMulti ? { workspace: { id, ...(name === undefined ? {} : { name }) } } : {}),
+      });
+      void server.notify(notification.method, notification.params); // never rejects
+    }
+  });
 }
 
 /** What the first register needs: the platform request core, the registry, registerOnce. */

@@ -6,6 +6,7 @@ import type { McpClient } from "./mcp_client.ts";
 import type { LatencyRun } from "./plan.ts";
 import { activityIdOf, ChannelCollector, openSession, sleep, waitForPolls } from "./session.ts";
 import { ACTIVITY_ROUTE, type Simulator, startSimulator } from "./simulator.ts";
+import { STARTUP_HOLD_MS } from "../../lib/mcp/server.ts";
 
 /** In-flight inbox_pop calls while draining. */
 const POP_CONCURRENCY = 32;
@@ -194,6 +195,7 @@ export function measureBurst(
   // whose 60 s safety poll would leave the poll waits below nothing to see (bench 9 measures it).
   const extraEnv = { MOLECULE_MCP_POLL_INTERVAL_SECS: "1", MOLECULE_MCP_EVENT_STREAM: "0" };
   return withProgram({ childEnv, extraEnv }, async (sim, client) => {
+    const initializedAt = performance.now();
     const pushes = new ChannelCollector(client);
     await waitForPolls(sim);
     if (hadCursor) {
@@ -202,7 +204,10 @@ export function measureBurst(
       await popAll(client, [seed.id]);
       await waitForPolls(sim, { sinceMs: performance.now(), polls: 1 });
     }
-    await sleep(300);
+    // Pushes made during the startup hold are held, at most MAX_HELD_NOTIFICATIONS (1,000) of
+    // them, and the rest dropped (the inbox keeps them): a first-start burst written inside the
+    // hold never brought all its pushes, and the run timed out at ~1,000 of 5,000.
+    await sleep(Math.max(300, initializedAt + STARTUP_HOLD_MS + 500 - performance.now()));
     const before = pushes.received.length;
     const rssBeforeMiB = await rssOf(client);
     const t0 = performance.now();

@@ -80,7 +80,7 @@ async function useConfigsDir(dir: string, uid: number | undefined): Promise<Stat
   if (typeof created === "string") return fail(created);
   const probe = await probeWrite(dir);
   if (typeof probe === "string") return fail(`is not writable (${probe})`);
-  const unsafe = unsafeDirReason(await Deno.stat(dir), uid ?? probe.uid);
+  const unsafe = unsafeDirReason(created.stat, uid ?? probe.uid);
   if (unsafe !== undefined) return fail(unsafe.why, unsafe.next(dir));
   return { ok: true, dir, source: "CONFIGS_DIR" };
 }
@@ -123,7 +123,7 @@ async function useHomeDir(dir: string, opts: StateDirOptions): Promise<StateDirR
   if (typeof created === "string") {
     return fail(created, "fix it, or set CONFIGS_DIR to a directory you own");
   }
-  const stat = await Deno.stat(dir);
+  const stat = created.stat;
   if (opts.uid !== undefined && stat.uid !== null && stat.uid !== opts.uid) {
     return fail(`is owned by user id ${stat.uid}, not by you (${opts.uid})`, ownerNext(dir));
   }
@@ -151,15 +151,16 @@ function ownerNext(dir: string): string {
 
 /**
  * Makes sure `dir` is a directory, creating it 0700 (with its parents if `recursive`) when missing. Returns
- * whether it was created, or a short reason when it cannot be used.
+ * whether it was created and its stat (callers check owner and mode on it, no second stat),
+ * or a short reason when it cannot be used.
  */
 async function ensureDir(
   dir: string,
   opts: { recursive: boolean },
-): Promise<{ isNew: boolean } | string> {
+): Promise<{ isNew: boolean; stat: Deno.FileInfo } | string> {
   try {
     const stat = await Deno.stat(dir);
-    return stat.isDirectory ? { isNew: false } : "exists but is not a directory";
+    return stat.isDirectory ? { isNew: false, stat } : "exists but is not a directory";
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) return `cannot be inspected (${reason(err)})`;
   }
@@ -167,7 +168,7 @@ async function ensureDir(
     await Deno.mkdir(dir, { recursive: opts.recursive, mode: 0o700 });
     // The umask can only narrow the mode; chmod makes it exactly 0700 on systems with modes.
     if (Deno.build.os !== "windows") await Deno.chmod(dir, 0o700);
-    return { isNew: true };
+    return { isNew: true, stat: await Deno.stat(dir) };
   } catch (err) {
     return `cannot be created (${reason(err)})`;
   }
@@ -179,8 +180,10 @@ async function ensureDir(
  */
 async function isUsableContainerDir(dir: string, opts: StateDirOptions): Promise<boolean> {
   const log = opts.log;
+  let stat: Deno.FileInfo;
   try {
-    if (!(await Deno.stat(dir)).isDirectory) return false;
+    stat = await Deno.stat(dir);
+    if (!stat.isDirectory) return false;
   } catch (err) {
     log.debug("not using the container configs dir", { dir, error: err });
     return false;
@@ -190,7 +193,7 @@ async function isUsableContainerDir(dir: string, opts: StateDirOptions): Promise
     log.debug("not using the container configs dir: not writable", { dir, error: probe });
     return false;
   }
-  const unsafe = unsafeDirReason(await Deno.stat(dir), opts.uid ?? probe.uid);
+  const unsafe = unsafeDirReason(stat, opts.uid ?? probe.uid);
   if (unsafe !== undefined) {
     log.warn(`not using ${dir} for state: it ${unsafe.why}`, {
       dir,

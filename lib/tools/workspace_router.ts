@@ -21,6 +21,7 @@ import type { PeerDirectory } from "../workspace/peer_directory.ts";
 import { toolError, type ToolResult, type ToolSpec, toolText } from "../mcp/tool_spec.ts";
 import { parseUuid } from "../uuid.ts";
 import type { InboxView, ToolDeps } from "./context.ts";
+import { INBOX_TOOLS } from "./inbox_notice.ts";
 
 /** The argument name upstream uses on every tool that acts as a workspace. */
 export const SOURCE_ARG = "source_workspace_id";
@@ -35,8 +36,6 @@ export interface ServedWorkspace {
   readonly inboxUnavailable: InboxUnavailable | null;
 }
 
-/** Tools that read the merged inbox rather than act as one workspace. */
-const INBOX_TOOLS: ReadonlySet<string> = new Set(["wait_for_message", "inbox_peek", "inbox_pop"]);
 /** Tools that neither act as a workspace nor read the inbox. */
 const LOCAL_TOOLS: ReadonlySet<string> = new Set(["get_runtime_identity"]);
 /** The argument naming the peer a tool talks about, per tool (absent: none). */
@@ -87,6 +86,7 @@ export class WorkspaceRouter {
   route(specs: readonly ToolSpec<ToolDeps>[]): ToolSpec<ToolDeps>[] {
     if (this.#workspaces.length === 1) return [...specs];
     return specs.map((spec) => {
+      // The inbox tools read the merged inbox rather than act as one workspace.
       if (INBOX_TOOLS.has(spec.name)) return this.#mergedInboxTool(spec);
       if (LOCAL_TOOLS.has(spec.name)) return spec;
       if (spec.name === "list_peers") return this.#listPeersTool(spec);
