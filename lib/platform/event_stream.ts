@@ -8,7 +8,7 @@
  */
 import { isRecord } from "../json_object.ts";
 import { PlatformError } from "../errors.ts";
-import { answerDetail, isRouteMissing, refusal } from "./answer.ts";
+import { answerDetail, isRouteMissing, refusal, truncate } from "./answer.ts";
 import type { PlatformHttp } from "./http.ts";
 import { SseParser } from "./sse.ts";
 
@@ -117,7 +117,8 @@ function readEvents(
         if (err instanceof DOMException && err.name === "AbortError") return null;
         throw new PlatformError(`GET ${template}`, 0, {
           next: "the stream is reopened by itself; meanwhile the inbox is polled",
-          detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+          // Sanitised and cut like every other detail (the error may quote the connection).
+          detail: truncate(err instanceof Error ? `${err.name}: ${err.message}` : String(err)),
           cause: err,
         });
       }
