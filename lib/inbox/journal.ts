@@ -39,7 +39,7 @@
 import { removeStaleTemps } from "../state/atomic_write.ts";
 import { atomicWriteFile } from "../state/atomic_write.ts";
 import type { Clock } from "../clock.ts";
-import { openStateFile, UnsafeStateFileError } from "../state/safe_file.ts";
+import { openStateFile, setAsideStateFile, UnsafeStateFileError } from "../state/safe_file.ts";
 import { type InboxMessage, type MessageKind, parseMessageExtras } from "./message.ts";
 import type { Logger } from "../log.ts";
 
@@ -232,7 +232,7 @@ export class InboxJournal {
       }
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return journal;
-      const aside = await setAside(path, deps.clock);
+      const aside = await setAsideStateFile(path, "corrupt", deps.clock.wallNow());
       if (aside instanceof Error) {
         throw new Error(
           `Cannot read the inbox journal ${path} nor move it aside: ${describe(aside)}; ` +
@@ -261,7 +261,9 @@ export class InboxJournal {
       );
     }
     if (badLines.length > 0) {
-      const aside = await setAside(path, deps.clock, true);
+      const aside = await setAsideStateFile(path, "corrupt", deps.clock.wallNow(), {
+        copy: true,
+      });
       deps.log.warn("inbox journal has damaged lines; kept every readable record", {
         path,
         lines: badLines.slice(0, 10).join(","),
@@ -550,26 +552,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 function isNonEmptyString(value: unknown): value is string {
   return typeof value === "string" && value !== "";
-}
-
-/**
- * Renames (or, with `copy`, copies then leaves the original for the rewrite to replace) the
- * file to `<path>.corrupt-<timestamp>`; returns the new path or the error.
- */
-async function setAside(path: string, clock: Clock, copy = false): Promise<string | Error> {
-  const stamp = new Date(clock.wallNow()).toISOString().replaceAll(/[-:]/g, "");
-  const target = `${path}.corrupt-${stamp}`;
-  try {
-    if (copy) {
-      await Deno.copyFile(path, target);
-      await Deno.chmod(target, 0o600);
-    } else {
-      await Deno.rename(path, target);
-    }
-    return target;
-  } catch (err) {
-    return err instanceof Error ? err : new Error(String(err));
-  }
 }
 
 function describe(err: unknown): string {

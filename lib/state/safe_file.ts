@@ -233,17 +233,25 @@ export type SetAsideTag = "corrupt" | "foreign" | "unverified";
 /**
  * Renames `path` to `<path>.<tag>-<UTC stamp>` (a link or FIFO is renamed as itself, never
  * followed) and returns the new path, or the error when the rename failed. Never throws. The
- * stamp comes from `nowMs` (epoch milliseconds). Needs --allow-write on the directory.
+ * stamp comes from `nowMs` (epoch milliseconds). With `copy`, the file is copied there (mode
+ * 0600) and left in place for its owner to replace (a damaged inbox journal whose readable
+ * records are rewritten next). Needs --allow-write on the directory.
  */
 export async function setAsideStateFile(
   path: string,
   tag: SetAsideTag,
   nowMs: number,
+  opts: { copy?: boolean } = {},
 ): Promise<string | Error> {
   const stamp = new Date(nowMs).toISOString().replaceAll(/[-:]/g, "");
   const target = `${path}.${tag}-${stamp}`;
   try {
-    await Deno.rename(path, target);
+    if (opts.copy === true) {
+      await Deno.copyFile(path, target);
+      await Deno.chmod(target, 0o600);
+    } else {
+      await Deno.rename(path, target);
+    }
     return target;
   } catch (err) {
     return err instanceof Error ? err : new Error(String(err));
