@@ -238,11 +238,7 @@ export function loadConfig(
   const isInboxNoticeOn = parseSwitch("MOLECULE_MCP_INBOX_NOTICE", value, problems);
   const chatUploadDir = value("MOLECULE_CHAT_UPLOAD_DIR");
   if (chatUploadDir !== "" && !isAbsolutePath(chatUploadDir)) {
-    problems.push(
-      `MOLECULE_CHAT_UPLOAD_DIR must be an absolute path: got "${
-        cutCodePoints(chatUploadDir, 80, "...")
-      }"`,
-    );
+    problems.push(`MOLECULE_CHAT_UPLOAD_DIR must be an absolute path: got ${quote(chatUploadDir)}`);
   }
 
   if (problems.length > 0) return { ok: false, problems };
@@ -352,10 +348,13 @@ export function warnIfCleartextRemote(platformUrl: string, log: Logger): void {
   );
 }
 
+/** Ends PLATFORM_URL problems: what a good value looks like. */
+const PLATFORM_URL_HINT =
+  "(expected the platform URL of your tenant, e.g. https://acme.moleculesai.app)";
+
 function parsePlatformUrl(raw: string, problems: string[]): string {
-  const hint = "(expected the platform URL of your tenant, e.g. https://acme.moleculesai.app)";
   if (raw === "") {
-    problems.push(`PLATFORM_URL is not set ${hint}`);
+    problems.push(`PLATFORM_URL is not set ${PLATFORM_URL_HINT}`);
     return "";
   }
   const why = platformUrlProblem(raw);
@@ -371,7 +370,7 @@ function parsePlatformUrl(raw: string, problems: string[]): string {
  * field name, or undefined when it can. A URL carrying credentials is never echoed.
  */
 export function platformUrlProblem(raw: string): string | undefined {
-  const hint = "(expected the platform URL of your tenant, e.g. https://acme.moleculesai.app)";
+  const hint = PLATFORM_URL_HINT;
   let url: URL;
   try {
     url = new URL(raw);
@@ -440,7 +439,7 @@ function parseTier(raw: string, problems: string[]): number {
 function parseAttachAllow(raw: string, problems: string[]): readonly string[] | undefined {
   const entries = raw.split(":").map((e) => e.trim()).filter((e) => e !== "");
   if (entries.length === 0) return undefined;
-  const relative = entries.filter((e) => !e.startsWith("/"));
+  const relative = entries.filter((e) => !isAbsolutePath(e));
   if (relative.length > 0) {
     problems.push(
       `MOLECULE_MCP_ATTACH_ALLOW must list absolute directories separated by ":": got ` +

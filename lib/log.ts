@@ -4,7 +4,7 @@
  * (lib/redact.ts): known secrets are masked in every form, and fields named like a credential
  * are never printed.
  */
-import { Redactor } from "./redact.ts";
+import { CREDENTIAL_KEY, MASK, Redactor } from "./redact.ts";
 
 /** Severity, lowest first. WARNING is the default; MOLECULE_MCP_VERBOSE turns on info. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -40,7 +40,6 @@ export interface LoggerOptions {
 }
 
 const PREFIX = "[molecule-mcp]";
-const CREDENTIAL_FIELD = /token|authorization|secret|password|cookie/i;
 
 /** Builds the logger main.ts passes down. Never throws, even if the sink does. */
 export function createLogger(opts: LoggerOptions): Logger {
@@ -52,7 +51,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     const parts = [PREFIX, level, msg];
     for (const [key, value] of Object.entries(fields ?? {})) {
       if (value === undefined) continue;
-      parts.push(`${key}=${CREDENTIAL_FIELD.test(key) ? "[redacted]" : formatValue(value)}`);
+      parts.push(`${key}=${CREDENTIAL_KEY.test(key) ? MASK : formatValue(value)}`);
     }
     try {
       opts.write(redactor.redact(parts.join(" ")));

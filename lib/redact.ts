@@ -12,6 +12,12 @@
 export const MASK = "[redacted]";
 
 /**
+ * A field or env key whose value is a credential, shown as a mask without looking at the value:
+ * log fields (lib/log.ts) and the env of an old host entry that `install` shows (cli/install_edit.ts).
+ */
+export const CREDENTIAL_KEY = /token|authorization|secret|password|passwd|api_?key|cookie/i;
+
+/**
  * Secrets shorter than this are not masked: masking "a" would wreck every line, and no
  * credential we hold is this short (tokens are 43 characters, contract §1).
  */

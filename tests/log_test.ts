@@ -36,3 +36,9 @@ Deno.test("log: a secret JSON-escaped or percent-encoded inside a line is masked
   log.warn(`url http://u:${encodeURIComponent(password)}@proxy`);
   assert(!text().includes("w0rd"), text());
 });
+
+Deno.test("log: a field named like a credential is masked whatever its value (one rule with install)", () => {
+  const { log, text } = captureLog("debug");
+  log.warn("proxy", { api_key: "k-value-1", passwd: "p-value-2", cookie: "c-value-3", host: "h" });
+  assertStringIncludes(text(), "api_key=[redacted] passwd=[redacted] cookie=[redacted] host=h");
+});

@@ -4,13 +4,11 @@
  * secret-looking values hidden, since old entries often hold a token in plain text) and the
  * new entry as the user will see it. No file access here.
  */
+import { CREDENTIAL_KEY } from "../redact.ts";
 import type { InstallRequest } from "./args.ts";
 import { type HostTarget, jsonEntry, type ProgramCommand, tomlEntry } from "./install_hosts.ts";
 import { editJsonServers } from "./install_json.ts";
 import { replaceTomlTable, scanTomlTable, tomlBlocksText } from "./install_toml.ts";
-
-/** Env keys whose values are hidden when an existing entry is shown. */
-const SECRET_KEY = /token|secret|password|passwd|api_?key/i;
 
 /** The edited file text, the entry found before (secrets hidden) and the new one as shown. */
 export interface HostEdit {
@@ -75,7 +73,7 @@ function hideSecrets(lines: string[]): string[] {
   const pair = /("?)([A-Za-z0-9_]+)\1(\s*[:=]\s*)"((?:[^"\\]|\\.)*)"/g;
   return lines.map((line) =>
     line.replace(pair, (whole, quote: string, key: string, sep: string, value: string) => {
-      if (!SECRET_KEY.test(key) || /_FILE$/i.test(key) || value === "") return whole;
+      if (!CREDENTIAL_KEY.test(key) || /_FILE$/i.test(key) || value === "") return whole;
       return `${quote}${key}${quote}${sep}"(hidden)"`;
     })
   );
