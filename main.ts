@@ -642,18 +642,19 @@ async function prepare(
     allowDirs: loaded.config.attachAllowDirs,
     secretFiles: tokenFile === "" ? [] : [tokenFile],
   };
-  const value = {
-    config: loaded.config,
-    stateDir: stateDir.dir,
-    stateDirSource: stateDir.source,
-    log,
-    http,
-    attachPolicy,
-    listen: listen?.ok ? listen.listen : undefined,
-  };
   return {
     ok: true,
-    value: { ...value, workspaces, tokenSource: token?.ok ? token.source : undefined },
+    value: {
+      config: loaded.config,
+      stateDir: stateDir.dir,
+      stateDirSource: stateDir.source,
+      workspaces,
+      tokenSource: token?.ok ? token.source : undefined,
+      log,
+      http,
+      attachPolicy,
+      listen: listen?.ok ? listen.listen : undefined,
+    },
   };
 }
 
