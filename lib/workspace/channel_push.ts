@@ -51,8 +51,6 @@ export interface ChannelNotification {
   params: { content: string; meta: ChannelMeta };
 }
 
-/** Registry identity of the sender, unsanitised (from `GET /registry/discover/:id`). */
-
 /**
  * The workspace a push arrived on, given only when the server serves several
  * (MOLECULE_WORKSPACES): the header then names it and the reply hint passes
