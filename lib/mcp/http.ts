@@ -256,10 +256,10 @@ export class McpHttpHandler {
     await session.server.close();
   }
 
-  /** The body as text, or null past the size limit (never reads more than limit + a chunk). */
   /**
-   * The body as text; null when it passes the limit; BODY_UNREADABLE when its stream fails
-   * (the client went away mid-body): answered, never a rejection Deno.serve prints.
+   * The body as text (never reading more than the limit + a chunk); null when it passes the
+   * limit; BODY_UNREADABLE when its stream fails (the client went away mid-body): answered,
+   * never a rejection Deno.serve prints.
    */
   async #readBody(req: Request): Promise<string | null | typeof BODY_UNREADABLE> {
     const max = this.#opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;

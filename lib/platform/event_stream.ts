@@ -8,7 +8,7 @@
  */
 import { isRecord } from "../json_object.ts";
 import { PlatformError } from "../errors.ts";
-import { answerDetail, isRouteMissing, refusal, truncate } from "./answer.ts";
+import { answerDetail, isOk, isRouteMissing, refusal, truncate } from "./answer.ts";
 import type { PlatformHttp } from "./http.ts";
 import { SseParser } from "./sse.ts";
 
@@ -76,16 +76,16 @@ export async function openEventStream(
     };
   }
   const endpoint = `GET ${template}`;
-  if (answer.status >= 200 && answer.status < 300) {
-    // A 2xx that is not an event stream: a captive portal or a proxy page.
+  if (isOk(answer)) {
+    // A 2xx that is not an event stream: a captive portal or a proxy page, whose header
+    // text is cut and sanitised like any other detail.
+    const type = answer.headers.get("content-type") ?? "none";
     return {
       kind: "refused",
       error: new PlatformError(endpoint, answer.status, {
         next: "check that PLATFORM_URL points at the platform API and that no proxy " +
           "rewrites its answers",
-        detail: `not an event stream (Content-Type ${
-          answer.headers.get("content-type") ?? "none"
-        })`,
+        detail: truncate(`not an event stream (Content-Type ${type})`),
       }),
     };
   }

@@ -18,7 +18,13 @@ import type { InboxUnavailable } from "../inbox/unavailable.ts";
 import type { PlatformClient } from "../platform/client.ts";
 import type { Peer } from "../platform/rows.ts";
 import type { PeerDirectory } from "../workspace/peer_directory.ts";
-import { toolError, type ToolResult, type ToolSpec, toolText } from "../mcp/tool_spec.ts";
+import {
+  type ToolContext,
+  toolError,
+  type ToolResult,
+  type ToolSpec,
+  toolText,
+} from "../mcp/tool_spec.ts";
 import { parseUuid } from "../uuid.ts";
 import type { InboxView, ToolDeps } from "./context.ts";
 import { INBOX_TOOLS } from "./inbox_notice.ts";
@@ -103,8 +109,8 @@ export class WorkspaceRouter {
     }
   }
 
-  /** The context a call acting as `ws` gets: its client, peers and id. */
-  #contextFor(ws: ServedWorkspace, ctx: ToolDeps): ToolDeps {
+  /** The context a call acting as `ws` gets: its client, peers and id (signal kept). */
+  #contextFor(ws: ServedWorkspace, ctx: ToolContext<ToolDeps>): ToolContext<ToolDeps> {
     return {
       ...ctx,
       platform: ws.platform,
@@ -171,7 +177,7 @@ export class WorkspaceRouter {
           ? this.#default(spec.name, rest)
           : this.#named(source);
         if (!("id" in ws)) return Promise.resolve(ws);
-        return spec.handler(rest, { ...this.#contextFor(ws, ctx), signal: ctx.signal });
+        return spec.handler(rest, this.#contextFor(ws, ctx));
       },
     };
   }
@@ -187,15 +193,12 @@ export class WorkspaceRouter {
         if (source !== undefined && source !== "") {
           const ws = this.#named(source);
           if (!("id" in ws)) return ws;
-          return await spec.handler(rest, { ...this.#contextFor(ws, ctx), signal: ctx.signal });
+          return await spec.handler(rest, this.#contextFor(ws, ctx));
         }
         const parts: string[] = [];
         let isError = false;
         for (const ws of this.#workspaces) {
-          const result = await spec.handler(rest, {
-            ...this.#contextFor(ws, ctx),
-            signal: ctx.signal,
-          });
+          const result = await spec.handler(rest, this.#contextFor(ws, ctx));
           isError ||= result.isError === true;
           const text = result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
           parts.push(`Peers of workspace ${ws.id} (${SOURCE_ARG}="${ws.id}"):\n${text}`);

@@ -279,6 +279,23 @@ Deno.test("doctor: a check that throws prints [BUG] and counts as a failure", as
   });
 });
 
+Deno.test("doctor: a token inside any check's text is printed masked (the one redaction step)", async () => {
+  await withPlatform(async (s) => {
+    const report = await runDoctor(
+      { env: envOf(baseEnv(s)), version: "9.9.9", runtime: "test" },
+      {
+        clock: systemClock,
+        http: REAL_HTTP,
+        containerDir: "/nonexistent-configs",
+        probeLock: () => Promise.reject(new Error(`probe echoed Bearer ${s.token}`)),
+      },
+    );
+    const text = renderReport(report, { colour: false });
+    assertStringIncludes(text, "probe echoed Bearer [redacted]");
+    assert(!text.includes(s.token), text);
+  });
+});
+
 Deno.test("doctor: a running server is seen through its inbox lock", async () => {
   await withPlatform(async (s) => {
     const lock = await acquireInboxLock(s.dir, {

@@ -392,6 +392,18 @@ Deno.test("install: an unreachable platform only costs the name: the ID names th
   });
 });
 
+Deno.test("install: a token pasted into a copied variable is printed masked (the one redaction step)", async () => {
+  await withWorld(async (w) => {
+    const result = await install(w, "cursor", {
+      isDryRun: true,
+      env: { MOLECULE_AGENT_NAME: `agent ${w.token}` },
+    });
+    assertEquals(result.exitCode, 0, result.errors.join("\n"));
+    assertStringIncludes(result.output, "agent [redacted]");
+    assert(!result.output.includes(w.token), result.output);
+  });
+});
+
 Deno.test("install: server names follow upstream's molecule-<slug> rule", () => {
   const id = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
   assertEquals(serverNameFor("Acme Agent", id), "molecule-acme-agent");
