@@ -406,7 +406,7 @@ export class InboxJournal {
 }
 
 /** What a replay found: records applied, damaged line numbers, and whether the tail was torn. */
-interface ReplayResult {
+export interface ReplayResult {
   records: number;
   /** Bytes up to the end of the last complete line. */
   goodBytes: number;
@@ -416,10 +416,12 @@ interface ReplayResult {
 
 /**
  * Reads the file in READ_CHUNK_BYTES pieces, splits it into lines and applies each record; see
- * the module comment for the rules. Throws the Deno error when the file cannot be read (what
- * was applied before stays applied).
+ * the module comment for the rules (damaged lines and a torn tail are reported, never applied;
+ * a line is never longer than MAX_LINE_BYTES in memory). Throws the Deno error when the file
+ * cannot be read (what was applied before stays applied). Also used by inbox/legacy_state.ts
+ * to look through an older version's journal without adopting it.
  */
-async function replayFile(
+export async function replayFile(
   file: Deno.FsFile,
   apply: (record: JournalRecord) => void,
 ): Promise<ReplayResult> {

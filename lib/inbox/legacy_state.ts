@@ -27,7 +27,7 @@ import { joinPath } from "../paths.ts";
 import { openStateFile, setAsideStateFile, UnsafeStateFileError } from "../state/safe_file.ts";
 import { WORKSPACE_STATE_FILES, workspaceStatePath } from "../state/state_files.ts";
 import { readStoredCursor, writeCursorFile } from "./cursor.ts";
-import { parseRecord } from "./journal.ts";
+import { replayFile } from "./journal.ts";
 import { acquireInboxLock } from "./lock.ts";
 import { CursorGoneError } from "../platform/http.ts";
 import type { PlatformClient } from "../platform/client.ts";
@@ -98,7 +98,6 @@ export class LegacyCheckError extends Error {
 
 /** Newest row ids of a journal tried as proof (each one request, once per migration). */
 const JOURNAL_PROBES = 2;
-const NEWLINE = 0x0a;
 
 /**
  * Looks (lstat, no reads) for unkeyed inbox files in `dir`. Returns null when there are none,
@@ -184,8 +183,10 @@ async function anyOurs(ids: readonly string[], deps: LegacyDeps): Promise<boolea
 }
 
 /**
- * The newest row ids (by created_at) in a journal, read in pieces through openStateFile. An
- * unsafe file yields none (it is then set aside like any unproven file).
+ * The newest row ids (by created_at) in a journal, read in pieces through openStateFile and
+ * the journal's own replay (journal.ts replayFile: damaged lines skipped, a line never held
+ * past MAX_LINE_BYTES). An unsafe file yields none (it is then set aside like any unproven
+ * file).
  */
 async function newestJournalIds(path: string, deps: LegacyDeps): Promise<string[]> {
   let file: Deno.FsFile | null;
@@ -209,37 +210,16 @@ async function newestJournalIds(path: string, deps: LegacyDeps): Promise<string[
     newest.sort((a, b) => b.ms - a.ms);
     newest.length = Math.min(newest.length, JOURNAL_PROBES);
   };
-  const decoder = new TextDecoder();
   try {
-    let carry = new Uint8Array(0);
-    for (;;) {
-      const buf = new Uint8Array(1 << 20);
-      const n = await file.read(buf);
-      const chunk = n === null ? new Uint8Array(0) : buf.subarray(0, n);
-      const data = concat(carry, chunk);
-      let start = 0;
-      for (let end = data.indexOf(NEWLINE); end !== -1; end = data.indexOf(NEWLINE, start)) {
-        const record = parseRecord(decoder.decode(data.subarray(start, end)));
-        start = end + 1;
-        if (record?.op !== "add") continue;
-        for (const m of record.msgs) consider(m.activity_id, m.created_at);
-        for (const s of record.seen) consider(s.id, s.created_at);
-      }
-      carry = data.slice(start);
-      if (n === null) break;
-    }
+    await replayFile(file, (record) => {
+      if (record.op !== "add") return;
+      for (const m of record.msgs) consider(m.activity_id, m.created_at);
+      for (const s of record.seen) consider(s.id, s.created_at);
+    });
   } finally {
     file.close();
   }
   return newest.map((n) => n.id);
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 async function setAside(path: string, why: string, deps: LegacyDeps): Promise<void> {
