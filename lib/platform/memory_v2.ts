@@ -5,6 +5,7 @@
  * search of platform/memory.ts, whose `q` and `scope` a v2 platform's shim would ignore.
  */
 import { isRecord } from "../json_object.ts";
+import { compareTimestamps } from "../timestamps.ts";
 import { expectObject, expectOk, isRouteMissing, keepParsed, malformed } from "./answer.ts";
 import type { CallOptions, PlatformHttp } from "./http.ts";
 import {
@@ -51,7 +52,8 @@ export async function recallMemories(
   for (const namespace of wanted) {
     rows.push(...await searchV2(http, { query: args.query, namespace, opts: args.opts }));
   }
-  rows.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+  // By instant, not text: Go trims the fraction's zeros and may write an offset.
+  rows.sort((a, b) => compareTimestamps(b.createdAt, a.createdAt));
   return { rows: rows.slice(0, V2_RECALL_LIMIT), source: "v2" };
 }
 

@@ -35,8 +35,11 @@ export type UnsafeReason = "symlink" | "not-regular" | "foreign-owner" | "too-la
 export class UnsafeStateFileError extends Error {
   override name = "UnsafeStateFileError";
   readonly next: string;
+  /** What is wrong with it, worded to follow the path ("is a symbolic link, …"). */
+  readonly detail: string;
   constructor(readonly path: string, readonly reason: UnsafeReason, detail: string) {
     super(`State file ${path} ${detail}`);
+    this.detail = detail;
     this.next = reason === "foreign-owner"
       ? `another user could have written it; remove it (rm ${path}) or chown it to yourself`
       : reason === "too-large"

@@ -110,9 +110,8 @@ async function readTokenFile(
       return fail("is a directory", "point it at the file that holds the token");
     }
     if (err instanceof UnsafeStateFileError) {
-      // The message starts with "State file <path>"; the variable already names the path.
-      const detail = err.message.slice(`State file ${path} `.length);
-      return fail(detail, "point it at a regular file holding only the token");
+      // The variable already names the path: only what is wrong with the file follows it.
+      return fail(err.detail, "point it at a regular file holding only the token");
     }
     const detail = err instanceof Error ? err.message : String(err);
     return fail(`cannot be read (${detail})`, "point it at a readable file holding the token");

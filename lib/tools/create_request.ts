@@ -7,6 +7,7 @@
 import type { UserRequest } from "../platform/requests.ts";
 import type { ToolDeps } from "./context.ts";
 import { POSTS_TO_PLATFORM, readOptionalText } from "./tool_args.ts";
+import { peerLabel } from "./trust_boundary.ts";
 import { toolError, type ToolResult, type ToolSpec, toolText } from "../mcp/tool_spec.ts";
 import type { ToolContext } from "../mcp/tool_spec.ts";
 
@@ -77,9 +78,12 @@ export async function raiseRequest(
     );
   }
   const receipt = await ctx.platform.createUserRequest(request, { signal: ctx.signal });
+  // The id and status are the platform's text: one safe token each (the sanitiser, a cap).
+  const id = peerLabel(receipt.requestId, "unknown");
+  const status = peerLabel(receipt.status, "pending");
   return toolText(
     `Raised ${request.kind} request “${request.title.trim()}” to the user ` +
-      `(id ${receipt.requestId}, status ${receipt.status}). You are NOT blocked: carry on ` +
+      `(id ${id}, status ${status}). You are NOT blocked: carry on ` +
       "with other work. The user's decision arrives later as an inbound message that quotes " +
       "this id; act on it then.",
   );
