@@ -61,3 +61,19 @@ export class AuthRejectedError extends Error {
     this.status = refusal.status;
   }
 }
+
+/** Token refusals in a row logged as warnings before the loud error (upstream: the 3rd). */
+export const AUTH_ERROR_AT = 3;
+/** After that, the loud error repeats every this many further refusals (upstream: 20). */
+export const AUTH_ERROR_EVERY = 20;
+
+/**
+ * How loudly to log the `count`-th token refusal in a row (count from 1) of a loop that keeps
+ * retrying (heartbeat, event stream): "warn" before AUTH_ERROR_AT, "error" at it and every
+ * AUTH_ERROR_EVERY refusals after, "debug" in between, so the operator gets one clear error
+ * and the log is not flooded.
+ */
+export function authRefusalLevel(count: number): "warn" | "error" | "debug" {
+  if (count < AUTH_ERROR_AT) return "warn";
+  return (count - AUTH_ERROR_AT) % AUTH_ERROR_EVERY === 0 ? "error" : "debug";
+}

@@ -16,17 +16,13 @@
  */
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
-import { PlatformError } from "../errors.ts";
+import { AUTH_ERROR_AT, authRefusalLevel, PlatformError } from "../errors.ts";
 import type { EventBatch, EventStream, EventStreamOpening } from "../platform/event_stream.ts";
 
 /** First reconnect delay after a failure; doubles per failure in a row. */
 export const STREAM_BACKOFF_BASE_MS = 1_000;
 /** Longest pause before reopening the stream (issue 14). */
 export const STREAM_BACKOFF_CAP_MS = 60_000;
-/** Auth refusals in a row logged as warnings before one error (as the heartbeat does). */
-const AUTH_ERROR_AT = 3;
-/** After that, one error line per this many refusals. */
-const AUTH_ERROR_EVERY = 20;
 
 /** What the loop needs from the platform client. */
 export interface EventWakePlatform {
@@ -236,13 +232,14 @@ export class EventWake {
     this.#wasUp = false;
     this.#authFailures += 1;
     const count = this.#authFailures;
-    if (count < AUTH_ERROR_AT) {
+    const level = authRefusalLevel(count);
+    if (level === "warn") {
       log.warn(
         `event stream auth failure ${count}/${AUTH_ERROR_AT}: the platform answered HTTP ` +
           `${err.status}; the token may be revoked`,
         { next: err.next },
       );
-    } else if ((count - AUTH_ERROR_AT) % AUTH_ERROR_EVERY === 0) {
+    } else if (level === "error") {
       log.error(
         `The platform has refused the token on the event stream ${count} times in a row: it ` +
           "was probably revoked, or the workspace was deleted",

@@ -5,7 +5,7 @@
  * several. The HTTP calls are platform/client.ts's; writing the secret file is state/state_files.ts's.
  */
 import type { Clock } from "../clock.ts";
-import { AuthRejectedError, PlatformError } from "../errors.ts";
+import { AUTH_ERROR_AT, authRefusalLevel, AuthRejectedError, PlatformError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { MIN_SECRET_LENGTH } from "../redact.ts";
 import type { PlatformClient } from "../platform/client.ts";
@@ -20,10 +20,6 @@ export interface AgentCardSettings {
 
 /** Upstream heartbeats every 20 s; the platform marks a silent workspace stale after 90 s. */
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 20_000;
-/** The consecutive auth failure that raises the loud error (upstream: the 3rd). */
-const AUTH_ERROR_AT = 3;
-/** After that, the loud error repeats every this many further failures (upstream: 20). */
-const AUTH_ERROR_EVERY = 20;
 /**
  * Longest inbound secret accepted, in characters. The platform mints 32 random bytes (43-64
  * characters encoded); 1 KiB leaves room for other encodings while a platform bug that
@@ -237,13 +233,14 @@ function noteFailure(state: HeartbeatState, log: Logger, err: unknown): BeatOutc
   const workspace = state.workspaceId;
   if (err instanceof PlatformError && err.isAuthRejected) {
     const count = state.noteAuthFailure();
-    if (count < AUTH_ERROR_AT) {
+    const level = authRefusalLevel(count);
+    if (level === "warn") {
       log.warn(
         `heartbeat auth failure ${count}/${AUTH_ERROR_AT}: the platform answered HTTP ` +
           `${err.status}; the token may be revoked`,
         { workspace, next: err.next },
       );
-    } else if ((count - AUTH_ERROR_AT) % AUTH_ERROR_EVERY === 0) {
+    } else if (level === "error") {
       log.error(
         `The platform has rejected the token for workspace ${workspace} ${count} times in a ` +
           "row: it was probably revoked, or the workspace was deleted",
