@@ -9,7 +9,7 @@ import { createPlatformClient } from "../../lib/platform/client.ts";
 import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
 import { type CapturedLog, captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
-import { withTempDir } from "../fakes/temp_dir.ts";
+import { namesIn, withTempDir } from "../fakes/temp_dir.ts";
 import { UnsafeStateFileError } from "../../lib/state/safe_file.ts";
 
 const ACTIVITY = "GET /workspaces/:id/activity";
@@ -50,11 +50,7 @@ async function withRig(fn: (rig: Rig) => Promise<void>): Promise<void> {
             ...(adoptJournalFrom === undefined ? {} : { adoptJournalFrom }),
           }),
       );
-    const names = async () => {
-      const out: string[] = [];
-      for await (const entry of Deno.readDir(dir)) out.push(entry.name);
-      return out.sort();
-    };
+    const names = () => namesIn(dir);
     await fn({ dir, platform, me, other, captured, open, names });
   });
 }

@@ -6,18 +6,12 @@ import { UnsafeStateFileError } from "../../lib/state/safe_file.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import { HOSTILE_FILES } from "../fakes/special_files.ts";
-import { withTempDir } from "../fakes/temp_dir.ts";
+import { namesIn, withTempDir } from "../fakes/temp_dir.ts";
 import { openTestInbox, TEST_CURSOR, TEST_JOURNAL, TEST_LOCK } from "../fakes/inbox_files.ts";
 
 const JOURNAL = TEST_JOURNAL;
 const CURSOR = TEST_CURSOR;
 const LOCK = TEST_LOCK;
-
-async function names(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const entry of Deno.readDir(dir)) out.push(entry.name);
-  return out.sort();
-}
 
 Deno.test("inbox lock: a lock file that is a link to another file is refused; the target is untouched", async () => {
   await withTempDir(async (dir) => {
@@ -46,7 +40,7 @@ Deno.test("inbox lock: a dangling link at the lock's name is refused, nothing is
   await withTempDir(async (dir) => {
     await Deno.symlink(`${dir}/elsewhere`, `${dir}/${LOCK}`);
     await assertRejects(() => openTestInbox(dir), UnsafeStateFileError);
-    assertEquals(await names(dir), [LOCK]);
+    assertEquals(await namesIn(dir), [LOCK]);
   });
 });
 
@@ -110,7 +104,7 @@ for (const { kind, make } of HOSTILE_FILES) {
       try {
         assertEquals(inbox.size, 0);
         assertStringIncludes(log.text(), "refused the inbox journal");
-        const aside = (await names(dir)).filter((n) => n.startsWith(`${JOURNAL}.corrupt-`));
+        const aside = (await namesIn(dir)).filter((n) => n.startsWith(`${JOURNAL}.corrupt-`));
         assertEquals(aside.length, 1);
         assert((await Deno.lstat(`${dir}/${JOURNAL}`)).isFile, "a fresh regular journal");
       } finally {
@@ -179,7 +173,7 @@ Deno.test("inbox journal: a journal written for another workspace is set aside a
       assertEquals(inbox.size, 0, "nothing of it is served");
       assertStringIncludes(log.text(), "the inbox journal belongs to another workspace");
       assertStringIncludes(log.text(), `journalWorkspace=${OTHER_WORKSPACE}`);
-      const aside = (await names(dir)).find((n) => n.startsWith(`${JOURNAL}.foreign-`));
+      const aside = (await namesIn(dir)).find((n) => n.startsWith(`${JOURNAL}.foreign-`));
       assert(aside !== undefined, "set aside under a .foreign- name");
       assertStringIncludes(log.text(), `${dir}/${aside}`);
       assertEquals(await Deno.readTextFile(`${dir}/${aside}`), original);
@@ -211,7 +205,7 @@ Deno.test("inbox journal: a keyed journal that names no workspace is set aside a
     const inbox = await openTestInbox(dir, log);
     assertEquals(inbox.size, 0);
     assertStringIncludes(log.text(), "does not say which workspace it belongs to");
-    assert((await names(dir)).some((n) => n.startsWith(`${JOURNAL}.unverified-`)));
+    assert((await namesIn(dir)).some((n) => n.startsWith(`${JOURNAL}.unverified-`)));
     await inbox.close();
   });
 });

@@ -1,17 +1,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { resolveStateDir, type StateDirResult } from "../../lib/state/state_dir.ts";
 import { captureLog } from "../fakes/log_capture.ts";
-import { withTempDir } from "../fakes/temp_dir.ts";
-
-async function modeOf(path: string): Promise<number> {
-  return (await Deno.stat(path)).mode! & 0o777;
-}
-
-async function namesIn(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-  return names.sort();
-}
+import { modeOf, namesIn, withTempDir } from "../fakes/temp_dir.ts";
 
 function problemOf(result: StateDirResult): string {
   if (result.ok) throw new Error(`expected a problem, got ${result.dir}`);

@@ -11,21 +11,11 @@ import {
 import { UnsafeStateFileError } from "../../lib/state/safe_file.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { HOSTILE_FILES } from "../fakes/special_files.ts";
-import { withTempDir } from "../fakes/temp_dir.ts";
+import { modeOf, namesIn, withTempDir } from "../fakes/temp_dir.ts";
 
 const SECRET = "inbound-secret-0123456789abcdef";
 const WS = "11111111-2222-4333-8444-555555555555";
 const SECRET_NAME = `.platform_inbound_secret.${WS}`;
-
-async function modeOf(path: string): Promise<number> {
-  return (await Deno.stat(path)).mode! & 0o777;
-}
-
-async function namesIn(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-  return names.sort();
-}
 
 Deno.test("state files: shared names match upstream's; a workspace's files carry its id", () => {
   assertEquals(STATE_FILES, { authToken: ".auth_token" });
