@@ -15,6 +15,7 @@ import type { StateDirSource } from "../state/state_dir.ts";
 import { resolveLocalSetup } from "./local_setup.ts";
 import { STATE_FILES, WORKSPACE_STATE_FILES, workspaceStatePath } from "../state/state_files.ts";
 import { checkToken } from "../state/token.ts";
+import { parseUuid } from "../uuid.ts";
 import { WORKSPACE_LIST_VARS } from "../workspace_list.ts";
 import { describeSources } from "./config_sources.ts";
 import type { CheckResult } from "./doctor_result.ts";
@@ -293,7 +294,8 @@ function ownerOf(name: string, bases: readonly string[]): string | null {
   for (const base of bases) {
     if (!name.startsWith(`${base}.`)) continue;
     const rest = name.slice(base.length + 1);
-    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(rest)) return rest;
+    // Files are keyed by the canonical id (lib/uuid.ts, the one UUID rule), never another form.
+    if (parseUuid(rest) === rest) return rest;
   }
   return null;
 }

@@ -7,6 +7,7 @@ import type { MemoryScope } from "../platform/rows.ts";
 import type { ToolDeps } from "./context.ts";
 import { POSTS_TO_PLATFORM, readRequiredText } from "./tool_args.ts";
 import { redactSecrets } from "./redact_secrets.ts";
+import { peerLabel } from "./trust_boundary.ts";
 import { toolError, toolJson, type ToolSpec } from "../mcp/tool_spec.ts";
 
 /** Memory scopes, narrowest first. */
@@ -68,10 +69,15 @@ export const commitMemory: ToolSpec<ToolDeps> = {
       });
     }
     const stored = await ctx.platform.commitMemory(redaction.text, scope, { signal: ctx.signal });
-    const result: Record<string, unknown> = { success: true, id: stored.id, scope: stored.scope };
+    // The platform's id, scope and namespace: one safe token each (the sanitiser, a cap).
+    const result: Record<string, unknown> = {
+      success: true,
+      id: peerLabel(stored.id, ""),
+      scope: peerLabel(stored.scope, scope),
+    };
     // Memory-v2 platforms say which namespace it landed in (upstream-latest §2 L).
     if (stored.namespace !== "" && stored.namespace !== "general") {
-      result.namespace = stored.namespace;
+      result.namespace = peerLabel(stored.namespace, "");
     }
     if (redaction.count > 0) result.redacted = redaction.count;
     return toolJson(result);

@@ -7,6 +7,7 @@ import { isRecord } from "../json_object.ts";
 import type { ToolDeps } from "./context.ts";
 import { toolError, toolJson, type ToolSpec } from "../mcp/tool_spec.ts";
 import { utf8Length } from "../mcp/result_cap.ts";
+import { peerLabel } from "./trust_boundary.ts";
 
 /** Largest card accepted, as JSON bytes: a card is a few fields, not a document. */
 export const MAX_CARD_BYTES = 64 * 1024;
@@ -66,6 +67,6 @@ export const updateAgentCard: ToolSpec<ToolDeps> = {
       );
     }
     const status = await ctx.platform.updateAgentCard(card, { signal: ctx.signal });
-    return toolJson({ success: true, status });
+    return toolJson({ success: true, status: peerLabel(status, "updated") });
   },
 };

@@ -56,6 +56,14 @@ Deno.test("update_agent_card: the card reaches the canvas at once", async () => 
   });
 });
 
+Deno.test("update_agent_card: the platform's status comes back without hidden characters", async () => {
+  await withToolRig(async (rig) => {
+    rig.platform.failNext(UPDATE_CARD, { status: 200, body: { status: "updated\u202e" } });
+    const out = await rig.call("update_agent_card", { card: { name: "Bot" } });
+    assertEquals(JSON.parse(out.text), { success: true, status: "updated" });
+  });
+});
+
 Deno.test("update_agent_card: a card without a name is refused before any request", async () => {
   await withToolRig(async (rig) => {
     const cases: [Record<string, unknown>, string][] = [

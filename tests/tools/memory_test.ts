@@ -23,6 +23,22 @@ Deno.test("commit_memory: content is stored as LOCAL by default and the stored i
   });
 });
 
+Deno.test("commit_memory: the platform's id, scope and namespace come back without hidden characters", async () => {
+  await withToolRig(async (rig) => {
+    rig.platform.failNext(`POST ${MEMORIES}`, {
+      status: 201,
+      body: { id: "mem-1\u202e", scope: "LOCAL\u200b", namespace: "team\u2066x" },
+    });
+    const out = await rig.call("commit_memory", { content: "a fact" });
+    assertEquals(JSON.parse(out.text), {
+      success: true,
+      id: "mem-1",
+      scope: "LOCAL",
+      namespace: "teamx",
+    });
+  });
+});
+
 Deno.test("commit_memory: every argument reaches the platform (content and scope)", async () => {
   await withToolRig(async (rig) => {
     const out = await rig.call("commit_memory", { content: "Team uses trunk.", scope: "TEAM" });
