@@ -2,6 +2,7 @@
  * Command-line parsing: argv → which mode to run. Nothing here prints or exits; main.ts does.
  * The usage text lives in cli/help.ts.
  */
+import { cutCodePoints, ELLIPSIS } from "../text.ts";
 
 /** MCP hosts `molecule-mcp install` can write an entry for. */
 export const INSTALL_HOSTS = ["claude-code", "cursor", "codex", "gemini"] as const;
@@ -164,7 +165,14 @@ function isInstallHost(value: string): value is InstallHost {
   return (INSTALL_HOSTS as readonly string[]).includes(value);
 }
 
-/** Shows an argument as typed, quoted when it holds spaces or control characters. */
+/** Longest argument echoed in an error, in code points: a pasted blob stays one short line. */
+const SHOWN_MAX = 80;
+
+/**
+ * Shows an argument as typed (cut to SHOWN_MAX code points with "…"), quoted when it holds
+ * spaces, control or non-ASCII characters.
+ */
 function shown(arg: string): string {
-  return /^[\x21-\x7e]+$/.test(arg) ? arg : JSON.stringify(arg);
+  const cut = cutCodePoints(arg, SHOWN_MAX, ELLIPSIS);
+  return /^[\x21-\x7e]+$/.test(cut) ? cut : JSON.stringify(cut);
 }

@@ -12,6 +12,7 @@ import { PlatformError } from "../errors.ts";
 import { readStoredCursor } from "../inbox/cursor.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { createPlatformClient, type PlatformClient } from "../platform/client.ts";
+import { truncate } from "../platform/answer.ts";
 import { CursorGoneError } from "../platform/http.ts";
 import { type Fetch, isUntrustedCertificateError } from "../platform/http_client.ts";
 import type { WorkspaceLookup } from "../platform/peers.ts";
@@ -212,18 +213,22 @@ function workspaceVerdict(ws: DoctorWorkspace, lookup: WorkspaceLookup | Platfor
       next: `${lookup.hint}; then update WORKSPACE_ID and the token`,
     };
   }
-  const { name, status } = lookup.workspace;
+  const { status } = lookup.workspace;
+  // The name and status are the platform's text, bound for a terminal: the one sanitiser
+  // (no control sequences, bidi overrides or line breaks) and a cut, via platform/answer.ts.
+  const name = truncate(lookup.workspace.name);
+  const shownStatus = truncate(status);
   const stale = status === "awaiting_agent" || status === "offline"
     ? " (no heartbeat reached the platform in the last 90 s)"
     : "";
   if (status === "paused" || status === "hibernated" || status === "failed") {
     return {
       status: "warn",
-      message: `${JSON.stringify(name)} is ${status}`,
+      message: `${JSON.stringify(name)} is ${shownStatus}`,
       next: "resume the workspace in the canvas; messages to it may not be delivered meanwhile",
     };
   }
-  return { status: "ok", message: `${JSON.stringify(name)}, status ${status}${stale}` };
+  return { status: "ok", message: `${JSON.stringify(name)}, status ${shownStatus}${stale}` };
 }
 
 /** The token check's verdict; isRefused = the platform answered 401 to the heartbeat. */

@@ -18,7 +18,13 @@
  */
 import { isRecord } from "../json_object.ts";
 import type { Logger } from "../log.ts";
-import type { JsonRpcTransport, MessageHandler, WireMessage } from "./jsonrpc.ts";
+import {
+  idKey,
+  isRequestId,
+  type JsonRpcTransport,
+  type MessageHandler,
+  type WireMessage,
+} from "./jsonrpc.ts";
 import { DEFAULT_SSE_QUEUE_BYTES, SseStream } from "./sse_stream.ts";
 import { wellFormedJson } from "./stdio.ts";
 
@@ -166,7 +172,7 @@ export class HttpSessionTransport implements JsonRpcTransport {
       return Promise.resolve();
     }
     for (const item of items) {
-      if (isRecord(item) && isIdValue(item.id)) this.#settle(exchange, idKey(item.id));
+      if (isRecord(item) && isRequestId(item.id)) this.#settle(exchange, idKey(item.id));
     }
     if (exchange.stream !== undefined) exchange.stream.write(message, false);
     else exchange.replies.push(message);
@@ -186,7 +192,7 @@ export class HttpSessionTransport implements JsonRpcTransport {
 
   #sendNotification(message: WireMessage): void {
     const params = isRecord(message.params) ? message.params : {};
-    if (message.method === "notifications/progress" && isIdValue(params.progressToken)) {
+    if (message.method === "notifications/progress" && isRequestId(params.progressToken)) {
       const exchange = this.#byProgressToken.get(idKey(params.progressToken));
       if (exchange !== undefined && exchange.stream === undefined) {
         // Still inside post(): the stream is made as soon as onmessage returns (JSON replies
@@ -211,17 +217,17 @@ export class HttpSessionTransport implements JsonRpcTransport {
     if (!isRecord(item) || typeof item.method !== "string") return;
     if (item.method === "notifications/cancelled" && !("id" in item)) {
       const requestId = isRecord(item.params) ? item.params.requestId : undefined;
-      if (isIdValue(requestId)) this.#cancel(idKey(requestId));
+      if (isRequestId(requestId)) this.#cancel(idKey(requestId));
       return;
     }
-    if (!isIdValue(item.id)) return;
+    if (!isRequestId(item.id)) return;
     const key = idKey(item.id);
     exchange.pending.add(key);
     const list = this.#byId.get(key);
     if (list === undefined) this.#byId.set(key, [exchange]);
     else list.push(exchange);
     const meta = isRecord(item.params) && isRecord(item.params._meta) ? item.params._meta : {};
-    if (isIdValue(meta.progressToken)) {
+    if (isRequestId(meta.progressToken)) {
       const token = idKey(meta.progressToken);
       exchange.progressTokens.push(token);
       this.#byProgressToken.set(token, exchange);
@@ -238,7 +244,7 @@ export class HttpSessionTransport implements JsonRpcTransport {
 
   #exchangeFor(items: readonly WireMessage[]): Exchange | undefined {
     for (const item of items) {
-      if (!isRecord(item) || !isIdValue(item.id)) continue;
+      if (!isRecord(item) || !isRequestId(item.id)) continue;
       const exchange = this.#byId.get(idKey(item.id))?.[0];
       if (exchange !== undefined) return exchange;
     }
@@ -276,12 +282,4 @@ function jsonResponse(
 
 function isNotificationMessage(message: WireMessage): boolean {
   return typeof message.method === "string" && !("id" in message);
-}
-
-function isIdValue(value: unknown): value is string | number {
-  return typeof value === "string" || typeof value === "number";
-}
-
-function idKey(id: string | number): string {
-  return `${typeof id}:${id}`;
 }

@@ -182,6 +182,11 @@ export function isRequestId(value: unknown): value is RequestId {
   return typeof value === "string" || (typeof value === "number" && Number.isFinite(value));
 }
 
+/** A request id (or progress token) as a map key: 1 and "1" are different ids. */
+export function idKey(id: RequestId): string {
+  return `${typeof id}:${id}`;
+}
+
 function invalid(id: RequestId | null, message: string, problem: string): IncomingMessage {
   return {
     kind: "invalid",

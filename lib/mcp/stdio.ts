@@ -29,6 +29,7 @@ import { isRecord } from "../json_object.ts";
 import type { Logger } from "../log.ts";
 import {
   errorResponse,
+  idKey,
   JSONRPC_ERROR,
   type JsonRpcTransport,
   parseJson,
@@ -425,11 +426,6 @@ export class StdioTransport implements JsonRpcTransport {
     this.#hasFiredClose = true;
     this.onclose?.();
   }
-}
-
-/** A request id as a map key: 1 and "1" are different ids. */
-function idKey(id: string | number): string {
-  return `${typeof id}:${id}`;
 }
 
 /** A message with a method and no id: it expects no reply, so it may be dropped. */

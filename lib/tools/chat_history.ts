@@ -9,7 +9,7 @@ import { cutCodePoints, ELLIPSIS } from "../text.ts";
 import { extractText, parseActivityRow } from "../inbox/activity_row.ts";
 import type { ToolDeps } from "./context.ts";
 import { readWorkspaceId } from "./ids.ts";
-import { escapePeerText } from "./trust_boundary.ts";
+import { escapePeerText, peerLabel } from "./trust_boundary.ts";
 import { toolError, toolJson, type ToolSpec } from "../mcp/tool_spec.ts";
 
 /** Upstream's default page. */
@@ -74,7 +74,10 @@ export const chatHistory: ToolSpec<ToolDeps> = {
   },
 };
 
-/** One history entry; the peer-written strings are escaped and cut. */
+/**
+ * One history entry; the peer-written texts are escaped and cut, the other platform strings
+ * made one safe token each (trust_boundary peerLabel: the sanitiser and a length cap).
+ */
 function toEntry(raw: unknown): Record<string, unknown> | null {
   const row = parseActivityRow(raw);
   if (row === null) return null;
@@ -82,11 +85,11 @@ function toEntry(raw: unknown): Record<string, unknown> | null {
   return {
     id: row.id,
     created_at: row.created_at,
-    activity_type: row.activity_type,
-    method: row.method,
-    source_id: row.source_id,
-    target_id: targetId,
-    status: row.status,
+    activity_type: peerLabel(row.activity_type, ""),
+    method: peerLabel(row.method, ""),
+    source_id: peerLabel(row.source_id, ""),
+    target_id: peerLabel(targetId, ""),
+    status: peerLabel(row.status, ""),
     summary: peerText(row.summary),
     text: peerText(extractText(row)),
   };

@@ -4,7 +4,7 @@
  */
 import type { ToolDeps } from "./context.ts";
 import { readWorkspaceId } from "./ids.ts";
-import { escapePeerText } from "./trust_boundary.ts";
+import { escapePeerJson } from "./trust_boundary.ts";
 import { toolJson, type ToolSpec, toolText } from "../mcp/tool_spec.ts";
 
 /** The tool spec; upstream's name and JSON shapes, plus an optional workspace_id. */
@@ -46,9 +46,8 @@ export const getWorkspaceInfo: ToolSpec<ToolDeps> = {
       });
       return { ...removed, isError: true };
     }
-    const json = toolJson(lookup.workspace.row);
     // Another workspace's name and agent card are that workspace's own words.
-    if (id === ctx.selfId) return json;
-    return toolText(escapePeerText(json.content[0]?.text ?? ""));
+    if (id === ctx.selfId) return toolJson(lookup.workspace.row);
+    return toolText(escapePeerJson(lookup.workspace.row));
   },
 };

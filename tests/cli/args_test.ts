@@ -41,8 +41,11 @@ Deno.test("cli: a value given to a flag that takes none is refused", async () =>
   assertMatch(await errorOf(["--help=yes"]), /^Option --help takes no value: got --help=yes /);
 });
 
-Deno.test("cli: odd arguments stay on one line", async () => {
+Deno.test("cli: odd or very long arguments stay on one short line", async () => {
   assertStringIncludes(await errorOf(["do\nctor"]), '"do\\nctor"');
+  const long = await errorOf([`--${"x".repeat(10_000)}`]);
+  assertStringIncludes(long, `"--${"x".repeat(77)}…"`, "a pasted blob is cut");
+  assert(long.length < 200, long);
 });
 
 Deno.test("help: the usage names every variable, where values come from, files and exit codes", () => {

@@ -296,6 +296,26 @@ Deno.test("doctor: a token inside any check's text is printed masked (the one re
   });
 });
 
+Deno.test("doctor: the platform's workspace name reaches the terminal sanitised and cut", async () => {
+  const platform = createFakePlatform();
+  const hostile = `Acme\u009b31m\u202eAgent\n${"x".repeat(5_000)}`;
+  const { id, token } = platform.addWorkspace({ name: hostile });
+  const served = await platform.serve();
+  try {
+    await withTempDir(async (dir) => {
+      const { text, status } = await doctorWith(
+        baseEnv({ platform, url: served.url, id, token, dir }),
+      );
+      assertEquals(status["workspace"], "ok", text);
+      assertStringIncludes(text, '"AcmeAgent xxx');
+      assert(!/[\u0080-\u009f\u202e]/.test(text), "no C1 control or bidi override");
+      assert(!text.includes("x".repeat(300)), "the name is cut");
+    });
+  } finally {
+    await served.close();
+  }
+});
+
 Deno.test("doctor: a running server is seen through its inbox lock", async () => {
   await withPlatform(async (s) => {
     const lock = await acquireInboxLock(s.dir, {

@@ -90,6 +90,25 @@ Deno.test("chat_history: peer text is escaped and cannot forge instructions", as
   });
 });
 
+Deno.test("chat_history: a row's type, method and status come back as plain tokens", async () => {
+  await withToolRig(async (rig) => {
+    rig.platform.addActivityRow({
+      workspace_id: rig.me.id,
+      activity_type: "a2a_send\u202e",
+      source_id: rig.me.id,
+      target_id: rig.peer.id,
+      method: "message/send\u200b",
+      status: `ok\u2066${"x".repeat(500)}`,
+      request_body: { params: { message: { parts: [{ kind: "text", text: "hi" }] } } },
+    });
+    const out = await rig.call("chat_history", { peer_id: rig.peer.id });
+    const [entry] = JSON.parse(out.text);
+    assertEquals(entry.activity_type, "a2a_send");
+    assertEquals(entry.method, "message/send");
+    assert(!entry.status.includes("\u2066") && entry.status.length < 200, entry.status);
+  });
+});
+
 Deno.test("chat_history: bad arguments are refused before any request", async () => {
   await withToolRig(async (rig) => {
     const cases: [Record<string, unknown>, string][] = [
