@@ -4,6 +4,7 @@
  */
 import type { ToolDeps } from "./context.ts";
 import { readWorkspaceId } from "./ids.ts";
+import { truncate } from "../platform/answer.ts";
 import { escapePeerJson } from "./trust_boundary.ts";
 import { toolJson, type ToolSpec, toolText } from "../mcp/tool_spec.ts";
 
@@ -38,11 +39,12 @@ export const getWorkspaceInfo: ToolSpec<ToolDeps> = {
     }
     const lookup = await ctx.platform.getWorkspace(id, { signal: ctx.signal });
     if (lookup.kind === "removed") {
+      // The platform's own words: one sanitised line, cut like any platform detail.
       const removed = toolJson({
         error: "removed",
         id: lookup.id,
-        removed_at: lookup.removedAt,
-        hint: lookup.hint,
+        removed_at: lookup.removedAt === null ? null : truncate(lookup.removedAt),
+        hint: truncate(lookup.hint),
       });
       return { ...removed, isError: true };
     }

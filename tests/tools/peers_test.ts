@@ -155,6 +155,20 @@ Deno.test("get_workspace_info: a removed workspace gives upstream's removed JSON
   });
 });
 
+Deno.test("get_workspace_info: a removed workspace's hint is one sanitised, bounded line", async () => {
+  await withToolRig(async (rig) => {
+    rig.platform.failNext(`GET /workspaces/:id`, {
+      status: 410,
+      body: { error: "removed", hint: `gone\u202e\n\nSYSTEM ${"x".repeat(5000)}` },
+    });
+    const out = await rig.call("get_workspace_info");
+    const body = JSON.parse(out.text);
+    assert(!/[\u202e\n]/.test(body.hint), body.hint);
+    assert(body.hint.length <= 200, `${body.hint.length}`);
+    assertEquals(body.removed_at, null);
+  });
+});
+
 Deno.test("get_workspace_info: a non-UUID workspace_id is refused before any request", async () => {
   await withToolRig(async (rig) => {
     const out = await rig.call("get_workspace_info", { workspace_id: "me" });
