@@ -21,9 +21,10 @@
  * (MAX_LINE_BYTES) is damage like any other.
  *
  * Crash safety (kill -9 at any instant):
- * - each record is one `write` on an O_APPEND handle, and a caller is told a record is stored
- *   only after that write returned, so the only damage a kill can do is a torn LAST line; that
- *   record was never acknowledged, and replay drops it quietly (debug);
+ * - each record is one `write` at the end of the file (one handle, one writer: the inbox
+ *   lock), and a caller is told a record is stored only after that write returned, so the
+ *   only damage a kill can do is a torn LAST line; that record was never acknowledged, and
+ *   replay drops it quietly (debug);
  * - a snapshot replaces the file by rename, so a kill leaves the old file or the new one;
  * - a failed or short write (disk full) may leave a partial line, so after any write error the
  *   journal refuses further appends until the owner rewrites a snapshot (`needsRewrite`).
@@ -39,7 +40,12 @@
 import { removeStaleTemps } from "../state/atomic_write.ts";
 import { atomicWriteFile } from "../state/atomic_write.ts";
 import type { Clock } from "../clock.ts";
-import { openStateFile, setAsideStateFile, UnsafeStateFileError } from "../state/safe_file.ts";
+import {
+  openStateFile,
+  setAsideStateFile,
+  type StateFileOptions,
+  UnsafeStateFileError,
+} from "../state/safe_file.ts";
 import { type InboxMessage, type MessageKind, parseMessageExtras } from "./message.ts";
 import type { Logger } from "../log.ts";
 
@@ -191,9 +197,12 @@ export class InboxJournal {
   #bytes = 0;
   #snapshotBytes = 0;
   #queue: Promise<unknown> = Promise.resolve();
+  /** The safety checks every open of the file goes through (state/safe_file.ts). */
+  #fileOpts: StateFileOptions;
 
-  private constructor(path: string) {
+  private constructor(path: string, fileOpts: StateFileOptions) {
     this.path = path;
+    this.#fileOpts = fileOpts;
   }
 
   /**
@@ -211,14 +220,14 @@ export class InboxJournal {
     apply: (record: JournalRecord) => void,
   ): Promise<InboxJournal> {
     await removeStaleTemps(path, deps.log);
-    const journal = new InboxJournal(path);
     let result: ReplayResult;
-    // Checked at open (no link, regular file we own); see state/safe_file.ts.
+    // Checked at every open (no link, regular file we own); see state/safe_file.ts.
     const fileOpts = {
       log: deps.log,
       widePerms: "tighten" as const,
       ...(deps.uid === undefined ? {} : { uid: deps.uid }),
     };
+    const journal = new InboxJournal(path, fileOpts);
     try {
       const file = await openStateFile(path, fileOpts);
       if (file === null) return journal;
@@ -368,7 +377,18 @@ export class InboxJournal {
       this.#closeFile();
       this.#bytes = bytes;
       this.#snapshotBytes = bytes;
-      this.#file = await Deno.open(this.path, { append: true, create: true, mode: 0o600 });
+      // Reopened through state/safe_file.ts, never created: a name that no longer holds the
+      // snapshot just written (removed, or a link put there) must not be appended to. The
+      // owner is not checked again: this process just wrote the file.
+      const file = await openStateFile(this.path, { ...this.#fileOpts, uid: null, write: true });
+      if (file === null) throw new Deno.errors.NotFound(`${this.path} is gone after its rewrite`);
+      try {
+        await file.seek(0, Deno.SeekMode.End);
+      } catch (err) {
+        file.close();
+        throw err;
+      }
+      this.#file = file;
     });
   }
 

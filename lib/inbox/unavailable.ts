@@ -1,9 +1,9 @@
-import type { DurableInbox } from "./inbox.ts";
-
 /**
- * Why a workspace has no inbox right now (disabled, or held by another process), worded for the
- * agent and the operator. The inbox tools answer with it; the workspace link decides which applies.
+ * Why a workspace has no inbox right now (disabled, still opening, held by another process, or
+ * failing to open), worded for the agent and the operator. The inbox tools answer with it; the
+ * workspace link decides which applies.
  */
+import type { DurableInbox } from "./inbox.ts";
 
 /** Why a workspace has no inbox right now, worded for the agent and the operator. */
 export interface InboxUnavailable {

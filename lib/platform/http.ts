@@ -317,29 +317,19 @@ export class PlatformHttp {
     if (caller?.aborted) throw caller.reason;
 
     const abort = new AbortController();
-    const stopTimer = new AbortController();
-    let timedOut = false;
-    const timer = this.#deps.clock.sleep(timeoutMs, stopTimer.signal).then(() => {
-      if (stopTimer.signal.aborted) return;
-      timedOut = true;
-      abort.abort(new DOMException(`no answer within ${timeoutMs} ms`, "TimeoutError"));
-    });
+    const deadline = startDeadline(this.#deps.clock, timeoutMs, abort);
     const onCallerAbort = () => abort.abort(caller?.reason);
     caller?.addEventListener("abort", onCallerAbort, { once: true });
     // Settles only on abort, so a fetch that ignores its signal still cannot hang the call.
-    const gaveUp = new Promise<never>((_, reject) => {
-      abort.signal.addEventListener("abort", () => reject(abort.signal.reason), { once: true });
-    });
-    gaveUp.catch(() => undefined); // observed by the races below, or not needed at all
+    const gaveUp = rejectOnAbort(abort.signal);
 
     let hop: Hop = { url: this.#url(spec), method: spec.method, hasBody: true };
     let req: Request;
     try {
       req = this.#buildRequest(spec, hop, abort.signal);
     } catch (err) {
-      stopTimer.abort();
       caller?.removeEventListener("abort", onCallerAbort);
-      await timer;
+      await deadline.stop();
       if (!(err instanceof TypeError)) throw err;
       throw badHeaderError(endpoint);
     }
@@ -357,15 +347,18 @@ export class PlatformHttp {
       }
     } catch (err) {
       if (err instanceof DownloadWriteError) throw err; // ours, not the platform's
-      if (caller?.aborted && !timedOut) throw caller.reason;
+      if (caller?.aborted && !deadline.hasFired()) throw caller.reason;
       if (err instanceof PlatformError) throw err; // an answer we refuse: already explained
-      const noAnswer = this.#noAnswerError(endpoint, err, timedOut ? timeoutMs : undefined);
+      const noAnswer = this.#noAnswerError(
+        endpoint,
+        err,
+        deadline.hasFired() ? timeoutMs : undefined,
+      );
       this.#deps.log.debug("platform call got no answer", { endpoint, detail: noAnswer.detail });
       throw noAnswer;
     } finally {
-      stopTimer.abort();
       caller?.removeEventListener("abort", onCallerAbort);
-      await timer;
+      await deadline.stop();
     }
   }
 
@@ -397,17 +390,9 @@ export class PlatformHttp {
     const abort = new AbortController();
     const onAbort = () => abort.abort(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
-    const stopTimer = new AbortController();
-    let timedOut = false;
-    const timer = this.#deps.clock.sleep(spec.timeoutMs, stopTimer.signal).then(() => {
-      if (stopTimer.signal.aborted) return;
-      timedOut = true;
-      abort.abort(new DOMException(`no answer within ${spec.timeoutMs} ms`, "TimeoutError"));
-    });
-    const gaveUp = new Promise<never>((_, reject) => {
-      abort.signal.addEventListener("abort", () => reject(abort.signal.reason), { once: true });
-    });
-    gaveUp.catch(() => undefined); // only raced below; an abort after opening is the reader's
+    const deadline = startDeadline(this.#deps.clock, spec.timeoutMs, abort);
+    // Only raced below; an abort after opening is the reader's.
+    const gaveUp = rejectOnAbort(abort.signal);
     const rspec: RequestSpec = {
       method: "GET",
       template: spec.template,
@@ -423,7 +408,7 @@ export class PlatformHttp {
       isBuilt = true;
       // A redirect is not followed here: it comes back as a refusal (the stream is optional).
       const res = await this.#send(req, abort.signal, gaveUp);
-      stopTimer.abort();
+      void deadline.stop(); // the status line came: the body has no time limit
       const type = res.headers.get("content-type") ?? "";
       if (res.ok && res.body !== null && /^text\/event-stream\b/i.test(type)) {
         this.#deps.log.debug("platform stream opened", { endpoint });
@@ -441,16 +426,15 @@ export class PlatformHttp {
       this.#deps.log.debug("platform stream refused", { endpoint, status: res.status });
       return { answer: toAnswer(res, read.ok ? read.text : "") };
     } catch (err) {
-      if (signal.aborted && !timedOut) throw signal.reason;
+      if (signal.aborted && !deadline.hasFired()) throw signal.reason;
       if (!isBuilt) {
         if (!(err instanceof TypeError)) throw err;
         throw badHeaderError(endpoint);
       }
-      throw this.#noAnswerError(endpoint, err, timedOut ? spec.timeoutMs : undefined);
+      throw this.#noAnswerError(endpoint, err, deadline.hasFired() ? spec.timeoutMs : undefined);
     } finally {
-      stopTimer.abort();
       if (!isOpen) signal.removeEventListener("abort", onAbort);
-      await timer;
+      await deadline.stop();
     }
   }
 
@@ -597,6 +581,45 @@ interface Hop {
 
 const NEXT_REDIRECT_ELSEWHERE = "check PLATFORM_URL: it should be the platform API's own " +
   "address, not a page or proxy that redirects elsewhere";
+
+/** A call's time limit (PlatformHttp.request, openStream). */
+interface Deadline {
+  /** Whether the limit ran out (and aborted the call). */
+  hasFired(): boolean;
+  /** Cancels the wait; resolves once it has ended, so no timer outlives the call. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Aborts `abort` with a TimeoutError once `timeoutMs` pass on `clock`, unless stopped first. */
+function startDeadline(clock: Clock, timeoutMs: number, abort: AbortController): Deadline {
+  const stopTimer = new AbortController();
+  let hasFired = false;
+  const timer = clock.sleep(timeoutMs, stopTimer.signal).then(() => {
+    if (stopTimer.signal.aborted) return;
+    hasFired = true;
+    abort.abort(new DOMException(`no answer within ${timeoutMs} ms`, "TimeoutError"));
+  });
+  return {
+    hasFired: () => hasFired,
+    stop: () => {
+      stopTimer.abort();
+      return timer;
+    },
+  };
+}
+
+/**
+ * A promise that rejects with `signal`'s reason once it aborts and never settles otherwise,
+ * for racing against a fetch that ignores its signal. Its rejection counts as handled, since
+ * a call may end without racing it.
+ */
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  const aborted = new Promise<never>((_, reject) => {
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+  aborted.catch(() => undefined);
+  return aborted;
+}
 
 /**
  * The PlatformError of a request whose headers Headers/Request refused. Deno's TypeError

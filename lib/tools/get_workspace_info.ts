@@ -4,7 +4,8 @@
  */
 import type { ToolDeps } from "./context.ts";
 import { readWorkspaceId } from "./ids.ts";
-import { escapePeerText } from "./trust_boundary.ts";
+import { truncate } from "../platform/answer.ts";
+import { escapePeerJson } from "./trust_boundary.ts";
 import { toolJson, type ToolSpec, toolText } from "../mcp/tool_spec.ts";
 
 /** The tool spec; upstream's name and JSON shapes, plus an optional workspace_id. */
@@ -38,17 +39,17 @@ export const getWorkspaceInfo: ToolSpec<ToolDeps> = {
     }
     const lookup = await ctx.platform.getWorkspace(id, { signal: ctx.signal });
     if (lookup.kind === "removed") {
+      // The platform's own words: one sanitised line, cut like any platform detail.
       const removed = toolJson({
         error: "removed",
         id: lookup.id,
-        removed_at: lookup.removedAt,
-        hint: lookup.hint,
+        removed_at: lookup.removedAt === null ? null : truncate(lookup.removedAt),
+        hint: truncate(lookup.hint),
       });
       return { ...removed, isError: true };
     }
-    const json = toolJson(lookup.workspace.row);
     // Another workspace's name and agent card are that workspace's own words.
-    if (id === ctx.selfId) return json;
-    return toolText(escapePeerText(json.content[0]?.text ?? ""));
+    if (id === ctx.selfId) return toolJson(lookup.workspace.row);
+    return toolText(escapePeerJson(lookup.workspace.row));
   },
 };

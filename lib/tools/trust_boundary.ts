@@ -5,6 +5,7 @@
  * or dress its text up as instructions. Only the text transforms live here; the tools decide
  * what to wrap.
  */
+import { isRecord } from "../json_object.ts";
 import { sanitiseText } from "../text.ts";
 import { sanitiseIdentity } from "../workspace/channel_push.ts";
 
@@ -43,6 +44,20 @@ export function escapePeerText(text: string): string {
     .replace(MARKER_WORDS, (_, which: string) => `[escaped marker: PEER_OUTPUT_${which}]`)
     .replace(ANGLE_RUNS, (run) => run.split("").join(" "))
     .replace(INJECTION_WORDS, (word) => `[escaped: ${word.replace(/\s+/g, " ")}]`);
+}
+
+/**
+ * `value` (peer-written JSON data, e.g. another workspace's row) as pretty-printed JSON (two
+ * spaces, as toolJson) with every string, member names included, put through escapePeerText.
+ * Escaping the strings rather than the JSON text keeps the JSON valid: the sanitiser turns
+ * U+2028 or U+0085 into a line break, which inside a JSON string would not parse.
+ */
+export function escapePeerJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) => {
+    if (typeof item === "string") return escapePeerText(item);
+    if (!isRecord(item)) return item;
+    return Object.fromEntries(Object.entries(item).map(([k, v]) => [escapePeerText(k), v]));
+  }, 2) ?? "null";
 }
 
 /**
