@@ -101,6 +101,27 @@ Deno.test("e2e: a message waiting at start-up is pushed only after the host init
   });
 });
 
+Deno.test("e2e: a new message adds the inbox notice to the next tool result; MOLECULE_MCP_INBOX_NOTICE=0 leaves it out", async () => {
+  for (const setting of ["1", "0"]) {
+    await withServedPlatform(async ({ platform, env, me }) => {
+      await using program = spawnProgram({ env: { ...env, MOLECULE_MCP_INBOX_NOTICE: setting } });
+      const session = new RpcSession(program);
+      await session.initialize();
+      platform.sendToInbox(me.id, { text: "a message for the notice" });
+      await program.waitForStderr("inbox received messages");
+      const out = await session.callTool(2, "get_runtime_identity");
+      assertEquals(out.isError, false, out.text);
+      assertEquals(
+        out.text.includes("[inbox: 1 message waiting"),
+        setting === "1",
+        `MOLECULE_MCP_INBOX_NOTICE=${setting}: ${out.text}`,
+      );
+      await program.closeStdin();
+      assertEquals((await program.wait()).code, 0);
+    });
+  }
+});
+
 Deno.test("e2e: stdout carries only JSON-RPC lines, even for garbage input", async () => {
   await withServedPlatform(async ({ env }) => {
     await using program = spawnProgram({ env });

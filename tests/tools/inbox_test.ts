@@ -468,7 +468,7 @@ Deno.test("inbox notice: other tools' results end with one line per new arrival;
   });
 });
 
-Deno.test("inbox notice: without it (MOLECULE_MCP_INBOX_NOTICE=0) results stay as they are", async () => {
+Deno.test("inbox notice: with no InboxNotice in the deps (what main.ts passes for MOLECULE_MCP_INBOX_NOTICE=0) results stay as they are", async () => {
   await withToolRig(async (rig) => {
     await queue(rig, message("quiet"));
     const out = await rig.call("get_runtime_identity");
