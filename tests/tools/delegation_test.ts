@@ -520,6 +520,29 @@ Deno.test("check_task_status: a failed delegation shows its error", async () => 
   });
 });
 
+Deno.test("check_task_status: a row's ids, status and time come back as plain tokens", async () => {
+  await withToolRig(async (rig) => {
+    const id = crypto.randomUUID();
+    rig.platform.failNext("GET /workspaces/:id/delegations", {
+      status: 200,
+      body: [{
+        id: `${id}\u202e`,
+        source_id: rig.me.id,
+        target_id: `${rig.peer.id}\u2066`,
+        status: `completed\u200b${"x".repeat(500)}`,
+        summary: "s",
+        created_at: "2026-05-01T10:00:00Z\u202e",
+      }],
+    });
+    const out = JSON.parse((await rig.call("check_task_status")).text);
+    const [row] = out.delegations;
+    assertEquals(row.delegation_id, id);
+    assertEquals(row.target_id, rig.peer.id);
+    assertEquals(row.created_at, "2026-05-01T10:00:00Z");
+    assert(!row.status.includes("\u200b") && row.status.length < 200, row.status);
+  });
+});
+
 Deno.test("check_task_status: without task_id, up to 10 delegations, newest first, one each", async () => {
   await withToolRig(async (rig) => {
     makePushPeer(rig, "ok");
