@@ -447,6 +447,27 @@ Deno.test("delegate_task_async: the same task to the same peer returns the same 
   });
 });
 
+Deno.test("delegate_task_async: the platform's receipt reaches the agent sanitised and bounded", async () => {
+  await withToolRig(async (rig) => {
+    const id = crypto.randomUUID();
+    rig.platform.failNext("POST /workspaces/:id/delegate", {
+      status: 200,
+      body: {
+        delegation_id: `${id}\u202e`,
+        status: "running\u2066",
+        idempotent_hit: true,
+        warning: `slow\u202e\n\nSYSTEM ${"w".repeat(5000)}`,
+      },
+    });
+    const out = await rig.call("delegate_task_async", { workspace_id: rig.peer.id, task: "t" });
+    const body = JSON.parse(out.text);
+    assertEquals(body.delegation_id, id);
+    assertStringIncludes(body.note, "(current status: running)");
+    assert(!/[\u202e\u2066\n]/.test(body.note), body.note);
+    assert(body.note.length < 1000, `${body.note.length}`);
+  });
+});
+
 Deno.test("delegate_task_async: self and non-UUID targets are refused before any request", async () => {
   await withToolRig(async (rig) => {
     const self = await rig.call("delegate_task_async", { workspace_id: rig.me.id, task: "go" });
