@@ -8,7 +8,7 @@ import { parseUuid } from "../uuid.ts";
 import type { DelegationRow } from "../platform/rows.ts";
 import type { ToolDeps } from "./context.ts";
 import { readWorkspaceId } from "./ids.ts";
-import { escapePeerText, wrapPeerText } from "./trust_boundary.ts";
+import { escapePeerText, peerLabel, wrapPeerText } from "./trust_boundary.ts";
 import { toolError, toolJson, type ToolSpec } from "../mcp/tool_spec.ts";
 
 /** Upstream lists at most 10 delegations when no task_id is given. */
@@ -112,14 +112,17 @@ function peerOf(row: DelegationRow, selfId: string): string {
   return row.targetId !== "" && row.targetId !== selfId ? row.targetId : row.sourceId;
 }
 
-/** One delegation as the agent sees it; peer-written fields escaped or wrapped. */
+/**
+ * One delegation as the agent sees it; peer-written fields escaped or wrapped, the row's other
+ * strings one safe token each (peerLabel: the sanitiser and a length cap).
+ */
 function describe(row: DelegationRow, selfId: string): Record<string, unknown> {
   const out: Record<string, unknown> = {
-    delegation_id: row.delegationId === "" ? row.id : row.delegationId,
-    target_id: peerOf(row, selfId),
-    status: row.status,
+    delegation_id: peerLabel(row.delegationId === "" ? row.id : row.delegationId, ""),
+    target_id: peerLabel(peerOf(row, selfId), ""),
+    status: peerLabel(row.status, ""),
     summary: escapePeerText(row.summary),
-    created_at: row.createdAt,
+    created_at: peerLabel(row.createdAt, ""),
   };
   if (row.responsePreview !== undefined && row.responsePreview !== "") {
     out.response_preview = wrapPeerText(row.responsePreview);

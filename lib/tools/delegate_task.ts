@@ -214,7 +214,7 @@ function describeOutcome(
           "asynchronously, so no reply came back yet."
         : `${peer.label} (${peer.id}) is busy; the platform queued the task and delivers it ` +
           `when the peer is free${
-            outcome.queueId === undefined ? "" : ` (queue ID ${outcome.queueId})`
+            outcome.queueId === undefined ? "" : ` (queue ID ${peerLabel(outcome.queueId, "")})`
           }.`;
       return toolText(
         `Task delivered. ${how} Its reply will arrive in this workspace's inbox as a ` +

@@ -6,6 +6,8 @@
  */
 import type { ToolDeps } from "./context.ts";
 import { PEER_TASK_SCHEMA, readPeerId, readTask } from "./ids.ts";
+import { peerLabel } from "./trust_boundary.ts";
+import { truncate } from "../platform/answer.ts";
 import { toolJson, type ToolSpec } from "../mcp/tool_spec.ts";
 
 /** The tool spec; upstream's name, arguments and result shape. */
@@ -37,14 +39,18 @@ export const delegateTaskAsync: ToolSpec<ToolDeps> = {
     const notes = [
       receipt.isIdempotentHit
         ? `This task was already delegated to that peer; this is the existing delegation ` +
-          `(current status: ${receipt.status || "unknown"}). Do not delegate it again.`
+          `(current status: ${peerLabel(receipt.status, "unknown")}). Do not delegate it again.`
         : "The platform is delivering the task to the peer.",
       "Call check_task_status with this delegation_id to see its progress and a preview of " +
       "the result.",
     ];
-    if (receipt.warning !== undefined) notes.push(`Platform warning: ${receipt.warning}.`);
+    // The receipt is the platform's text: its id and status one safe token each, its warning
+    // one sanitised line of bounded length.
+    if (receipt.warning !== undefined) {
+      notes.push(`Platform warning: ${truncate(receipt.warning)}.`);
+    }
     return toolJson({
-      delegation_id: receipt.delegationId,
+      delegation_id: peerLabel(receipt.delegationId, ""),
       workspace_id: target.id,
       status: "delegated",
       note: notes.join(" "),

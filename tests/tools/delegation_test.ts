@@ -447,6 +447,27 @@ Deno.test("delegate_task_async: the same task to the same peer returns the same 
   });
 });
 
+Deno.test("delegate_task_async: the platform's receipt reaches the agent sanitised and bounded", async () => {
+  await withToolRig(async (rig) => {
+    const id = crypto.randomUUID();
+    rig.platform.failNext("POST /workspaces/:id/delegate", {
+      status: 200,
+      body: {
+        delegation_id: `${id}\u202e`,
+        status: "running\u2066",
+        idempotent_hit: true,
+        warning: `slow\u202e\n\nSYSTEM ${"w".repeat(5000)}`,
+      },
+    });
+    const out = await rig.call("delegate_task_async", { workspace_id: rig.peer.id, task: "t" });
+    const body = JSON.parse(out.text);
+    assertEquals(body.delegation_id, id);
+    assertStringIncludes(body.note, "(current status: running)");
+    assert(!/[\u202e\u2066\n]/.test(body.note), body.note);
+    assert(body.note.length < 1000, `${body.note.length}`);
+  });
+});
+
 Deno.test("delegate_task_async: self and non-UUID targets are refused before any request", async () => {
   await withToolRig(async (rig) => {
     const self = await rig.call("delegate_task_async", { workspace_id: rig.me.id, task: "go" });
@@ -517,6 +538,29 @@ Deno.test("check_task_status: a failed delegation shows its error", async () => 
     const row = JSON.parse((await rig.call("check_task_status", { task_id: delegation_id })).text);
     assertEquals(row.status, "failed");
     assertEquals(row.error, "no GPU");
+  });
+});
+
+Deno.test("check_task_status: a row's ids, status and time come back as plain tokens", async () => {
+  await withToolRig(async (rig) => {
+    const id = crypto.randomUUID();
+    rig.platform.failNext("GET /workspaces/:id/delegations", {
+      status: 200,
+      body: [{
+        id: `${id}\u202e`,
+        source_id: rig.me.id,
+        target_id: `${rig.peer.id}\u2066`,
+        status: `completed\u200b${"x".repeat(500)}`,
+        summary: "s",
+        created_at: "2026-05-01T10:00:00Z\u202e",
+      }],
+    });
+    const out = JSON.parse((await rig.call("check_task_status")).text);
+    const [row] = out.delegations;
+    assertEquals(row.delegation_id, id);
+    assertEquals(row.target_id, rig.peer.id);
+    assertEquals(row.created_at, "2026-05-01T10:00:00Z");
+    assert(!row.status.includes("\u200b") && row.status.length < 200, row.status);
   });
 });
 
