@@ -2,7 +2,7 @@
  * recall_memory: searches the workspace's shared memory and lists what matches, one line per
  * memory in upstream's `[<SCOPE>] <content>` shape. The request is platform/memory.ts's job.
  */
-import { escapePeerText } from "./trust_boundary.ts";
+import { escapePeerText, peerLabel } from "./trust_boundary.ts";
 import type { MemoryScope } from "../platform/rows.ts";
 import { MEMORY_SCOPES } from "./commit_memory.ts";
 import type { ToolDeps } from "./context.ts";
@@ -48,6 +48,9 @@ export const recallMemory: ToolSpec<ToolDeps> = {
     // TEAM and GLOBAL memories are written by other workspaces: one line each, escaped, so a
     // memory cannot forge further entries or boundary markers.
     const line = (content: string) => escapePeerText(content).replace(/\s*\n\s*/g, " ");
-    return toolText(rows.map((row) => `[${row.scope || "?"}] ${line(row.content)}`).join("\n"));
+    // The scope is the platform's text too: one safe token (no brackets, no line break).
+    return toolText(
+      rows.map((row) => `[${peerLabel(row.scope, "?")}] ${line(row.content)}`).join("\n"),
+    );
   },
 };
