@@ -307,26 +307,9 @@ async function serve(setup: Setup): Promise<number> {
     const names = new Map<string, string>();
     for (const link of links) forwardArrivals(link, { push, routing, server, names, isMulti });
     // Each workspace stops on its own when its token is refused; the others keep serving.
-    const starts = links.map(async (link, index) => {
-      const own = new AbortController();
-      stopping.signal.addEventListener("abort", () => own.abort(), { once: true });
-      const id = link.platform.workspaceId;
-      try {
-        await link.start(own.signal, firstRegisters[index]);
-      } catch (err) {
-        if (!(err instanceof AuthRejectedError)) throw err;
-        own.abort();
-        log.error(err.message, isMulti ? { workspace: id } : undefined);
-        return "refused" as const;
-      }
-      if (isMulti && !own.signal.aborted) {
-        // The push header names the workspace; its name is shown when the platform says it.
-        void link.platform.getWorkspace(undefined, { signal: own.signal }).then((found) => {
-          if (found.kind === "found") names.set(id, found.workspace.name);
-        }, () => {});
-      }
-      return "serving" as const;
-    });
+    const starts = links.map((link, index) =>
+      startLink(link, firstRegisters[index], { stopping: stopping.signal, log, isMulti, names })
+    );
     const outcome = Promise.all(starts).then(async (results) => {
       if (results.every((r) => r === "refused")) {
         isEveryTokenRefused = true;
@@ -384,6 +367,37 @@ function forwardArrivals(
       void server.notify(notification.method, notification.params); // never rejects
     }
   });
+}
+
+/**
+ * Starts one link on its own signal (ended by `stopping`, or when its token is refused):
+ * "refused" (logged) when the platform refuses the token, and only this workspace stays
+ * down. With several workspaces it then looks up the workspace's name for the push header.
+ */
+async function startLink(
+  link: WorkspaceLink,
+  firstRegister: Parameters<WorkspaceLink["start"]>[1],
+  deps: { stopping: AbortSignal; log: Logger; isMulti: boolean; names: Map<string, string> },
+): Promise<"refused" | "serving"> {
+  const { log, isMulti, names } = deps;
+  const own = new AbortController();
+  deps.stopping.addEventListener("abort", () => own.abort(), { once: true });
+  const id = link.platform.workspaceId;
+  try {
+    await link.start(own.signal, firstRegister);
+  } catch (err) {
+    if (!(err instanceof AuthRejectedError)) throw err;
+    own.abort();
+    log.error(err.message, isMulti ? { workspace: id } : undefined);
+    return "refused";
+  }
+  if (isMulti && !own.signal.aborted) {
+    // The push header names the workspace; its name is shown when the platform says it.
+    void link.platform.getWorkspace(undefined, { signal: own.signal }).then((found) => {
+      if (found.kind === "found") names.set(id, found.workspace.name);
+    }, () => {});
+  }
+  return "serving";
 }
 
 /** What the first register needs: the platform request core, the registry, registerOnce. */
