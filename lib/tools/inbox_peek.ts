@@ -62,17 +62,22 @@ export async function openedInbox(
   return found;
 }
 
-/** Resolves when `promise` settles, `ms` pass (deps.clock) or the call is cancelled. */
-async function settledWithin(
-  promise: Promise<unknown>,
+/**
+ * `promise`'s value when it settles first; undefined once `ms` pass (deps.clock) or the call
+ * is cancelled. Rejects when `promise` does.
+ */
+async function settledWithin<T>(
+  promise: Promise<T>,
   ms: number,
   deps: Pick<ToolDeps, "clock"> & { signal: AbortSignal },
-): Promise<void> {
+): Promise<T | undefined> {
   const timer = new AbortController();
   const onAbort = () => timer.abort();
   deps.signal.addEventListener("abort", onAbort, { once: true });
   try {
-    await Promise.race([promise, deps.clock.sleep(ms, timer.signal)]);
+    // Clock.sleep never rejects; it resolves early once `timer` aborts.
+    const timeout = deps.clock.sleep(ms, timer.signal).then(() => undefined);
+    return await Promise.race([promise, timeout]);
   } finally {
     deps.signal.removeEventListener("abort", onAbort);
     timer.abort();
@@ -85,20 +90,10 @@ async function findInbox(
   if (deps.inbox !== null) return { inbox: deps.inbox };
   const opening = deps.inboxUnavailable?.opening;
   if (opening === undefined) return { answer: inboxDisabledError(deps) };
-  const timer = new AbortController();
-  const onAbort = () => timer.abort();
-  deps.signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    // Clock.sleep never rejects; it resolves early once `timer` aborts.
-    const timeout = deps.clock.sleep(INBOX_OPEN_WAIT_MS, timer.signal).then(() => undefined);
-    const opened = await Promise.race([opening, timeout]);
-    if (opened === undefined) return { answer: inboxDisabledError(deps) };
-    if (opened.inbox !== null) return { inbox: opened.inbox };
-    return { answer: inboxDisabledError({ inboxUnavailable: opened.unavailable }) };
-  } finally {
-    deps.signal.removeEventListener("abort", onAbort);
-    timer.abort();
-  }
+  const opened = await settledWithin(opening, INBOX_OPEN_WAIT_MS, deps);
+  if (opened === undefined) return { answer: inboxDisabledError(deps) };
+  if (opened.inbox !== null) return { inbox: opened.inbox };
+  return { answer: inboxDisabledError({ inboxUnavailable: opened.unavailable }) };
 }
 
 /**
