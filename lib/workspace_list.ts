@@ -59,8 +59,11 @@ export function parseWorkspaceList(
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    // The parser's message names the position; it never holds more than a few characters.
-    const why = err instanceof SyntaxError ? cutCodePoints(err.message, 120, "…") : "invalid";
+    // V8's message quotes a snippet of the text, which may be a token: only the position it
+    // names is repeated, never the message itself.
+    if (!(err instanceof SyntaxError)) throw err;
+    const at = /position (\d+)/.exec(err.message)?.[1];
+    const why = at === undefined ? "a syntax error" : `a syntax error at character ${at}`;
     problems.push(
       `${name} is not valid JSON (${why}): expected an array like ` +
         `[{"id":"<workspace uuid>","token":"<token>","platform_url":"https://…"}]`,

@@ -145,3 +145,15 @@ Deno.test("workspaces: a non-string field is named with its type", () => {
   });
   assertStringIncludes(found.join("\n"), "MOLECULE_WORKSPACES[0].id must be a string, got number");
 });
+
+Deno.test("workspaces: a token left unquoted in the JSON never appears in the problem text", () => {
+  const problems = problemsOf({
+    PLATFORM_URL: "https://acme.moleculesai.app/",
+    MOLECULE_WORKSPACES: `[{"id":"${A}","token":${SECRET_A}}]`,
+  });
+  assertEquals(problems.length, 1);
+  assertStringIncludes(problems[0] ?? "", "MOLECULE_WORKSPACES is not valid JSON");
+  for (const piece of ["tok-alph", "alpha", "0123456"]) {
+    assert(!(problems[0] ?? "").includes(piece), `problem text quotes "${piece}": ${problems[0]}`);
+  }
+});
