@@ -17,7 +17,7 @@ import { type Clock, createClock, systemClock } from "./lib/clock.ts";
 import { type Config, type Env, loadConfig, readEnv, warnIfCleartextRemote } from "./lib/config.ts";
 import { AuthRejectedError, EXIT } from "./lib/errors.ts";
 import { WORKSPACE_LIST_VARS } from "./lib/workspace_list.ts";
-import type { Fetch } from "./lib/platform/http_client.ts";
+import { type Fetch, readRegularTextFileSync } from "./lib/platform/http_client.ts";
 import { buildInstructions } from "./lib/instructions.ts";
 import { createLogger, type Logger, withLogFields } from "./lib/log.ts";
 import { McpServer, type ToolSet } from "./lib/mcp/server.ts";
@@ -560,7 +560,7 @@ function toolSet(
 
 /** Real pieces the platform fetch is built from (CA file, proxy), for serve, doctor and install. */
 const HTTP_DEPS = {
-  readTextFile: (path: string) => Deno.readTextFileSync(path),
+  readTextFile: (path: string) => readRegularTextFileSync(path),
   createHttpClient: (options: Deno.CreateHttpClientOptions) => Deno.createHttpClient(options),
   fetch: (req: Request, init?: RequestInit & { client?: Deno.HttpClient }) => fetch(req, init),
 };

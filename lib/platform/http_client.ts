@@ -27,7 +27,7 @@ export interface HttpClientOptions {
 
 /** The real things buildFetch touches; main.ts passes Deno's, tests may pass their own. */
 export interface HttpClientDeps {
-  /** `Deno.readTextFileSync`: needs read permission for the CA file. */
+  /** `readRegularTextFileSync` (bounded, regular files only): needs read permission for the CA file. */
   readTextFile(path: string): string;
   /** `Deno.createHttpClient`: needs net permission for the proxy host. */
   createHttpClient(options: Deno.CreateHttpClientOptions): Deno.HttpClient;
@@ -43,6 +43,35 @@ export interface HttpClientDeps {
 export type HttpClientResult =
   | { ok: true; fetch: Fetch; close(): void; secrets: string[] }
   | { ok: false; problems: string[] };
+
+/** A CA bundle larger than this is refused: system bundles are a few hundred KB. */
+export const CA_FILE_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads an operator-named text file (MOLECULE_CA_FILE) synchronously, as buildFetch needs it:
+ * links are followed (certificate mounts usually are links), but the file must end at a regular
+ * file of at most `maxBytes`, so a FIFO or a link to /dev/zero is refused at once instead of
+ * hanging start-up or reading without bound. Throws an Error saying which. Needs read permission.
+ */
+export function readRegularTextFileSync(path: string, maxBytes = CA_FILE_MAX_BYTES): string {
+  const info = Deno.statSync(path);
+  if (!info.isFile) throw new Error("it is not a regular file (a FIFO, device or directory)");
+  if (info.size > maxBytes) throw new Error(`it is larger than ${maxBytes} bytes`);
+  const file = Deno.openSync(path, { read: true });
+  try {
+    const buf = new Uint8Array(maxBytes + 1);
+    let length = 0;
+    while (length < buf.length) {
+      const n = file.readSync(buf.subarray(length));
+      if (n === null) break;
+      length += n;
+    }
+    if (length > maxBytes) throw new Error(`it grew past ${maxBytes} bytes while being read`);
+    return new TextDecoder().decode(buf.subarray(0, length));
+  } finally {
+    file.close();
+  }
+}
 
 const PROXY_SCHEMES = new Set(["http:", "https:", "socks5:", "socks5h:"]);
 const PEM_CERT_MARKER = "-----BEGIN CERTIFICATE-----";

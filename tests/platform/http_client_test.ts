@@ -269,3 +269,21 @@ Deno.test("http_client: the proxy password is handed to the redactor in every fo
   assert(none.ok);
   assertEquals(none.secrets, []);
 });
+
+Deno.test("http_client: a CA file that is a FIFO or a link to /dev/zero is refused at once, never read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fifo = `${dir}/ca.pem`;
+    const mk = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    assert(mk.success, "mkfifo");
+    const zero = `${dir}/zero.pem`;
+    await Deno.symlink("/dev/zero", zero);
+    for (const path of [fifo, zero]) {
+      const built = buildFetch({ caFile: path }, REAL_HTTP);
+      assert(!built.ok, `${path} accepted`);
+      assertStringIncludes(built.problems.join("\n"), "not a regular file");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
