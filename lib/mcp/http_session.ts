@@ -26,7 +26,7 @@ import {
   type WireMessage,
 } from "./jsonrpc.ts";
 import { DEFAULT_SSE_QUEUE_BYTES, SseStream } from "./sse_stream.ts";
-import { wellFormedJson } from "./stdio.ts";
+import { DEFAULT_MAX_UNANSWERED, wellFormedJson } from "./stdio.ts";
 
 /** How a POST wants its replies. */
 export type ReplyMode = "sse" | "json";
@@ -53,6 +53,12 @@ export interface HttpSessionOptions {
   log: Logger;
   /** Bytes one SSE stream may queue (default DEFAULT_SSE_QUEUE_BYTES). */
   maxQueuedBytes?: number;
+  /**
+   * Requests of this session received and not yet answered, at most (default
+   * DEFAULT_MAX_UNANSWERED, stdio's bound): past it a POST gets 503, so a client cannot pile
+   * up calls without limit, as stdio's reader stops reading at the same count.
+   */
+  maxUnanswered?: number;
 }
 
 /** One session's transport; the server side of it is an McpServer. */
@@ -64,6 +70,7 @@ export class HttpSessionTransport implements JsonRpcTransport {
   readonly id: string;
   #log: Logger;
   #maxQueuedBytes: number;
+  #maxUnanswered: number;
   #byId = new Map<string, Exchange[]>();
   #byProgressToken = new Map<string, Exchange>();
   #exchanges = new Set<Exchange>();
@@ -77,6 +84,7 @@ export class HttpSessionTransport implements JsonRpcTransport {
     this.id = opts.id;
     this.#log = opts.log;
     this.#maxQueuedBytes = opts.maxQueuedBytes ?? DEFAULT_SSE_QUEUE_BYTES;
+    this.#maxUnanswered = opts.maxUnanswered ?? DEFAULT_MAX_UNANSWERED;
   }
 
   /** True while a POST waits for replies or the GET stream is open: the session is in use. */
@@ -114,7 +122,14 @@ export class HttpSessionTransport implements JsonRpcTransport {
       done,
       finished,
     };
+    const unanswered = countPending(this.#exchanges);
     for (const item of Array.isArray(body) ? body : [body]) this.#noteIncoming(item, exchange);
+    if (exchange.pending.size > 0 && unanswered + exchange.pending.size > this.#maxUnanswered) {
+      // Undo what noting its requests registered (ids, progress tokens), unanswered.
+      this.#exchanges.add(exchange);
+      this.#finish(exchange);
+      return busyResponse(this.#maxUnanswered, headers);
+    }
     this.#exchanges.add(exchange);
     this.#current = exchange;
     try {
@@ -269,6 +284,28 @@ export class HttpSessionTransport implements JsonRpcTransport {
     exchange.stream?.close();
     exchange.done();
   }
+}
+
+/** Requests of the session's open POSTs not answered yet. */
+function countPending(exchanges: Iterable<Exchange>): number {
+  let count = 0;
+  for (const exchange of exchanges) count += exchange.pending.size;
+  return count;
+}
+
+/** 503 with a JSON-RPC error, for a POST past the session's unanswered-request bound. */
+function busyResponse(max: number, headers: Headers): Response {
+  headers.set("content-type", "application/json");
+  headers.set("retry-after", "1");
+  const error = {
+    code: -32000,
+    message: `Server busy: ${max} requests of this session are unanswered; ` +
+      "send more once some are answered",
+  };
+  return new Response(wellFormedJson({ jsonrpc: "2.0", id: null, error }), {
+    status: 503,
+    headers,
+  });
 }
 
 function jsonResponse(

@@ -10,6 +10,7 @@ import { ManualClock } from "../fakes/manual_clock.ts";
 import { McpHttpHandler, type McpHttpOptions } from "../../lib/mcp/http.ts";
 import { isSameSecret } from "../../lib/mcp/http_guard.ts";
 import { McpServer } from "../../lib/mcp/server.ts";
+import { HttpSessionTransport } from "../../lib/mcp/http_session.ts";
 import { type ToolSpec, toolText } from "../../lib/mcp/tool_spec.ts";
 import { isLoopbackName, parseHttpListen } from "../../lib/http_listen.ts";
 
@@ -327,4 +328,28 @@ Deno.test("mcp http: a call's progress and its answer come on that POST's stream
   assertStringIncludes(events, "half way");
   await handler.close(); // ends the other session's GET stream: it got nothing
   assertEquals(await (await otherStream).text(), "");
+});
+
+Deno.test("mcp http: past the unanswered-request bound a session's POST gets 503 busy; answered ones free room", async () => {
+  const { log } = captureLog();
+  const session = new HttpSessionTransport({ id: "s-1", log, maxUnanswered: 2 });
+  const received: unknown[] = [];
+  session.onmessage = (message) => received.push(message);
+  const call = (id: number) => ({ jsonrpc: "2.0", id, method: "tools/call", params: {} });
+  const first = await session.post(call(1), "sse", new Headers());
+  const second = await session.post(call(2), "sse", new Headers());
+  assertEquals([first.status, second.status], [200, 200]);
+  const third = await session.post(call(3), "sse", new Headers());
+  assertEquals(third.status, 503);
+  assertEquals(third.headers.get("retry-after"), "1");
+  assertStringIncludes(
+    await third.text(),
+    "Server busy: 2 requests of this session are unanswered",
+  );
+  assertEquals(received.length, 2, "the refused request never reached the server");
+  await session.send({ jsonrpc: "2.0", id: 1, result: {} });
+  const fourth = await session.post(call(4), "sse", new Headers());
+  assertEquals(fourth.status, 200);
+  for (const res of [first, second, fourth]) await res.body?.cancel();
+  await session.close();
 });
