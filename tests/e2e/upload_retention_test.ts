@@ -61,3 +61,35 @@ Deno.test("e2e: at start the program removes old uploads, keeps one a queued mes
     assertEquals((await program.wait()).code, 0);
   });
 });
+
+Deno.test("e2e: MOLECULE_CHAT_UPLOAD_RETENTION_DAYS and MOLECULE_CHAT_UPLOAD_MAX_MB set what the sweep removes", async () => {
+  const cases = [
+    {
+      setting: { MOLECULE_CHAT_UPLOAD_RETENTION_DAYS: "40" },
+      files: [["a1-fifty-days.txt", 50, 3], ["a2-thirty-days.txt", 30, 3]] as const,
+      left: ["a2-thirty-days.txt"], // the default 7 days would remove it too
+    },
+    {
+      setting: { MOLECULE_CHAT_UPLOAD_MAX_MB: "1" },
+      files: [["b1-older.bin", 2, 700 * 1024], ["b2-newer.bin", 1, 700 * 1024]] as const,
+      left: ["b2-newer.bin"], // the default 1024 MiB would keep both
+    },
+  ];
+  for (const { setting, files, left } of cases) {
+    await withServedPlatform(async ({ env, me, dir }) => {
+      const folder = `${dir}/uploads/${me.id}`;
+      await Deno.mkdir(folder, { recursive: true, mode: 0o700 });
+      for (const [name, days, bytes] of files) {
+        await Deno.writeFile(`${folder}/${name}`, new Uint8Array(bytes), { mode: 0o600 });
+        await backdate(`${folder}/${name}`, days);
+      }
+      await using program = spawnProgram({ env: { ...env, ...setting } });
+      const session = new RpcSession(program);
+      await session.initialize();
+      await program.waitForStderr("swept old canvas uploads");
+      assertEquals(await namesIn(folder), left, JSON.stringify(setting));
+      await program.closeStdin();
+      assertEquals((await program.wait()).code, 0);
+    });
+  }
+});
