@@ -212,7 +212,9 @@ function onboardingSection(): string[] {
     "    sets MOLECULE_WORKSPACE_TOKEN_FILE, never the token. Server name: molecule-<workspace",
     "    name>, or --name. An existing entry of that name is replaced only with --force;",
     "    --dry-run prints the change and writes nothing. Exit 0 done, 2 a configuration or",
-    "    host-file problem (the file is left untouched).",
+    "    host-file problem (the file is left untouched). Run from a checkout (make run",
+    '    ARGS="install …"), the entry starts the same Deno on <checkout>/main.ts with the',
+    "    shipped flags, as the `make install` wrapper does (never make).",
   ];
 }
 
