@@ -230,11 +230,16 @@ export class UploadRetention {
     const report: SweepReport = { removed: 0, freedBytes: 0, keptMentioned: 0, remainingBytes: 0 };
     const listing = await store.list();
     if (listing === null) return report;
-    // Mentions are read after the listing: a message queued before it is seen either way.
-    const mentioned = findUploadReferences(inbox.pendingMessages(), {
-      dir: store.dir,
-      workspaceId,
-    });
+    // Mentions are read after the listing, and only when a limit picks a file at all: most
+    // sweeps remove nothing and need not decode every queued message.
+    let found: UploadReferences | undefined;
+    const mentioned: UploadReferences = {
+      has: (name) =>
+        (found ??= findUploadReferences(inbox.pendingMessages(), {
+          dir: store.dir,
+          workspaceId,
+        })).has(name),
+    };
     const plan = planRemovals(listing.files, {
       nowMs: clock.wallNow(), // file times are wall times
       policy: this.#policy,

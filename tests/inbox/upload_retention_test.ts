@@ -43,7 +43,7 @@ async function withRig(
   await withTempDir(async (tmp) => {
     const clock = new ManualClock();
     const captured = captureLog("debug");
-    const root = `${tmp}/uploads`;
+    const root = `${tmp}/chat uploads`; // a space: file:// URIs encode it
     const dir = `${root}/${TEST_WORKSPACE_ID}`;
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     const inbox = await openTestInbox(tmp, captured);
