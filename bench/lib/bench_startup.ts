@@ -5,7 +5,7 @@
  * Deno flags), so the table shows what our own start-up costs above what Deno itself costs on
  * this machine.
  */
-import { McpClient } from "./mcp_client.ts";
+import { McpClient, type MemoryMiB } from "./mcp_client.ts";
 import { atMost, type Figure, info, mib, ms } from "./report.ts";
 import { waitForPolls } from "./session.ts";
 import type { Simulator } from "./simulator.ts";
@@ -34,6 +34,10 @@ export interface StartSamples {
   rssMiB: number[];
   /** VmHWM (peak resident set so far) at the initialize reply, read the same way. */
   peakMiB: number[];
+  /** RssAnon at the reply: the process's private memory (see MemoryMiB in mcp_client.ts). */
+  anonMiB: number[];
+  /** RssFile at the reply: the Deno executable's pages mapped so far (shared, reclaimable). */
+  fileMiB: number[];
   /**
    * VmHWM once the start-up is complete (program only): tools listed, registered, first inbox
    * poll answered. Start-up defers loading the link and the tools past initialize; this shows
@@ -51,7 +55,15 @@ export interface ColdStartSamples {
 }
 
 function emptySamples(): StartSamples {
-  return { startMs: [], cpuMs: [], rssMiB: [], peakMiB: [], settledPeakMiB: [] };
+  return {
+    startMs: [],
+    cpuMs: [],
+    rssMiB: [],
+    peakMiB: [],
+    anonMiB: [],
+    fileMiB: [],
+    settledPeakMiB: [],
+  };
 }
 
 /** Spawns one process, initializes it, and records the time and memory in `into`. */
@@ -70,7 +82,7 @@ async function measureOne(
     const elapsed = performance.now() - t0;
     // Frozen on the reply: the memory start-up needed to answer, not what it loads next.
     client.suspend();
-    let memory: { rss: number; peak: number } | null;
+    let memory: MemoryMiB | null;
     let cpu: number | null;
     try {
       memory = await client.memoryMiB();
@@ -85,6 +97,10 @@ async function measureOne(
     if (memory !== null) {
       into.rssMiB.push(memory.rss);
       into.peakMiB.push(memory.peak);
+      if (Number.isFinite(memory.anon) && Number.isFinite(memory.file)) {
+        into.anonMiB.push(memory.anon);
+        into.fileMiB.push(memory.file);
+      }
     }
     if (entry !== undefined) return; // the floor has no tools and never polls
     await client.request("tools/list");
@@ -228,6 +244,38 @@ export function coldStartFigures(s: ColdStartSamples): Figure[] {
       value: plus(mib(rss - floorRss)),
     }),
   );
+  if (s.program.anonMiB.length > 0 && s.floor.anonMiB.length > 0) {
+    // Where the RSS above the floor lives (issue 9 §4 asks where the memory goes): most of it is
+    // the Deno executable's own pages, mapped the first time start-up uses a runtime feature
+    // the bare responder never touches (fetch, file calls, signals, regexes, more bytecodes).
+    const anon = median(s.program.anonMiB);
+    const floorAnon = median(s.floor.anonMiB);
+    const file = median(s.program.fileMiB);
+    const floorFile = median(s.floor.fileMiB);
+    figures.push(
+      info({
+        bench: "2 memory",
+        what: "RSS at the reply, private (RssAnon): program / floor",
+        value: `${mib(anon)} / ${mib(floorAnon)} (${plus(mib(anon - floorAnon))})`,
+      }),
+      info({
+        bench: "2 memory",
+        what: "RSS at the reply, Deno executable's pages (RssFile): program / floor",
+        value: `${mib(file)} / ${mib(floorFile)} (${plus(mib(file - floorFile))})`,
+      }),
+    );
+    if (s.registerFloor.anonMiB.length > 0) {
+      figures.push(info({
+        bench: "2 memory",
+        what: "private / executable's pages, floor that registers first; program − it",
+        value: `${mib(median(s.registerFloor.anonMiB))} / ${
+          mib(median(s.registerFloor.fileMiB))
+        }; ${plus(mib(anon - median(s.registerFloor.anonMiB)))} / ${
+          plus(mib(file - median(s.registerFloor.fileMiB)))
+        }`,
+      }));
+    }
+  }
   if (s.registerFloor.peakMiB.length > 0) {
     const registerPeak = median(s.registerFloor.peakMiB);
     figures.push(info({
