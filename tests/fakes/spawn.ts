@@ -18,7 +18,7 @@ export interface SpawnOptions {
   /** "piped" (default) lets the test write stdin; "null" gives the child an immediate EOF. */
   stdin?: "piped" | "null";
   /**
-   * A repo-relative script to run instead of main.ts, with exactly the program's Deno flags
+   * A script to run instead of main.ts (repo-relative, or absolute), with exactly the program's Deno flags
    * (always `deno run`, even when MOLECULE_MCP_BIN names a binary). The benchmark's bare
    * stdio responder uses it to measure the runtime's floor.
    */
@@ -57,6 +57,8 @@ export function programCommand(
       "run",
       "-q",
       "--no-lock",
+      // Explicit, so an entry outside the checkout (the release bundle) gets the same set.
+      `--config=${join(REPO_ROOT, "deno.json")}`,
       "-P=shipped",
       `--v8-flags=${manifest.runtime.v8Flags}`,
       opts.entry ?? "main.ts",
