@@ -90,19 +90,21 @@ dist: compile
 # The program measured is what the release binary embeds: the bundle of release/bundle.sh, run
 # with the shipped permission set by bench/bundled_program.sh (the closest stand-in for the
 # binary where `deno compile` cannot fetch its runtime); bench 1 and 2 also measure a checkout's
-# `deno run main.ts` beside it. BENCH_SOURCE=1 measures `deno run main.ts` throughout;
+# `deno run main.ts` beside it; the floors run with the bundle's config (its permission set
+# alone), as the program does. BENCH_SOURCE=1 measures `deno run main.ts` throughout;
 # MOLECULE_MCP_BIN=dist/<binary> measures a compiled binary.
 # --allow-run also reads the child's RSS (`cat /proc/<pid>/status`: Deno grants /proc/<pid>
 # paths only with --allow-all).
 .PHONY: bench demo fake-platform
-BENCH_ENV := BENCH_QUICK,BENCH_ONLY,BENCH_V8_FLAGS,BENCH_BUNDLED,MOLECULE_MCP_BIN,DENO_DIR
+BENCH_ENV := BENCH_QUICK,BENCH_ONLY,BENCH_V8_FLAGS,BENCH_BUNDLED,BENCH_FLOOR_CONFIG,MOLECULE_MCP_BIN,DENO_DIR
 BENCH_RUN := $(DENO) run -q --allow-run --allow-net=127.0.0.1 --allow-read --allow-write --allow-env=$(BENCH_ENV) bench/run.ts
 bench: $(DENO)
 	@if [ -n "$${MOLECULE_MCP_BIN:-}" ] || [ -n "$${BENCH_SOURCE:-}" ]; then \
 	  $(BENCH_RUN); \
 	else \
 	  bin=$$(DENO=$(DENO) bash bench/bundled_program.sh) || exit 1; \
-	  MOLECULE_MCP_BIN=$$bin BENCH_BUNDLED=1 $(BENCH_RUN); \
+	  MOLECULE_MCP_BIN=$$bin BENCH_BUNDLED=1 BENCH_FLOOR_CONFIG=$$(dirname "$$bin")/deno.json \
+	    $(BENCH_RUN); \
 	  status=$$?; rm -rf "$$(dirname "$$bin")"; exit $$status; \
 	fi
 

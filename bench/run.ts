@@ -111,7 +111,13 @@ async function coldStart(plan: BenchPlan): Promise<Figure[]> {
   try {
     // A bundle or binary is measured beside the checkout's `deno run main.ts`.
     const alsoSource = (Deno.env.get("MOLECULE_MCP_BIN") ?? "") !== "";
-    return coldStartFigures(await measureColdStart(sim, plan.coldStartRuns, { alsoSource }));
+    const floorConfig = Deno.env.get("BENCH_FLOOR_CONFIG") || undefined;
+    return coldStartFigures(
+      await measureColdStart(sim, plan.coldStartRuns, {
+        alsoSource,
+        ...(floorConfig === undefined ? {} : { floorConfig }),
+      }),
+    );
   } finally {
     await sim.close();
   }

@@ -79,11 +79,13 @@ async function measureOne(
   sim: Simulator,
   entry: string | undefined,
   into: StartSamples | null,
+  config?: string,
 ): Promise<void> {
   const t0 = performance.now();
   const client = McpClient.start({
     env: sim.programEnv(),
     ...(entry === undefined ? {} : { entry }),
+    ...(config === undefined ? {} : { config }),
   });
   try {
     await client.requestInitialize();
@@ -127,7 +129,14 @@ async function measureOne(
 export async function measureColdStart(
   sim: Simulator,
   runs: number,
-  opts: { alsoSource: boolean },
+  opts: {
+    alsoSource: boolean;
+    /**
+     * The deno.json the floors run with: the measured program's own (the release bundle runs
+     * with its permission set alone), so a config's cost is on both sides or neither.
+     */
+    floorConfig?: string;
+  },
 ): Promise<ColdStartSamples> {
   const samples: ColdStartSamples = {
     program: emptySamples(),
@@ -138,9 +147,15 @@ export async function measureColdStart(
   for (let i = 0; i <= runs; i++) {
     const isWarmUp = i === 0;
     const program = () => measureOne(sim, undefined, isWarmUp ? null : samples.program);
-    const floor = () => measureOne(sim, FLOOR_ENTRY, isWarmUp ? null : samples.floor);
+    const floor = () =>
+      measureOne(sim, FLOOR_ENTRY, isWarmUp ? null : samples.floor, opts.floorConfig);
     const registerFloor = () =>
-      measureOne(sim, REGISTER_FLOOR_ENTRY, isWarmUp ? null : samples.registerFloor);
+      measureOne(
+        sim,
+        REGISTER_FLOOR_ENTRY,
+        isWarmUp ? null : samples.registerFloor,
+        opts.floorConfig,
+      );
     const source = () => measureOne(sim, SOURCE_ENTRY, isWarmUp ? null : samples.source);
     const order = [program, floor, registerFloor, ...(opts.alsoSource ? [source] : [])];
     if (i % 2 === 1) order.reverse();

@@ -41,6 +41,8 @@ export interface StartOptions {
   onStderrLine?: (line: string) => void;
   /** A repo-relative script to run instead of the program, with the program's Deno flags. */
   entry?: string;
+  /** The deno.json `entry` runs with (absolute; default the checkout's). */
+  config?: string;
 }
 
 interface Pending {
@@ -92,6 +94,7 @@ export class McpClient {
     const { command, args, env, cwd } = programCommand({
       env: opts.env,
       ...(opts.entry === undefined ? {} : { entry: opts.entry }),
+      ...(opts.config === undefined ? {} : { config: opts.config }),
     });
     const child = new Deno.Command(command, {
       args,

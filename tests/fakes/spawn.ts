@@ -23,6 +23,11 @@ export interface SpawnOptions {
    * stdio responder uses it to measure the runtime's floor.
    */
   entry?: string;
+  /**
+   * The deno.json an `entry` runs with (absolute; default the checkout's). The benchmark runs
+   * its floors with the config the measured program has, so neither pays for the other's.
+   */
+  config?: string;
 }
 
 /** What a finished run produced. */
@@ -40,7 +45,7 @@ export const REPO_ROOT: string = fileURLToPath(new URL("../../", import.meta.url
  * another launcher (the MCP SDK's StdioClientTransport, for one).
  */
 export function programCommand(
-  opts: Pick<SpawnOptions, "env" | "args" | "entry">,
+  opts: Pick<SpawnOptions, "env" | "args" | "entry" | "config">,
 ): { command: string; args: string[]; env: Record<string, string>; cwd: string } {
   const args = opts.args ?? [];
   const bin = Deno.env.get("MOLECULE_MCP_BIN");
@@ -58,7 +63,7 @@ export function programCommand(
       "-q",
       "--no-lock",
       // Explicit, so an entry outside the checkout (the release bundle) gets the same set.
-      `--config=${join(REPO_ROOT, "deno.json")}`,
+      `--config=${opts.config ?? join(REPO_ROOT, "deno.json")}`,
       "-P=shipped",
       `--v8-flags=${manifest.runtime.v8Flags}`,
       opts.entry ?? "main.ts",
