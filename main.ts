@@ -30,6 +30,7 @@ import type { InboxNotice, ServedWorkspace, ToolDeps, WorkspaceRouter } from "./
 import { VERSION } from "./lib/version.ts";
 import type { WorkspaceLink } from "./lib/workspace/link.ts";
 import type { AttachPolicy } from "./lib/tools/attachment_policy.ts";
+import type { HostProgram } from "./lib/cli/install_program.ts";
 
 /**
  * How long start-up waits for the host's first message before loading the workspace link and
@@ -601,7 +602,7 @@ async function install(request: InstallRequest, env: Env): Promise<number> {
     clock: systemClock,
     http: HTTP_DEPS,
     cwd: Deno.cwd(),
-    program: programCommand(),
+    program: await hostProgramCommand(),
   });
   if (result.output !== "") writeStdout(result.output);
   for (const line of result.errors) writeStderr(line);
@@ -609,13 +610,22 @@ async function install(request: InstallRequest, env: Env): Promise<number> {
 }
 
 /**
- * How a host should start this program: the binary itself when compiled, else `make -s -C
- * <checkout> run` (-s: without it make prints "Entering directory" on stdout, the JSON-RPC wire).
+ * How a host should start this program (lib/cli/install_program.ts): the binary itself when
+ * compiled, else this runtime with the shipped flags and this checkout's main.ts.
  */
-function programCommand(): { command: string; args: string[] } {
-  if (Deno.build.standalone) return { command: Deno.execPath(), args: [] };
-  const checkout = decodeURIComponent(new URL(".", import.meta.url).pathname).replace(/\/$/, "");
-  return { command: "make", args: ["-s", "-C", checkout, "run"] };
+async function hostProgramCommand(): Promise<HostProgram> {
+  const { hostProgram } = await import("./lib/cli/install_program.ts");
+  const isCompiled = Deno.build.standalone;
+  // deno.json holds the V8 flags `make run` passes; only read from a checkout.
+  const v8Flags = isCompiled
+    ? ""
+    : (await import("./deno.json", { with: { type: "json" } })).default.runtime.v8Flags;
+  return hostProgram({
+    isCompiled,
+    execPath: Deno.execPath(),
+    mainPath: import.meta.filename ?? decodeURIComponent(new URL(import.meta.url).pathname),
+    v8Flags,
+  });
 }
 
 /** Validates config, state dir and token together, so every problem is reported at once. */

@@ -27,10 +27,10 @@ import {
   checkServerName,
   type HostTarget,
   hostTarget,
-  type ProgramCommand,
   serverNameFor,
 } from "./install_hosts.ts";
 import { editHostFile, indent } from "./install_edit.ts";
+import type { HostProgram } from "./install_program.ts";
 
 /** Effects install needs; main.ts passes the real ones. */
 export interface InstallDeps {
@@ -39,8 +39,11 @@ export interface InstallDeps {
   http: HttpClientDeps;
   /** The directory a project-scope entry goes into. */
   cwd: string;
-  /** How the host should start this program (the binary, or make from a checkout). */
-  program: ProgramCommand;
+  /**
+   * How the host should start this program (cli/install_program.ts: the binary, or the Deno
+   * runtime and main.ts of a checkout); its note, if any, is printed with the entry.
+   */
+  program: HostProgram;
   /** Tests point the in-container default elsewhere (see state/state_dir.ts). */
   containerDir?: string;
 }
@@ -281,6 +284,7 @@ async function installOne(
         "it names paths on this machine",
     );
   }
+  if (deps.program.note !== undefined) notes.push(deps.program.note);
   if (!edit.isLayoutKept) {
     notes.push("the file's layout was normalised (its keys and values are unchanged)");
   }

@@ -230,11 +230,9 @@ Deno.test("e2e: `install codex` writes a table that starts this program, exit 0"
     const toml = await Deno.readTextFile(`${dir}/codex/config.toml`);
     const bin = Deno.env.get("MOLECULE_MCP_BIN");
     if (bin === undefined || bin === "") {
-      const checkout = REPO_ROOT.replace(/\/$/, "");
-      assertStringIncludes(
-        toml,
-        `command = "make"\nargs = ["-s", "-C", ${JSON.stringify(checkout)}, "run"]`,
-      );
+      // From a checkout: this runtime and main.ts, never make (tests/e2e/install_entry_test.ts).
+      assertStringIncludes(toml, `command = ${JSON.stringify(Deno.execPath())}\nargs = ["run", `);
+      assertStringIncludes(toml, `${JSON.stringify(`${REPO_ROOT}main.ts`)}]`);
     } else {
       assertStringIncludes(toml, "args = []");
     }
