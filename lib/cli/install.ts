@@ -117,6 +117,8 @@ async function installEach(
   const outputs: string[] = [];
   const errors: string[] = [];
   let exitCode: 0 | 2 = 0;
+  // The program's note is the same for every entry: said once, after them all.
+  const { note, ...program } = deps.program;
   for (const ws of loaded.config.workspaces) {
     const token = loaded.workspaceTokens?.get(ws.id) ?? "";
     redactor.add(token);
@@ -128,15 +130,17 @@ async function installEach(
       PLATFORM_URL: ws.platformUrl,
       MOLECULE_WORKSPACE_TOKEN: token,
       MOLECULE_WORKSPACE_TOKEN_FILE: undefined,
-    }, deps);
+    }, { ...deps, program });
     outputs.push(one.output);
     errors.push(...one.errors);
     if (one.exitCode !== 0) exitCode = one.exitCode;
   }
   const intro = `${listVar} lists ${loaded.config.workspaces.length} workspace(s): one entry ` +
     "each, with its own token file (no token in the host's config)\n\n";
+  const shown = outputs.filter((o) => o !== "");
+  if (note !== undefined && shown.length > 0) shown.push(`note: ${note}\n`);
   return {
-    output: redactor.redact(intro + outputs.filter((o) => o !== "").join("\n")),
+    output: redactor.redact(intro + shown.join("\n")),
     errors: errors.map((line) => redactor.redact(line)),
     exitCode,
   };
