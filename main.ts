@@ -224,7 +224,11 @@ async function serve(setup: Setup): Promise<number> {
   AbortSignal.timeout(INITIALIZE_HOLD_MS).addEventListener("abort", () => holdOver.resolve());
   // The links load once the registers have answered (or the hold is over): before that they
   // would only compete with them, and with the answer to initialize, for the CPU and memory.
-  const modules = Promise.race([isRefusedByAll, holdOver.promise]).then(loadLinkModules);
+  // One event-loop turn later, so the answer released by the same registers is written first:
+  // in the release binary (one bundled module) import() runs the modules' code at once.
+  const modules = Promise.race([isRefusedByAll, holdOver.promise]).then(nextTurn).then(
+    loadLinkModules,
+  );
   const openings = Promise.all(
     served.map(({ settings, log }) => openLink(modules, settings, { fetch: http.fetch, log })),
   );
@@ -473,6 +477,16 @@ async function httpFront(
     heard: Promise.resolve(),
     notify: (method, params) => handler.notifyAll(method, params),
   };
+}
+
+/**
+ * Resolves on the next turn of the event loop, after every callback queued now (a held
+ * initialize answer being written). AbortSignal.timeout, not setTimeout: see startupClock.
+ */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) =>
+    AbortSignal.timeout(0).addEventListener("abort", () => resolve(), { once: true })
+  );
 }
 
 /** The modules the links need (loaded once the first registers answered): link, channel push. */

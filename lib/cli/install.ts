@@ -162,7 +162,7 @@ async function installOne(
   const redactor = new Redactor();
 
   const loaded = loadConfig(env);
-  const stateDir = await resolveStateDir({
+  const stateDir = resolveStateDir({
     configsDir: env.CONFIGS_DIR,
     home: env.HOME,
     log,
