@@ -255,13 +255,19 @@ export class UploadRetention {
     for (const file of removed) report.freedBytes += file.sizeBytes;
     report.removed = removed.length;
     if (removed.length > 0) this.#deps.onRemoved?.(removed.map((f) => f.path));
-    if (error !== undefined) throw error;
     const fields = {
+      folder: store.dir,
       removed: report.removed,
       freedBytes: report.freedBytes,
       keptMentioned: report.keptMentioned,
       remainingBytes: report.remainingBytes,
     };
+    // Every removal is named (also when another one failed): an operator looking for a file
+    // finds here where it went. Each file on its own line, so no list needs cutting.
+    for (const file of removed) {
+      log.info("removed an old canvas upload", { name: file.name, bytes: file.sizeBytes });
+    }
+    if (error !== undefined) throw error;
     if (report.removed > 0 || report.keptMentioned > 0) {
       log.info("swept old canvas uploads", fields);
     } else log.debug("swept old canvas uploads", fields);

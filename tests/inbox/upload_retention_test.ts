@@ -294,3 +294,43 @@ Deno.test("upload retention: a queued message that names an upload by another sp
     assertEquals([report.removed, report.keptMentioned], [1, 6]);
   });
 });
+
+Deno.test("upload retention: the log names every removed upload, also when another one cannot be removed", async () => {
+  await withRig(WEEK, async ({ dir, retention, put, logText }) => {
+    await put("f1-minutes.pdf", { ageDays: 30 });
+    await put("f2-budget.xlsx", { ageDays: 30 });
+    await retention.sweep();
+    assertStringIncludes(logText(), "f1-minutes.pdf");
+    assertStringIncludes(logText(), "f2-budget.xlsx");
+    assertStringIncludes(logText(), dir, "the folder is named");
+  });
+  await withTempDir(async (tmp) => {
+    const captured = captureLog("info");
+    const store = new UploadStore(tmp, TEST_WORKSPACE_ID, captured.log);
+    const clock = new ManualClock();
+    await Deno.mkdir(store.dir);
+    for (const name of ["f1-gone.txt", "f2-stuck.txt"]) {
+      const at = new Date(clock.wallNow() - 30 * DAY_MS);
+      await Deno.writeTextFile(`${store.dir}/${name}`, "x");
+      await Deno.utime(`${store.dir}/${name}`, at, at);
+    }
+    const retention = new UploadRetention(WEEK, {
+      store: {
+        dir: store.dir,
+        list: () => store.list(),
+        remove: (listing, file) =>
+          file.name === "f2-stuck.txt"
+            ? Promise.reject(new Deno.errors.PermissionDenied("operation not permitted"))
+            : store.remove(listing, file),
+      },
+      inbox: { pendingMessages: () => [] },
+      workspaceId: TEST_WORKSPACE_ID,
+      clock,
+      log: captured.log,
+    });
+    await retention.maybeSweep({ isHoldingBack: false });
+    assertEquals(await namesIn(store.dir), ["f2-stuck.txt"]);
+    assertStringIncludes(captured.text(), "f1-gone.txt");
+    assertStringIncludes(captured.text(), "cannot sweep the canvas uploads folder");
+  });
+});
