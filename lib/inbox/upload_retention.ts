@@ -263,7 +263,8 @@ export class UploadRetention {
       remainingBytes: report.remainingBytes,
     };
     // Every removal is named (also when another one failed): an operator looking for a file
-    // finds here where it went. Each file on its own line, so no list needs cutting.
+    // finds here where it went (with MOLECULE_MCP_VERBOSE, the info level). Each file on its
+    // own line, so no list needs cutting.
     for (const file of removed) {
       log.info("removed an old canvas upload", { name: file.name, bytes: file.sizeBytes });
     }
