@@ -29,6 +29,7 @@ import { checkToken, type TokenSource } from "./lib/state/token.ts";
 import type { InboxNotice, ServedWorkspace, ToolDeps, WorkspaceRouter } from "./lib/tools/index.ts";
 import { VERSION } from "./lib/version.ts";
 import type { WorkspaceLink } from "./lib/workspace/link.ts";
+import type { ServedInboxes } from "./lib/workspace/served_inboxes.ts";
 import type { AttachPolicy } from "./lib/tools/attachment_policy.ts";
 import type { HostProgram } from "./lib/cli/install_program.ts";
 
@@ -236,9 +237,11 @@ async function serve(setup: Setup): Promise<number> {
   // Set once the links start opening: before that, a host that leaves has nothing to stop.
   let isOpening = false;
   void modules.then(() => isOpening = true, () => {});
+  // Several workspaces: each link's upload retention also reads the others' queued messages.
+  const inboxes = isMulti ? modules.then((m) => new m.served.ServedInboxes(served.length)) : null;
   const openings = Promise.all(
     served.map(({ settings, log }) =>
-      openLink(modules, settings, { fetch: http.fetch, log, stopping: stopping.signal })
+      openLink(modules, settings, { fetch: http.fetch, log, stopping: stopping.signal, inboxes })
     ),
   );
   // Every token refused: held until the link flow below closes the session unanswered.
@@ -518,7 +521,8 @@ function loadLinkModules() {
   return Promise.all([
     import("./lib/workspace/link.ts"),
     import("./lib/workspace/channel_push.ts"),
-  ]).then(([link, push]) => ({ link, push }));
+    import("./lib/workspace/served_inboxes.ts"),
+  ]).then(([link, push, served]) => ({ link, push, served }));
 }
 
 /**
@@ -530,14 +534,27 @@ function loadLinkModules() {
 async function openLink(
   modules: ReturnType<typeof loadLinkModules>,
   settings: Config & { token: string; stateDir: string },
-  deps: { fetch: Fetch; log: Logger; stopping: AbortSignal },
+  deps: {
+    fetch: Fetch;
+    log: Logger;
+    stopping: AbortSignal;
+    inboxes: Promise<ServedInboxes> | null;
+  },
 ): Promise<WorkspaceLink | null> {
   const { link } = await modules;
-  const { stopping, ...linkDeps } = deps;
+  const { stopping, inboxes: inboxesLoading, ...linkDeps } = deps;
   // Stopped before the link opened: serve() has returned already and reads no outcome.
   if (stopping.aborted) return null;
+  const inboxes = await inboxesLoading;
+  const id = settings.workspaceId;
   try {
-    return await link.WorkspaceLink.open(settings, { ...linkDeps, clock: systemClock });
+    const opened = await link.WorkspaceLink.open(settings, {
+      ...linkDeps,
+      clock: systemClock,
+      ...(inboxes === null ? {} : { otherPending: () => inboxes.othersOf(id) }),
+    });
+    inboxes?.add(id, opened);
+    return opened;
   } catch (err) {
     const next = err instanceof UnsafeStateFileError ? `: ${err.next}` : "";
     const why = `${err instanceof Error ? err.message : err}${next}`;

@@ -159,13 +159,20 @@ export interface SweepReport {
   keptMentioned: number;
   /** Bytes of finished uploads left in the folder. */
   remainingBytes: number;
+  /** True when nothing was decided: the queued messages could not be known (see deps.inbox). */
+  isPostponed: boolean;
 }
 
 /** What the retention sweep needs. */
 export interface UploadRetentionDeps {
   store: Pick<UploadStore, "dir" | "list" | "remove">;
-  /** The queued messages (DurableInbox satisfies it). */
-  inbox: { pendingMessages(): Iterable<Pick<InboxMessage, "text" | "attachments">> };
+  /**
+   * The queued messages whose mentions keep an upload (DurableInbox satisfies it; with several
+   * workspaces served, the link adds the others' queues). null while they cannot be known yet
+   * (another served workspace's inbox is still opening): the sweep then removes nothing and is
+   * due again at the next call.
+   */
+  inbox: { pendingMessages(): Iterable<Pick<InboxMessage, "text" | "attachments">> | null };
   workspaceId: string;
   clock: Clock;
   log: Logger;
@@ -205,9 +212,11 @@ export class UploadRetention {
       log.debug("canvas uploads sweep postponed: messages are held back from the inbox");
       return;
     }
+    const previousMs = this.#lastSweepMs;
     this.#lastSweepMs = nowMs;
     try {
-      await this.sweep();
+      const report = await this.sweep();
+      if (report.isPostponed) this.#lastSweepMs = previousMs; // due again at the next call
       if (this.#isFailing) log.info("canvas uploads sweep works again");
       this.#isFailing = false;
     } catch (err) {
@@ -234,15 +243,25 @@ export class UploadRetention {
    */
   async sweep(): Promise<SweepReport> {
     const { store, inbox, clock, log, workspaceId } = this.#deps;
-    const report: SweepReport = { removed: 0, freedBytes: 0, keptMentioned: 0, remainingBytes: 0 };
+    const report: SweepReport = {
+      removed: 0,
+      freedBytes: 0,
+      keptMentioned: 0,
+      remainingBytes: 0,
+      isPostponed: false,
+    };
     const listing = await store.list();
     if (listing === null) return report;
     // Mentions are read after the listing, and only when a limit picks a file at all: most
     // sweeps remove nothing and need not decode every queued message.
+    const pending = inbox.pendingMessages();
+    if (pending === null) {
+      log.debug("canvas uploads sweep postponed: a served workspace's inbox is still opening");
+      return { ...report, isPostponed: true };
+    }
     let found: UploadReferences | undefined;
     const mentioned: UploadReferences = {
-      has: (name) =>
-        (found ??= findUploadReferences(inbox.pendingMessages(), { workspaceId })).has(name),
+      has: (name) => (found ??= findUploadReferences(pending, { workspaceId })).has(name),
     };
     const plan = planRemovals(listing.files, {
       nowMs: clock.wallNow(), // file times are wall times

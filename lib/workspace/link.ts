@@ -70,6 +70,13 @@ export interface WorkspaceLinkDeps {
   log: Logger;
   /** Uniform in [0, 1), for reconnect jitter; Math.random when absent. */
   random?: () => number;
+  /**
+   * With several workspaces served: the messages queued in the OTHER workspaces' inboxes, or
+   * null while one of them is still opening. Their mentions keep this workspace's uploads too
+   * (one agent may hand a file it got as one workspace to another), see
+   * inbox/upload_retention.ts.
+   */
+  otherPending?: () => Iterable<Pick<InboxMessage, "text" | "attachments">> | null;
 }
 
 /** A workspace's client, inbox and background loops. */
@@ -224,7 +231,12 @@ export class WorkspaceLink {
         maxBytes: s.chatUploadMaxBytes,
       }, {
         store,
-        inbox,
+        inbox: {
+          pendingMessages: () => {
+            const others = this.#deps.otherPending?.() ?? [];
+            return others === null ? null : chain(inbox.pendingMessages(), others);
+          },
+        },
         workspaceId: s.workspaceId,
         clock,
         log,
@@ -358,4 +370,10 @@ export class WorkspaceLink {
     this.#loops = [];
     await this.#inbox?.close();
   }
+}
+
+/** The items of `first`, then those of `second`, each read only when reached. */
+function* chain<T>(first: Iterable<T>, second: Iterable<T>): Generator<T> {
+  yield* first;
+  yield* second;
 }

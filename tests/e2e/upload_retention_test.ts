@@ -93,3 +93,46 @@ Deno.test("e2e: MOLECULE_CHAT_UPLOAD_RETENTION_DAYS and MOLECULE_CHAT_UPLOAD_MAX
     });
   }
 });
+
+Deno.test("e2e: serving two workspaces, an old upload of one stays while a message queued for the other names it", async () => {
+  await withServedPlatform(async ({ platform, env, me, peer, dir }) => {
+    const both = {
+      ...env,
+      WORKSPACE_ID: "",
+      MOLECULE_WORKSPACE_TOKEN: "",
+      MOLECULE_WORKSPACES: JSON.stringify([
+        { id: me.id, token: me.token },
+        { id: peer.id, token: peer.token },
+      ]),
+      MOLECULE_MCP_EVENT_STREAM: "0",
+    };
+    const folder = `${dir}/uploads/${me.id}`;
+    // First run: the peer workspace queues a message that hands it one of me's uploads.
+    {
+      await using program = spawnProgram({ env: both });
+      const session = new RpcSession(program);
+      await session.initialize();
+      platform.sendToInbox(peer.id, {
+        text: `please summarise ${folder}/f1-report.pdf for the team`,
+      });
+      await program.waitForStderr("inbox received messages");
+      await program.closeStdin();
+      assertEquals((await program.wait()).code, 0);
+    }
+    await Deno.mkdir(folder, { recursive: true, mode: 0o700 });
+    for (const name of ["f1-report.pdf", "f0-stale.txt"]) {
+      await Deno.writeTextFile(`${folder}/${name}`, "old", { mode: 0o600 });
+      await backdate(`${folder}/${name}`, 30);
+    }
+
+    await using program = spawnProgram({ env: both });
+    const session = new RpcSession(program);
+    await session.initialize();
+    const line = await program.waitForStderr("swept old canvas uploads");
+    assertStringIncludes(line, me.id);
+    assertStringIncludes(line, "removed=1");
+    assertEquals(await namesIn(folder), ["f1-report.pdf"]);
+    await program.closeStdin();
+    assertEquals((await program.wait()).code, 0);
+  });
+});

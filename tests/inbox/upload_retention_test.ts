@@ -334,3 +334,28 @@ Deno.test("upload retention: the log names every removed upload, also when anoth
     assertStringIncludes(captured.text(), "cannot sweep the canvas uploads folder");
   });
 });
+
+Deno.test("upload retention: while the queued messages cannot be known nothing is removed, and the sweep is due again at once", async () => {
+  await withTempDir(async (tmp) => {
+    const { log } = captureLog();
+    const store = new UploadStore(tmp, TEST_WORKSPACE_ID, log);
+    const clock = new ManualClock();
+    await Deno.mkdir(store.dir);
+    const at = new Date(clock.wallNow() - 30 * DAY_MS);
+    await Deno.writeTextFile(`${store.dir}/f1-old.txt`, "x");
+    await Deno.utime(`${store.dir}/f1-old.txt`, at, at);
+    let isKnown = false;
+    const retention = new UploadRetention(WEEK, {
+      store,
+      inbox: { pendingMessages: () => isKnown ? [] : null },
+      workspaceId: TEST_WORKSPACE_ID,
+      clock,
+      log,
+    });
+    await retention.maybeSweep({ isHoldingBack: false });
+    assertEquals(await namesIn(store.dir), ["f1-old.txt"]);
+    isKnown = true;
+    await retention.maybeSweep({ isHoldingBack: false }); // no hour to wait
+    assertEquals(await namesIn(store.dir), []);
+  });
+});
