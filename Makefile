@@ -34,14 +34,19 @@ run: $(DENO)
 # shells: `make install` (PREFIX=~/.local by default) writes $(PREFIX)/bin/molecule-mcp.
 PREFIX ?= $(HOME)/.local
 CHECKOUT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+# $(call shell_quote,TEXT): TEXT as one single-quoted sh word (each ' inside becomes '\''), so a
+# path with spaces, $, quotes, backticks or backslashes reaches the recipe and the wrapper as is.
+shell_quote = '$(subst ','\'',$(1))'
+WRAPPER_EXEC = exec $(call shell_quote,$(abspath $(DENO))) run -q --no-lock --config $(call shell_quote,$(CHECKOUT)/deno.json) -P=shipped --v8-flags=$(V8_FLAGS) $(call shell_quote,$(CHECKOUT)/main.ts) "$$@"
+
 install: $(DENO)
-	@mkdir -p "$(PREFIX)/bin"
+	@mkdir -p $(call shell_quote,$(PREFIX)/bin)
 	@printf '%s\n' '#!/bin/sh' \
-	  '# molecule-mcp from the checkout $(CHECKOUT) (written by make install)' \
-	  'exec "$(abspath $(DENO))" run -q --no-lock --config "$(CHECKOUT)/deno.json" -P=shipped --v8-flags=$(V8_FLAGS) "$(CHECKOUT)/main.ts" "$$@"' \
-	  > "$(PREFIX)/bin/molecule-mcp"
-	@chmod 755 "$(PREFIX)/bin/molecule-mcp"
-	@echo "wrote $(PREFIX)/bin/molecule-mcp (runs $(CHECKOUT))" >&2
+	  $(call shell_quote,# molecule-mcp from the checkout $(CHECKOUT) (written by make install)) \
+	  $(call shell_quote,$(WRAPPER_EXEC)) \
+	  > $(call shell_quote,$(PREFIX)/bin/molecule-mcp)
+	@chmod 755 $(call shell_quote,$(PREFIX)/bin/molecule-mcp)
+	@printf '%s\n' $(call shell_quote,wrote $(PREFIX)/bin/molecule-mcp (runs $(CHECKOUT))) >&2
 
 test: $(DENO)
 	@$(DENO) test -q -P=test --frozen $(TEST_ARGS)
@@ -86,20 +91,27 @@ dist: compile
 
 # Benchmarks against the local platform simulator: a table of figures with budgets (PASS/MISS,
 # never asserted). BENCH_QUICK=1 shortens the long runs; BENCH_ONLY=1,6 picks benchmarks;
-# BENCH_V8_FLAGS=... passes DENO_V8_FLAGS to the program (e.g. --optimize-for-size);
-# MOLECULE_MCP_BIN=dist/<binary> measures a compiled binary instead of `deno run`.
+# BENCH_V8_FLAGS=... passes DENO_V8_FLAGS to the program (e.g. --optimize-for-size).
+# The program measured is what the release binary embeds: the bundle of release/bundle.sh, run
+# with the shipped permission set by bench/bundled_program.sh (the closest stand-in for the
+# binary where `deno compile` cannot fetch its runtime); bench 1 and 2 also measure a checkout's
+# `deno run main.ts` beside it; the floors run with the bundle's config (its permission set
+# alone), as the program does. BENCH_SOURCE=1 measures `deno run main.ts` throughout;
+# MOLECULE_MCP_BIN=dist/<binary> measures a compiled binary.
 # --allow-run also reads the child's RSS (`cat /proc/<pid>/status`: Deno grants /proc/<pid>
 # paths only with --allow-all).
-.PHONY: bench bench-bundled demo fake-platform
-BENCH_ENV := BENCH_QUICK,BENCH_ONLY,BENCH_V8_FLAGS,MOLECULE_MCP_BIN,DENO_DIR
+.PHONY: bench demo fake-platform
+BENCH_ENV := BENCH_QUICK,BENCH_ONLY,BENCH_V8_FLAGS,BENCH_BUNDLED,BENCH_FLOOR_CONFIG,MOLECULE_MCP_BIN,DENO_DIR
+BENCH_RUN := $(DENO) run -q --allow-run --allow-net=127.0.0.1 --allow-read --allow-write --allow-env=$(BENCH_ENV) bench/run.ts
 bench: $(DENO)
-	@$(DENO) run -q --allow-run --allow-net=127.0.0.1 --allow-read --allow-write --allow-env=$(BENCH_ENV) bench/run.ts
-
-# The same table for the program bundled as `deno compile` embeds it (no runtime download
-# needed): the closest stand-in for the binary on machines that cannot build one.
-bench-bundled: $(DENO)
-	@bin=$$(DENO=$(DENO) bash bench/bundled_program.sh) && MOLECULE_MCP_BIN=$$bin $(MAKE) --no-print-directory bench; \
-	  status=$$?; rm -rf "$$(dirname "$$bin")"; exit $$status
+	@if [ -n "$${MOLECULE_MCP_BIN:-}" ] || [ -n "$${BENCH_SOURCE:-}" ]; then \
+	  $(BENCH_RUN); \
+	else \
+	  bin=$$(DENO=$(DENO) bash bench/bundled_program.sh) || exit 1; \
+	  MOLECULE_MCP_BIN=$$bin BENCH_BUNDLED=1 BENCH_FLOOR_CONFIG=$$(dirname "$$bin")/deno.json \
+	    $(BENCH_RUN); \
+	  status=$$?; rm -rf "$$(dirname "$$bin")"; exit $$status; \
+	fi
 
 # The whole loop with no Molecule account: simulator + server + a scripted MCP session.
 demo: $(DENO)

@@ -109,7 +109,15 @@ async function section(
 async function coldStart(plan: BenchPlan): Promise<Figure[]> {
   const sim = await startSimulator({ workspaceName: "bench", programEnv: plan.childEnv });
   try {
-    return coldStartFigures(await measureColdStart(sim, plan.coldStartRuns));
+    // A bundle or binary is measured beside the checkout's `deno run main.ts`.
+    const alsoSource = (Deno.env.get("MOLECULE_MCP_BIN") ?? "") !== "";
+    const floorConfig = Deno.env.get("BENCH_FLOOR_CONFIG") || undefined;
+    return coldStartFigures(
+      await measureColdStart(sim, plan.coldStartRuns, {
+        alsoSource,
+        ...(floorConfig === undefined ? {} : { floorConfig }),
+      }),
+    );
   } finally {
     await sim.close();
   }
@@ -517,7 +525,13 @@ async function main(): Promise<number> {
   const v8Flags = Deno.env.get("BENCH_V8_FLAGS") ?? "";
   const plan = benchPlan(isQuick, v8Flags === "" ? {} : { DENO_V8_FLAGS: v8Flags });
   const bin = Deno.env.get("MOLECULE_MCP_BIN") ?? "";
-  const program = (bin === "" ? "deno run -q -P=shipped main.ts" : bin) +
+  const isBundle = (Deno.env.get("BENCH_BUNDLED") ?? "") === "1";
+  const program =
+    (bin === ""
+      ? "deno run -q -P=shipped main.ts (a checkout)"
+      : isBundle
+      ? `the release bundle (release/bundle.sh) run by ${bin}`
+      : bin) +
     (v8Flags === "" ? "" : ` with DENO_V8_FLAGS=${v8Flags}`);
   const t0 = performance.now();
   progress(

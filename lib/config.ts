@@ -48,6 +48,8 @@ export const ENV_VARS = [
   "MOLECULE_CA_FILE",
   "MOLECULE_PROXY_URL",
   "MOLECULE_CHAT_UPLOAD_DIR",
+  "MOLECULE_CHAT_UPLOAD_RETENTION_DAYS",
+  "MOLECULE_CHAT_UPLOAD_MAX_MB",
   // Read only by `doctor` (colour) and `install` (where the hosts keep their config).
   "NO_COLOR",
   "CLAUDE_CONFIG_DIR",
@@ -88,6 +90,22 @@ export const DEFAULT_HEARTBEAT_INTERVAL_SECS = 20;
  * that window, 5 s keeps the load reasonable.
  */
 export const HEARTBEAT_INTERVAL_BOUNDS_SECS = { min: 5, max: 60 } as const;
+/**
+ * Days a fetched canvas upload stays once no queued message mentions it. Upstream never removes
+ * them; 7 is the platform's own retention for a delivered message (ACTIVITY_RETENTION_DAYS,
+ * upstream-latest §2 C): past it, the message that brought the file is gone there too.
+ */
+export const DEFAULT_UPLOAD_RETENTION_DAYS = 7;
+/** Longest retention accepted (100 years): a larger number is a typo; 0 means forever. */
+const MAX_UPLOAD_RETENTION_DAYS = 36_500;
+/**
+ * Size cap of one workspace's uploads folder, in MiB: 1 GiB holds 10 files at the platform's
+ * 100 MB per-file limit (upstream-latest §2 M) or 40 at the 25 MB local default.
+ */
+export const DEFAULT_UPLOAD_MAX_MB = 1024;
+/** Largest cap accepted, in MiB (1 TiB); 0 means no cap. */
+const MAX_UPLOAD_MAX_MB = 1024 * 1024;
+
 /** Upstream treats a missing tier as 1: GLOBAL memory writes are denied unless set to 0. */
 export const DEFAULT_WORKSPACE_TIER = 1;
 /** Upstream's default agent-card name is this prefix plus the first 8 characters of the id. */
@@ -134,6 +152,16 @@ export interface Config {
    * workspace; absent: `uploads` in the state directory.
    */
   readonly chatUploadDir?: string;
+  /**
+   * MOLECULE_CHAT_UPLOAD_RETENTION_DAYS: fetched uploads older than this many days are removed
+   * unless a queued message mentions them (inbox/upload_retention.ts); 0 = no age limit.
+   */
+  readonly chatUploadRetentionDays: number;
+  /**
+   * MOLECULE_CHAT_UPLOAD_MAX_MB, in bytes: each workspace's uploads folder is cut to this,
+   * oldest first, sparing files a queued message mentions; 0 = no size cap.
+   */
+  readonly chatUploadMaxBytes: number;
   /** Agent-card skill names, blanks dropped. */
   readonly agentSkills: readonly string[];
   /** Delay between two activity polls, in milliseconds. */
@@ -240,6 +268,18 @@ export function loadConfig(
   if (chatUploadDir !== "" && !isAbsolutePath(chatUploadDir)) {
     problems.push(`MOLECULE_CHAT_UPLOAD_DIR must be an absolute path: got ${quote(chatUploadDir)}`);
   }
+  const uploadRetentionDays = parseWholeSetting("MOLECULE_CHAT_UPLOAD_RETENTION_DAYS", value, {
+    unit: "days",
+    fallback: DEFAULT_UPLOAD_RETENTION_DAYS,
+    max: MAX_UPLOAD_RETENTION_DAYS,
+    zero: "keeps uploads forever",
+  }, problems);
+  const uploadMaxMb = parseWholeSetting("MOLECULE_CHAT_UPLOAD_MAX_MB", value, {
+    unit: "MiB",
+    fallback: DEFAULT_UPLOAD_MAX_MB,
+    max: MAX_UPLOAD_MAX_MB,
+    zero: "means no size cap",
+  }, problems);
 
   if (problems.length > 0) return { ok: false, problems };
 
@@ -270,6 +310,8 @@ export function loadConfig(
     workspaceTier,
     ...(attachAllowDirs === undefined ? {} : { attachAllowDirs }),
     ...(chatUploadDir === "" ? {} : { chatUploadDir: chatUploadDir.replace(/(.)\/+$/, "$1") }),
+    chatUploadRetentionDays: uploadRetentionDays,
+    chatUploadMaxBytes: uploadMaxMb * 1024 * 1024,
     runtimeIdentity: readRuntimeIdentity(value),
     isEventStreamDisabled: !isEventStreamOn,
     isInboxNoticeDisabled: !isInboxNoticeOn,
@@ -417,6 +459,29 @@ function parseBoundedSecs(
     return rule.fallback;
   }
   return secs;
+}
+
+/**
+ * A whole number from 0 to `rule.max` (unset or blank: the fallback). The problem names the
+ * unit, the range, what 0 does and the default, so the operator can fix it from the message.
+ */
+function parseWholeSetting(
+  name: EnvVar,
+  value: (name: EnvVar) => string,
+  rule: { unit: string; fallback: number; max: number; zero: string },
+  problems: string[],
+): number {
+  const raw = value(name);
+  if (raw === "") return rule.fallback;
+  const n = WHOLE.test(raw) ? Number(raw) : NaN;
+  if (!(n <= rule.max)) {
+    problems.push(
+      `${name} must be a whole number of ${rule.unit} from 0 to ${rule.max} (0 ${rule.zero}): ` +
+        `got ${quote(raw)} (unset it to use the default, ${rule.fallback})`,
+    );
+    return rule.fallback;
+  }
+  return n;
 }
 
 function parseTier(raw: string, problems: string[]): number {

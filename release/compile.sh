@@ -51,10 +51,10 @@ case "$(uname -m)-$(uname -s)" in
   *) host_target="" ;;
 esac
 
-# What the binary carries besides the runtime: the module graph of main.ts, and its minified
-# bundle as a second, comparable figure for the release note.
+# What the binary carries besides the runtime: the bundle of main.ts (release/bundle.sh), with
+# the module graph it was made from as a second figure for the release note.
 report_payload() {
-  local graph bundle_file bundle_bytes
+  local graph bundle_bytes
   graph=$("$DENO" info --json main.ts | "$DENO" eval -q '
     const graph = JSON.parse(await new Response(Deno.stdin.readable).text());
     const local = graph.modules.filter((m) => typeof m.size === "number");
@@ -63,14 +63,8 @@ report_payload() {
     console.log(`${local.length} modules, ${bytes} bytes of source, ${npm} npm imports`);
   ')
   say "JS payload (deno info main.ts): $graph"
-  bundle_file=$(mktemp)
-  if "$DENO" bundle -q --minify --platform deno -o "$bundle_file" main.ts 2>/dev/null; then
-    bundle_bytes=$(wc -c <"$bundle_file")
-    say "JS payload (deno bundle --minify): $bundle_bytes bytes, $(gzip -9c "$bundle_file" | wc -c) gzipped"
-  else
-    say "JS payload (deno bundle --minify): not measured, deno bundle failed"
-  fi
-  rm -f "$bundle_file"
+  bundle_bytes=$(wc -c <"$1")
+  say "JS payload (release/bundle.sh, embedded): $bundle_bytes bytes, $(gzip -9c "$1" | wc -c) gzipped"
 }
 
 runtime_unreachable() {
@@ -100,12 +94,15 @@ else
     >/dev/null 2>&1 || runtime_unreachable "deno fetch failed"
 fi
 
-report_payload
-
 mkdir -p dist
 : "${SOURCE_DATE_EPOCH:=$(git log -1 --format=%ct 2>/dev/null || date +%s)}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+
+# Every target embeds the same bundle: one module to load at start-up (release/bundle.sh).
+bundle="$work/molecule-mcp.js"
+DENO="$DENO" bash release/bundle.sh "$bundle" || fail "bundling main.ts failed (release/bundle.sh): run it alone to see why"
+report_payload "$bundle"
 
 for target in "${targets[@]}"; do
   stage="$work/$target"
@@ -115,9 +112,10 @@ for target in "${targets[@]}"; do
   # --exclude-unused-npm: the lockfile's npm packages are test-only; embed none that main.ts
   # does not reach.
   # --v8-flags: the runtime flags deno.json declares ("runtime.v8Flags"), baked in.
-  "$DENO" compile -q -P=shipped --v8-flags="$v8_flags" --frozen --exclude-unused-npm \
-    --target "$target" \
-    --output "$stage/molecule-mcp" main.ts
+  # --config: the bundle lives outside the checkout; permissions and lockfile come from here.
+  "$DENO" compile -q --config deno.json -P=shipped --v8-flags="$v8_flags" --frozen \
+    --exclude-unused-npm --target "$target" \
+    --output "$stage/molecule-mcp" "$bundle"
   # A binary for this machine must run and report the version before it is packed.
   if [ "$target" = "$host_target" ]; then
     out=$("$stage/molecule-mcp" --version 2>&1) || fail "the $target binary failed to run --version: $out"

@@ -69,6 +69,8 @@ Deno.test("config: with only the required settings every default applies", () =>
     },
     isEventStreamDisabled: false,
     isInboxNoticeDisabled: false,
+    chatUploadRetentionDays: 7,
+    chatUploadMaxBytes: 1024 * 1024 * 1024,
   });
 });
 
@@ -296,4 +298,32 @@ Deno.test("config: MOLECULE_CHAT_UPLOAD_DIR must be absolute; a trailing slash i
     found[0] ?? "",
     'MOLECULE_CHAT_UPLOAD_DIR must be an absolute path: got "uploads"',
   );
+});
+
+Deno.test("config: upload retention takes whole days and MiB, 0 switching a limit off", () => {
+  const c = config({
+    ...BASE,
+    MOLECULE_CHAT_UPLOAD_RETENTION_DAYS: "30",
+    MOLECULE_CHAT_UPLOAD_MAX_MB: "0",
+  });
+  assertEquals([c.chatUploadRetentionDays, c.chatUploadMaxBytes], [30, 0]);
+  const mb = config({ ...BASE, MOLECULE_CHAT_UPLOAD_MAX_MB: " 5 " }).chatUploadMaxBytes;
+  assertEquals(mb, 5 * 1024 * 1024);
+});
+
+Deno.test("config: a bad upload retention or size cap is a problem that names the fix (exit 2)", () => {
+  const found = problems({
+    ...BASE,
+    MOLECULE_CHAT_UPLOAD_RETENTION_DAYS: "7d",
+    MOLECULE_CHAT_UPLOAD_MAX_MB: "-1",
+  });
+  assertEquals(found, [
+    "MOLECULE_CHAT_UPLOAD_RETENTION_DAYS must be a whole number of days from 0 to 36500 (0 keeps " +
+    'uploads forever): got "7d" (unset it to use the default, 7)',
+    "MOLECULE_CHAT_UPLOAD_MAX_MB must be a whole number of MiB from 0 to 1048576 (0 means no " +
+    'size cap): got "-1" (unset it to use the default, 1024)',
+  ]);
+  for (const bad of ["1.5", "99999999", "1e3"]) {
+    assertEquals(problems({ ...BASE, MOLECULE_CHAT_UPLOAD_MAX_MB: bad }).length, 1, bad);
+  }
 });

@@ -41,6 +41,8 @@ export interface StartOptions {
   onStderrLine?: (line: string) => void;
   /** A repo-relative script to run instead of the program, with the program's Deno flags. */
   entry?: string;
+  /** The deno.json `entry` runs with (absolute; default the checkout's). */
+  config?: string;
 }
 
 interface Pending {
@@ -92,6 +94,7 @@ export class McpClient {
     const { command, args, env, cwd } = programCommand({
       env: opts.env,
       ...(opts.entry === undefined ? {} : { entry: opts.entry }),
+      ...(opts.config === undefined ? {} : { config: opts.config }),
     });
     const child = new Deno.Command(command, {
       args,
@@ -199,7 +202,7 @@ export class McpClient {
   }
 
   /** Current and peak (VmHWM) resident set size of the child in MiB, or null without /proc. */
-  memoryMiB(): Promise<{ rss: number; peak: number } | null> {
+  memoryMiB(): Promise<MemoryMiB | null> {
     return readMemoryMiB(this.pid);
   }
 
@@ -342,11 +345,31 @@ export class McpClient {
 }
 
 /**
- * VmRSS (resident now) and VmHWM (the peak so far) of process `pid` in MiB, or null when
- * /proc/<pid>/status cannot be read. Read through `cat`: Deno grants /proc/<pid> paths only
- * with --allow-all, and the benchmark already runs subprocesses.
+ * Memory of process `pid` in MiB from /proc/<pid>/status, or null when it cannot be read.
+ * Read through `cat`: Deno grants /proc/<pid> paths only with --allow-all, and the benchmark
+ * already runs subprocesses.
  */
-export async function readMemoryMiB(pid: number): Promise<{ rss: number; peak: number } | null> {
+export interface MemoryMiB {
+  /** VmRSS: resident now. */
+  rss: number;
+  /** VmHWM: the peak resident set so far. */
+  peak: number;
+  /**
+   * RssAnon: the private part of `rss` (V8 heap, Rust allocations, stacks): what the process
+   * itself allocated. NaN where the kernel does not report it.
+   */
+  anon: number;
+  /**
+   * RssFile (+ RssShmem): pages mapped from files, almost all of them the Deno executable's
+   * code and read-only data, brought in (64 KiB at a time with Linux's fault-around) the first
+   * time a runtime feature runs. Shared with every process running the same executable and
+   * reclaimable. NaN where the kernel does not report it.
+   */
+  file: number;
+}
+
+/** See {@link MemoryMiB}. */
+export async function readMemoryMiB(pid: number): Promise<MemoryMiB | null> {
   try {
     const out = await new Deno.Command("cat", {
       args: [`/proc/${pid}/status`],
@@ -358,7 +381,14 @@ export async function readMemoryMiB(pid: number): Promise<{ rss: number; peak: n
     const rss = /^VmRSS:\s+(\d+)\s+kB$/m.exec(text)?.[1];
     const peak = /^VmHWM:\s+(\d+)\s+kB$/m.exec(text)?.[1];
     if (rss === undefined || peak === undefined) return null;
-    return { rss: Number(rss) / 1024, peak: Number(peak) / 1024 };
+    const kib = (field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, "m").exec(text)?.[1]);
+    return {
+      rss: Number(rss) / 1024,
+      peak: Number(peak) / 1024,
+      anon: kib("RssAnon") / 1024,
+      file: (kib("RssFile") + kib("RssShmem")) / 1024,
+    };
   } catch {
     return null;
   }

@@ -4,7 +4,8 @@
  * can see which link is broken (upstream f01f3740, reworked: never a register, which would
  * overwrite the agent card). This module owns the report: the order of the checks, turning a
  * check that throws into [BUG], the exit code and the text (colour on a TTY only). The checks
- * themselves live in cli/doctor_checks.ts (local) and cli/doctor_network.ts (per workspace).
+ * themselves live in cli/doctor_checks.ts (local), cli/doctor_network.ts (per workspace) and
+ * cli/doctor_uploads.ts (per workspace's fetched uploads folder, read only).
  * Printing is main.ts's job; nothing here opens the MCP transport.
  */
 import type { Clock } from "../clock.ts";
@@ -20,6 +21,7 @@ import {
 } from "./doctor_checks.ts";
 import type { CheckResult, CheckStatus } from "./doctor_result.ts";
 import { checkWorkspace, type DoctorWorkspace, workspaceLabel } from "./doctor_network.ts";
+import { checkUploads } from "./doctor_uploads.ts";
 
 /** What doctor reports: every result in order, and the exit code (0 no FAIL, 1 otherwise). */
 export interface DoctorReport {
@@ -96,6 +98,14 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps): Promise<
       const before = results.length;
       await guard(workspaceLabel("platform checks", workspace), async () => {
         results.push(...await checkWorkspace(workspace, network));
+      });
+      await guard(workspaceLabel("fetched uploads", workspace), async () => {
+        const verdict = await checkUploads(workspace.id, workspace.uploads, {
+          nowMs: deps.clock.wallNow(), // file times are wall times
+          // The state directory was checked to be ours (state/state_dir.ts): its owner is us.
+          ownerUid: (await Deno.lstat(workspace.stateDir)).uid,
+        });
+        results.push({ ...verdict, label: workspaceLabel("fetched uploads", workspace) });
       });
       summaries.push(summarise(workspace, results.slice(before)));
     }

@@ -13,6 +13,7 @@ import type { Fetch, HttpClientDeps } from "../platform/http_client.ts";
 import { openStateFile, UnsafeStateFileError } from "../state/safe_file.ts";
 import type { StateDirSource } from "../state/state_dir.ts";
 import { resolveLocalSetup } from "./local_setup.ts";
+import { UPLOADS_DIR_NAME } from "../state/upload_store.ts";
 import { STATE_FILES, WORKSPACE_STATE_FILES, workspaceStatePath } from "../state/state_files.ts";
 import { checkToken } from "../state/token.ts";
 import { parseUuid } from "../uuid.ts";
@@ -164,6 +165,12 @@ export async function checkConfiguration(
     isInboxDisabled: config.isInboxDisabled,
     pollIntervalSecs: config.pollIntervalMs / 1000,
     isEventStreamDisabled: config.isEventStreamDisabled,
+    uploads: {
+      root: config.chatUploadDir ?? joinPath(stateDir.dir, UPLOADS_DIR_NAME),
+      isRootFromEnv: config.chatUploadDir !== undefined,
+      retentionDays: config.chatUploadRetentionDays,
+      maxBytes: config.chatUploadMaxBytes,
+    },
   }));
   return {
     secrets,

@@ -18,6 +18,7 @@ import { type Fetch, isUntrustedCertificateError } from "../platform/http_client
 import type { WorkspaceLookup } from "../platform/peers.ts";
 import { cutCodePoints } from "../text.ts";
 import type { CheckResult } from "./doctor_result.ts";
+import type { DoctorUploads } from "./doctor_uploads.ts";
 
 /** Each network step's time limit: the whole run stays within a few seconds. */
 export const DOCTOR_STEP_TIMEOUT_MS = 3_000;
@@ -38,6 +39,8 @@ export interface DoctorWorkspace {
   pollIntervalSecs: number;
   /** MOLECULE_MCP_EVENT_STREAM=0. */
   isEventStreamDisabled: boolean;
+  /** Where fetched canvas uploads go and what the retention keeps (cli/doctor_uploads.ts). */
+  uploads: DoctorUploads;
 }
 
 /** `label` with the workspace's tag appended when several workspaces are configured. */

@@ -27,10 +27,10 @@ import {
   checkServerName,
   type HostTarget,
   hostTarget,
-  type ProgramCommand,
   serverNameFor,
 } from "./install_hosts.ts";
 import { editHostFile, indent } from "./install_edit.ts";
+import type { HostProgram } from "./install_program.ts";
 
 /** Effects install needs; main.ts passes the real ones. */
 export interface InstallDeps {
@@ -39,8 +39,11 @@ export interface InstallDeps {
   http: HttpClientDeps;
   /** The directory a project-scope entry goes into. */
   cwd: string;
-  /** How the host should start this program (the binary, or make from a checkout). */
-  program: ProgramCommand;
+  /**
+   * How the host should start this program (cli/install_program.ts: the binary, or the Deno
+   * runtime and main.ts of a checkout); its note, if any, is printed with the entry.
+   */
+  program: HostProgram;
   /** Tests point the in-container default elsewhere (see state/state_dir.ts). */
   containerDir?: string;
 }
@@ -114,6 +117,8 @@ async function installEach(
   const outputs: string[] = [];
   const errors: string[] = [];
   let exitCode: 0 | 2 = 0;
+  // The program's note is the same for every entry: said once, after them all.
+  const { note, ...program } = deps.program;
   for (const ws of loaded.config.workspaces) {
     const token = loaded.workspaceTokens?.get(ws.id) ?? "";
     redactor.add(token);
@@ -125,15 +130,17 @@ async function installEach(
       PLATFORM_URL: ws.platformUrl,
       MOLECULE_WORKSPACE_TOKEN: token,
       MOLECULE_WORKSPACE_TOKEN_FILE: undefined,
-    }, deps);
+    }, { ...deps, program });
     outputs.push(one.output);
     errors.push(...one.errors);
     if (one.exitCode !== 0) exitCode = one.exitCode;
   }
   const intro = `${listVar} lists ${loaded.config.workspaces.length} workspace(s): one entry ` +
     "each, with its own token file (no token in the host's config)\n\n";
+  const shown = outputs.filter((o) => o !== "");
+  if (note !== undefined && shown.length > 0) shown.push(`note: ${note}\n`);
   return {
-    output: redactor.redact(intro + outputs.filter((o) => o !== "").join("\n")),
+    output: redactor.redact(intro + shown.join("\n")),
     errors: errors.map((line) => redactor.redact(line)),
     exitCode,
   };
@@ -155,7 +162,7 @@ async function installOne(
   const redactor = new Redactor();
 
   const loaded = loadConfig(env);
-  const stateDir = await resolveStateDir({
+  const stateDir = resolveStateDir({
     configsDir: env.CONFIGS_DIR,
     home: env.HOME,
     log,
@@ -281,6 +288,7 @@ async function installOne(
         "it names paths on this machine",
     );
   }
+  if (deps.program.note !== undefined) notes.push(deps.program.note);
   if (!edit.isLayoutKept) {
     notes.push("the file's layout was normalised (its keys and values are unchanged)");
   }

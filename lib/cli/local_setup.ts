@@ -27,7 +27,7 @@ export async function resolveLocalSetup(
   env: Env,
   deps: { log: Logger; http: HttpClientDeps; isListed: boolean; containerDir?: string },
 ): Promise<LocalSetup> {
-  const stateDir = await resolveStateDir({
+  const stateDir = resolveStateDir({
     configsDir: env.CONFIGS_DIR,
     home: env.HOME,
     log: deps.log,

@@ -383,6 +383,15 @@ export class DurableInbox {
     return out;
   }
 
+  /**
+   * Every pending message, oldest first, each decoded only when the iteration reaches it (the
+   * upload retention scans them for the files they mention). Consume it without awaiting in
+   * between: a pop meanwhile may or may not be seen.
+   */
+  *pendingMessages(): Generator<InboxMessage> {
+    for (const stored of this.#pending.values()) yield loadMessage(stored);
+  }
+
   /** The oldest pending message, if any. */
   head(): InboxMessage | undefined {
     const stored = this.#pending.values().next().value;

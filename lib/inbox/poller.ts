@@ -110,6 +110,12 @@ export interface PollerDeps {
    * (inbox/upload_resolver.ts); absent: attachments are queued as they came.
    */
   uploads?: Pick<UploadResolver, "resolve">;
+  /**
+   * Work run by run() between two polls, never during one (the upload retention sweep,
+   * inbox/upload_retention.ts). `isHoldingBack`: the last poll left messages on the platform
+   * (the inbox is full, or an upload fetch is retried). Must not throw.
+   */
+  betweenPolls?: (state: { isHoldingBack: boolean }) => Promise<void>;
 }
 
 interface Page {
@@ -155,6 +161,8 @@ export class InboxPoller {
   #backlogPeakRows = 0;
   /** The event stream is up: polls slow to the safety interval. */
   #isStreamUp = false;
+  /** The last page read was not handed over whole (inbox full, or an upload held back). */
+  #isHoldingBack = false;
 
   #firstPoll = Promise.withResolvers<void>();
 
@@ -206,6 +214,9 @@ export class InboxPoller {
       while (!signal.aborted) {
         const delayMs = await this.pollOnce({ signal });
         this.#firstPoll.resolve();
+        if (signal.aborted) break;
+        const isHoldingBack = this.#isHoldingBack || this.#deps.inbox.isFull;
+        await this.#deps.betweenPolls?.({ isHoldingBack });
         if (signal.aborted) break;
         await this.#pause(delayMs, signal);
       }
@@ -420,6 +431,8 @@ export class InboxPoller {
     // Up to UPLOAD_FETCHES files are fetched side by side (upstream 30fb5071: N files one
     // after another stalled the poller N times as long).
     const uploads = this.#deps.uploads;
+    // Until the inbox has them, fetched uploads are mentioned by no queued message.
+    if (messages.length > 0) this.#isHoldingBack = true;
     const resolutions = uploads === undefined
       ? messages.map((message): Resolution => ({ ready: message }))
       : await mapLimited(messages, UPLOAD_FETCHES, (message) => uploads.resolve(message, opts));
@@ -452,6 +465,7 @@ export class InboxPoller {
     );
     const next = safeCursor(rows, handled, page.hasMore);
     if (next !== null) await inbox.setCursor({ id: next.id, created_at: next.created_at });
+    this.#isHoldingBack = handled < rows.length;
     await this.#ack(ackableSeq(rows, handled), opts);
     if (handled < rows.length) return false; // inbox full: wait for room
     return page.hasMore && next !== null;

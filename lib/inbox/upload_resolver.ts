@@ -192,6 +192,19 @@ export class UploadResolver {
     }
   }
 
+  /**
+   * Forgets the local copies at `paths` (removed by the retention sweep), so a later message
+   * naming the same upload is not pointed at a file that is gone: it is fetched again, or
+   * arrives with the platform's reason (an acked upload is gone from the platform too).
+   */
+  forget(paths: Iterable<string>): void {
+    const gone = new Set<string>();
+    for (const path of paths) gone.add(fileUri(path));
+    for (const [pending, local] of this.#local) {
+      if (gone.has(local)) this.#local.delete(pending);
+    }
+  }
+
   #rewriteText(text: string): string {
     if (!text.includes("platform-pending:")) return text;
     let out = text;

@@ -15,6 +15,7 @@ import {
   truncate,
 } from "./answer.ts";
 import { type CallOptions, type PlatformHttp, TalkToUserDisabledError } from "./http.ts";
+import { platformRoute } from "./route.ts";
 
 /** A file chip on a notify message (usually what uploadChatFiles returned). */
 export interface NotifyAttachment {
@@ -60,11 +61,10 @@ export async function notifyUser(
   if (args.attachments !== undefined && args.attachments.length > 0) {
     body.attachments = args.attachments;
   }
-  const endpoint = "POST /workspaces/:id/notify";
+  const route = platformRoute("POST /workspaces/:id/notify", { id: http.workspaceId });
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "POST",
-    template: "/workspaces/:id/notify",
-    path: `/workspaces/${http.workspaceId}/notify`,
+    route,
     json: body,
     timeoutMs: CHAT_TIMEOUT_MS,
     opts: args.opts,
@@ -100,11 +100,10 @@ export async function uploadChatFiles(
     if (file.name.trim() === "") throw new RangeError("a file name is empty");
     form.append("files", new Blob([file.bytes.slice()], { type: file.mimeType }), file.name);
   }
-  const endpoint = "POST /workspaces/:id/chat/uploads";
+  const route = platformRoute("POST /workspaces/:id/chat/uploads", { id: http.workspaceId });
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "POST",
-    template: "/workspaces/:id/chat/uploads",
-    path: `/workspaces/${http.workspaceId}/chat/uploads`,
+    route,
     form,
     timeoutMs: CHAT_TIMEOUT_MS,
     opts: args.opts,
@@ -148,11 +147,10 @@ export async function broadcastMessage(
   args: { message: string; opts?: CallOptions | undefined },
 ): Promise<number> {
   if (args.message.trim() === "") throw new RangeError("message is empty: nothing to send");
-  const endpoint = "POST /workspaces/:id/broadcast";
+  const route = platformRoute("POST /workspaces/:id/broadcast", { id: http.workspaceId });
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "POST",
-    template: "/workspaces/:id/broadcast",
-    path: `/workspaces/${http.workspaceId}/broadcast`,
+    route,
     json: { message: args.message },
     timeoutMs: BROADCAST_TIMEOUT_MS,
     opts: args.opts,

@@ -10,6 +10,7 @@ import { isRecord } from "../json_object.ts";
 import { PlatformError } from "../errors.ts";
 import { answerDetail, isOk, isRouteMissing, refusal, truncate } from "./answer.ts";
 import type { PlatformHttp } from "./http.ts";
+import { platformRoute } from "./route.ts";
 import { SseParser } from "./sse.ts";
 
 /** Wait for the stream's status line; the stream itself may then stay open for hours. */
@@ -59,14 +60,13 @@ export async function openEventStream(
   http: PlatformHttp,
   opts: { signal: AbortSignal; timeoutMs?: number },
 ): Promise<EventStreamOpening> {
-  const template = "/workspaces/:id/events/stream";
+  const route = platformRoute("GET /workspaces/:id/events/stream", { id: http.workspaceId });
   const opened = await http.openStream({
-    template,
-    path: `/workspaces/${http.workspaceId}/events/stream`,
+    route,
     timeoutMs: opts.timeoutMs ?? EVENT_STREAM_OPEN_TIMEOUT_MS,
     signal: opts.signal,
   });
-  if ("body" in opened) return { kind: "open", stream: readEvents(opened, template) };
+  if ("body" in opened) return { kind: "open", stream: readEvents(opened, route.endpoint) };
   const { answer } = opened;
   if (answer.status === 404) {
     return {
@@ -75,7 +75,7 @@ export async function openEventStream(
       detail: answerDetail(answer),
     };
   }
-  const endpoint = `GET ${template}`;
+  const { endpoint } = route;
   if (isOk(answer)) {
     // A 2xx that is not an event stream: a captive portal or a proxy page, whose header
     // text is cut and sanitised like any other detail.
@@ -95,7 +95,7 @@ export async function openEventStream(
 /** Wraps an open body as an EventStream (UTF-8 decoded, SSE parsed, events typed). */
 function readEvents(
   opened: { body: ReadableStream<Uint8Array>; close(): void },
-  template: string,
+  endpoint: string,
 ): EventStream {
   const reader = opened.body.pipeThrough(new TextDecoderStream()).getReader();
   const parser = new SseParser();
@@ -115,7 +115,7 @@ function readEvents(
       } catch (err) {
         close();
         if (err instanceof DOMException && err.name === "AbortError") return null;
-        throw new PlatformError(`GET ${template}`, 0, {
+        throw new PlatformError(endpoint, 0, {
           next: "the stream is reopened by itself; meanwhile the inbox is polled",
           // Sanitised and cut like every other detail (the error may quote the connection).
           detail: truncate(err instanceof Error ? `${err.name}: ${err.message}` : String(err)),

@@ -7,6 +7,7 @@
 import { isRecord } from "../json_object.ts";
 import { expectArray, expectOk } from "./answer.ts";
 import { type CallOptions, type PlatformHttp, requireRfc3339, requireUuid } from "./http.ts";
+import { platformRoute } from "./route.ts";
 import { ACTIVITY_MAX_BODY_BYTES } from "./registry.ts";
 
 /** What chat_history asks for. */
@@ -41,11 +42,10 @@ export async function listPeerHistory(
   if (query.beforeTs !== undefined) {
     params.set("before_ts", requireRfc3339(query.beforeTs, "before_ts"));
   }
-  const endpoint = "GET /workspaces/:id/activity";
+  const route = platformRoute("GET /workspaces/:id/activity", { id: http.workspaceId });
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "GET",
-    template: "/workspaces/:id/activity",
-    path: `/workspaces/${http.workspaceId}/activity`,
+    route,
     query: params,
     timeoutMs: HISTORY_TIMEOUT_MS,
     opts,

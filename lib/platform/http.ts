@@ -23,6 +23,7 @@ import type { Logger } from "../log.ts";
 import { formatBytes } from "../byte_units.ts";
 import { BodyBudget, readCappedBody } from "./body_reader.ts";
 import { RequestGate, type RequestPriority } from "./request_gate.ts";
+import type { Route } from "./route.ts";
 
 /**
  * Body cap for endpoints that answer one object or a short list (register, heartbeat,
@@ -162,11 +163,8 @@ type ReadAnswer<T> = (res: Response, gaveUp: Promise<never>) => Promise<T>;
 
 /** One request as an endpoint function describes it. */
 export interface RequestSpec {
-  method: "GET" | "POST";
-  /** The path with ":id"-style placeholders, used in errors and logs. */
-  template: string;
-  /** The real path; every id in it has passed requireUuid. */
-  path: string;
+  /** Method, template (errors and logs) and real path, from one platformRoute call. */
+  route: Route;
   query?: URLSearchParams;
   json?: unknown;
   form?: FormData;
@@ -287,7 +285,7 @@ export class PlatformHttp {
 
   /** The whole body (up to maxBodyBytes) as an Answer; ResponseTooLargeError past it. */
   async #readAnswer(spec: RequestSpec, res: Response, gaveUp: Promise<never>): Promise<Answer> {
-    const endpoint = `${spec.method} ${spec.template}`;
+    const { endpoint } = spec.route;
     const cap = spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     const body = await Promise.race([
       readCappedBody(res, cap, this.#bodyBudget),
@@ -311,7 +309,7 @@ export class PlatformHttp {
   }
 
   async #requestWithSlot<T>(spec: RequestSpec, read: ReadAnswer<T>): Promise<T> {
-    const endpoint = `${spec.method} ${spec.template}`;
+    const { endpoint } = spec.route;
     const caller = spec.opts?.signal;
     const timeoutMs = spec.opts?.timeoutMs ?? spec.timeoutMs;
     if (caller?.aborted) throw caller.reason;
@@ -323,7 +321,7 @@ export class PlatformHttp {
     // Settles only on abort, so a fetch that ignores its signal still cannot hang the call.
     const gaveUp = rejectOnAbort(abort.signal);
 
-    let hop: Hop = { url: this.#url(spec), method: spec.method, hasBody: true };
+    let hop: Hop = { url: this.#url(spec), method: spec.route.method, hasBody: true };
     let req: Request;
     try {
       req = this.#buildRequest(spec, hop, abort.signal);
@@ -384,7 +382,7 @@ export class PlatformHttp {
    * throws a PlatformError with status 0; an aborted `signal` rejects with its reason.
    */
   async openStream(spec: StreamSpec): Promise<StreamOpening> {
-    const endpoint = `GET ${spec.template}`;
+    const { endpoint } = spec.route;
     const { signal } = spec;
     if (signal.aborted) throw signal.reason;
     const abort = new AbortController();
@@ -394,9 +392,7 @@ export class PlatformHttp {
     // Only raced below; an abort after opening is the reader's.
     const gaveUp = rejectOnAbort(abort.signal);
     const rspec: RequestSpec = {
-      method: "GET",
-      template: spec.template,
-      path: spec.path,
+      route: spec.route,
       timeoutMs: spec.timeoutMs,
     };
     let isBuilt = false;
@@ -515,7 +511,7 @@ export class PlatformHttp {
 
   #url(spec: RequestSpec): string {
     const query = spec.query === undefined || spec.query.size === 0 ? "" : `?${spec.query}`;
-    return `${this.#base}${spec.path}${query}`;
+    return `${this.#base}${spec.route.path}${query}`;
   }
 
   /**
@@ -556,10 +552,8 @@ export const STREAM_REFUSAL_MAX_BYTES = 16 * 1024;
 
 /** A long-lived GET (PlatformHttp.openStream). */
 export interface StreamSpec {
-  /** The path with ":id"-style placeholders, used in errors and logs. */
-  template: string;
-  /** The real path; every id in it has passed requireUuid. */
-  path: string;
+  /** The stream's route (platformRoute): always a GET. */
+  route: Route<"GET">;
   /** How long to wait for the status line; the body has no time limit. */
   timeoutMs: number;
   /** Aborting it ends the wait, or the open stream. */

@@ -14,6 +14,7 @@ import {
   type NextSteps,
 } from "./answer.ts";
 import type { CallOptions, PlatformHttp } from "./http.ts";
+import { platformRoute } from "./route.ts";
 import { type MemoryRow, type MemoryScope, parseMemoryRow } from "./rows.ts";
 
 /** POST /memories answer. */
@@ -58,11 +59,10 @@ export async function commitMemory(
   args: { content: string; scope: MemoryScope; opts?: CallOptions | undefined },
 ): Promise<StoredMemory> {
   if (args.content.trim() === "") throw new RangeError("content is empty: nothing to remember");
-  const endpoint = "POST /workspaces/:id/memories";
+  const route = platformRoute("POST /workspaces/:id/memories", { id: http.workspaceId });
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "POST",
-    template: "/workspaces/:id/memories",
-    path: `/workspaces/${http.workspaceId}/memories`,
+    route,
     json: { content: args.content, scope: args.scope },
     timeoutMs: MEMORY_TIMEOUT_MS,
     opts: args.opts,
@@ -101,11 +101,10 @@ export async function searchMemory(
   const q = (args.query ?? "").trim();
   if (q !== "") params.set("q", q);
   if (args.scope !== undefined) params.set("scope", args.scope);
-  const endpoint = "GET /workspaces/:id/memories";
+  const route = platformRoute("GET /workspaces/:id/memories", { id: http.workspaceId });
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "GET",
-    template: "/workspaces/:id/memories",
-    path: `/workspaces/${http.workspaceId}/memories`,
+    route,
     query: params,
     timeoutMs: MEMORY_TIMEOUT_MS,
     opts: args.opts,

@@ -8,6 +8,7 @@ import { isRecord } from "../json_object.ts";
 import { compareTimestamps } from "../timestamps.ts";
 import { expectObject, expectOk, isRouteMissing, keepParsed, malformed } from "./answer.ts";
 import type { CallOptions, PlatformHttp } from "./http.ts";
+import { platformRoute } from "./route.ts";
 import {
   MEMORY_TIMEOUT_MS,
   memoryNextSteps,
@@ -64,11 +65,10 @@ export async function listNamespaces(
   http: PlatformHttp,
   opts?: CallOptions,
 ): Promise<MemoryNamespace[] | null> {
-  const endpoint = "GET /workspaces/:id/v2/namespaces";
+  const route = platformRoute("GET /workspaces/:id/v2/namespaces", { id: http.workspaceId });
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "GET",
-    template: "/workspaces/:id/v2/namespaces",
-    path: `/workspaces/${http.workspaceId}/v2/namespaces`,
+    route,
     timeoutMs: MEMORY_TIMEOUT_MS,
     opts,
   });
@@ -100,11 +100,10 @@ async function searchV2(
   const q = args.query.trim();
   if (q !== "") params.set("q", q);
   if (args.namespace !== undefined) params.set("namespace", args.namespace);
-  const endpoint = "GET /workspaces/:id/v2/memories";
+  const route = platformRoute("GET /workspaces/:id/v2/memories", { id: http.workspaceId });
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "GET",
-    template: "/workspaces/:id/v2/memories",
-    path: `/workspaces/${http.workspaceId}/v2/memories`,
+    route,
     query: params,
     timeoutMs: MEMORY_TIMEOUT_MS,
     opts: args.opts,

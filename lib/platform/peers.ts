@@ -16,6 +16,7 @@ import {
   refusal,
 } from "./answer.ts";
 import { type CallOptions, type PlatformHttp, requireUuid } from "./http.ts";
+import { platformRoute } from "./route.ts";
 import {
   type DelegationRow,
   parseDelegationRow,
@@ -77,11 +78,10 @@ export async function discoverPeer(
   opts?: CallOptions,
 ): Promise<DiscoveredPeer> {
   const peer = requireUuid(peerId, "peerId");
-  const endpoint = "GET /registry/discover/:id";
+  const route = platformRoute("GET /registry/discover/:id", { id: peer });
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "GET",
-    template: "/registry/discover/:id",
-    path: `/registry/discover/${peer}`,
+    route,
     asSelf: true,
     timeoutMs: LOOKUP_TIMEOUT_MS,
     opts,
@@ -115,11 +115,10 @@ export async function sendA2A(
   if (new TextEncoder().encode(JSON.stringify(json)).length > A2A_MAX_BODY_BYTES) {
     throw new RangeError("text is over the platform's 1 MiB A2A limit: send a shorter message");
   }
-  const endpoint = "POST /workspaces/:id/a2a";
+  const route = platformRoute("POST /workspaces/:id/a2a", { id: peer });
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "POST",
-    template: "/workspaces/:id/a2a",
-    path: `/workspaces/${peer}/a2a`,
+    route,
     json,
     asSelf: true,
     timeoutMs: A2A_TIMEOUT_MS,
@@ -156,11 +155,10 @@ export async function delegateTask(
   }
   if (args.task.trim() === "") throw new RangeError("task is empty: describe the work to delegate");
   if (args.idempotencyKey === "") throw new RangeError("idempotencyKey is empty");
-  const endpoint = "POST /workspaces/:id/delegate";
+  const route = platformRoute("POST /workspaces/:id/delegate", { id: http.workspaceId });
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "POST",
-    template: "/workspaces/:id/delegate",
-    path: `/workspaces/${http.workspaceId}/delegate`,
+    route,
     json: { target_id: target, task: args.task, idempotency_key: args.idempotencyKey },
     timeoutMs: LOOKUP_TIMEOUT_MS,
     opts: args.opts,
@@ -184,11 +182,10 @@ export async function listDelegations(
   http: PlatformHttp,
   opts?: CallOptions,
 ): Promise<DelegationRow[]> {
-  const endpoint = "GET /workspaces/:id/delegations";
+  const route = platformRoute("GET /workspaces/:id/delegations", { id: http.workspaceId });
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "GET",
-    template: "/workspaces/:id/delegations",
-    path: `/workspaces/${http.workspaceId}/delegations`,
+    route,
     timeoutMs: LOOKUP_TIMEOUT_MS,
     opts,
     maxBodyBytes: DELEGATIONS_MAX_BODY_BYTES,
@@ -205,11 +202,10 @@ export async function listPeers(
   query?: string,
   opts?: CallOptions,
 ): Promise<Peer[]> {
-  const endpoint = "GET /registry/:id/peers";
+  const route = platformRoute("GET /registry/:id/peers", { id: http.workspaceId });
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "GET",
-    template: "/registry/:id/peers",
-    path: `/registry/${http.workspaceId}/peers`,
+    route,
     timeoutMs: LOOKUP_TIMEOUT_MS,
     opts,
     maxBodyBytes: PEERS_MAX_BODY_BYTES,
@@ -235,11 +231,10 @@ export async function getWorkspace(
   opts?: CallOptions,
 ): Promise<WorkspaceLookup> {
   const id = workspaceId === undefined ? http.workspaceId : requireUuid(workspaceId, "workspaceId");
-  const endpoint = "GET /workspaces/:id";
+  const route = platformRoute("GET /workspaces/:id", { id });
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "GET",
-    template: "/workspaces/:id",
-    path: `/workspaces/${id}`,
+    route,
     timeoutMs: LOOKUP_TIMEOUT_MS,
     opts,
   });

@@ -21,6 +21,7 @@ import {
   requireRfc3339,
   requireUuid,
 } from "./http.ts";
+import { platformRoute } from "./route.ts";
 
 /** The agent card sent on register (contract §2). */
 export interface AgentCard {
@@ -43,11 +44,10 @@ export async function updateAgentCard(
   if (typeof card.name !== "string" || card.name.trim() === "") {
     throw new RangeError("the agent card needs a non-empty name");
   }
-  const endpoint = "POST /registry/update-card";
+  const route = platformRoute("POST /registry/update-card");
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "POST",
-    template: "/registry/update-card",
-    path: "/registry/update-card",
+    route,
     json: { workspace_id: http.workspaceId, agent_card: card },
     timeoutMs: REGISTRY_TIMEOUT_MS,
     opts,
@@ -121,11 +121,10 @@ export async function registerWorkspace(
   card: AgentCard,
   opts?: CallOptions,
 ): Promise<RegistryAnswer> {
-  const endpoint = "POST /registry/register";
+  const route = platformRoute("POST /registry/register");
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "POST",
-    template: "/registry/register",
-    path: "/registry/register",
+    route,
     json: { id: http.workspaceId, url: "", agent_card: card, delivery_mode: "poll" },
     timeoutMs: REGISTRY_TIMEOUT_MS,
     opts,
@@ -148,11 +147,10 @@ export async function sendHeartbeat(
     uptime_seconds: Math.max(0, Math.floor(report.uptimeSeconds)),
   };
   if (report.currentTask !== undefined) body.current_task = report.currentTask;
-  const endpoint = "POST /registry/heartbeat";
+  const route = platformRoute("POST /registry/heartbeat");
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "POST",
-    template: "/registry/heartbeat",
-    path: "/registry/heartbeat",
+    route,
     json: body,
     timeoutMs: REGISTRY_TIMEOUT_MS,
     opts,
@@ -175,11 +173,10 @@ export async function listActivity(
   query: ActivityQuery,
   opts?: CallOptions,
 ): Promise<unknown[]> {
-  const endpoint = "GET /workspaces/:id/activity";
+  const route = platformRoute("GET /workspaces/:id/activity", { id: http.workspaceId });
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "GET",
-    template: "/workspaces/:id/activity",
-    path: `/workspaces/${http.workspaceId}/activity`,
+    route,
     query: activityParams(query),
     timeoutMs: REGISTRY_TIMEOUT_MS,
     opts,
@@ -213,11 +210,10 @@ export async function ackActivity(
   if (!Number.isSafeInteger(ackedSeq) || ackedSeq < 0) {
     throw new RangeError(`acked_seq must be a whole number >= 0: got ${ackedSeq}`);
   }
-  const endpoint = "POST /workspaces/:id/activity/ack";
+  const route = platformRoute("POST /workspaces/:id/activity/ack", { id: http.workspaceId });
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "POST",
-    template: "/workspaces/:id/activity/ack",
-    path: `/workspaces/${http.workspaceId}/activity/ack`,
+    route,
     json: { acked_seq: ackedSeq },
     timeoutMs: REPORT_TIMEOUT_MS,
     opts,
@@ -245,11 +241,10 @@ export async function reportActivity(
   report: ActivityReport,
   opts?: CallOptions,
 ): Promise<void> {
-  const endpoint = "POST /workspaces/:id/activity";
+  const route = platformRoute("POST /workspaces/:id/activity", { id: http.workspaceId });
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "POST",
-    template: "/workspaces/:id/activity",
-    path: `/workspaces/${http.workspaceId}/activity`,
+    route,
     json: activityBody(report),
     timeoutMs: REPORT_TIMEOUT_MS,
     opts,

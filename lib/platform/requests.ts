@@ -6,6 +6,7 @@
 import { expectObject, expectOk, isRouteMissing, malformed } from "./answer.ts";
 import { PlatformError } from "../errors.ts";
 import type { CallOptions, PlatformHttp } from "./http.ts";
+import { platformRoute } from "./route.ts";
 
 /** What the agent asks the user. */
 export interface UserRequest {
@@ -43,11 +44,10 @@ export async function createUserRequest(
     detail: request.detail ?? "",
   };
   if (request.priority !== undefined) body.priority = request.priority;
-  const endpoint = "POST /workspaces/:id/requests";
+  const route = platformRoute("POST /workspaces/:id/requests", { id: http.workspaceId });
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "POST",
-    template: "/workspaces/:id/requests",
-    path: `/workspaces/${http.workspaceId}/requests`,
+    route,
     json: body,
     timeoutMs: REQUESTS_TIMEOUT_MS,
     opts,

@@ -6,6 +6,7 @@
  */
 import { expectObject, isOk, isRouteMissing, refusal } from "./answer.ts";
 import type { CallOptions, DownloadSink, PlatformHttp } from "./http.ts";
+import { platformRoute } from "./route.ts";
 import { PlatformError } from "../errors.ts";
 import { cutCodePoints } from "../text.ts";
 
@@ -33,11 +34,13 @@ export async function fetchPendingUpload(
   args: { fileId: string; sink: DownloadSink; opts?: CallOptions | undefined },
 ): Promise<number> {
   const fileId = requireFileId(args.fileId);
-  const endpoint = "GET /workspaces/:id/pending-uploads/:file_id/content";
+  const route = platformRoute("GET /workspaces/:id/pending-uploads/:file_id/content", {
+    id: http.workspaceId,
+    file_id: fileId,
+  });
+  const { endpoint } = route;
   const got = await http.download({
-    method: "GET",
-    template: "/workspaces/:id/pending-uploads/:file_id/content",
-    path: `/workspaces/${http.workspaceId}/pending-uploads/${fileId}/content`,
+    route,
     timeoutMs: DOWNLOAD_TIMEOUT_MS,
     priority: "background", // the poller's work, like the poll itself
     opts: args.opts,
@@ -63,11 +66,13 @@ export async function ackPendingUpload(
   args: { fileId: string; opts?: CallOptions | undefined },
 ): Promise<void> {
   const fileId = requireFileId(args.fileId);
-  const endpoint = "POST /workspaces/:id/pending-uploads/:file_id/ack";
+  const route = platformRoute("POST /workspaces/:id/pending-uploads/:file_id/ack", {
+    id: http.workspaceId,
+    file_id: fileId,
+  });
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "POST",
-    template: "/workspaces/:id/pending-uploads/:file_id/ack",
-    path: `/workspaces/${http.workspaceId}/pending-uploads/${fileId}/ack`,
+    route,
     json: {},
     timeoutMs: ACK_TIMEOUT_MS,
     priority: "background",
@@ -85,11 +90,10 @@ export async function getUploadLimits(
   http: PlatformHttp,
   opts?: CallOptions,
 ): Promise<UploadLimits | null> {
-  const endpoint = "GET /uploads/limits";
+  const route = platformRoute("GET /uploads/limits");
+  const { endpoint } = route;
   const answer = await http.request({
-    method: "GET",
-    template: "/uploads/limits",
-    path: "/uploads/limits",
+    route,
     timeoutMs: ACK_TIMEOUT_MS,
     priority: "background",
     opts,

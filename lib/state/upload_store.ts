@@ -5,7 +5,10 @@
  * a symbolic link included, is never opened) and renamed into place once complete (a rename
  * replaces a link itself, never its target). A finished file is named
  * `<file id>-<sanitised name>`, so after a restart a file already fetched is found again.
- * Fetching the bytes is the inbox's upload resolver's job.
+ * It also lists the folder and removes single files for the retention sweep, with the same
+ * rules (never through a link, only regular files of ours, only in this workspace's folder).
+ * Fetching the bytes is the inbox's upload resolver's job; which files go, the inbox's
+ * upload retention (inbox/upload_retention.ts).
  */
 import type { Logger } from "../log.ts";
 import { dirName, joinPath } from "../paths.ts";
@@ -15,6 +18,38 @@ import { checkStateFile, UnsafeStateFileError } from "./safe_file.ts";
 export const UPLOADS_DIR_NAME = "uploads";
 /** Longest stored name (the file id prefix included), in characters: fits every file system. */
 const MAX_NAME_CHARS = 200;
+
+/** A finished upload's name: `<file id>-<sanitised name>` (storedName), nothing else. */
+const STORED_NAME = /^[A-Za-z0-9_-]{1,128}-[A-Za-z0-9._-]+$/;
+/** The temporary name of a download in progress: `<stored name>.part-<8 hex>` (create()). */
+const PARTIAL_NAME = /\.part-[0-9a-f]{8}$/;
+
+/** One file in a workspace's uploads folder, as lstat saw it when the folder was listed. */
+export interface StoredUpload {
+  /** Entry name in the folder. */
+  name: string;
+  /** Absolute path. */
+  path: string;
+  sizeBytes: number;
+  /** Last modification (epoch ms, the wall clock of the machine): when its fetch finished. */
+  mtimeMs: number;
+  /** True for the temporary file of a download (finished or not: see UploadListing). */
+  isPartial: boolean;
+  /** Device and inode, checked again right before a removal. */
+  dev: number;
+  ino: number;
+}
+
+/** The folder's files that this program could have written (see UploadStore.list). */
+export interface UploadListing {
+  /** Finished uploads and temporary download files, in directory order. */
+  files: StoredUpload[];
+  /** Entries left alone: links, folders, foreign names or owners, files that vanished. */
+  skipped: number;
+  /** The folder's own device and inode, checked again before each removal. */
+  dirDev: number;
+  dirIno: number;
+}
 
 /** One upload being written: write chunks, then `finish` (or `discard` on failure). */
 export interface UploadWriter {
@@ -104,6 +139,93 @@ export class UploadStore {
         );
       },
     };
+  }
+
+  /**
+   * Lists the files of this workspace's folder that this program could have written: regular
+   * files (not links) owned by the folder's owner, named like a stored upload or its temporary
+   * download file. Nothing else is listed, so nothing else can be removed. Resolves null when
+   * the folder does not exist. Throws UnsafeStateFileError when the folder is a link or not a
+   * folder (never followed), or the Deno error when it cannot be read. Needs --allow-read.
+   */
+  async list(): Promise<UploadListing | null> {
+    let dirInfo: Deno.FileInfo;
+    try {
+      dirInfo = await Deno.lstat(this.dir);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return null;
+      throw err;
+    }
+    if (dirInfo.isSymlink || !dirInfo.isDirectory) {
+      throw new UnsafeStateFileError(
+        this.dir,
+        dirInfo.isSymlink ? "symlink" : "not-regular",
+        "is not a plain folder",
+      );
+    }
+    const listing: UploadListing = {
+      files: [],
+      skipped: 0,
+      dirDev: dirInfo.dev,
+      dirIno: dirInfo.ino ?? 0,
+    };
+    for await (const entry of Deno.readDir(this.dir)) {
+      const isPartial = PARTIAL_NAME.test(entry.name);
+      if (!STORED_NAME.test(entry.name) || !entry.isFile) {
+        listing.skipped++;
+        continue;
+      }
+      const path = `${this.dir}/${entry.name}`;
+      let info: Deno.FileInfo;
+      try {
+        info = await Deno.lstat(path);
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+        listing.skipped++; // removed meanwhile (a fetch's temporary file renamed into place)
+        continue;
+      }
+      const isOurs = dirInfo.uid === null || info.uid === dirInfo.uid;
+      if (!info.isFile || info.isSymlink || !isOurs) {
+        listing.skipped++;
+        continue;
+      }
+      listing.files.push({
+        name: entry.name,
+        path,
+        sizeBytes: info.size,
+        mtimeMs: info.mtime?.getTime() ?? 0,
+        isPartial,
+        dev: info.dev,
+        ino: info.ino ?? 0,
+      });
+    }
+    return listing;
+  }
+
+  /**
+   * Removes `file` (an entry of `listing`) when it is still the very file listed: the folder
+   * and the entry are lstat-ed again and must show the same device and inode (the entry also
+   * the same size and time), so a file replaced since the listing (a fresh fetch renamed over
+   * it, a link planted) is left alone. Removing unlinks the name itself, never a link's target.
+   * Resolves false when it was left alone or is gone already. Needs --allow-write.
+   */
+  async remove(listing: UploadListing, file: StoredUpload): Promise<boolean> {
+    try {
+      const dir = await Deno.lstat(this.dir);
+      if (dir.isSymlink || dir.dev !== listing.dirDev || (dir.ino ?? 0) !== listing.dirIno) {
+        return false;
+      }
+      const now = await Deno.lstat(file.path);
+      const isSame = now.isFile && !now.isSymlink && now.dev === file.dev &&
+        (now.ino ?? 0) === file.ino && now.size === file.sizeBytes &&
+        (now.mtime?.getTime() ?? 0) === file.mtimeMs;
+      if (!isSame) return false;
+      await Deno.remove(file.path);
+      return true;
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return false;
+      throw err;
+    }
   }
 
   /**

@@ -20,6 +20,7 @@ import {
 import { InboxPoller } from "../inbox/poller.ts";
 import { EventWake } from "../inbox/event_wake.ts";
 import { UploadResolver } from "../inbox/upload_resolver.ts";
+import { UploadRetention } from "../inbox/upload_retention.ts";
 import { UPLOADS_DIR_NAME, UploadStore } from "../state/upload_store.ts";
 import { PeerDirectory } from "./peer_directory.ts";
 import type { Logger } from "../log.ts";
@@ -36,6 +37,8 @@ import {
 } from "./registration.ts";
 import { readInboundSecret, saveInboundSecret, workspaceStatePath } from "../state/state_files.ts";
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 /** The settings of one workspace link (a slice of Config plus what main.ts resolved). */
 export interface WorkspaceLinkSettings {
   workspaceId: string;
@@ -48,6 +51,10 @@ export interface WorkspaceLinkSettings {
   agentSkills: readonly string[];
   /** Root of the fetched canvas uploads (MOLECULE_CHAT_UPLOAD_DIR); default `<stateDir>/uploads`. */
   chatUploadDir?: string;
+  /** Days an upload no queued message mentions is kept (0: no age limit). */
+  chatUploadRetentionDays: number;
+  /** Size cap of this workspace's uploads folder in bytes (0: none). */
+  chatUploadMaxBytes: number;
   isHeartbeatDisabled: boolean;
   isInboxDisabled: boolean;
   pollIntervalMs: number;
@@ -199,19 +206,40 @@ export class WorkspaceLink {
       this.#unavailable = null;
       for (const listener of this.#arrivalListeners) inbox.onArrived(listener);
       // Canvas uploads land in a private folder per workspace (inbox/upload_resolver.ts).
+      const store = new UploadStore(
+        s.chatUploadDir ?? `${s.stateDir}/${UPLOADS_DIR_NAME}`,
+        s.workspaceId,
+        log,
+      );
       const uploads = new UploadResolver({
         platform: this.platform,
-        store: new UploadStore(
-          s.chatUploadDir ?? `${s.stateDir}/${UPLOADS_DIR_NAME}`,
-          s.workspaceId,
-          log,
-        ),
+        store,
         selfId: s.workspaceId,
         log,
       });
+      // Old uploads are removed between polls (inbox/upload_retention.ts), only by the
+      // process that owns this inbox: it alone knows which files queued messages mention.
+      const retention = new UploadRetention({
+        maxAgeMs: s.chatUploadRetentionDays * DAY_MS,
+        maxBytes: s.chatUploadMaxBytes,
+      }, {
+        store,
+        inbox,
+        workspaceId: s.workspaceId,
+        clock,
+        log,
+        onRemoved: (paths) => uploads.forget(paths),
+      });
       this.#poller = new InboxPoller(
         { selfId: s.workspaceId, intervalMs: s.pollIntervalMs },
-        { platform: this.platform, inbox, clock, log, uploads },
+        {
+          platform: this.platform,
+          inbox,
+          clock,
+          log,
+          uploads,
+          betweenPolls: (state) => retention.maybeSweep(state),
+        },
       );
     } catch (err) {
       if (this.#openAbort.signal.aborted) return; // stopping: nothing to report

@@ -93,6 +93,7 @@ Deno.test("doctor: a working setup passes every check in order and exits 0", asy
       "inbox readable",
       "event stream",
       "transport security",
+      "fetched uploads",
       `workspace ${s.id.slice(0, 8)}`,
     ]);
     for (const [label, verdict] of Object.entries(status)) {
@@ -103,6 +104,10 @@ Deno.test("doctor: a working setup passes every check in order and exits 0", asy
     assertStringIncludes(text, "(from env WORKSPACE_ID)");
     assertStringIncludes(text, "token: from env MOLECULE_WORKSPACE_TOKEN (value not shown)");
     assertStringIncludes(text, `state directory: ${s.dir} (from env CONFIGS_DIR)`);
+    assertStringIncludes(
+      text,
+      `[OK] fetched uploads: ${s.dir}/uploads/${s.id} (in the state directory): none fetched yet`,
+    );
     assert(!text.includes(s.token), "the token never shows");
     assertStringIncludes(text, "No failures");
   });
@@ -355,6 +360,30 @@ Deno.test("doctor: an open state directory is a warning with the chmod to run", 
     const { text, status } = await doctorWith(baseEnv(s));
     assertEquals(status["state directory"], "warn");
     assertStringIncludes(text, `chmod 700 ${s.dir}`);
+  });
+});
+
+Deno.test("doctor: an uploads folder over MOLECULE_CHAT_UPLOAD_MAX_MB warns, per workspace, without failing", async () => {
+  await withPlatform(async (s) => {
+    const root = `${s.dir}/attached`;
+    await Deno.mkdir(`${root}/${s.id}`, { recursive: true, mode: 0o700 });
+    await Deno.chmod(`${root}/${s.id}`, 0o700);
+    await Deno.writeFile(`${root}/${s.id}/f1-scan.pdf`, new Uint8Array(1536 * 1024));
+    const { report, text, status } = await doctorWith({
+      ...baseEnv(s),
+      MOLECULE_CHAT_UPLOAD_DIR: root,
+      MOLECULE_CHAT_UPLOAD_MAX_MB: "1",
+      MOLECULE_CHAT_UPLOAD_RETENTION_DAYS: "3",
+    });
+    assertEquals(report.exitCode, 0, text);
+    assertEquals(status["fetched uploads"], "warn", text);
+    assertEquals(status[`workspace ${s.id.slice(0, 8)}`], "warn", text);
+    assertStringIncludes(
+      text,
+      `[WARN] fetched uploads: ${root}/${s.id} (from MOLECULE_CHAT_UPLOAD_DIR): 1 file(s), ` +
+        "1.5 MiB of the 1 MiB cap; kept 3 day(s) once no queued message mentions them",
+    );
+    assertStringIncludes(text, "over the cap by 0.5 MiB");
   });
 });
 

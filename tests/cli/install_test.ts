@@ -9,6 +9,7 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import type { InstallHost, InstallRequest, InstallScope } from "../../lib/cli/args.ts";
 import { runInstall } from "../../lib/cli/install.ts";
 import { serverNameFor } from "../../lib/cli/install_hosts.ts";
+import type { HostProgram } from "../../lib/cli/install_program.ts";
 import { systemClock } from "../../lib/clock.ts";
 import { readEnv } from "../../lib/config.ts";
 import { createFakePlatform } from "../fakes/fake_platform.ts";
@@ -53,6 +54,7 @@ function install(
     isDryRun?: boolean;
     name?: string;
     env?: Record<string, string>;
+    program?: HostProgram;
   } = {},
 ) {
   const request: InstallRequest = {
@@ -76,7 +78,7 @@ function install(
     clock: systemClock,
     http: REAL_HTTP,
     cwd: w.project,
-    program: PROGRAM,
+    program: opts.program ?? PROGRAM,
     containerDir: "/nonexistent-configs",
   });
 }
@@ -491,5 +493,30 @@ Deno.test("install: with MOLECULE_WORKSPACES, one entry per workspace, each with
     } finally {
       await served.close();
     }
+  });
+});
+
+Deno.test("install: a checkout's note is said once after the entry, and once for all of MOLECULE_WORKSPACES", async () => {
+  await withWorld(async (w) => {
+    const program = { command: "/usr/bin/deno", args: ["run", "/src/main.ts"], note: "NOTE-X" };
+    const one = await install(w, "cursor", { isDryRun: true, program });
+    assertEquals(one.exitCode, 0, one.errors.join("\n"));
+    assertEquals(one.output.split("note: NOTE-X").length - 1, 1, one.output);
+    assert(!one.output.includes('"note"'), "the note is not part of the entry");
+    const both = await install(w, "cursor", {
+      isDryRun: true,
+      program,
+      env: {
+        WORKSPACE_ID: "",
+        MOLECULE_WORKSPACE_TOKEN: "",
+        MOLECULE_WORKSPACES: JSON.stringify([
+          { id: w.id, token: w.token },
+          { id: "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0", token: w.token },
+        ]),
+      },
+    });
+    assertEquals(both.exitCode, 0, both.errors.join("\n"));
+    assertEquals(both.output.split("note: NOTE-X").length - 1, 1, both.output);
+    assert(both.output.trimEnd().endsWith("note: NOTE-X"), both.output);
   });
 });

@@ -18,11 +18,16 @@ export interface SpawnOptions {
   /** "piped" (default) lets the test write stdin; "null" gives the child an immediate EOF. */
   stdin?: "piped" | "null";
   /**
-   * A repo-relative script to run instead of main.ts, with exactly the program's Deno flags
+   * A script to run instead of main.ts (repo-relative, or absolute), with exactly the program's Deno flags
    * (always `deno run`, even when MOLECULE_MCP_BIN names a binary). The benchmark's bare
    * stdio responder uses it to measure the runtime's floor.
    */
   entry?: string;
+  /**
+   * The deno.json an `entry` runs with (absolute; default the checkout's). The benchmark runs
+   * its floors with the config the measured program has, so neither pays for the other's.
+   */
+  config?: string;
 }
 
 /** What a finished run produced. */
@@ -40,7 +45,7 @@ export const REPO_ROOT: string = fileURLToPath(new URL("../../", import.meta.url
  * another launcher (the MCP SDK's StdioClientTransport, for one).
  */
 export function programCommand(
-  opts: Pick<SpawnOptions, "env" | "args" | "entry">,
+  opts: Pick<SpawnOptions, "env" | "args" | "entry" | "config">,
 ): { command: string; args: string[]; env: Record<string, string>; cwd: string } {
   const args = opts.args ?? [];
   const bin = Deno.env.get("MOLECULE_MCP_BIN");
@@ -57,6 +62,8 @@ export function programCommand(
       "run",
       "-q",
       "--no-lock",
+      // Explicit, so an entry outside the checkout (the release bundle) gets the same set.
+      `--config=${opts.config ?? join(REPO_ROOT, "deno.json")}`,
       "-P=shipped",
       `--v8-flags=${manifest.runtime.v8Flags}`,
       opts.entry ?? "main.ts",

@@ -8,6 +8,7 @@ import { DurableInbox } from "../../lib/inbox/inbox.ts";
 import type { InboxMessage } from "../../lib/inbox/message.ts";
 import { InboxPoller } from "../../lib/inbox/poller.ts";
 import { UploadResolver } from "../../lib/inbox/upload_resolver.ts";
+import { UploadRetention } from "../../lib/inbox/upload_retention.ts";
 import { createPlatformClient } from "../../lib/platform/client.ts";
 import { storedName, UploadStore } from "../../lib/state/upload_store.ts";
 import { buildChannelNotification } from "../../lib/workspace/channel_push.ts";
@@ -20,6 +21,7 @@ import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 
+const DAY_MS = 24 * 60 * 60 * 1000;
 const CONTENT = "GET /workspaces/:id/pending-uploads/:file_id/content";
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4, 5]);
 
@@ -29,6 +31,13 @@ interface Rig {
   inbox: DurableInbox;
   poller: InboxPoller;
   uploadsRoot: string;
+  /** A week's retention over the same folder, wired to the resolver as the link does. */
+  retention: UploadRetention;
+  clock: ManualClock;
+  /** What the poller's betweenPolls was told, call by call. */
+  betweenPolls: { isHoldingBack: boolean }[];
+  /** Resolves once betweenPolls has been called `count` times. */
+  betweenPollsCalled(count: number): Promise<void>;
   logText(): string;
 }
 
@@ -50,18 +59,50 @@ async function withRig(
     );
     const uploadsRoot = `${dir}/uploads`;
     const inbox = await DurableInbox.open({ dir, log, clock, workspaceId: me.id });
-    const uploads = new UploadResolver({
-      platform: client,
-      store: new UploadStore(uploadsRoot, me.id, log),
-      selfId: me.id,
+    const store = new UploadStore(uploadsRoot, me.id, log);
+    const uploads = new UploadResolver({ platform: client, store, selfId: me.id, log });
+    const retention = new UploadRetention({ maxAgeMs: 7 * DAY_MS, maxBytes: 0 }, {
+      store,
+      inbox,
+      workspaceId: me.id,
+      clock,
       log,
+      onRemoved: (paths) => uploads.forget(paths),
     });
+    const betweenPolls: { isHoldingBack: boolean }[] = [];
+    const watchers: { count: number; resolve: () => void }[] = [];
+    const betweenPollsCalled = (count: number) =>
+      betweenPolls.length >= count ? Promise.resolve() : new Promise<void>((resolve) => {
+        watchers.push({ count, resolve });
+      });
     const poller = new InboxPoller(
       { selfId: me.id, intervalMs: 5_000 },
-      { platform: client, inbox, clock, log, uploads: opts.wrapResolver?.(uploads) ?? uploads },
+      {
+        platform: client,
+        inbox,
+        clock,
+        log,
+        uploads: opts.wrapResolver?.(uploads) ?? uploads,
+        betweenPolls: (state) => {
+          betweenPolls.push(state);
+          for (const w of watchers) if (betweenPolls.length >= w.count) w.resolve();
+          return Promise.resolve();
+        },
+      },
     );
     try {
-      await fn({ platform, me, inbox, poller, uploadsRoot, logText: text });
+      await fn({
+        platform,
+        me,
+        inbox,
+        poller,
+        uploadsRoot,
+        retention,
+        clock,
+        betweenPolls,
+        betweenPollsCalled,
+        logText: text,
+      });
     } finally {
       await inbox.close();
     }
@@ -320,5 +361,47 @@ Deno.test("canvas uploads: an operator's upload folder may itself be a link to a
     const path = await writer.finish();
     assertEquals(await Deno.readTextFile(`${dir}/real/ws-1/f1-a.txt`), "hi");
     assertEquals(await store.find("f1"), path);
+  });
+});
+
+Deno.test("canvas uploads: once the sweep removed an old upload, a later message naming it is not pointed at the removed file", async () => {
+  await withRig(async (rig) => {
+    const { uri } = rig.platform.uploadFromCanvas(rig.me.id, {
+      name: "notes.txt",
+      mimeType: "text/plain",
+      bytes: new TextEncoder().encode("hello"),
+    });
+    await rig.poller.pollOnce();
+    const first = only(rig.inbox);
+    const path = localPath(first.attachments?.[0]?.uri ?? "");
+    await rig.inbox.pop(first.activity_id);
+    const longAgo = new Date(rig.clock.wallNow() - 8 * DAY_MS);
+    await Deno.utime(path, longAgo, longAgo);
+    assertEquals((await rig.retention.sweep()).removed, 1);
+
+    rig.platform.sendToInbox(rig.me.id, { text: `summarise ${uri} please` });
+    await rig.poller.pollOnce();
+    const later = only(rig.inbox);
+    assertEquals(later.text, `summarise ${uri} please`, "not rewritten to the removed path");
+  });
+});
+
+Deno.test("canvas uploads: the poller tells the sweep to wait while an upload fetch is held back", async () => {
+  await withRig(async (rig) => {
+    rig.platform.failNext(CONTENT, 503);
+    rig.platform.uploadFromCanvas(rig.me.id, { name: "a.png", mimeType: "image/png", bytes: PNG });
+    const stop = new AbortController();
+    const running = rig.poller.run(stop.signal);
+    try {
+      await rig.betweenPollsCalled(1);
+      assertEquals(rig.betweenPolls, [{ isHoldingBack: true }], "fetched-to-be, not queued yet");
+      await rig.clock.advance(5_000);
+      await rig.betweenPollsCalled(2);
+      assertEquals(rig.betweenPolls.at(-1), { isHoldingBack: false });
+      assertEquals(rig.inbox.peek(10).length, 1);
+    } finally {
+      stop.abort();
+      await running;
+    }
   });
 });

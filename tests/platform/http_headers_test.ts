@@ -4,6 +4,7 @@ import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import { PlatformError } from "../../lib/errors.ts";
 import { PlatformHttp } from "../../lib/platform/http.ts";
+import { platformRoute } from "../../lib/platform/route.ts";
 
 const WORKSPACE = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
 const SECRET_PART = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -24,7 +25,7 @@ Deno.test("http: a token Deno refuses in a header fails without quoting it and b
     return Promise.resolve(new Response("{}"));
   });
   const err = await assertRejects(
-    () => core.request({ method: "GET", template: "/x", path: "/x", timeoutMs: 1000 }),
+    () => core.request({ route: platformRoute("GET /x"), timeoutMs: 1000 }),
     PlatformError,
   );
   assertEquals(calls, 0);
@@ -42,7 +43,7 @@ Deno.test("http: a fetch error that quotes the Authorization header is scrubbed"
     throw new TypeError(`invalid header: ${req.headers.get("authorization")}`);
   });
   const err = await assertRejects(
-    () => core.request({ method: "GET", template: "/x", path: "/x", timeoutMs: 1000 }),
+    () => core.request({ route: platformRoute("GET /x"), timeoutMs: 1000 }),
     PlatformError,
   );
   assert(!err.message.includes(SECRET_PART), err.message);

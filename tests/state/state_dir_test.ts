@@ -18,7 +18,7 @@ Deno.test("state dir: CONFIGS_DIR is used first, created 0700 with its parents",
   await withTempDir(async (tmp) => {
     const { log } = captureLog();
     const configsDir = `${tmp}/a/b/state`;
-    const result = await resolveStateDir({
+    const result = resolveStateDir({
       configsDir,
       home: tmp,
       containerDir: tmp,
@@ -34,7 +34,7 @@ Deno.test("state dir: an existing CONFIGS_DIR is used as the operator set it up"
   await withTempDir(async (tmp) => {
     await Deno.chmod(tmp, 0o750);
     const { log, lines } = captureLog();
-    const result = await resolveStateDir({ configsDir: tmp, home: undefined, log });
+    const result = resolveStateDir({ configsDir: tmp, home: undefined, log });
     assertEquals(result, { ok: true, dir: tmp, source: "CONFIGS_DIR" });
     assertEquals(await modeOf(tmp), 0o750);
     assertEquals(lines, []);
@@ -51,7 +51,7 @@ Deno.test("state dir: a CONFIGS_DIR that cannot be used is a problem saying what
       [under, "cannot be inspected (a parent is not a directory)"],
     ];
     for (const [configsDir, why] of cases) {
-      const problem = problemOf(await resolveStateDir({ configsDir, home: tmp, log }));
+      const problem = problemOf(resolveStateDir({ configsDir, home: tmp, log }));
       assertStringIncludes(problem, `CONFIGS_DIR ${JSON.stringify(configsDir)} ${why}`);
       assertStringIncludes(problem, "set CONFIGS_DIR to a directory you own");
     }
@@ -63,7 +63,7 @@ Deno.test("state dir: a writable /configs is used when CONFIGS_DIR is unset", as
     const { log } = captureLog();
     const containerDir = `${tmp}/configs`;
     await Deno.mkdir(containerDir);
-    const result = await resolveStateDir({ configsDir: " ", home: tmp, containerDir, log });
+    const result = resolveStateDir({ configsDir: " ", home: tmp, containerDir, log });
     assertEquals(result, { ok: true, dir: containerDir, source: "/configs" });
     assertEquals(await namesIn(containerDir), [], "no probe file left behind");
     assertEquals(await namesIn(tmp), ["configs"], "no home fallback created");
@@ -73,7 +73,7 @@ Deno.test("state dir: a writable /configs is used when CONFIGS_DIR is unset", as
 Deno.test("state dir: a missing /configs falls back to $HOME/.molecule-workspace, created 0700", async () => {
   await withTempDir(async (home) => {
     const { log } = captureLog();
-    const result = await resolveStateDir({
+    const result = resolveStateDir({
       configsDir: undefined,
       home,
       containerDir: `${home}/no-such-configs`,
@@ -90,7 +90,7 @@ Deno.test("state dir: an unwritable /configs stand-in falls back to $HOME", asyn
   await withTempDir(async (home) => {
     const { log } = captureLog();
     const containerDir = await unusablePath(home);
-    const result = await resolveStateDir({ configsDir: undefined, home, containerDir, log });
+    const result = resolveStateDir({ configsDir: undefined, home, containerDir, log });
     assertEquals(result, { ok: true, dir: `${home}/.molecule-workspace`, source: "HOME" });
   });
 });
@@ -100,9 +100,9 @@ Deno.test({
   // /proc/self is a directory nobody, not even root, can create files in.
   ignore: Deno.build.os !== "linux",
 }, async () => {
-  await withTempDir(async (home) => {
+  await withTempDir((home) => {
     const { log } = captureLog();
-    const result = await resolveStateDir({
+    const result = resolveStateDir({
       configsDir: undefined,
       home,
       containerDir: "/proc/self",
@@ -118,7 +118,7 @@ Deno.test("state dir: an existing fallback dir readable by others is tightened t
     await Deno.mkdir(dir);
     await Deno.chmod(dir, 0o755);
     const { log, lines } = captureLog("warn");
-    const result = await resolveStateDir({
+    const result = resolveStateDir({
       configsDir: undefined,
       home,
       containerDir: `${home}/none`,
@@ -138,7 +138,7 @@ Deno.test("state dir: a private fallback dir is used silently", async () => {
     await Deno.mkdir(dir, { mode: 0o700 });
     await Deno.writeTextFile(`${dir}/.platform_inbound_secret`, "kept");
     const { log, lines } = captureLog("debug");
-    const result = await resolveStateDir({
+    const result = resolveStateDir({
       configsDir: undefined,
       home,
       containerDir: `${home}/none`,
@@ -158,7 +158,7 @@ Deno.test("state dir: a fallback dir owned by another user is refused and left a
     const owner = (await Deno.stat(dir)).uid!;
     const { log } = captureLog();
     const problem = problemOf(
-      await resolveStateDir({
+      resolveStateDir({
         configsDir: undefined,
         home,
         containerDir: `${home}/none`,
@@ -183,7 +183,7 @@ Deno.test({
     await Deno.chown(dir, 4242, 4242);
     const { log } = captureLog();
     const problem = problemOf(
-      await resolveStateDir({ configsDir: undefined, home, containerDir: `${home}/none`, log }),
+      resolveStateDir({ configsDir: undefined, home, containerDir: `${home}/none`, log }),
     );
     assertStringIncludes(problem, "is owned by user id 4242, not by you (0)");
     assertEquals(await namesIn(dir), [], "the probe file was removed");
@@ -191,11 +191,11 @@ Deno.test({
 });
 
 Deno.test("state dir: without HOME, CONFIGS_DIR or /configs the problem says to set CONFIGS_DIR", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir((tmp) => {
     const { log } = captureLog();
     for (const home of [undefined, "", "relative/home"]) {
       const problem = problemOf(
-        await resolveStateDir({ configsDir: undefined, home, containerDir: `${tmp}/none`, log }),
+        resolveStateDir({ configsDir: undefined, home, containerDir: `${tmp}/none`, log }),
       );
       assertStringIncludes(problem, "Cannot choose a state directory: HOME is not");
       assertStringIncludes(problem, "set CONFIGS_DIR to a directory you own");
@@ -208,7 +208,7 @@ Deno.test("state dir: a HOME that does not exist is reported, not created", asyn
     const { log } = captureLog();
     const home = `${tmp}/gone`;
     const problem = problemOf(
-      await resolveStateDir({ configsDir: undefined, home, containerDir: `${tmp}/none`, log }),
+      resolveStateDir({ configsDir: undefined, home, containerDir: `${tmp}/none`, log }),
     );
     assertStringIncludes(problem, `${home}/.molecule-workspace cannot be created`);
     assertEquals(await namesIn(tmp), []);
@@ -221,7 +221,7 @@ Deno.test("state dir: a fallback path that is a file is reported", async () => {
     await Deno.writeTextFile(`${home}/.molecule-workspace`, "");
     const { log } = captureLog();
     const problem = problemOf(
-      await resolveStateDir({ configsDir: undefined, home, containerDir: `${home}/none`, log }),
+      resolveStateDir({ configsDir: undefined, home, containerDir: `${home}/none`, log }),
     );
     assertStringIncludes(problem, "exists but is not a directory");
   });
@@ -235,7 +235,7 @@ for (const mode of [0o777, 0o1777, 0o770, 0o702]) {
       await Deno.mkdir(dir);
       await Deno.chmod(dir, mode);
       const { log } = captureLog();
-      const problem = problemOf(await resolveStateDir({ configsDir: dir, home: tmp, log }));
+      const problem = problemOf(resolveStateDir({ configsDir: dir, home: tmp, log }));
       assertStringIncludes(
         problem,
         `CONFIGS_DIR "${dir}" is writable by other users (mode ${octal})`,
@@ -251,7 +251,7 @@ Deno.test("state dir: a CONFIGS_DIR owned by another user is a problem naming it
     const owner = (await Deno.stat(tmp)).uid!;
     const { log } = captureLog();
     const problem = problemOf(
-      await resolveStateDir({ configsDir: tmp, home: tmp, log, uid: owner + 1 }),
+      resolveStateDir({ configsDir: tmp, home: tmp, log, uid: owner + 1 }),
     );
     assertStringIncludes(problem, `CONFIGS_DIR "${tmp}" is owned by user id ${owner}`);
     assertStringIncludes(problem, "chown");
@@ -264,7 +264,7 @@ Deno.test("state dir: a writable /configs that others can write is skipped with 
     await Deno.mkdir(container);
     await Deno.chmod(container, 0o1777);
     const { log, text } = captureLog();
-    const result = await resolveStateDir({
+    const result = resolveStateDir({
       configsDir: undefined,
       home: tmp,
       containerDir: container,
@@ -281,7 +281,7 @@ Deno.test("state dir: a /configs owned by another user is skipped with a notice"
     await Deno.mkdir(container);
     const owner = (await Deno.stat(container)).uid!;
     const { log, text } = captureLog();
-    const result = await resolveStateDir({
+    const result = resolveStateDir({
       configsDir: undefined,
       home: undefined,
       containerDir: container,

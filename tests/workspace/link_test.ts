@@ -20,6 +20,8 @@ function settings(stateDir: string, ws: { id: string; token: string }): Workspac
     pollIntervalMs: 5_000,
     heartbeatIntervalMs: 20_000,
     isEventStreamDisabled: true,
+    chatUploadRetentionDays: 7,
+    chatUploadMaxBytes: 1024 * 1024 * 1024,
   };
 }
 

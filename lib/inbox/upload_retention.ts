@@ -1,0 +1,301 @@
+/**
+ * How long fetched canvas uploads stay in a workspace's uploads folder (state/upload_store.ts):
+ * the retention sweep. Upstream never removes what it fetched, so the folder only grows; here
+ * a file goes when it is older than the retention (age from its mtime, the end of its fetch)
+ * or, oldest first, while the folder is over its size cap. Either way a file that a message
+ * still in the inbox mentions (not popped: the agent can still be told about it) always stays,
+ * as do links, folders, files of other names or owners, and other workspaces' folders (the
+ * store lists only its own folder's regular files of ours).
+ *
+ * The sweep runs between two polls of the poller (InboxPoller's `betweenPolls`), never during
+ * one: a message is resolved to a local file and queued in one step, so no message can pick a
+ * file while it is being removed. It is skipped while the poller holds messages back (the
+ * inbox is full, or an upload fetch is retried): their files are fetched but not yet mentioned
+ * by a queued message. Its schedule is the injected Clock's: the first sweep after the first
+ * poll, then every SWEEP_INTERVAL_MS.
+ */
+import type { Clock } from "../clock.ts";
+import type { Logger } from "../log.ts";
+import { UnsafeStateFileError } from "../state/safe_file.ts";
+import type { StoredUpload, UploadListing, UploadStore } from "../state/upload_store.ts";
+import type { InboxMessage } from "./message.ts";
+
+/** Pause between two sweeps: the folder changes slowly, and a sweep lists all of it. */
+export const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
+/**
+ * Age past which a temporary download file is debris of a crash, not a download in progress:
+ * a fetch gives up after 65 s (platform/uploads.ts), so a day leaves a wide margin.
+ */
+export const STALE_PARTIAL_MS = 24 * 60 * 60 * 1000;
+
+/** What the sweep keeps. 0 switches a limit off; both 0 keeps every file forever. */
+export interface RetentionPolicy {
+  /** Files older than this (ms since their mtime) go, unless mentioned. */
+  maxAgeMs: number;
+  /** The folder's finished uploads are cut to this many bytes, oldest first, unless mentioned. */
+  maxBytes: number;
+}
+
+/** The uploads that queued messages mention (see findUploadReferences). */
+export interface UploadReferences {
+  /** True when `name` (an entry of the uploads folder) is mentioned. */
+  has(name: string): boolean;
+}
+
+/** What one sweep decided (see planRemovals). */
+export interface RemovalPlan {
+  /** Files to remove, in the order chosen (expired first, then oldest first for the cap). */
+  remove: StoredUpload[];
+  /** Files a limit would have removed that a queued message mentions: kept. */
+  keptMentioned: StoredUpload[];
+  /** Bytes of finished uploads left once `remove` is done. */
+  remainingBytes: number;
+}
+
+/**
+ * Which of `files` go under `policy` at wall time `nowMs`: finished uploads older than
+ * maxAgeMs, then the oldest others while the finished uploads exceed maxBytes; temporary
+ * download files older than STALE_PARTIAL_MS (never younger: a fetch may be writing them; they
+ * do not count toward the cap). A file `mentioned` says is mentioned is never chosen. A file
+ * dated in the future (the wall clock was stepped back) has age 0. Pure.
+ */
+export function planRemovals(
+  files: readonly StoredUpload[],
+  opts: { nowMs: number; policy: RetentionPolicy; mentioned: UploadReferences },
+): RemovalPlan {
+  const { nowMs, policy, mentioned } = opts;
+  const plan: RemovalPlan = { remove: [], keptMentioned: [], remainingBytes: 0 };
+  const decided = new Set<StoredUpload>();
+  const take = (file: StoredUpload) => {
+    decided.add(file);
+    if (mentioned.has(file.name)) plan.keptMentioned.push(file);
+    else plan.remove.push(file);
+  };
+  const ageOf = (file: StoredUpload) => Math.max(0, nowMs - file.mtimeMs);
+  for (const file of files) {
+    const limitMs = file.isPartial ? STALE_PARTIAL_MS : policy.maxAgeMs;
+    if (limitMs > 0 && ageOf(file) > limitMs) take(file);
+  }
+  const removing = new Set(plan.remove);
+  const finished = files.filter((file) => !file.isPartial && !removing.has(file));
+  let total = 0;
+  for (const file of finished) total += file.sizeBytes;
+  if (policy.maxBytes > 0 && total > policy.maxBytes) {
+    const oldestFirst = finished.sort((a, b) =>
+      a.mtimeMs - b.mtimeMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+    );
+    for (const file of oldestFirst) {
+      if (total <= policy.maxBytes) break;
+      if (decided.has(file)) continue; // expired but mentioned: already kept
+      take(file);
+      if (!mentioned.has(file.name)) total -= file.sizeBytes;
+    }
+  }
+  plan.remainingBytes = total;
+  return plan;
+}
+
+/**
+ * The uploads that `messages` mention, in an attachment URI or in the text: by their stored
+ * name (`<file id>-<name>`, the last segment of the path the resolver writes) wherever it
+ * stands, or by the `platform-pending:<workspaceId>/<file id>` URI the file was fetched for.
+ * The folder part of a path is not compared: people, peers and tools spell it many ways (a
+ * `file://localhost/` URI, other percent escapes, NFD, a doubled `/`, `.` segments, a link to
+ * the folder such as macOS's /tmp), and a name that also stands elsewhere only keeps a file
+ * longer, never removes one early. Percent escapes of name characters are decoded first.
+ */
+export function findUploadReferences(
+  messages: Iterable<Pick<InboxMessage, "text" | "attachments">>,
+  where: { workspaceId: string },
+): UploadReferences {
+  const names = new Set<string>();
+  const fileIds = new Set<string>();
+  const byPending = new RegExp(
+    `platform-pending:${escapeRegExp(where.workspaceId)}/([A-Za-z0-9_-]{1,128})`,
+    "gi",
+  );
+  const scan = (raw: string) => {
+    const text = raw.includes("%") ? raw.replace(/%([0-9A-Fa-f]{2})/g, decodeNameEscape) : raw;
+    for (const m of text.matchAll(NAME_LIKE)) {
+      const name = m[0];
+      if (!name.includes("-")) continue; // every stored name has one
+      names.add(name);
+      names.add(name.replace(/\.+$/, "")); // a sentence's full stop after the path
+    }
+    if (/platform-pending:/i.test(text)) {
+      for (const m of text.matchAll(byPending)) fileIds.add(m[1] ?? "");
+    }
+  };
+  for (const msg of messages) {
+    scan(msg.text);
+    for (const attachment of msg.attachments ?? []) scan(attachment.uri);
+  }
+  return {
+    has(name) {
+      if (names.has(name)) return true;
+      // `<file id>-<name>`: the file id is the part before one of the dashes.
+      for (let i = name.indexOf("-"); i > 0; i = name.indexOf("-", i + 1)) {
+        if (fileIds.has(name.slice(0, i))) return true;
+      }
+      return false;
+    },
+  };
+}
+
+/** A run of the characters a stored name is made of (state/upload_store.ts storedName). */
+const NAME_LIKE = /[A-Za-z0-9._-]+/g;
+
+/** `%xx` → its character when that is a name character, else the escape unchanged. */
+function decodeNameEscape(escape: string, hex: string): string {
+  const char = String.fromCharCode(parseInt(hex, 16));
+  return /^[A-Za-z0-9._-]$/.test(char) ? char : escape;
+}
+
+/** What one sweep did. */
+export interface SweepReport {
+  removed: number;
+  freedBytes: number;
+  /** Files a limit would have removed, kept because a queued message mentions them. */
+  keptMentioned: number;
+  /** Bytes of finished uploads left in the folder. */
+  remainingBytes: number;
+}
+
+/** What the retention sweep needs. */
+export interface UploadRetentionDeps {
+  store: Pick<UploadStore, "dir" | "list" | "remove">;
+  /** The queued messages (DurableInbox satisfies it). */
+  inbox: { pendingMessages(): Iterable<Pick<InboxMessage, "text" | "attachments">> };
+  workspaceId: string;
+  clock: Clock;
+  log: Logger;
+  /** Told the paths removed by a sweep (the upload resolver forgets them). */
+  onRemoved?: (paths: string[]) => void;
+}
+
+/** One workspace's upload retention: `sweep` is the step, `maybeSweep` its schedule. */
+export class UploadRetention {
+  #policy: RetentionPolicy;
+  #deps: UploadRetentionDeps;
+  #lastSweepMs: number | null = null;
+  #isFailing = false;
+
+  constructor(policy: RetentionPolicy, deps: UploadRetentionDeps) {
+    this.#policy = policy;
+    this.#deps = deps;
+  }
+
+  /** False when both limits are 0: files are kept forever and no sweep ever runs. */
+  get isEnabled(): boolean {
+    return this.#policy.maxAgeMs > 0 || this.#policy.maxBytes > 0;
+  }
+
+  /**
+   * Sweeps when one is due: the first call, then once SWEEP_INTERVAL_MS (monotonic) has passed
+   * since the last sweep. Not while `isHoldingBack` (the poller holds fetched messages back;
+   * see the module comment): the sweep is then due again at the next call. Never throws: a
+   * failure is logged when the state changes and the sweep is tried again next interval.
+   */
+  async maybeSweep(state: { isHoldingBack: boolean }): Promise<void> {
+    if (!this.isEnabled) return;
+    const { clock, log } = this.#deps;
+    const nowMs = clock.now();
+    if (this.#lastSweepMs !== null && nowMs - this.#lastSweepMs < SWEEP_INTERVAL_MS) return;
+    if (state.isHoldingBack) {
+      log.debug("canvas uploads sweep postponed: messages are held back from the inbox");
+      return;
+    }
+    this.#lastSweepMs = nowMs;
+    try {
+      await this.sweep();
+      if (this.#isFailing) log.info("canvas uploads sweep works again");
+      this.#isFailing = false;
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      if (this.#isFailing) log.debug("canvas uploads sweep still failing", { error });
+      else {
+        log.warn("cannot sweep the canvas uploads folder; old uploads stay until it works", {
+          folder: this.#deps.store.dir,
+          error,
+          next: err instanceof UnsafeStateFileError
+            ? err.next
+            : "check the folder's owner and permissions; the sweep is retried every hour",
+        });
+      }
+      this.#isFailing = true;
+    }
+  }
+
+  /**
+   * One sweep: lists the folder, keeps what queued messages mention, removes what the policy
+   * says (planRemovals) and reports it. Throws UnsafeStateFileError when the folder is a link
+   * or not a folder, or the Deno error when it cannot be listed or a file cannot be removed.
+   * Needs --allow-read and --allow-write on the folder.
+   */
+  async sweep(): Promise<SweepReport> {
+    const { store, inbox, clock, log, workspaceId } = this.#deps;
+    const report: SweepReport = { removed: 0, freedBytes: 0, keptMentioned: 0, remainingBytes: 0 };
+    const listing = await store.list();
+    if (listing === null) return report;
+    // Mentions are read after the listing, and only when a limit picks a file at all: most
+    // sweeps remove nothing and need not decode every queued message.
+    let found: UploadReferences | undefined;
+    const mentioned: UploadReferences = {
+      has: (name) =>
+        (found ??= findUploadReferences(inbox.pendingMessages(), { workspaceId })).has(name),
+    };
+    const plan = planRemovals(listing.files, {
+      nowMs: clock.wallNow(), // file times are wall times
+      policy: this.#policy,
+      mentioned,
+    });
+    report.keptMentioned = plan.keptMentioned.length;
+    report.remainingBytes = plan.remainingBytes;
+    const { removed, error } = await this.#removeAll(listing, plan.remove);
+    for (const file of removed) report.freedBytes += file.sizeBytes;
+    report.removed = removed.length;
+    if (removed.length > 0) this.#deps.onRemoved?.(removed.map((f) => f.path));
+    const fields = {
+      folder: store.dir,
+      removed: report.removed,
+      freedBytes: report.freedBytes,
+      keptMentioned: report.keptMentioned,
+      remainingBytes: report.remainingBytes,
+    };
+    // Every removal is named (also when another one failed): an operator looking for a file
+    // finds here where it went (with MOLECULE_MCP_VERBOSE, the info level). Each file on its
+    // own line, so no list needs cutting.
+    for (const file of removed) {
+      log.info("removed an old canvas upload", { name: file.name, bytes: file.sizeBytes });
+    }
+    if (error !== undefined) throw error;
+    if (report.removed > 0 || report.keptMentioned > 0) {
+      log.info("swept old canvas uploads", fields);
+    } else log.debug("swept old canvas uploads", fields);
+    return report;
+  }
+
+  /**
+   * Removes `files`, each checked again by the store; returns those removed, and the first
+   * failure (the others are still tried: one file we cannot remove must not keep the rest).
+   */
+  async #removeAll(
+    listing: UploadListing,
+    files: StoredUpload[],
+  ): Promise<{ removed: StoredUpload[]; error?: unknown }> {
+    const removed: StoredUpload[] = [];
+    let error: unknown;
+    for (const file of files) {
+      try {
+        if (await this.#deps.store.remove(listing, file)) removed.push(file);
+      } catch (err) {
+        error ??= err;
+      }
+    }
+    return error === undefined ? { removed } : { removed, error };
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+}
