@@ -30,8 +30,8 @@ export interface OutputQueueOptions {
   log: Logger;
   /** Bytes queued for the writer before notifications are dropped and responses wait. */
   maxQueuedBytes: number;
-  /** Called with each message as it joins the queue (the transport counts it answered). */
-  onQueued(message: OutgoingLine): void;
+  /** Called with each message and its size as it joins the queue (it counts as answered). */
+  onQueued(message: OutgoingLine, bytes: number): void;
   /** Called whenever room may have appeared: a write finished, or the queue closed. */
   onRoom(): void;
 }
@@ -51,7 +51,7 @@ export class OutputQueue {
   #output: ByteWriter;
   #log: Logger;
   #maxQueuedBytes: number;
-  #onQueued: (message: OutgoingLine) => void;
+  #onQueued: (message: OutgoingLine, bytes: number) => void;
   #onRoom: () => void;
   #queuedBytes = 0;
   #queuedMessages = 0;
@@ -175,7 +175,7 @@ export class OutputQueue {
   async #write(bytes: Uint8Array, message: OutgoingLine): Promise<void> {
     this.#queuedBytes += bytes.length;
     this.#queuedMessages += 1;
-    this.#onQueued(message);
+    this.#onQueued(message, bytes.length);
     const previous = this.#writeTail;
     const { promise: done, resolve } = Promise.withResolvers<void>();
     this.#writeTail = done;

@@ -24,19 +24,23 @@
  *   answers go out (or calls are cancelled). Requests inside a batch are not counted (the
  *   server may answer a batch with one error).
  */
-import { isRecord } from "../json_object.ts";
 import type { Logger } from "../log.ts";
 import {
   errorResponse,
-  idKey,
   JSONRPC_ERROR,
   type JsonRpcTransport,
   parseJson,
   type WireMessage,
 } from "./jsonrpc.ts";
 import { type ByteWriter, OutputQueue } from "./output_queue.ts";
+import {
+  DEFAULT_MAX_UNANSWERED,
+  DEFAULT_MAX_UNANSWERED_BYTES,
+  UnansweredRequests,
+} from "./unanswered.ts";
 
 export type { ByteWriter } from "./output_queue.ts";
+export { DEFAULT_MAX_UNANSWERED, DEFAULT_MAX_UNANSWERED_BYTES } from "./unanswered.ts";
 export { wellFormedJson } from "./wire_json.ts";
 
 /** Longest line accepted by default: 4 MiB, far above any MCP request we expect. */
@@ -46,11 +50,6 @@ export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
  * thousands of pushes; a host that reads at all drains it in milliseconds.
  */
 export const DEFAULT_MAX_QUEUED_BYTES = 8 * 1024 * 1024;
-/**
- * Requests read and not yet answered, by default: 128, far above what a host keeps in flight,
- * and with every answer within the 512 KiB result cap at most 64 MiB of answers in the making.
- */
-export const DEFAULT_MAX_UNANSWERED = 128;
 
 const NEWLINE = 0x0a;
 
@@ -65,6 +64,11 @@ export interface StdioTransportOptions {
   maxQueuedBytes?: number;
   /** Requests read and not yet answered before stdin reading pauses. */
   maxUnanswered?: number;
+  /**
+   * Answer bytes in the making (unanswered requests times the recent answer size, once at
+   * least MIN_UNANSWERED are unanswered) before stdin reading pauses.
+   */
+  maxUnansweredBytes?: number;
 }
 
 /** The output queue as it stands (for tests, the bench and a future status tool). */
@@ -81,6 +85,8 @@ export interface OutputQueueState {
   droppedNotifications: number;
   /** Requests read from stdin and not yet answered (nor cancelled). */
   unanswered: number;
+  /** The recent answer size in bytes, which weighs the unanswered requests. */
+  answerBytes: number;
 }
 
 /** MCP over stdio. Start it once; `onclose` fires once, at EOF, on a read error or on close(). */
@@ -93,10 +99,7 @@ export class StdioTransport implements JsonRpcTransport {
   #out: OutputQueue;
   #log: Logger;
   #maxLineBytes: number;
-  #maxUnanswered: number;
-  /** Requests read and not yet answered, by id (a host may reuse an id): how many of each. */
-  #unanswered = new Map<string, number>();
-  #unansweredCount = 0;
+  #unanswered: UnansweredRequests;
   /** The read loop, paused until answers go out. */
   #roomWaiters: (() => void)[] = [];
   #decoder = new TextDecoder("utf-8", { fatal: true });
@@ -119,11 +122,15 @@ export class StdioTransport implements JsonRpcTransport {
       output: opts.output,
       log: opts.log,
       maxQueuedBytes: opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
-      onQueued: (message) => this.#noteAnswered(message),
+      onQueued: (message, bytes) => this.#unanswered.noteQueued(message, bytes),
       onRoom: () => this.#wakeRoomWaiters(),
     });
+    this.#unanswered = new UnansweredRequests({
+      maxCount: opts.maxUnanswered ?? DEFAULT_MAX_UNANSWERED,
+      maxBytes: opts.maxUnansweredBytes ?? DEFAULT_MAX_UNANSWERED_BYTES,
+      onRelease: () => this.#wakeRoomWaiters(),
+    });
     this.#maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-    this.#maxUnanswered = opts.maxUnanswered ?? DEFAULT_MAX_UNANSWERED;
   }
 
   /** The output queue now. */
@@ -134,7 +141,8 @@ export class StdioTransport implements JsonRpcTransport {
       waitingResponses: this.#out.waitingResponses,
       waitingBytes: this.#out.waitingBytes,
       droppedNotifications: this.#out.droppedNotifications,
-      unanswered: this.#unansweredCount,
+      unanswered: this.#unanswered.count,
+      answerBytes: this.#unanswered.answerBytes,
     };
   }
 
@@ -161,41 +169,7 @@ export class StdioTransport implements JsonRpcTransport {
 
   /** The output is full (responses wait), or enough requests are unanswered: reading pauses. */
   #isOutputFull(): boolean {
-    return this.#out.isFull || this.#unansweredCount >= this.#maxUnanswered;
-  }
-
-  /** Counts a request read from stdin; forgets one when the host cancels it (no answer comes). */
-  #noteIncoming(value: unknown): void {
-    if (!isRecord(value) || value.jsonrpc !== "2.0" || typeof value.method !== "string") return;
-    if (value.method === "notifications/cancelled" && !("id" in value)) {
-      const requestId = isRecord(value.params) ? value.params.requestId : undefined;
-      if (typeof requestId === "string" || typeof requestId === "number") {
-        this.#forget(requestId);
-      }
-      return;
-    }
-    if (typeof value.id !== "string" && typeof value.id !== "number") return;
-    const key = idKey(value.id);
-    this.#unanswered.set(key, (this.#unanswered.get(key) ?? 0) + 1);
-    this.#unansweredCount += 1;
-  }
-
-  /** Forgets the request a response (alone or in a batch reply) answers. */
-  #noteAnswered(message: WireMessage | readonly WireMessage[]): void {
-    for (const m of Array.isArray(message) ? message : [message]) {
-      if (!isRecord(m) || !("result" in m || "error" in m)) continue;
-      if (typeof m.id === "string" || typeof m.id === "number") this.#forget(m.id);
-    }
-  }
-
-  #forget(id: string | number): void {
-    const key = idKey(id);
-    const count = this.#unanswered.get(key);
-    if (count === undefined) return;
-    if (count <= 1) this.#unanswered.delete(key);
-    else this.#unanswered.set(key, count - 1);
-    this.#unansweredCount -= 1;
-    if (this.#unansweredCount === this.#maxUnanswered - 1) this.#wakeRoomWaiters();
+    return this.#out.isFull || this.#unanswered.isAtCap;
   }
 
   /** Resolves when a write finishes, an answer is cancelled, or the transport closes. */
@@ -232,14 +206,15 @@ export class StdioTransport implements JsonRpcTransport {
   async #readLoop(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
     try {
       for (;;) {
-        while (this.#isOutputFull() && !this.#isCloseCalled) {
+        if (this.#isOutputFull() && !this.#isCloseCalled) {
           // Backpressure: no new requests while their answers could not be written anyway, or
           // while enough are still being worked on.
           this.#log.debug("reading stdin paused until answers go out", {
             queuedBytes: this.#out.bytes,
-            unanswered: this.#unansweredCount,
+            unanswered: this.#unanswered.count,
+            answerBytes: this.#unanswered.answerBytes,
           });
-          await this.#room();
+          while (this.#isOutputFull() && !this.#isCloseCalled) await this.#room();
         }
         if (this.#isCloseCalled) break;
         let chunk = this.#leftover;
@@ -332,7 +307,7 @@ export class StdioTransport implements JsonRpcTransport {
       this.#sendInBackground(parsed.reply);
       return;
     }
-    this.#noteIncoming(parsed.value);
+    this.#unanswered.noteIncoming(parsed.value);
     try {
       this.onmessage?.(parsed.value);
     } catch (error) {

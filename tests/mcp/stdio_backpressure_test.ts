@@ -7,6 +7,7 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { flushMicrotasks } from "../fakes/manual_clock.ts";
 import { type ByteWriter, StdioTransport } from "../../lib/mcp/stdio.ts";
+import { MIN_UNANSWERED } from "../../lib/mcp/unanswered.ts";
 
 const encoder = new TextEncoder();
 
@@ -327,6 +328,63 @@ Deno.test("stdio: a small response never overtakes a larger one waiting for room
   for (let round = 0; round < 100 && stdout.lines.length < 3; round++) await flushMicrotasks(1);
   await Promise.all(sends);
   assertEquals(stdout.lines.map((l) => JSON.parse(l).id), [1, 2, 3]);
+  stdin.end();
+  await transport.close();
+});
+
+/** A transport over a stdout that reads at once, recording the ids of the requests read. */
+async function readingTransport(opts: { maxUnansweredBytes: number }) {
+  const stdout = new StalledStdout();
+  stdout.resume();
+  const stdin = stdinOf();
+  const { log } = captureLog();
+  const transport = new StdioTransport({ input: stdin.stream, output: stdout, log, ...opts });
+  const received: number[] = [];
+  transport.onmessage = (m) => {
+    if (typeof m === "object" && m !== null && "id" in m && typeof m.id === "number") {
+      received.push(m.id);
+    }
+  };
+  await transport.start();
+  const writeRequests = (ids: number[]) =>
+    stdin.write(ids.map((id) => JSON.stringify({ jsonrpc: "2.0", id, method: "ping" })).join("\n"));
+  return { transport, stdin, received, writeRequests };
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+Deno.test("stdio: after big answers, stdin is read only while the answers in the making stay within the byte budget", async () => {
+  const { transport, stdin, received, writeRequests } = await readingTransport({
+    maxUnansweredBytes: 40_000,
+  });
+  writeRequests([0]);
+  await flushMicrotasks();
+  const counter = { serialised: 0 };
+  await transport.send(countedReply(0, counter, 1_000)); // answers are about 1 KB each
+  const answerBytes = transport.outputQueue.answerBytes;
+  assert(answerBytes > 1_000 && answerBytes < 1_100, `answer size ${answerBytes}`);
+  writeRequests(range(1, 201));
+  await flushMicrotasks();
+  const inMaking = Math.ceil(40_000 / answerBytes); // 37 of 1 KB, far below the count cap
+  assertEquals(received.length, 1 + inMaking);
+  assertEquals(transport.outputQueue.unanswered, inMaking);
+  await transport.send(countedReply(1, counter, 1_000));
+  await flushMicrotasks();
+  assertEquals(received.length, 2 + inMaking, "one answer out, one more request read");
+  stdin.end();
+  await transport.close();
+});
+
+Deno.test("stdio: the byte budget never holds reading back below 16 unanswered requests", async () => {
+  const { transport, stdin, received, writeRequests } = await readingTransport({
+    maxUnansweredBytes: 1,
+  });
+  writeRequests([0]);
+  await flushMicrotasks();
+  await transport.send(countedReply(0, { serialised: 0 }, 100_000));
+  writeRequests(range(1, 51));
+  await flushMicrotasks();
+  assertEquals(received.length, 1 + MIN_UNANSWERED, "a few long calls never stop the host");
   stdin.end();
   await transport.close();
 });
