@@ -34,14 +34,19 @@ run: $(DENO)
 # shells: `make install` (PREFIX=~/.local by default) writes $(PREFIX)/bin/molecule-mcp.
 PREFIX ?= $(HOME)/.local
 CHECKOUT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+# $(call shell_quote,TEXT): TEXT as one single-quoted sh word (each ' inside becomes '\''), so a
+# path with spaces, $, quotes, backticks or backslashes reaches the recipe and the wrapper as is.
+shell_quote = '$(subst ','\'',$(1))'
+WRAPPER_EXEC = exec $(call shell_quote,$(abspath $(DENO))) run -q --no-lock --config $(call shell_quote,$(CHECKOUT)/deno.json) -P=shipped --v8-flags=$(V8_FLAGS) $(call shell_quote,$(CHECKOUT)/main.ts) "$$@"
+
 install: $(DENO)
-	@mkdir -p "$(PREFIX)/bin"
+	@mkdir -p $(call shell_quote,$(PREFIX)/bin)
 	@printf '%s\n' '#!/bin/sh' \
-	  '# molecule-mcp from the checkout $(CHECKOUT) (written by make install)' \
-	  'exec "$(abspath $(DENO))" run -q --no-lock --config "$(CHECKOUT)/deno.json" -P=shipped --v8-flags=$(V8_FLAGS) "$(CHECKOUT)/main.ts" "$$@"' \
-	  > "$(PREFIX)/bin/molecule-mcp"
-	@chmod 755 "$(PREFIX)/bin/molecule-mcp"
-	@echo "wrote $(PREFIX)/bin/molecule-mcp (runs $(CHECKOUT))" >&2
+	  $(call shell_quote,# molecule-mcp from the checkout $(CHECKOUT) (written by make install)) \
+	  $(call shell_quote,$(WRAPPER_EXEC)) \
+	  > $(call shell_quote,$(PREFIX)/bin/molecule-mcp)
+	@chmod 755 $(call shell_quote,$(PREFIX)/bin/molecule-mcp)
+	@printf '%s\n' $(call shell_quote,wrote $(PREFIX)/bin/molecule-mcp (runs $(CHECKOUT))) >&2
 
 test: $(DENO)
 	@$(DENO) test -q -P=test --frozen $(TEST_ARGS)

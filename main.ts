@@ -95,6 +95,8 @@ interface Front {
   start(): Promise<void>;
   /** Resolves once serving is over (stdin ended, or close()). */
   closed: Promise<void>;
+  /** Resolves once serving is ending: stdin ended (replies still being written), or close(). */
+  ending: Promise<void>;
   close(): Promise<void>;
   /** Resolves once a host has been heard (or right away for HTTP: nobody to wait for). */
   heard: Promise<void>;
@@ -231,8 +233,13 @@ async function serve(setup: Setup): Promise<number> {
   const modules = Promise.race([isRefusedByAll, holdOver.promise]).then(nextTurn).then(
     loadLinkModules,
   );
+  // Set once the links start opening: before that, a host that leaves has nothing to stop.
+  let isOpening = false;
+  void modules.then(() => isOpening = true, () => {});
   const openings = Promise.all(
-    served.map(({ settings, log }) => openLink(modules, settings, { fetch: http.fetch, log })),
+    served.map(({ settings, log }) =>
+      openLink(modules, settings, { fetch: http.fetch, log, stopping: stopping.signal })
+    ),
   );
   // Every token refused: held until the link flow below closes the session unanswered.
   const initializeGate = Promise.race([
@@ -306,6 +313,19 @@ async function serve(setup: Setup): Promise<number> {
       writeStderr(`molecule-mcp cannot start: cannot listen for MCP over HTTP: ${err.message}`);
       writeStderr("  next: pick another port with --http or MOLECULE_MCP_HTTP");
       return EXIT.CONFIG;
+    }
+    // A host that leaves while initialize is held (stdin EOF, a signal) is not kept waiting
+    // for the hold to run out, and no link is opened for it (no inbox, no poll): an
+    // initialize already read is answered now (stdin EOF still answers what was read), and
+    // the first registers are aborted by the stop below.
+    const hasLeftEarly = await Promise.race([
+      openings.then(() => false),
+      server.ending.then(() => !isOpening),
+    ]);
+    if (hasLeftEarly) {
+      registered.resolve();
+      await server.closed;
+      return EXIT.OK;
     }
     const opened = await openings;
     if (opened.some((link) => link === null)) return EXIT.CONFIG;
@@ -427,6 +447,7 @@ function stdioFront(
   return {
     start: () => server.start(),
     closed: server.closed,
+    ending: server.ending,
     close: () => server.close(),
     heard: server.heard,
     notify: (method, params) => server.notify(method, params),
@@ -468,6 +489,7 @@ async function httpFront(
       return Promise.resolve();
     },
     closed: done.promise,
+    ending: done.promise,
     async close() {
       if (isClosing) return await done.promise;
       isClosing = true;
@@ -508,11 +530,14 @@ function loadLinkModules() {
 async function openLink(
   modules: ReturnType<typeof loadLinkModules>,
   settings: Config & { token: string; stateDir: string },
-  deps: { fetch: Fetch; log: Logger },
+  deps: { fetch: Fetch; log: Logger; stopping: AbortSignal },
 ): Promise<WorkspaceLink | null> {
   const { link } = await modules;
+  const { stopping, ...linkDeps } = deps;
+  // Stopped before the link opened: serve() has returned already and reads no outcome.
+  if (stopping.aborted) return null;
   try {
-    return await link.WorkspaceLink.open(settings, { ...deps, clock: systemClock });
+    return await link.WorkspaceLink.open(settings, { ...linkDeps, clock: systemClock });
   } catch (err) {
     const next = err instanceof UnsafeStateFileError ? `: ${err.next}` : "";
     const why = `${err instanceof Error ? err.message : err}${next}`;

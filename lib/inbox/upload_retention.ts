@@ -19,7 +19,6 @@ import type { Logger } from "../log.ts";
 import { UnsafeStateFileError } from "../state/safe_file.ts";
 import type { StoredUpload, UploadListing, UploadStore } from "../state/upload_store.ts";
 import type { InboxMessage } from "./message.ts";
-import { fileUri } from "./upload_resolver.ts";
 
 /** Pause between two sweeps: the folder changes slowly, and a sweep lists all of it. */
 export const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
@@ -97,32 +96,31 @@ export function planRemovals(
 }
 
 /**
- * The uploads of `dir` (this workspace's folder) that `messages` mention, in an attachment URI
- * or in the text: as a `file://` URI or a plain path inside `dir` (what the resolver writes),
- * or as the `platform-pending:<workspaceId>/<file id>` URI the file was fetched for.
+ * The uploads that `messages` mention, in an attachment URI or in the text: by their stored
+ * name (`<file id>-<name>`, the last segment of the path the resolver writes) wherever it
+ * stands, or by the `platform-pending:<workspaceId>/<file id>` URI the file was fetched for.
+ * The folder part of a path is not compared: people, peers and tools spell it many ways (a
+ * `file://localhost/` URI, other percent escapes, NFD, a doubled `/`, `.` segments, a link to
+ * the folder such as macOS's /tmp), and a name that also stands elsewhere only keeps a file
+ * longer, never removes one early. Percent escapes of name characters are decoded first.
  */
 export function findUploadReferences(
   messages: Iterable<Pick<InboxMessage, "text" | "attachments">>,
-  where: { dir: string; workspaceId: string },
+  where: { workspaceId: string },
 ): UploadReferences {
   const names = new Set<string>();
   const fileIds = new Set<string>();
-  const byPath = new RegExp(
-    `(?:${escapeRegExp(`${fileUri(where.dir)}/`)}|${escapeRegExp(`${where.dir}/`)})` +
-      "([A-Za-z0-9._-]+)",
-    "g",
-  );
   const byPending = new RegExp(
     `platform-pending:${escapeRegExp(where.workspaceId)}/([A-Za-z0-9_-]{1,128})`,
     "gi",
   );
-  const scan = (text: string) => {
-    if (text.includes(where.dir) || text.includes(fileUri(where.dir))) {
-      for (const m of text.matchAll(byPath)) {
-        const name = m[1] ?? "";
-        names.add(name);
-        names.add(name.replace(/\.+$/, "")); // a sentence's full stop after the path
-      }
+  const scan = (raw: string) => {
+    const text = raw.includes("%") ? raw.replace(/%([0-9A-Fa-f]{2})/g, decodeNameEscape) : raw;
+    for (const m of text.matchAll(NAME_LIKE)) {
+      const name = m[0];
+      if (!name.includes("-")) continue; // every stored name has one
+      names.add(name);
+      names.add(name.replace(/\.+$/, "")); // a sentence's full stop after the path
     }
     if (/platform-pending:/i.test(text)) {
       for (const m of text.matchAll(byPending)) fileIds.add(m[1] ?? "");
@@ -142,6 +140,15 @@ export function findUploadReferences(
       return false;
     },
   };
+}
+
+/** A run of the characters a stored name is made of (state/upload_store.ts storedName). */
+const NAME_LIKE = /[A-Za-z0-9._-]+/g;
+
+/** `%xx` → its character when that is a name character, else the escape unchanged. */
+function decodeNameEscape(escape: string, hex: string): string {
+  const char = String.fromCharCode(parseInt(hex, 16));
+  return /^[A-Za-z0-9._-]$/.test(char) ? char : escape;
 }
 
 /** What one sweep did. */
@@ -235,10 +242,7 @@ export class UploadRetention {
     let found: UploadReferences | undefined;
     const mentioned: UploadReferences = {
       has: (name) =>
-        (found ??= findUploadReferences(inbox.pendingMessages(), {
-          dir: store.dir,
-          workspaceId,
-        })).has(name),
+        (found ??= findUploadReferences(inbox.pendingMessages(), { workspaceId })).has(name),
     };
     const plan = planRemovals(listing.files, {
       nowMs: clock.wallNow(), // file times are wall times
@@ -251,13 +255,20 @@ export class UploadRetention {
     for (const file of removed) report.freedBytes += file.sizeBytes;
     report.removed = removed.length;
     if (removed.length > 0) this.#deps.onRemoved?.(removed.map((f) => f.path));
-    if (error !== undefined) throw error;
     const fields = {
+      folder: store.dir,
       removed: report.removed,
       freedBytes: report.freedBytes,
       keptMentioned: report.keptMentioned,
       remainingBytes: report.remainingBytes,
     };
+    // Every removal is named (also when another one failed): an operator looking for a file
+    // finds here where it went (with MOLECULE_MCP_VERBOSE, the info level). Each file on its
+    // own line, so no list needs cutting.
+    for (const file of removed) {
+      log.info("removed an old canvas upload", { name: file.name, bytes: file.sizeBytes });
+    }
+    if (error !== undefined) throw error;
     if (report.removed > 0 || report.keptMentioned > 0) {
       log.info("swept old canvas uploads", fields);
     } else log.debug("swept old canvas uploads", fields);

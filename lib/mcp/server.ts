@@ -176,6 +176,12 @@ export class McpServer<Ctx extends object> {
    */
   readonly heard: Promise<void>;
   #resolveHeard: () => void;
+  /**
+   * Resolves once the session is ending: the input ended (requests already read are still
+   * being answered, see #drain) or close() was called; before `closed`. Never rejects.
+   */
+  readonly ending: Promise<void>;
+  #resolveEnding: () => void;
   #opts: McpServerSettings;
   /** The tool table once known; until then #loading settles with it. */
   #tools: ToolRegistry<Ctx> | null = null;
@@ -225,6 +231,9 @@ export class McpServer<Ctx extends object> {
     const heard = Promise.withResolvers<void>();
     this.heard = heard.promise;
     this.#resolveHeard = heard.resolve;
+    const ending = Promise.withResolvers<void>();
+    this.ending = ending.promise;
+    this.#resolveEnding = ending.resolve;
   }
 
   /** Hooks the transport and starts it. Throws if called twice or if the transport fails. */
@@ -235,6 +244,7 @@ export class McpServer<Ctx extends object> {
     transport.onmessage = (message) => this.#receive(message);
     transport.onclose = () => {
       log.info("MCP input ended");
+      this.#resolveEnding();
       void this.#drain();
     };
     transport.onerror = (error) => log.warn("MCP transport error", { error });
@@ -688,6 +698,7 @@ export class McpServer<Ctx extends object> {
     for (const controller of this.#inFlight.values()) {
       controller.abort(new DOMException("The MCP session closed", "AbortError"));
     }
+    this.#resolveEnding();
     this.#resolveClosed();
     this.#resolveHeard();
   }

@@ -267,3 +267,36 @@ Deno.test("e2e: `make install` writes a wrapper that runs this checkout from any
     assertEquals(run.code, 0);
   });
 });
+
+Deno.test("e2e: `make install` from a checkout whose path holds $, quotes, a backtick and a space writes a wrapper that runs exactly that path", async () => {
+  await withTempDir(async (dir) => {
+    // What the install recipe reads: the Makefile, deno.json, and make's Deno (.tools).
+    const checkout = `${dir}/co $HOME'q"\`x\\y`;
+    await Deno.mkdir(checkout);
+    for (const name of ["Makefile", "deno.json"]) {
+      await Deno.copyFile(`${REPO_ROOT}/${name}`, `${checkout}/${name}`);
+    }
+    await Deno.symlink(`${REPO_ROOT}/.tools`, `${checkout}/.tools`);
+    const prefix = `${dir}/pre fix`; // (a $ here would be make's: command-line values expand)
+    const made = await new Deno.Command("make", {
+      args: ["-s", "-C", checkout, "install", `PREFIX=${prefix}`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(made.code, 0, new TextDecoder().decode(made.stderr));
+    assertStringIncludes(new TextDecoder().decode(made.stderr), checkout);
+    // The words the wrapper's exec line passes, as sh sees them.
+    const wrapper = await Deno.readTextFile(`${prefix}/bin/molecule-mcp`);
+    const line = wrapper.split("\n").find((l) => l.startsWith("exec ")) ?? "";
+    const shown = await new Deno.Command("sh", {
+      args: ["-c", `set -- one two; ${line.replace(/^exec /, "printf '%s\\n' ")}`],
+      clearEnv: true,
+      env: { HOME: "/nowhere", USER: "nobody" },
+      stdout: "piped",
+    }).output();
+    const words = new TextDecoder().decode(shown.stdout).split("\n").slice(0, -1);
+    assertEquals(words.at(-3), `${checkout}/main.ts`, line);
+    assertEquals(words.slice(-2), ["one", "two"], "the caller's arguments pass as they are");
+    assert(words.includes(`${checkout}/deno.json`), line);
+  });
+});

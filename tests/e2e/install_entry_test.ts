@@ -104,9 +104,15 @@ Deno.test("e2e: a checkout's `install` entry runs the same command line as the `
     assertEquals(made.code, 0, new TextDecoder().decode(made.stderr));
     const wrapper = await Deno.readTextFile(`${dir}/bin/molecule-mcp`);
     const line = wrapper.split("\n").find((l) => l.startsWith("exec ")) ?? "";
-    const words = [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? "");
-    assertEquals([words[0], words.at(-1)], ["exec", "$@"], line);
-    const [runtime = "", ...args] = words.slice(1, -1);
+    // The words of the exec line as sh sees them (the wrapper quotes each path).
+    const shown = await new Deno.Command("sh", {
+      args: ["-c", `set -- '$@'; ${line.replace(/^exec /, "printf '%s\\n' ")}`],
+      clearEnv: true,
+      stdout: "piped",
+    }).output();
+    const words = new TextDecoder().decode(shown.stdout).split("\n").slice(0, -1);
+    assertEquals(words.at(-1), "$@", line);
+    const [runtime = "", ...args] = words.slice(0, -1);
 
     const env = {
       WORKSPACE_ID: "1b4e28ba-2fa1-11d2-883f-0016d3cca427",

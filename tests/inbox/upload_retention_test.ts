@@ -25,6 +25,8 @@ const OTHER_WORKSPACE = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d";
 const WEEK: RetentionPolicy = { maxAgeMs: 7 * DAY_MS, maxBytes: 0 };
 
 interface Rig {
+  /** The temporary folder holding the root and the inbox. */
+  tmp: string;
   root: string;
   dir: string;
   clock: ManualClock;
@@ -66,7 +68,17 @@ async function withRig(
       return path;
     };
     try {
-      await fn({ root, dir, clock, inbox, retention, removedPaths, logText: captured.text, put });
+      await fn({
+        tmp,
+        root,
+        dir,
+        clock,
+        inbox,
+        retention,
+        removedPaths,
+        logText: captured.text,
+        put,
+      });
     } finally {
       await inbox.close();
     }
@@ -252,5 +264,73 @@ Deno.test("upload retention: a file replaced after the listing is not removed", 
     await Deno.rename(`${path}.new`, path);
     assertEquals(await store.remove(listing, file), false);
     assertEquals(await Deno.readTextFile(path), "fresh fetch");
+  });
+});
+
+Deno.test("upload retention: a queued message that names an upload by another spelling of its folder keeps it", async () => {
+  await withRig(WEEK, async ({ tmp, root, dir, inbox, retention, put }) => {
+    const names = ["f1-a.pdf", "f2-b.pdf", "f3-c.pdf", "f4-d.pdf", "f5-e.pdf", "f6-f.pdf"];
+    const paths = await Promise.all(names.map((name) => put(name, { ageDays: 30 })));
+    await put("f7-unmentioned.pdf", { ageDays: 30 });
+    // How a person, a peer or another tool may write the same paths.
+    const alias = `${tmp}/uploads-alias`; // a link to the root, like macOS's /tmp -> /private/tmp
+    await Deno.symlink(root, alias);
+    const spellings = [
+      `file://localhost${fileUri(paths[0] ?? "").slice("file://".length)}`,
+      fileUri(paths[1] ?? "").replace(/-/g, "%2d"), // every escape lower case, more of them
+      `${dir}//f3-c.pdf`, // a doubled separator
+      `${alias}/${TEST_WORKSPACE_ID}/f4-d.pdf`, // through the link
+      `${fileUri(root)}/./${TEST_WORKSPACE_ID}/f5-e.pdf`,
+      `file://${root.replace(/ /g, "%20")}/${TEST_WORKSPACE_ID}/f6%2Df.pdf`,
+    ];
+    await inbox.accept({
+      messages: spellings.map((text, i) =>
+        message(`00000000-0000-4000-8000-00000000000${i + 1}`, { text: `see ${text}` })
+      ),
+      skipped: [],
+    });
+    const report = await retention.sweep();
+    assertEquals(await namesIn(dir), names);
+    assertEquals([report.removed, report.keptMentioned], [1, 6]);
+  });
+});
+
+Deno.test("upload retention: the log names every removed upload, also when another one cannot be removed", async () => {
+  await withRig(WEEK, async ({ dir, retention, put, logText }) => {
+    await put("f1-minutes.pdf", { ageDays: 30 });
+    await put("f2-budget.xlsx", { ageDays: 30 });
+    await retention.sweep();
+    assertStringIncludes(logText(), "f1-minutes.pdf");
+    assertStringIncludes(logText(), "f2-budget.xlsx");
+    assertStringIncludes(logText(), dir, "the folder is named");
+  });
+  await withTempDir(async (tmp) => {
+    const captured = captureLog("info");
+    const store = new UploadStore(tmp, TEST_WORKSPACE_ID, captured.log);
+    const clock = new ManualClock();
+    await Deno.mkdir(store.dir);
+    for (const name of ["f1-gone.txt", "f2-stuck.txt"]) {
+      const at = new Date(clock.wallNow() - 30 * DAY_MS);
+      await Deno.writeTextFile(`${store.dir}/${name}`, "x");
+      await Deno.utime(`${store.dir}/${name}`, at, at);
+    }
+    const retention = new UploadRetention(WEEK, {
+      store: {
+        dir: store.dir,
+        list: () => store.list(),
+        remove: (listing, file) =>
+          file.name === "f2-stuck.txt"
+            ? Promise.reject(new Deno.errors.PermissionDenied("operation not permitted"))
+            : store.remove(listing, file),
+      },
+      inbox: { pendingMessages: () => [] },
+      workspaceId: TEST_WORKSPACE_ID,
+      clock,
+      log: captured.log,
+    });
+    await retention.maybeSweep({ isHoldingBack: false });
+    assertEquals(await namesIn(store.dir), ["f2-stuck.txt"]);
+    assertStringIncludes(captured.text(), "f1-gone.txt");
+    assertStringIncludes(captured.text(), "cannot sweep the canvas uploads folder");
   });
 });

@@ -1,0 +1,59 @@
+/**
+ * A host that leaves while the answer to initialize is still held for the first register
+ * (issue 12's hold, at most 3 s): stdin EOF or SIGTERM stops the program then, without opening
+ * the workspace link (no inbox, no poll) and without waiting for the hold to run out. After
+ * EOF the initialize already read is still answered.
+ */
+import { assert, assertEquals } from "../assert.ts";
+import { createFakePlatform } from "../fakes/fake_platform.ts";
+import { spawnProgram } from "../fakes/spawn.ts";
+import { RpcSession } from "../fakes/rpc_session.ts";
+import { withTempDir } from "../fakes/temp_dir.ts";
+
+/** Runs `leave` against a program whose first register never answers; returns its result. */
+async function leaveDuringHold(leave: "eof" | "SIGTERM") {
+  return await withTempDir(async (dir) => {
+    const platform = createFakePlatform();
+    const me = platform.addWorkspace({ delivery_mode: "poll", name: "me" });
+    platform.failNext("POST /registry/register", "timeout");
+    const registerSeen = Promise.withResolvers<void>();
+    const served = await platform.serve({
+      beforeAnswer: (_req, route) => {
+        if (route === "POST /registry/register") registerSeen.resolve();
+      },
+    });
+    try {
+      await using program = spawnProgram({
+        env: {
+          WORKSPACE_ID: me.id,
+          PLATFORM_URL: served.url,
+          MOLECULE_WORKSPACE_TOKEN: me.token,
+          CONFIGS_DIR: dir,
+          MOLECULE_MCP_VERBOSE: "1",
+        },
+      });
+      const session = new RpcSession(program);
+      await session.send(1, "initialize", {
+        protocolVersion: "2025-06-18",
+        capabilities: {},
+        clientInfo: { name: "leaving-host", version: "1" },
+      });
+      await registerSeen.promise; // the hold is on: the register hangs
+      const result = leave === "eof" ? await program.wait() : await program.kill("SIGTERM");
+      return { ...result, activityPolls: platform.count("GET /workspaces/:id/activity") };
+    } finally {
+      await served.close();
+    }
+  });
+}
+
+for (const leave of ["eof", "SIGTERM"] as const) {
+  Deno.test(`e2e: a host that leaves (${leave}) while initialize is held for the first register stops the program without opening the workspace`, async () => {
+    const { code, stdout, stderr, activityPolls } = await leaveDuringHold(leave);
+    assertEquals(code, 0, stderr);
+    // A request read before stdin ended is still answered (the drain rule of lib/mcp/server.ts).
+    if (leave === "eof") assert(stdout.includes('"id":1'), `no answer to initialize: ${stdout}`);
+    assert(!stderr.includes("inbox journal loaded"), `the inbox was opened:\n${stderr}`);
+    assertEquals(activityPolls, 0);
+  });
+}
