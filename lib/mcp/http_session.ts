@@ -26,7 +26,8 @@ import {
   type WireMessage,
 } from "./jsonrpc.ts";
 import { DEFAULT_SSE_QUEUE_BYTES, SseStream } from "./sse_stream.ts";
-import { DEFAULT_MAX_UNANSWERED, wellFormedJson } from "./stdio.ts";
+import { DEFAULT_MAX_UNANSWERED } from "./stdio.ts";
+import { wellFormedJson } from "./wire_json.ts";
 
 /** How a POST wants its replies. */
 export type ReplyMode = "sse" | "json";

@@ -3,7 +3,7 @@
  * stream or the session's GET stream). Owns framing (`event: message` + one `data:` line per
  * message) and a bounded queue: a client that stops reading cannot grow memory without bound.
  */
-import { wellFormedJson } from "./stdio.ts";
+import { wellFormedJson } from "./wire_json.ts";
 import type { WireMessage } from "./jsonrpc.ts";
 
 /** Bytes queued on one stream before notifications are dropped (the stdio queue's bound). */

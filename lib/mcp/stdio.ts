@@ -12,29 +12,36 @@
  *   at the next newline, so a runaway client cannot grow memory without bound.
  * - Bytes after the last newline at EOF are not a message (MCP delimits by newline): dropped
  *   and logged.
- * - Writes are serialised: each message goes out whole, even when sends overlap.
- * - A closed stdout (broken pipe) is logged once and later sends are dropped, so the rest of
- *   the program (the inbox) keeps running (§4 case 10).
- * - The output queue is bounded (`maxQueuedBytes`), so a host that stops reading stdout
- *   cannot make the process grow without bound (issue 11 item 13). Past the bound, server
- *   notifications (inbox pushes) are dropped, logged once per stall (the messages stay in the
- *   inbox for the inbox tools); responses wait for room (backpressure), and stdin is not read
- *   while the output is full, so no new requests pile up behind them.
+ * - Output goes through lib/mcp/output_queue.ts: serialised whole lines in order, bounded in
+ *   bytes (`maxQueuedBytes`), notifications dropped past the bound, responses waiting in line
+ *   (each encoded only when it reaches the head), a broken pipe logged once (§4 case 10).
+ *   stdin is not read while the output is full, so no new requests pile up behind answers
+ *   that cannot be written (issue 11 item 13).
  * - Requests read but not yet answered are capped too (`maxUnanswered`): a host can write
  *   thousands of requests before the first answer is queued, and each answer may be a 512 KiB
- *   tool result. At the cap stdin is not read until answers go out (or calls are cancelled).
- *   Requests inside a batch are not counted (the server may answer a batch with one error).
+ *   tool result. The cap holds line by line, also inside one chunk of stdin that carries
+ *   hundreds of requests (the rest of the chunk waits); at the cap stdin is not read until
+ *   answers go out (or calls are cancelled). Requests inside a batch are not counted (the
+ *   server may answer a batch with one error).
  */
-import { isRecord } from "../json_object.ts";
 import type { Logger } from "../log.ts";
 import {
   errorResponse,
-  idKey,
   JSONRPC_ERROR,
   type JsonRpcTransport,
   parseJson,
   type WireMessage,
 } from "./jsonrpc.ts";
+import { type ByteWriter, OutputQueue } from "./output_queue.ts";
+import {
+  DEFAULT_MAX_UNANSWERED,
+  DEFAULT_MAX_UNANSWERED_BYTES,
+  UnansweredRequests,
+} from "./unanswered.ts";
+
+export type { ByteWriter } from "./output_queue.ts";
+export { DEFAULT_MAX_UNANSWERED, DEFAULT_MAX_UNANSWERED_BYTES } from "./unanswered.ts";
+export { wellFormedJson } from "./wire_json.ts";
 
 /** Longest line accepted by default: 4 MiB, far above any MCP request we expect. */
 export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
@@ -43,18 +50,8 @@ export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
  * thousands of pushes; a host that reads at all drains it in milliseconds.
  */
 export const DEFAULT_MAX_QUEUED_BYTES = 8 * 1024 * 1024;
-/**
- * Requests read and not yet answered, by default: 128, far above what a host keeps in flight,
- * and with every answer within the 512 KiB result cap at most 64 MiB of answers in the making.
- */
-export const DEFAULT_MAX_UNANSWERED = 128;
 
 const NEWLINE = 0x0a;
-
-/** Where output goes. `Deno.stdout` fits; a write may take only part of the bytes. */
-export interface ByteWriter {
-  write(bytes: Uint8Array): Promise<number>;
-}
 
 /** What StdioTransport needs; main.ts passes Deno.stdin.readable and Deno.stdout. */
 export interface StdioTransportOptions {
@@ -67,6 +64,11 @@ export interface StdioTransportOptions {
   maxQueuedBytes?: number;
   /** Requests read and not yet answered before stdin reading pauses. */
   maxUnanswered?: number;
+  /**
+   * Answer bytes in the making (unanswered requests times the recent answer size, once at
+   * least MIN_UNANSWERED are unanswered) before stdin reading pauses.
+   */
+  maxUnansweredBytes?: number;
 }
 
 /** The output queue as it stands (for tests, the bench and a future status tool). */
@@ -75,12 +77,16 @@ export interface OutputQueueState {
   messages: number;
   /** Their bytes. */
   bytes: number;
-  /** Responses waiting for room before they may join the queue. */
+  /** Responses waiting for room before they may join the queue, in the order sent. */
   waitingResponses: number;
+  /** Encoded bytes those hold: only the head of the line is encoded (at most one message). */
+  waitingBytes: number;
   /** Notifications dropped because the queue was full, since start. */
   droppedNotifications: number;
   /** Requests read from stdin and not yet answered (nor cancelled). */
   unanswered: number;
+  /** The recent answer size in bytes, which weighs the unanswered requests. */
+  answerBytes: number;
 }
 
 /** MCP over stdio. Start it once; `onclose` fires once, at EOF, on a read error or on close(). */
@@ -90,23 +96,13 @@ export class StdioTransport implements JsonRpcTransport {
   onerror?: ((error: Error) => void) | undefined;
 
   #input: ReadableStream<Uint8Array>;
-  #output: ByteWriter;
+  #out: OutputQueue;
   #log: Logger;
   #maxLineBytes: number;
-  #maxQueuedBytes: number;
-  #maxUnanswered: number;
-  /** Requests read and not yet answered, by id (a host may reuse an id): how many of each. */
-  #unanswered = new Map<string, number>();
-  #unansweredCount = 0;
-  #queuedBytes = 0;
-  #queuedMessages = 0;
-  #waitingResponses = 0;
-  #droppedNotifications = 0;
-  /** True from the first drop (or read pause) of a stall until the queue empties. */
-  #isStallLogged = false;
+  #unanswered: UnansweredRequests;
+  /** The read loop, paused until answers go out. */
   #roomWaiters: (() => void)[] = [];
   #decoder = new TextDecoder("utf-8", { fatal: true });
-  #encoder = new TextEncoder();
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #reading: Promise<void> = Promise.resolve();
   /** Bytes of the line being assembled (copies, so the stream may reuse its chunks). */
@@ -114,28 +110,39 @@ export class StdioTransport implements JsonRpcTransport {
   #pendingBytes = 0;
   /** True while skipping the rest of an oversized line. */
   #isDiscarding = false;
-  #writeTail: Promise<void> = Promise.resolve();
-  #isOutputBroken = false;
+  /** The unread rest of a chunk whose lines stopped at the cap (a copy). */
+  #leftover: Uint8Array | undefined;
   #isCloseCalled = false;
   #hasFiredClose = false;
 
   constructor(opts: StdioTransportOptions) {
     this.#input = opts.input;
-    this.#output = opts.output;
     this.#log = opts.log;
+    this.#out = new OutputQueue({
+      output: opts.output,
+      log: opts.log,
+      maxQueuedBytes: opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
+      onQueued: (message, bytes) => this.#unanswered.noteQueued(message, bytes),
+      onRoom: () => this.#wakeRoomWaiters(),
+    });
+    this.#unanswered = new UnansweredRequests({
+      maxCount: opts.maxUnanswered ?? DEFAULT_MAX_UNANSWERED,
+      maxBytes: opts.maxUnansweredBytes ?? DEFAULT_MAX_UNANSWERED_BYTES,
+      onRelease: () => this.#wakeRoomWaiters(),
+    });
     this.#maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-    this.#maxQueuedBytes = opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
-    this.#maxUnanswered = opts.maxUnanswered ?? DEFAULT_MAX_UNANSWERED;
   }
 
   /** The output queue now. */
   get outputQueue(): OutputQueueState {
     return {
-      messages: this.#queuedMessages,
-      bytes: this.#queuedBytes,
-      waitingResponses: this.#waitingResponses,
-      droppedNotifications: this.#droppedNotifications,
-      unanswered: this.#unansweredCount,
+      messages: this.#out.messages,
+      bytes: this.#out.bytes,
+      waitingResponses: this.#out.waitingResponses,
+      waitingBytes: this.#out.waitingBytes,
+      droppedNotifications: this.#out.droppedNotifications,
+      unanswered: this.#unanswered.count,
+      answerBytes: this.#unanswered.answerBytes,
     };
   }
 
@@ -151,106 +158,21 @@ export class StdioTransport implements JsonRpcTransport {
   /**
    * Writes one message (or one batch reply, an array) as one line, after every earlier send
    * has finished. Resolves without writing once stdout is broken, and for a notification the
-   * full queue had no room for. A response (anything but a notification) first waits for room.
-   * Rejects after close() or on an unexpected write error.
+   * full queue had no room for. A response (anything but a notification) waits for room in
+   * line behind earlier responses. Rejects after close() or on an unexpected write error.
    */
   async send(message: WireMessage | readonly WireMessage[]): Promise<void> {
     if (this.#isCloseCalled) throw new Error("Cannot send: the stdio transport is closed");
-    const bytes = this.#encoder.encode(`${wellFormedJson(message)}\n`);
-    if (isNotification(message)) {
-      if (!this.#hasRoomFor(bytes.length)) {
-        this.#dropNotification(message, bytes.length);
-        return;
-      }
-    } else {
-      while (!this.#hasRoomFor(bytes.length)) {
-        this.#waitingResponses += 1;
-        try {
-          await this.#room();
-        } finally {
-          this.#waitingResponses -= 1;
-        }
-        if (this.#isCloseCalled) throw new Error("Cannot send: the stdio transport is closed");
-      }
-    }
-    this.#queuedBytes += bytes.length;
-    this.#queuedMessages += 1;
-    this.#noteAnswered(message);
-    const previous = this.#writeTail;
-    const { promise: done, resolve } = Promise.withResolvers<void>();
-    this.#writeTail = done;
-    try {
-      await previous;
-      await this.#writeAll(bytes);
-    } finally {
-      this.#queuedBytes -= bytes.length;
-      this.#queuedMessages -= 1;
-      resolve();
-      this.#wakeRoomWaiters();
-    }
-  }
-
-  /** Room for `bytes` more: always when the queue is empty, so one huge message still goes. */
-  #hasRoomFor(bytes: number): boolean {
-    return this.#queuedMessages === 0 || this.#queuedBytes + bytes <= this.#maxQueuedBytes;
+    if (isNotification(message)) return await this.#out.sendNotification(message);
+    return await this.#out.sendResponse(message);
   }
 
   /** The output is full (responses wait), or enough requests are unanswered: reading pauses. */
   #isOutputFull(): boolean {
-    return this.#waitingResponses > 0 || this.#queuedBytes >= this.#maxQueuedBytes ||
-      this.#unansweredCount >= this.#maxUnanswered;
+    return this.#out.isFull || this.#unanswered.isAtCap;
   }
 
-  /** Counts a request read from stdin; forgets one when the host cancels it (no answer comes). */
-  #noteIncoming(value: unknown): void {
-    if (!isRecord(value) || value.jsonrpc !== "2.0" || typeof value.method !== "string") return;
-    if (value.method === "notifications/cancelled" && !("id" in value)) {
-      const requestId = isRecord(value.params) ? value.params.requestId : undefined;
-      if (typeof requestId === "string" || typeof requestId === "number") {
-        this.#forget(requestId);
-      }
-      return;
-    }
-    if (typeof value.id !== "string" && typeof value.id !== "number") return;
-    const key = idKey(value.id);
-    this.#unanswered.set(key, (this.#unanswered.get(key) ?? 0) + 1);
-    this.#unansweredCount += 1;
-  }
-
-  /** Forgets the request a response (alone or in a batch reply) answers. */
-  #noteAnswered(message: WireMessage | readonly WireMessage[]): void {
-    for (const m of Array.isArray(message) ? message : [message]) {
-      if (!isRecord(m) || !("result" in m || "error" in m)) continue;
-      if (typeof m.id === "string" || typeof m.id === "number") this.#forget(m.id);
-    }
-  }
-
-  #forget(id: string | number): void {
-    const key = idKey(id);
-    const count = this.#unanswered.get(key);
-    if (count === undefined) return;
-    if (count <= 1) this.#unanswered.delete(key);
-    else this.#unanswered.set(key, count - 1);
-    this.#unansweredCount -= 1;
-    if (this.#unansweredCount === this.#maxUnanswered - 1) this.#wakeRoomWaiters();
-  }
-
-  #dropNotification(message: WireMessage, bytes: number): void {
-    this.#droppedNotifications += 1;
-    const fields = { method: String(message.method), bytes, limitBytes: this.#maxQueuedBytes };
-    if (this.#isStallLogged) {
-      this.#log.debug("stdout is full; notification dropped", fields);
-      return;
-    }
-    this.#isStallLogged = true;
-    this.#log.warn(
-      "stdout is not being read (output queue full): notifications are dropped until it " +
-        "drains; queued messages stay in the inbox for inbox_peek and wait_for_message",
-      fields,
-    );
-  }
-
-  /** Resolves when a write finishes (or the transport closes). */
+  /** Resolves when a write finishes, an answer is cancelled, or the transport closes. */
   #room(): Promise<void> {
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#roomWaiters.push(resolve);
@@ -258,12 +180,6 @@ export class StdioTransport implements JsonRpcTransport {
   }
 
   #wakeRoomWaiters(): void {
-    if (this.#queuedMessages === 0 && this.#isStallLogged) {
-      this.#isStallLogged = false;
-      this.#log.info("stdout is being read again", {
-        droppedNotifications: this.#droppedNotifications,
-      });
-    }
     const waiters = this.#roomWaiters;
     this.#roomWaiters = [];
     for (const wake of waiters) wake();
@@ -273,7 +189,7 @@ export class StdioTransport implements JsonRpcTransport {
   async close(): Promise<void> {
     if (this.#isCloseCalled) return;
     this.#isCloseCalled = true;
-    this.#wakeRoomWaiters(); // responses waiting for room give up; a paused read loop ends
+    this.#out.close(); // responses waiting for room give up; a paused read loop ends
     if (this.#reader === undefined) {
       this.#fireClose();
       return;
@@ -290,18 +206,26 @@ export class StdioTransport implements JsonRpcTransport {
   async #readLoop(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
     try {
       for (;;) {
-        while (this.#isOutputFull() && !this.#isCloseCalled) {
+        if (this.#isOutputFull() && !this.#isCloseCalled) {
           // Backpressure: no new requests while their answers could not be written anyway, or
           // while enough are still being worked on.
           this.#log.debug("reading stdin paused until answers go out", {
-            queuedBytes: this.#queuedBytes,
-            unanswered: this.#unansweredCount,
+            queuedBytes: this.#out.bytes,
+            unanswered: this.#unanswered.count,
+            answerBytes: this.#unanswered.answerBytes,
           });
-          await this.#room();
+          while (this.#isOutputFull() && !this.#isCloseCalled) await this.#room();
         }
-        const { value, done } = await reader.read();
-        if (done) break;
-        this.#consume(value);
+        if (this.#isCloseCalled) break;
+        let chunk = this.#leftover;
+        this.#leftover = undefined;
+        if (chunk === undefined) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          chunk = value;
+        }
+        const stop = this.#consume(chunk);
+        if (stop < chunk.length) this.#leftover = chunk.slice(stop);
       }
       if (this.#pendingBytes > 0 && !this.#isCloseCalled) {
         this.#log.warn("stdin ended in the middle of a line; the partial message was dropped", {
@@ -317,14 +241,18 @@ export class StdioTransport implements JsonRpcTransport {
     }
   }
 
-  /** Splits a chunk at newlines, handing each complete line on. */
-  #consume(chunk: Uint8Array): void {
+  /**
+   * Splits a chunk at newlines, handing each complete line on, until the output is full or
+   * the unanswered cap is reached. Returns where it stopped (chunk.length when done).
+   */
+  #consume(chunk: Uint8Array): number {
     let start = 0;
     while (start < chunk.length) {
+      if (this.#isOutputFull()) return start;
       const newline = chunk.indexOf(NEWLINE, start);
       const end = newline === -1 ? chunk.length : newline;
       this.#append(chunk.subarray(start, end));
-      if (newline === -1) return;
+      if (newline === -1) return chunk.length;
       if (this.#isDiscarding) {
         this.#isDiscarding = false; // the oversized line ends here: resync
       } else {
@@ -332,6 +260,7 @@ export class StdioTransport implements JsonRpcTransport {
       }
       start = newline + 1;
     }
+    return chunk.length;
   }
 
   #append(piece: Uint8Array): void {
@@ -378,7 +307,7 @@ export class StdioTransport implements JsonRpcTransport {
       this.#sendInBackground(parsed.reply);
       return;
     }
-    this.#noteIncoming(parsed.value);
+    this.#unanswered.noteIncoming(parsed.value);
     try {
       this.onmessage?.(parsed.value);
     } catch (error) {
@@ -398,29 +327,6 @@ export class StdioTransport implements JsonRpcTransport {
     });
   }
 
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    if (this.#isOutputBroken) {
-      this.#log.debug("stdout is closed; message dropped", { bytes: bytes.length });
-      return;
-    }
-    let offset = 0;
-    while (offset < bytes.length) {
-      let written: number;
-      try {
-        written = await this.#output.write(bytes.subarray(offset));
-      } catch (error) {
-        if (!isClosedPipe(error)) throw error;
-        this.#isOutputBroken = true;
-        this.#log.warn("stdout is closed: the MCP host has gone; replies are dropped from now on", {
-          error,
-        });
-        return;
-      }
-      if (written <= 0) throw new Error("stdout accepted no bytes");
-      offset += written;
-    }
-  }
-
   #fireClose(): void {
     if (this.#hasFiredClose) return;
     this.#hasFiredClose = true;
@@ -431,36 +337,4 @@ export class StdioTransport implements JsonRpcTransport {
 /** A message with a method and no id: it expects no reply, so it may be dropped. */
 function isNotification(message: WireMessage | readonly WireMessage[]): message is WireMessage {
   return "jsonrpc" in message && typeof message.method === "string" && !("id" in message);
-}
-
-/**
- * JSON text of `message` with every string (keys too) made well-formed: a lone surrogate
- * becomes U+FFFD instead of a `\ud83d` escape, which strict JSON parsers (Python's SDK)
- * reject, leaving the caller waiting forever (issue 11 item 3). The one exception is the
- * message's own `id`: a reply carries the request's id exactly (JSON-RPC 2.0 §5), so a client
- * that chose an ill-formed id gets it back as it sent it.
- * Fast path: JSON.stringify writes a lone surrogate as a lowercase `\udXXX` escape, so a text
- * without "\ud" had none, and the replacer walk (about 7 times slower on a 512 KiB result,
- * as it turns off V8's fast serialiser) runs only for texts that may have one.
- */
-export function wellFormedJson(message: unknown): string {
-  const plain = JSON.stringify(message);
-  if (!plain.includes("\\ud")) return plain;
-  return JSON.stringify(message, function (this: unknown, key: string, value: unknown) {
-    if (key === "id" && this === message) return value;
-    if (typeof value === "string") return value.toWellFormed();
-    if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
-    // Keys are rare offenders; rebuild the object only when one is ill-formed.
-    const keys = Object.keys(value);
-    if (keys.every((k) => k.isWellFormed())) return value;
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toWellFormed(), v]));
-  });
-}
-
-/** Whether a write failed because the reader of stdout went away. */
-function isClosedPipe(error: unknown): boolean {
-  return error instanceof Deno.errors.BrokenPipe ||
-    error instanceof Deno.errors.BadResource ||
-    error instanceof Deno.errors.ConnectionReset ||
-    (error instanceof Error && "code" in error && error.code === "EPIPE");
 }

@@ -98,16 +98,32 @@ const DOTENV_TEMPLATE = /^\.env\.(?:example|sample|template|dist)$/;
 const UPLOADS_FOLDER = "uploads";
 
 /**
- * Why the file at `realFile` (already resolved by realPath) may not be attached, or undefined
- * when it may. The policy's own directories are resolved too, so a state dir or a HOME
- * reached through a link is still recognised. Never throws: a directory that cannot be
- * resolved is compared as written.
+ * The policy's own paths with their links resolved, once per send_message_to_user call (each
+ * file is judged twice, as written and where it leads: resolving ~40 secret locations for each
+ * check cost ~3 ms a check). A path that cannot be resolved is kept as written.
  */
-export async function refuseAttachment(
-  realFile: string,
+export interface ResolvedAttachPolicy {
+  /** The token files, as written and resolved. */
+  secretFiles: readonly string[];
+  /** The state directory, as written and resolved. */
+  stateDirs: readonly string[];
+  /** MOLECULE_MCP_ATTACH_ALLOW's directories, as written and resolved; undefined when unset. */
+  allowDirs?: readonly string[];
+  /** MOLECULE_MCP_ATTACH_ALLOW as the operator wrote it, for the refusal text. */
+  allowShown: string;
+  /** Every secret location, as written and resolved, with how a refusal names it. */
+  secretDirs: readonly { shown: string; path: string }[];
+}
+
+/**
+ * Resolves the links of every directory and file `policy` names (see ResolvedAttachPolicy),
+ * so that a state dir or a HOME reached through a link is still recognised. Never throws: a
+ * path that cannot be resolved is compared as written.
+ */
+export async function resolveAttachPolicy(
   policy: AttachPolicy,
   realPath: RealPath,
-): Promise<string | undefined> {
+): Promise<ResolvedAttachPolicy> {
   const resolve = async (path: string): Promise<string[]> => {
     try {
       const real = await realPath(path);
@@ -117,30 +133,11 @@ export async function refuseAttachment(
       return [path];
     }
   };
-
-  for (const file of policy.secretFiles ?? []) {
-    if ((await resolve(file)).includes(realFile)) {
-      return "it is the token file (MOLECULE_WORKSPACE_TOKEN_FILE); this server never sends " +
-        "its own secrets";
-    }
-  }
-  for (const stateDir of await resolve(policy.stateDir)) {
-    const rest = relativeInside(realFile, stateDir);
-    if (rest !== undefined && !rest.split("/").slice(0, -1).includes(UPLOADS_FOLDER)) {
-      return "it is in this server's state directory (token, inbound secret, inbox); only " +
-        `files in its ${UPLOADS_FOLDER} folder may be sent`;
-    }
-  }
-
+  const secretFiles: string[] = [];
+  for (const file of policy.secretFiles ?? []) secretFiles.push(...await resolve(file));
+  const stateDirs = await resolve(policy.stateDir);
   const allowDirs: string[] = [];
   for (const dir of policy.allowDirs ?? []) allowDirs.push(...await resolve(dir));
-  if (policy.allowDirs !== undefined) {
-    if (!allowDirs.some((dir) => relativeInside(realFile, dir) !== undefined)) {
-      return "it is outside the directories MOLECULE_MCP_ATTACH_ALLOW allows " +
-        `(${policy.allowDirs.join(":")})`;
-    }
-  }
-
   const secretDirs: { shown: string; path: string }[] = [];
   for (const path of SYSTEM_SECRET_PATHS) {
     for (const real of await resolve(path)) secretDirs.push({ shown: path, path: real });
@@ -154,7 +151,42 @@ export async function refuseAttachment(
       }
     }
   }
-  for (const { shown, path } of secretDirs) {
+  return {
+    secretFiles,
+    stateDirs,
+    ...(policy.allowDirs === undefined ? {} : { allowDirs }),
+    allowShown: (policy.allowDirs ?? []).join(":"),
+    secretDirs,
+  };
+}
+
+/**
+ * Why the file at `realFile` (an absolute, normalised path: as written, or resolved by
+ * realPath) may not be attached under `policy` (resolveAttachPolicy), or undefined when it may.
+ */
+export function refuseAttachment(
+  realFile: string,
+  policy: ResolvedAttachPolicy,
+): string | undefined {
+  if (policy.secretFiles.includes(realFile)) {
+    return "it is the token file (MOLECULE_WORKSPACE_TOKEN_FILE); this server never sends " +
+      "its own secrets";
+  }
+  for (const stateDir of policy.stateDirs) {
+    const rest = relativeInside(realFile, stateDir);
+    if (rest !== undefined && !rest.split("/").slice(0, -1).includes(UPLOADS_FOLDER)) {
+      return "it is in this server's state directory (token, inbound secret, inbox); only " +
+        `files in its ${UPLOADS_FOLDER} folder may be sent`;
+    }
+  }
+  const allowDirs = policy.allowDirs ?? [];
+  if (policy.allowDirs !== undefined) {
+    if (!allowDirs.some((dir) => relativeInside(realFile, dir) !== undefined)) {
+      return "it is outside the directories MOLECULE_MCP_ATTACH_ALLOW allows " +
+        `(${policy.allowShown})`;
+    }
+  }
+  for (const { shown, path } of policy.secretDirs) {
     if (relativeInside(realFile, path) === undefined) continue;
     // The operator opted in by naming a directory at or inside this location.
     if (allowDirs.some((dir) => relativeInside(dir, path) !== undefined)) continue;

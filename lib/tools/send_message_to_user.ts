@@ -16,7 +16,12 @@ import { TalkToUserDisabledError } from "../platform/http.ts";
 import type { ToolDeps } from "./context.ts";
 import { POSTS_TO_PLATFORM, readRequiredText } from "./tool_args.ts";
 import { mimeTypeFor } from "./mime_types.ts";
-import { refuseAttachment, refuseHardLink } from "./attachment_policy.ts";
+import {
+  refuseAttachment,
+  refuseHardLink,
+  resolveAttachPolicy,
+  type ResolvedAttachPolicy,
+} from "./attachment_policy.ts";
 import { type BoundedRead, type ReadableFile, readAtMost } from "./attachment_reader.ts";
 import { toolError, type ToolResult, type ToolSpec, toolText } from "../mcp/tool_spec.ts";
 
@@ -206,12 +211,15 @@ async function loadAttachments(paths: string[], deps: ToolDeps): Promise<Loaded>
   const opened: OpenedAttachment[] = [];
   try {
     let total = 0;
+    // The policy's own paths are resolved once for all the files of this call.
+    let policy: ResolvedAttachPolicy | undefined;
     for (const path of paths) {
       if (!isAbsolutePath(path)) {
         problems.push(`${JSON.stringify(path)} is not an absolute path`);
         continue;
       }
-      const got = await openAttachment(path, deps);
+      policy ??= await resolveAttachPolicy(deps.attachPolicy, deps.attachmentFs.realPath);
+      const got = await openAttachment(path, { policy, deps });
       if (typeof got === "string") problems.push(`${path}: ${got}`);
       else if ("refused" in got) {
         isRefused = true;
@@ -270,13 +278,13 @@ async function loadAttachments(paths: string[], deps: ToolDeps): Promise<Loaded>
  */
 async function openAttachment(
   path: string,
-  deps: ToolDeps,
+  { policy, deps }: { policy: ResolvedAttachPolicy; deps: ToolDeps },
 ): Promise<OpenedAttachment | { refused: string } | string> {
   const fs = deps.attachmentFs;
   // The path as written is judged first (a secret location stays refused even when it cannot
   // be resolved, like /proc/self/environ), then where its links lead.
   const written = normalizePath(path);
-  const early = await refuseAttachment(written, deps.attachPolicy, fs.realPath);
+  const early = refuseAttachment(written, policy);
   if (early !== undefined) {
     deps.log.warn("send_message_to_user refused an attachment", { path });
     return { refused: `refused: ${early}` };
@@ -287,7 +295,7 @@ async function openAttachment(
   } catch (err) {
     return describeFileError(err);
   }
-  const refusal = await refuseAttachment(real, deps.attachPolicy, fs.realPath);
+  const refusal = refuseAttachment(real, policy);
   if (refusal !== undefined) {
     deps.log.warn("send_message_to_user refused an attachment", { path, real });
     const via = real === written ? "" : ` (it leads to ${real})`;

@@ -88,7 +88,7 @@ Deno.test("doctor uploads: a folder over MOLECULE_CHAT_UPLOAD_MAX_MB warns by ho
   });
 });
 
-Deno.test("doctor uploads: a link or a file at the folder's name warns and is not followed", async () => {
+Deno.test("doctor uploads: a link or a file at the folder's name, or a folder that cannot be read, warns and is not followed", async () => {
   await withTempDir(async (dir) => {
     await Deno.mkdir(`${dir}/uploads`, { mode: 0o700 });
     await Deno.mkdir(`${dir}/elsewhere`);
@@ -106,6 +106,13 @@ Deno.test("doctor uploads: a link or a file at the folder's name warns and is no
     const file = await checkUploads(ID, settings(`${dir}/uploads`), opts);
     assertEquals(file.status, "warn");
     assertStringIncludes(file.message, "is not a folder");
+
+    // A root that is a file: the workspace folder cannot even be looked up.
+    await Deno.writeTextFile(`${dir}/root-file`, "");
+    const unreadable = await checkUploads(ID, settings(`${dir}/root-file`), opts);
+    assertEquals(unreadable.status, "warn");
+    assertStringIncludes(unreadable.message, "cannot be read");
+    assertStringIncludes(unreadable.next ?? "", "owner and permissions");
   });
 });
 

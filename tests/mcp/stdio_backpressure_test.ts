@@ -7,6 +7,7 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { flushMicrotasks } from "../fakes/manual_clock.ts";
 import { type ByteWriter, StdioTransport } from "../../lib/mcp/stdio.ts";
+import { MIN_UNANSWERED } from "../../lib/mcp/unanswered.ts";
 
 const encoder = new TextEncoder();
 
@@ -137,8 +138,8 @@ Deno.test("stdio: stdin is not read while the output is full, and reading resume
     stdin.write(JSON.stringify({ jsonrpc: "2.0", id: i, method: "ping" }));
   }
   await flushMicrotasks();
-  // The read already waiting when the queue filled takes one chunk; the rest stay unread.
-  assertEquals(received.length, 1, "no more requests read while answers cannot be written");
+  // The read already waiting when the queue filled takes one chunk, but its line waits too.
+  assertEquals(received.length, 0, "no more requests read while answers cannot be written");
   stdout.resume();
   await first;
   await flushMicrotasks();
@@ -214,6 +215,176 @@ Deno.test("stdio: stdin is not read past the cap of unanswered requests; answers
   // The cancel for 1 (which will get no answer) is read, and frees a place for 6.
   assertEquals(received, [0, 1, 2, 3, 4, 5, 6]);
   assertEquals(transport.outputQueue.unanswered, 2, "5 and 6 are in flight");
+  stdin.end();
+  await transport.close();
+});
+
+Deno.test("stdio: the cap of unanswered requests holds inside one chunk of stdin carrying many requests", async () => {
+  const stdout = new StalledStdout();
+  stdout.resume();
+  const stdin = stdinOf();
+  const { log } = captureLog();
+  const transport = new StdioTransport({
+    input: stdin.stream,
+    output: stdout,
+    log,
+    maxUnanswered: 3,
+  });
+  const received: number[] = [];
+  transport.onmessage = (m) => {
+    if (typeof m === "object" && m !== null && "id" in m && typeof m.id === "number") {
+      received.push(m.id);
+    }
+  };
+  await transport.start();
+  // A host that writes faster than we read: one read returns hundreds of requests at once.
+  const lines = Array.from(
+    { length: 10 },
+    (_, id) => JSON.stringify({ jsonrpc: "2.0", id, method: "ping" }),
+  );
+  stdin.write(lines.join("\n"));
+  await flushMicrotasks();
+  assertEquals(received, [0, 1, 2], "the rest of the chunk waits");
+  assertEquals(transport.outputQueue.unanswered, 3);
+  await transport.send(reply(0));
+  await flushMicrotasks();
+  assertEquals(received, [0, 1, 2, 3]);
+  for (const id of [1, 2, 3]) await transport.send(reply(id));
+  await flushMicrotasks();
+  assertEquals(received, [0, 1, 2, 3, 4, 5, 6]);
+  stdin.end();
+  await transport.close();
+});
+
+/** A response whose result counts how often it was turned into JSON. */
+function countedReply(id: number, counter: { serialised: number }, bytes = 100) {
+  const text = "x".repeat(bytes);
+  return {
+    jsonrpc: "2.0" as const,
+    id,
+    result: {
+      toJSON() {
+        counter.serialised += 1;
+        return { text };
+      },
+    },
+  };
+}
+
+Deno.test("stdio: responses waiting for a stalled stdout are encoded only when their turn comes, so they hold no copy of their bytes", async () => {
+  const stdout = new StalledStdout();
+  const stdin = stdinOf();
+  const { log } = captureLog();
+  const transport = new StdioTransport({
+    input: stdin.stream,
+    output: stdout,
+    log,
+    maxQueuedBytes: 4_500,
+  });
+  await transport.start();
+  const counter = { serialised: 0 };
+  const sends = Array.from(
+    { length: 200 },
+    (_, i) => transport.send(countedReply(i, counter, 1000)),
+  );
+  await flushMicrotasks();
+  const queue = transport.outputQueue;
+  assertEquals(queue.messages, 4, "four answers of about 1 KB fill the 4,500-byte queue");
+  assertEquals(queue.waitingResponses, 196);
+  assertEquals(counter.serialised, 5, "the queued answers and the head of the line only");
+  assert(queue.waitingBytes <= 1100, `waiting answers hold ${queue.waitingBytes} bytes`);
+  assert(queue.bytes + queue.waitingBytes <= 4_500 + 1100, "at most the bound plus one answer");
+  stdout.resume();
+  for (let round = 0; round < 1_000 && stdout.lines.length < 200; round++) {
+    await flushMicrotasks(1);
+  }
+  await Promise.all(sends);
+  assertEquals(counter.serialised, 200, "each answer encoded once");
+  assertEquals(stdout.lines.map((l) => JSON.parse(l).id), Array.from({ length: 200 }, (_, i) => i));
+  stdin.end();
+  await transport.close();
+});
+
+Deno.test("stdio: a small response never overtakes a larger one waiting for room", async () => {
+  const stdout = new StalledStdout();
+  const stdin = stdinOf();
+  const { log } = captureLog();
+  const transport = new StdioTransport({
+    input: stdin.stream,
+    output: stdout,
+    log,
+    maxQueuedBytes: 1024,
+  });
+  await transport.start();
+  const counter = { serialised: 0 };
+  const sends = [
+    transport.send(countedReply(1, counter, 600)), // queued (the write hangs)
+    transport.send(countedReply(2, counter, 600)), // no room: waits
+    transport.send(countedReply(3, counter, 10)), // would fit, but 2 is waiting
+  ];
+  await flushMicrotasks();
+  assertEquals(transport.outputQueue.waitingResponses, 2);
+  stdout.resume();
+  for (let round = 0; round < 100 && stdout.lines.length < 3; round++) await flushMicrotasks(1);
+  await Promise.all(sends);
+  assertEquals(stdout.lines.map((l) => JSON.parse(l).id), [1, 2, 3]);
+  stdin.end();
+  await transport.close();
+});
+
+/** A transport over a stdout that reads at once, recording the ids of the requests read. */
+async function readingTransport(opts: { maxUnansweredBytes: number }) {
+  const stdout = new StalledStdout();
+  stdout.resume();
+  const stdin = stdinOf();
+  const { log } = captureLog();
+  const transport = new StdioTransport({ input: stdin.stream, output: stdout, log, ...opts });
+  const received: number[] = [];
+  transport.onmessage = (m) => {
+    if (typeof m === "object" && m !== null && "id" in m && typeof m.id === "number") {
+      received.push(m.id);
+    }
+  };
+  await transport.start();
+  const writeRequests = (ids: number[]) =>
+    stdin.write(ids.map((id) => JSON.stringify({ jsonrpc: "2.0", id, method: "ping" })).join("\n"));
+  return { transport, stdin, received, writeRequests };
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+Deno.test("stdio: after big answers, stdin is read only while the answers in the making stay within the byte budget", async () => {
+  const { transport, stdin, received, writeRequests } = await readingTransport({
+    maxUnansweredBytes: 40_000,
+  });
+  writeRequests([0]);
+  await flushMicrotasks();
+  const counter = { serialised: 0 };
+  await transport.send(countedReply(0, counter, 1_000)); // answers are about 1 KB each
+  const answerBytes = transport.outputQueue.answerBytes;
+  assert(answerBytes > 1_000 && answerBytes < 1_100, `answer size ${answerBytes}`);
+  writeRequests(range(1, 201));
+  await flushMicrotasks();
+  const inMaking = Math.ceil(40_000 / answerBytes); // 37 of 1 KB, far below the count cap
+  assertEquals(received.length, 1 + inMaking);
+  assertEquals(transport.outputQueue.unanswered, inMaking);
+  await transport.send(countedReply(1, counter, 1_000));
+  await flushMicrotasks();
+  assertEquals(received.length, 2 + inMaking, "one answer out, one more request read");
+  stdin.end();
+  await transport.close();
+});
+
+Deno.test("stdio: the byte budget never holds reading back below 16 unanswered requests", async () => {
+  const { transport, stdin, received, writeRequests } = await readingTransport({
+    maxUnansweredBytes: 1,
+  });
+  writeRequests([0]);
+  await flushMicrotasks();
+  await transport.send(countedReply(0, { serialised: 0 }, 100_000));
+  writeRequests(range(1, 51));
+  await flushMicrotasks();
+  assertEquals(received.length, 1 + MIN_UNANSWERED, "a few long calls never stop the host");
   stdin.end();
   await transport.close();
 });

@@ -1,0 +1,115 @@
+/**
+ * Requests a stdio host has sent and not yet had answered: counted by id, and weighed by the
+ * size of recent answers, so the transport stops reading stdin before the answers in the
+ * making outgrow memory. A host can write thousands of requests before reading one answer;
+ * each answer may be a 512 KiB tool result (lib/mcp/result_cap.ts).
+ */
+import { isRecord } from "../json_object.ts";
+import { idKey } from "./jsonrpc.ts";
+import type { OutgoingLine } from "./output_queue.ts";
+
+/**
+ * Requests read and not yet answered, by default: 128, far above what a host keeps in flight,
+ * and with every answer within the 512 KiB result cap at most 64 MiB of answers in the making.
+ */
+export const DEFAULT_MAX_UNANSWERED = 128;
+/**
+ * Answers in the making, by default, as the unanswered count times the recent answer size:
+ * 8 MiB, as much as the output queue holds (lib/mcp/stdio.ts DEFAULT_MAX_QUEUED_BYTES). With
+ * 400 KB answers about 20 requests are worked on at once instead of 128; a stalled host that
+ * reads again then drains at about the memory it stalled at (bench 7).
+ */
+export const DEFAULT_MAX_UNANSWERED_BYTES = 8 * 1024 * 1024;
+/**
+ * Below this many unanswered requests the byte weight never holds reading back: a few long
+ * calls (wait_for_message) after a run of big answers must not stop the host's next requests.
+ */
+export const MIN_UNANSWERED = 16;
+/** Weight of the newest answer in the running size estimate (an exponential average). */
+const NEWEST_ANSWER_WEIGHT = 1 / 8;
+
+/** What UnansweredRequests needs. */
+export interface UnansweredOptions {
+  /** Most requests unanswered before reading pauses. */
+  maxCount: number;
+  /** Most answer bytes in the making (count × recent answer size) before reading pauses. */
+  maxBytes: number;
+  /** Called when a request is answered or cancelled: the reader may go on. */
+  onRelease(): void;
+}
+
+/** The requests read from stdin and not yet answered (nor cancelled). */
+export class UnansweredRequests {
+  #maxCount: number;
+  #maxBytes: number;
+  #onRelease: () => void;
+  /** By id (a host may reuse an id): how many of each. */
+  #byId = new Map<string, number>();
+  #count = 0;
+  #answerBytes = 0;
+
+  constructor(opts: UnansweredOptions) {
+    this.#maxCount = opts.maxCount;
+    this.#maxBytes = opts.maxBytes;
+    this.#onRelease = opts.onRelease;
+  }
+
+  /** Requests unanswered now. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** The recent answer size in bytes (a running average; 0 before the first answer). */
+  get answerBytes(): number {
+    return Math.round(this.#answerBytes);
+  }
+
+  /** True when no more requests should be read until some are answered. */
+  get isAtCap(): boolean {
+    return this.#count >= this.#maxCount ||
+      (this.#count >= MIN_UNANSWERED && this.#count * this.#answerBytes >= this.#maxBytes);
+  }
+
+  /** Counts a request read from stdin; forgets one when the host cancels it (no answer comes). */
+  noteIncoming(value: unknown): void {
+    if (!isRecord(value) || value.jsonrpc !== "2.0" || typeof value.method !== "string") return;
+    if (value.method === "notifications/cancelled" && !("id" in value)) {
+      const requestId = isRecord(value.params) ? value.params.requestId : undefined;
+      if (typeof requestId === "string" || typeof requestId === "number") {
+        this.#forget(requestId);
+      }
+      return;
+    }
+    if (typeof value.id !== "string" && typeof value.id !== "number") return;
+    const key = idKey(value.id);
+    this.#byId.set(key, (this.#byId.get(key) ?? 0) + 1);
+    this.#count += 1;
+  }
+
+  /**
+   * Forgets the requests a line going out answers (a response, or a batch reply) and weighs
+   * its `bytes` into the recent answer size. Notifications change nothing.
+   */
+  noteQueued(message: OutgoingLine, bytes: number): void {
+    const answers = (Array.isArray(message) ? message : [message]).filter((m) =>
+      isRecord(m) && ("result" in m || "error" in m)
+    );
+    if (answers.length === 0) return;
+    this.#answerBytes = this.#answerBytes === 0
+      ? bytes
+      : this.#answerBytes + (bytes - this.#answerBytes) * NEWEST_ANSWER_WEIGHT;
+    for (const { id } of answers) {
+      if (typeof id === "string" || typeof id === "number") this.#forget(id);
+    }
+  }
+
+  #forget(id: string | number): void {
+    const key = idKey(id);
+    const count = this.#byId.get(key);
+    if (count === undefined) return;
+    if (count <= 1) this.#byId.delete(key);
+    else this.#byId.set(key, count - 1);
+    this.#count -= 1;
+    this.#onRelease();
+  }
+}
