@@ -113,9 +113,10 @@ export interface PollerDeps {
   /**
    * Work run by run() between two polls, never during one (the upload retention sweep,
    * inbox/upload_retention.ts). `isHoldingBack`: the last poll left messages on the platform
-   * (the inbox is full, or an upload fetch is retried). Must not throw.
+   * (the inbox is full, or an upload fetch is retried); `signal` aborts when the poller stops
+   * (end soon: shutdown waits for it). Must not throw.
    */
-  betweenPolls?: (state: { isHoldingBack: boolean }) => Promise<void>;
+  betweenPolls?: (state: { isHoldingBack: boolean; signal: AbortSignal }) => Promise<void>;
 }
 
 interface Page {
@@ -216,7 +217,7 @@ export class InboxPoller {
         this.#firstPoll.resolve();
         if (signal.aborted) break;
         const isHoldingBack = this.#isHoldingBack || this.#deps.inbox.isFull;
-        await this.#deps.betweenPolls?.({ isHoldingBack });
+        await this.#deps.betweenPolls?.({ isHoldingBack, signal });
         if (signal.aborted) break;
         await this.#pause(delayMs, signal);
       }

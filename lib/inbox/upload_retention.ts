@@ -201,10 +201,11 @@ export class UploadRetention {
    * Sweeps when one is due: the first call, then once SWEEP_INTERVAL_MS (monotonic) has passed
    * since the last sweep. Not while `isHoldingBack` (the poller holds fetched messages back;
    * see the module comment): the sweep is then due again at the next call. Never throws: a
-   * failure is logged when the state changes and the sweep is tried again next interval.
+   * failure is logged when the state changes and the sweep is tried again next interval. Once
+   * `signal` aborts (the program stops), it ends at the next file, removing no more.
    */
-  async maybeSweep(state: { isHoldingBack: boolean }): Promise<void> {
-    if (!this.isEnabled) return;
+  async maybeSweep(state: { isHoldingBack: boolean; signal?: AbortSignal }): Promise<void> {
+    if (!this.isEnabled || state.signal?.aborted) return;
     const { clock, log } = this.#deps;
     const nowMs = clock.now();
     if (this.#lastSweepMs !== null && nowMs - this.#lastSweepMs < SWEEP_INTERVAL_MS) return;
@@ -215,7 +216,7 @@ export class UploadRetention {
     const previousMs = this.#lastSweepMs;
     this.#lastSweepMs = nowMs;
     try {
-      const report = await this.sweep();
+      const report = await this.sweep(state.signal === undefined ? {} : { signal: state.signal });
       if (report.isPostponed) this.#lastSweepMs = previousMs; // due again at the next call
       if (this.#isFailing) log.info("canvas uploads sweep works again");
       this.#isFailing = false;
@@ -241,7 +242,8 @@ export class UploadRetention {
    * or not a folder, or the Deno error when it cannot be listed or a file cannot be removed.
    * Needs --allow-read and --allow-write on the folder.
    */
-  async sweep(): Promise<SweepReport> {
+  async sweep(opts: { signal?: AbortSignal } = {}): Promise<SweepReport> {
+    const { signal } = opts;
     const { store, inbox, clock, log, workspaceId } = this.#deps;
     const report: SweepReport = {
       removed: 0,
@@ -250,8 +252,10 @@ export class UploadRetention {
       remainingBytes: 0,
       isPostponed: false,
     };
-    const listing = await store.list();
+    const listing = await store.list(opts);
     if (listing === null) return report;
+    // Stopping: the listing may be incomplete, and shutdown must not wait for the folder.
+    if (signal?.aborted) return { ...report, isPostponed: true };
     // Mentions are read after the listing, and only when a limit picks a file at all: most
     // sweeps remove nothing and need not decode every queued message.
     const pending = inbox.pendingMessages();
@@ -270,7 +274,7 @@ export class UploadRetention {
     });
     report.keptMentioned = plan.keptMentioned.length;
     report.remainingBytes = plan.remainingBytes;
-    const { removed, error } = await this.#removeAll(listing, plan.remove);
+    const { removed, error } = await this.#removeAll(listing, plan.remove, signal);
     for (const file of removed) report.freedBytes += file.sizeBytes;
     report.removed = removed.length;
     if (removed.length > 0) this.#deps.onRemoved?.(removed.map((f) => f.path));
@@ -301,10 +305,12 @@ export class UploadRetention {
   async #removeAll(
     listing: UploadListing,
     files: StoredUpload[],
+    signal: AbortSignal | undefined,
   ): Promise<{ removed: StoredUpload[]; error?: unknown }> {
     const removed: StoredUpload[] = [];
     let error: unknown;
     for (const file of files) {
+      if (signal?.aborted) break; // stopping: the rest waits for the next run's sweep
       try {
         if (await this.#deps.store.remove(listing, file)) removed.push(file);
       } catch (err) {

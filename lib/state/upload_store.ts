@@ -147,8 +147,9 @@ export class UploadStore {
    * download file. Nothing else is listed, so nothing else can be removed. Resolves null when
    * the folder does not exist. Throws UnsafeStateFileError when the folder is a link or not a
    * folder (never followed), or the Deno error when it cannot be read. Needs --allow-read.
+   * `signal`: once it aborts the listing stops early and is incomplete (act on none of it).
    */
-  async list(): Promise<UploadListing | null> {
+  async list(opts: { signal?: AbortSignal } = {}): Promise<UploadListing | null> {
     let dirInfo: Deno.FileInfo;
     try {
       dirInfo = await Deno.lstat(this.dir);
@@ -170,6 +171,7 @@ export class UploadStore {
       dirIno: dirInfo.ino ?? 0,
     };
     for await (const entry of Deno.readDir(this.dir)) {
+      if (opts.signal?.aborted) break;
       const isPartial = PARTIAL_NAME.test(entry.name);
       if (!STORED_NAME.test(entry.name) || !entry.isFile) {
         listing.skipped++;

@@ -359,3 +359,56 @@ Deno.test("upload retention: while the queued messages cannot be known nothing i
     assertEquals(await namesIn(store.dir), []);
   });
 });
+
+Deno.test("upload retention: a stop during a long sweep ends it at the next file, so shutdown does not wait for the folder", async () => {
+  await withTempDir(async (tmp) => {
+    const { log } = captureLog();
+    const store = new UploadStore(tmp, TEST_WORKSPACE_ID, log);
+    const clock = new ManualClock();
+    await Deno.mkdir(store.dir);
+    const at = new Date(clock.wallNow() - 30 * DAY_MS);
+    for (let i = 0; i < 5; i++) {
+      await Deno.writeTextFile(`${store.dir}/f${i}-old.txt`, "x");
+      await Deno.utime(`${store.dir}/f${i}-old.txt`, at, at);
+    }
+    const stop = new AbortController();
+    let removals = 0;
+    const retention = new UploadRetention(WEEK, {
+      store: {
+        dir: store.dir,
+        list: (opts) => store.list(opts),
+        remove: async (listing, file) => {
+          removals++;
+          if (removals === 2) stop.abort(); // the program is stopping
+          return await store.remove(listing, file);
+        },
+      },
+      inbox: { pendingMessages: () => [] },
+      workspaceId: TEST_WORKSPACE_ID,
+      clock,
+      log,
+    });
+    await retention.maybeSweep({ isHoldingBack: false, signal: stop.signal });
+    assertEquals(removals, 2);
+    assertEquals((await namesIn(store.dir)).length, 3);
+
+    // Stopped before it starts: the folder is not even listed.
+    const listed: string[] = [];
+    const idle = new UploadRetention(WEEK, {
+      store: {
+        dir: store.dir,
+        list: () => {
+          listed.push("listed");
+          return store.list();
+        },
+        remove: (listing, file) => store.remove(listing, file),
+      },
+      inbox: { pendingMessages: () => [] },
+      workspaceId: TEST_WORKSPACE_ID,
+      clock,
+      log,
+    });
+    await idle.maybeSweep({ isHoldingBack: false, signal: stop.signal });
+    assertEquals(listed, []);
+  });
+});

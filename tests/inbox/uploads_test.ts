@@ -84,7 +84,7 @@ async function withRig(
         log,
         uploads: opts.wrapResolver?.(uploads) ?? uploads,
         betweenPolls: (state) => {
-          betweenPolls.push(state);
+          betweenPolls.push({ isHoldingBack: state.isHoldingBack });
           for (const w of watchers) if (betweenPolls.length >= w.count) w.resolve();
           return Promise.resolve();
         },
