@@ -300,7 +300,11 @@ async function serve(setup: Setup): Promise<number> {
 
   // The listeners stay until the process exits: removing them during shutdown would hand a
   // late signal back to the default action (exit 130/143) while state is being flushed.
-  const onSignal = () => void server.close();
+  const signalled = Promise.withResolvers<false>();
+  const onSignal = () => {
+    signalled.resolve(false);
+    void server.close();
+  };
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   let isEveryTokenRefused = false;
@@ -317,18 +321,34 @@ async function serve(setup: Setup): Promise<number> {
       writeStderr("  next: pick another port with --http or MOLECULE_MCP_HTTP");
       return EXIT.CONFIG;
     }
-    // A host that leaves while initialize is held (stdin EOF, a signal) is not kept waiting
-    // for the hold to run out, and no link is opened for it (no inbox, no poll): an
-    // initialize already read is answered now (stdin EOF still answers what was read), and
-    // the first registers are aborted by the stop below.
+    // A host that leaves before the links open (stdin EOF, a signal) gets no link opened for
+    // it (no inbox, no poll). After a signal it stops at once; after stdin EOF the first
+    // registers still decide between exit 3 (every token refused: nothing is answered) and 0
+    // (what was read is answered), within the hold; the stop below aborts what is left.
     const hasLeftEarly = await Promise.race([
       openings.then(() => false),
       server.ending.then(() => !isOpening),
     ]);
     if (hasLeftEarly) {
-      registered.resolve();
+      const isRefused = await Promise.race([
+        isRefusedByAll,
+        holdOver.promise.then(() => false),
+        signalled.promise,
+      ]);
+      if (isRefused) {
+        isEveryTokenRefused = true;
+        // The links would have said why; they never opened, so it is said here.
+        const refusals = await Promise.allSettled(firstRegisters);
+        refusals.forEach((outcome, index) => {
+          const id = served[index]?.settings.workspaceId;
+          if (outcome.status === "rejected" && outcome.reason instanceof AuthRejectedError) {
+            log.error(outcome.reason.message, isMulti ? { workspace: id } : undefined);
+          }
+        });
+        await server.close();
+      } else registered.resolve();
       await server.closed;
-      return EXIT.OK;
+      return isRefused ? EXIT.TOKEN_REJECTED : EXIT.OK;
     }
     const opened = await openings;
     if (opened.some((link) => link === null)) return EXIT.CONFIG;

@@ -1,12 +1,13 @@
 /**
  * A host that leaves while the answer to initialize is still held for the first register
- * (issue 12's hold, at most 3 s): stdin EOF or SIGTERM stops the program then, without opening
- * the workspace link (no inbox, no poll) and without waiting for the hold to run out. After
- * EOF the initialize already read is still answered.
+ * (issue 12's hold, at most 3 s): the workspace link is never opened for it (no inbox, no
+ * poll). SIGTERM stops the program at once; after stdin EOF the first registers still decide
+ * the exit code (3 when every token is refused) within the hold, and the initialize already
+ * read is answered unless every token was refused.
  */
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { createFakePlatform } from "../fakes/fake_platform.ts";
-import { spawnProgram } from "../fakes/spawn.ts";
+import { runProgram, spawnProgram } from "../fakes/spawn.ts";
 import { RpcSession } from "../fakes/rpc_session.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 
@@ -57,3 +58,28 @@ for (const leave of ["eof", "SIGTERM"] as const) {
     assertEquals(activityPolls, 0);
   });
 }
+
+Deno.test("e2e: stdin closed at once with a refused token still exits 3, without opening the workspace", async () => {
+  await withTempDir(async (dir) => {
+    const platform = createFakePlatform();
+    const me = platform.addWorkspace({ delivery_mode: "poll", name: "me" });
+    const served = await platform.serve();
+    try {
+      const { code, stderr, stdout } = await runProgram({
+        env: {
+          WORKSPACE_ID: me.id,
+          PLATFORM_URL: served.url,
+          MOLECULE_WORKSPACE_TOKEN: "not-the-right-token-aaaaaaaaaaaaaaaaaaaaaaaaa",
+          CONFIGS_DIR: dir,
+          MOLECULE_MCP_VERBOSE: "1",
+        },
+      });
+      assertEquals(code, 3, stderr);
+      assertEquals(stdout, "");
+      assertStringIncludes(stderr, `refused workspace ${me.id}`);
+      assert(!stderr.includes("inbox journal loaded"), `the inbox was opened:\n${stderr}`);
+    } finally {
+      await served.close();
+    }
+  });
+});
