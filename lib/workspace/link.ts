@@ -233,7 +233,9 @@ export class WorkspaceLink {
         store,
         inbox: {
           pendingMessages: () => {
-            const others = this.#deps.otherPending?.() ?? [];
+            const { otherPending } = this.#deps;
+            if (otherPending === undefined) return inbox.pendingMessages();
+            const others = otherPending(); // null: not known yet, so nothing may go
             return others === null ? null : chain(inbox.pendingMessages(), others);
           },
         },

@@ -5,7 +5,7 @@ import { WorkspaceLink, type WorkspaceLinkSettings } from "../../lib/workspace/l
 import { createFakePlatform } from "../fakes/fake_platform.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
-import { withTempDir } from "../fakes/temp_dir.ts";
+import { namesIn, withTempDir } from "../fakes/temp_dir.ts";
 
 function settings(stateDir: string, ws: { id: string; token: string }): WorkspaceLinkSettings {
   return {
@@ -174,5 +174,38 @@ Deno.test("workspace link: a first register already sent at start-up is not sent
     assertEquals(registers(), 0);
     again.abort();
     await refused.stop();
+  });
+});
+
+Deno.test("workspace link: no upload is swept while another served workspace's queued messages are unknown", async () => {
+  await withTempDir(async (dir) => {
+    const clock = new ManualClock();
+    const { log } = captureLog("info");
+    const platform = createFakePlatform({ clock });
+    const me = platform.addWorkspace({ delivery_mode: "poll", name: "me" });
+    const folder = `${dir}/uploads/${me.id}`;
+    await Deno.mkdir(folder, { recursive: true, mode: 0o700 });
+    await Deno.writeTextFile(`${folder}/f1-old.txt`, "x", { mode: 0o600 });
+    const old = new Date(clock.wallNow() - 30 * 24 * 60 * 60 * 1000);
+    await Deno.utime(`${folder}/f1-old.txt`, old, old);
+    let others: string[] | null = null; // the other inbox is still opening
+    const link = await WorkspaceLink.open(settings(dir, me), {
+      fetch: platform.fetch,
+      clock,
+      log,
+      otherPending: () => others?.map((text) => ({ text })) ?? null,
+    });
+    await link.inboxOpened;
+    const stop = new AbortController();
+    await link.start(stop.signal);
+    await link.firstPoll;
+    await clock.whenSleeping(1); // the poll and the sweep after it are done
+    assertEquals(await namesIn(folder), ["f1-old.txt"], "kept: the other queue may name it");
+    others = [];
+    await clock.advance(5_000);
+    await clock.whenSleeping(1);
+    assertEquals(await namesIn(folder), [], "swept at the next poll once the others are known");
+    stop.abort();
+    await link.stop();
   });
 });
