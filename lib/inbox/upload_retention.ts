@@ -96,13 +96,15 @@ export function planRemovals(
 }
 
 /**
- * The uploads that `messages` mention, in an attachment URI or in the text: by their stored
- * name (`<file id>-<name>`, the last segment of the path the resolver writes) wherever it
- * stands, or by the `platform-pending:<workspaceId>/<file id>` URI the file was fetched for.
- * The folder part of a path is not compared: people, peers and tools spell it many ways (a
- * `file://localhost/` URI, other percent escapes, NFD, a doubled `/`, `.` segments, a link to
- * the folder such as macOS's /tmp), and a name that also stands elsewhere only keeps a file
- * longer, never removes one early. Percent escapes of name characters are decoded first.
+ * The uploads that `messages` mention, in an attachment URI or in the text: by a path to the
+ * workspace's folder (`…/<workspaceId>/<stored name>`, what the resolver writes), or by the
+ * `platform-pending:<workspaceId>/<file id>` URI the file was fetched for. Only the workspace
+ * folder's own name is compared, not the folders above it: people, peers and tools spell those
+ * many ways (a `file://localhost/` URI, other percent escapes, NFD, a doubled `/`, `.`
+ * segments, a link to the root such as macOS's /tmp), and a name that also stands under
+ * another root only keeps a file longer, never removes one early. Percent escapes of path
+ * characters are decoded first. Only texts that name the workspace are scanned, so the work
+ * and memory stay small however much text is queued.
  */
 export function findUploadReferences(
   messages: Iterable<Pick<InboxMessage, "text" | "attachments">>,
@@ -110,15 +112,15 @@ export function findUploadReferences(
 ): UploadReferences {
   const names = new Set<string>();
   const fileIds = new Set<string>();
-  const byPending = new RegExp(
-    `platform-pending:${escapeRegExp(where.workspaceId)}/([A-Za-z0-9_-]{1,128})`,
-    "gi",
-  );
+  const id = escapeRegExp(where.workspaceId);
+  const byPath = new RegExp(`${id}/+(?:\\./+)*([A-Za-z0-9._-]+)`, "gi");
+  const byPending = new RegExp(`platform-pending:${id}/([A-Za-z0-9_-]{1,128})`, "gi");
+  const lowerId = where.workspaceId.toLowerCase();
   const scan = (raw: string) => {
-    const text = raw.includes("%") ? raw.replace(/%([0-9A-Fa-f]{2})/g, decodeNameEscape) : raw;
-    for (const m of text.matchAll(NAME_LIKE)) {
-      const name = m[0];
-      if (!name.includes("-")) continue; // every stored name has one
+    const text = raw.includes("%") ? raw.replace(/%([0-9A-Fa-f]{2})/g, decodePathEscape) : raw;
+    if (!text.includes(lowerId) && !text.toLowerCase().includes(lowerId)) return;
+    for (const m of text.matchAll(byPath)) {
+      const name = m[1] ?? "";
       names.add(name);
       names.add(name.replace(/\.+$/, "")); // a sentence's full stop after the path
     }
@@ -142,13 +144,10 @@ export function findUploadReferences(
   };
 }
 
-/** A run of the characters a stored name is made of (state/upload_store.ts storedName). */
-const NAME_LIKE = /[A-Za-z0-9._-]+/g;
-
-/** `%xx` → its character when that is a name character, else the escape unchanged. */
-function decodeNameEscape(escape: string, hex: string): string {
+/** `%xx` → its character when that is a path character (a name's, or `/`), else unchanged. */
+function decodePathEscape(escape: string, hex: string): string {
   const char = String.fromCharCode(parseInt(hex, 16));
-  return /^[A-Za-z0-9._-]$/.test(char) ? char : escape;
+  return /^[A-Za-z0-9._\/-]$/.test(char) ? char : escape;
 }
 
 /** What one sweep did. */
