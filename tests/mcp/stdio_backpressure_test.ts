@@ -6,7 +6,11 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { flushMicrotasks } from "../fakes/manual_clock.ts";
-import { type ByteWriter, StdioTransport } from "../../lib/mcp/stdio.ts";
+import {
+  type ByteWriter,
+  StdioTransport,
+  type StdioTransportOptions,
+} from "../../lib/mcp/stdio.ts";
 import { MIN_UNANSWERED } from "../../lib/mcp/unanswered.ts";
 
 const encoder = new TextEncoder();
@@ -52,6 +56,29 @@ function stdinOf() {
   };
 }
 
+/**
+ * The rig every test here uses: a transport over a scripted stdin and a stdout that has stalled
+ * (`isReading`: a host that reads stdout), with `opts` as given, not started yet. `received`
+ * collects the ids of the requests it reads; tests may set their own `onmessage` instead.
+ */
+function rig(
+  opts: Pick<StdioTransportOptions, "maxQueuedBytes" | "maxUnanswered" | "maxUnansweredBytes">,
+  { isReading = false } = {},
+) {
+  const stdout = new StalledStdout();
+  if (isReading) stdout.resume();
+  const stdin = stdinOf();
+  const { log, text } = captureLog("info");
+  const transport = new StdioTransport({ input: stdin.stream, output: stdout, log, ...opts });
+  const received: number[] = [];
+  transport.onmessage = (m) => {
+    if (typeof m === "object" && m !== null && "id" in m && typeof m.id === "number") {
+      received.push(m.id);
+    }
+  };
+  return { stdout, stdin, text, transport, received };
+}
+
 const push = (i: number) => ({
   jsonrpc: "2.0" as const,
   method: "notifications/claude/channel",
@@ -60,16 +87,8 @@ const push = (i: number) => ({
 const reply = (id: number) => ({ jsonrpc: "2.0" as const, id, result: { ok: true } });
 
 Deno.test("stdio: a stalled stdout keeps the output queue bounded: pushes past it are dropped and logged once", async () => {
-  const stdout = new StalledStdout();
-  const stdin = stdinOf();
-  const { log, text } = captureLog("info");
   const maxQueuedBytes = 64 * 1024;
-  const transport = new StdioTransport({
-    input: stdin.stream,
-    output: stdout,
-    log,
-    maxQueuedBytes,
-  });
+  const { stdout, stdin, transport, text } = rig({ maxQueuedBytes });
   await transport.start();
   const sends = Array.from({ length: 10_000 }, (_, i) => transport.send(push(i)));
   await flushMicrotasks();
@@ -89,15 +108,7 @@ Deno.test("stdio: a stalled stdout keeps the output queue bounded: pushes past i
 });
 
 Deno.test("stdio: with stdout stalled, responses wait for room instead of piling up, and all arrive once it drains", async () => {
-  const stdout = new StalledStdout();
-  const stdin = stdinOf();
-  const { log } = captureLog();
-  const transport = new StdioTransport({
-    input: stdin.stream,
-    output: stdout,
-    log,
-    maxQueuedBytes: 1024,
-  });
+  const { stdout, stdin, transport } = rig({ maxQueuedBytes: 1024 });
   await transport.start();
   const sends = Array.from({ length: 2_000 }, (_, i) => transport.send(reply(i)));
   await flushMicrotasks();
@@ -119,15 +130,7 @@ Deno.test("stdio: with stdout stalled, responses wait for room instead of piling
 });
 
 Deno.test("stdio: stdin is not read while the output is full, and reading resumes once it drains", async () => {
-  const stdout = new StalledStdout();
-  const stdin = stdinOf();
-  const { log } = captureLog();
-  const transport = new StdioTransport({
-    input: stdin.stream,
-    output: stdout,
-    log,
-    maxQueuedBytes: 1024,
-  });
+  const { stdout, stdin, transport } = rig({ maxQueuedBytes: 1024 });
   const received: unknown[] = [];
   transport.onmessage = (m) => received.push(m);
   await transport.start();
@@ -149,15 +152,7 @@ Deno.test("stdio: stdin is not read while the output is full, and reading resume
 });
 
 Deno.test("stdio: closing the transport releases responses waiting for room", async () => {
-  const stdout = new StalledStdout();
-  const stdin = stdinOf();
-  const { log } = captureLog();
-  const transport = new StdioTransport({
-    input: stdin.stream,
-    output: stdout,
-    log,
-    maxQueuedBytes: 10,
-  });
+  const { stdout, transport } = rig({ maxQueuedBytes: 10 });
   await transport.start();
   const first = transport.send(reply(1));
   const waiting = transport.send(reply(2));
@@ -176,22 +171,8 @@ Deno.test("stdio: closing the transport releases responses waiting for room", as
 });
 
 Deno.test("stdio: stdin is not read past the cap of unanswered requests; answers and cancellations let it go on", async () => {
-  const stdout = new StalledStdout();
-  stdout.resume(); // a host that reads stdout: only the unanswered cap holds reading back
-  const stdin = stdinOf();
-  const { log } = captureLog();
-  const transport = new StdioTransport({
-    input: stdin.stream,
-    output: stdout,
-    log,
-    maxUnanswered: 3,
-  });
-  const received: number[] = [];
-  transport.onmessage = (m) => {
-    if (typeof m === "object" && m !== null && "id" in m && typeof m.id === "number") {
-      received.push(m.id);
-    }
-  };
+  // a host that reads stdout: only the unanswered cap holds reading back
+  const { stdin, transport, received } = rig({ maxUnanswered: 3 }, { isReading: true });
   await transport.start();
   for (let i = 0; i < 6; i++) {
     stdin.write(JSON.stringify({ jsonrpc: "2.0", id: i, method: "ping" }));
@@ -220,22 +201,7 @@ Deno.test("stdio: stdin is not read past the cap of unanswered requests; answers
 });
 
 Deno.test("stdio: the cap of unanswered requests holds inside one chunk of stdin carrying many requests", async () => {
-  const stdout = new StalledStdout();
-  stdout.resume();
-  const stdin = stdinOf();
-  const { log } = captureLog();
-  const transport = new StdioTransport({
-    input: stdin.stream,
-    output: stdout,
-    log,
-    maxUnanswered: 3,
-  });
-  const received: number[] = [];
-  transport.onmessage = (m) => {
-    if (typeof m === "object" && m !== null && "id" in m && typeof m.id === "number") {
-      received.push(m.id);
-    }
-  };
+  const { stdin, transport, received } = rig({ maxUnanswered: 3 }, { isReading: true });
   await transport.start();
   // A host that writes faster than we read: one read returns hundreds of requests at once.
   const lines = Array.from(
@@ -272,15 +238,7 @@ function countedReply(id: number, counter: { serialised: number }, bytes = 100) 
 }
 
 Deno.test("stdio: responses waiting for a stalled stdout are encoded only when their turn comes, so they hold no copy of their bytes", async () => {
-  const stdout = new StalledStdout();
-  const stdin = stdinOf();
-  const { log } = captureLog();
-  const transport = new StdioTransport({
-    input: stdin.stream,
-    output: stdout,
-    log,
-    maxQueuedBytes: 4_500,
-  });
+  const { stdout, stdin, transport } = rig({ maxQueuedBytes: 4_500 });
   await transport.start();
   const counter = { serialised: 0 };
   const sends = Array.from(
@@ -306,15 +264,7 @@ Deno.test("stdio: responses waiting for a stalled stdout are encoded only when t
 });
 
 Deno.test("stdio: a small response never overtakes a larger one waiting for room", async () => {
-  const stdout = new StalledStdout();
-  const stdin = stdinOf();
-  const { log } = captureLog();
-  const transport = new StdioTransport({
-    input: stdin.stream,
-    output: stdout,
-    log,
-    maxQueuedBytes: 1024,
-  });
+  const { stdout, stdin, transport } = rig({ maxQueuedBytes: 1024 });
   await transport.start();
   const counter = { serialised: 0 };
   const sends = [
@@ -334,17 +284,7 @@ Deno.test("stdio: a small response never overtakes a larger one waiting for room
 
 /** A transport over a stdout that reads at once, recording the ids of the requests read. */
 async function readingTransport(opts: { maxUnansweredBytes: number }) {
-  const stdout = new StalledStdout();
-  stdout.resume();
-  const stdin = stdinOf();
-  const { log } = captureLog();
-  const transport = new StdioTransport({ input: stdin.stream, output: stdout, log, ...opts });
-  const received: number[] = [];
-  transport.onmessage = (m) => {
-    if (typeof m === "object" && m !== null && "id" in m && typeof m.id === "number") {
-      received.push(m.id);
-    }
-  };
+  const { transport, stdin, received } = rig(opts, { isReading: true });
   await transport.start();
   const writeRequests = (ids: number[]) =>
     stdin.write(ids.map((id) => JSON.stringify({ jsonrpc: "2.0", id, method: "ping" })).join("\n"));
