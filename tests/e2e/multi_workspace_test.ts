@@ -7,7 +7,7 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
 import { spawnProgram } from "../fakes/spawn.ts";
 import { INITIALIZE_PARAMS, RpcSession } from "../fakes/rpc_session.ts";
-import { withTempDir } from "../fakes/temp_dir.ts";
+import { namesIn, withTempDir } from "../fakes/temp_dir.ts";
 
 interface Tenant {
   platform: FakePlatform;
@@ -125,8 +125,7 @@ Deno.test("e2e: one process with MOLECULE_WORKSPACES serves two tenants; each wo
     const { code, stderr } = await program.wait();
     assertEquals(code, 0);
     for (const token of [alpha.ws.token, beta.ws.token]) assert(!stderr.includes(token));
-    const names: string[] = [];
-    for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+    const names = await namesIn(dir);
     for (const ws of [alpha.ws, beta.ws]) {
       assert(names.includes(`.mcp_inbox_journal.${ws.id}`), names.join(" "));
       assert(names.includes(`.mcp_inbox_cursor.${ws.id}`), names.join(" "));

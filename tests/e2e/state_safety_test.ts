@@ -8,7 +8,7 @@ import { createFakePlatform } from "../fakes/fake_platform.ts";
 import { runProgram, spawnProgram } from "../fakes/spawn.ts";
 import { RpcSession } from "../fakes/rpc_session.ts";
 import { HOSTILE_FILES } from "../fakes/special_files.ts";
-import { withTempDir } from "../fakes/temp_dir.ts";
+import { namesIn, withTempDir } from "../fakes/temp_dir.ts";
 
 Deno.test("e2e: two workspaces sharing one state directory both run and each receives its own messages", async () => {
   await withTempDir(async (dir) => {
@@ -51,8 +51,7 @@ Deno.test("e2e: two workspaces sharing one state directory both run and each rec
         assertEquals(r.code, 0);
         assert(!r.stderr.includes("another molecule-mcp process"), r.stderr);
       }
-      const names: string[] = [];
-      for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+      const names = await namesIn(dir);
       for (const ws of [alice, bob]) {
         assert(names.includes(`.mcp_inbox_journal.${ws.id}`), names.join(" "));
         assert(names.includes(`.mcp_inbox_cursor.${ws.id}`), names.join(" "));
@@ -191,8 +190,7 @@ Deno.test("e2e: an older version's unkeyed journal is adopted after the platform
       assertStringIncludes(answer.text, "queued before the upgrade");
       await program.closeStdin();
       assertEquals((await program.wait()).code, 0);
-      const names: string[] = [];
-      for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+      const names = await namesIn(dir);
       assert(!names.includes(".mcp_inbox_journal"), names.join(" "));
       assert(!names.includes(".mcp_inbox_cursor"), names.join(" "));
     } finally {
