@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
 import { spawnProgram } from "../fakes/spawn.ts";
+import { workspaceEnv } from "../fakes/served_platform.ts";
 import { INITIALIZE_PARAMS, RpcSession } from "../fakes/rpc_session.ts";
 import { namesIn, withTempDir } from "../fakes/temp_dir.ts";
 
@@ -166,10 +167,7 @@ Deno.test("e2e: a refused token (one workspace) exits 3 before the host's initia
   await withTwoTenants(async ({ alpha, dir }) => {
     await using program = spawnProgram({
       env: {
-        WORKSPACE_ID: alpha.ws.id,
-        PLATFORM_URL: alpha.url,
-        MOLECULE_WORKSPACE_TOKEN: WRONG_TOKEN,
-        CONFIGS_DIR: dir,
+        ...workspaceEnv({ id: alpha.ws.id, token: WRONG_TOKEN }, alpha.url, dir),
       },
     });
     await new RpcSession(program).send(1, "initialize", INITIALIZE_PARAMS);

@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { createFakePlatform } from "../fakes/fake_platform.ts";
 import { runProgram, spawnProgram } from "../fakes/spawn.ts";
+import { workspaceEnv } from "../fakes/served_platform.ts";
 import { RpcSession } from "../fakes/rpc_session.ts";
 import { HOSTILE_FILES } from "../fakes/special_files.ts";
 import { namesIn, withTempDir } from "../fakes/temp_dir.ts";
@@ -17,10 +18,7 @@ Deno.test("e2e: two workspaces sharing one state directory both run and each rec
     const bob = platform.addWorkspace({ delivery_mode: "poll", name: "bob" });
     const served = await platform.serve();
     const envOf = (ws: { id: string; token: string }) => ({
-      WORKSPACE_ID: ws.id,
-      PLATFORM_URL: served.url,
-      MOLECULE_WORKSPACE_TOKEN: ws.token,
-      CONFIGS_DIR: dir,
+      ...workspaceEnv(ws, served.url, dir),
       MOLECULE_MCP_POLL_INTERVAL_SECS: "1",
       MOLECULE_MCP_VERBOSE: "1",
     });
@@ -86,10 +84,7 @@ Deno.test("e2e: a journal written for another workspace is set aside with a noti
     try {
       await using program = spawnProgram({
         env: {
-          WORKSPACE_ID: me.id,
-          PLATFORM_URL: served.url,
-          MOLECULE_WORKSPACE_TOKEN: me.token,
-          CONFIGS_DIR: dir,
+          ...workspaceEnv(me, served.url, dir),
           MOLECULE_MCP_DISABLE_HEARTBEAT: "1",
         },
       });
@@ -174,10 +169,7 @@ Deno.test("e2e: an older version's unkeyed journal is adopted after the platform
     try {
       await using program = spawnProgram({
         env: {
-          WORKSPACE_ID: me.id,
-          PLATFORM_URL: served.url,
-          MOLECULE_WORKSPACE_TOKEN: me.token,
-          CONFIGS_DIR: dir,
+          ...workspaceEnv(me, served.url, dir),
           MOLECULE_MCP_DISABLE_HEARTBEAT: "1",
           MOLECULE_MCP_VERBOSE: "1",
         },
