@@ -257,10 +257,9 @@ async function serve(setup: Setup): Promise<number> {
     const open = links.filter((link): link is WorkspaceLink => link !== null);
     const first = open[0];
     if (first === undefined) return null;
-    const served = open.map((link) => servedWorkspace(link, link.platform.workspaceId));
     // Hosts that show no pushes learn of arrivals from a line at the end of other results.
     const inboxNotice = config.isInboxNoticeDisabled ? undefined : new tools.InboxNotice();
-    return { links: open, first, router: new tools.WorkspaceRouter(served), inboxNotice };
+    return { first, router: new tools.WorkspaceRouter(open.map(servedWorkspace)), inboxNotice };
   });
   const loading = Promise.all([tools, routing]).then(([tools, routed]) => {
     if (routed === null) throw new Error("a workspace link did not open");
@@ -590,9 +589,9 @@ async function openLink(
 }
 
 /** One link as the tool router sees it (getters: the inbox opens later). */
-function servedWorkspace(link: WorkspaceLink, id: string): ServedWorkspace {
+function servedWorkspace(link: WorkspaceLink): ServedWorkspace {
   return {
-    id,
+    id: link.platform.workspaceId,
     platform: link.platform,
     peers: link.peers,
     get inbox() {
