@@ -13,12 +13,12 @@ import type { Clock } from "../clock.ts";
 import { type Env, ENV_VARS, type EnvVar, loadConfig } from "../config.ts";
 import { createLogger } from "../log.ts";
 import { createPlatformClient } from "../platform/client.ts";
-import { buildFetch, type HttpClientDeps } from "../platform/http_client.ts";
+import type { Fetch, HttpClientDeps } from "../platform/http_client.ts";
 import { Redactor } from "../redact.ts";
 import { atomicWriteFile } from "../state/atomic_write.ts";
-import { resolveStateDir } from "../state/state_dir.ts";
+import type { StateDirResult } from "../state/state_dir.ts";
 import { stateFilePath, workspaceStatePath } from "../state/state_files.ts";
-import { checkToken, resolveToken } from "../state/token.ts";
+import { checkToken, type TokenResult } from "../state/token.ts";
 import { WORKSPACE_LIST_VARS } from "../workspace_list.ts";
 import { dirName } from "../paths.ts";
 import type { InstallRequest } from "./args.ts";
@@ -31,6 +31,7 @@ import {
 } from "./install_hosts.ts";
 import { editHostFile, indent } from "./install_edit.ts";
 import type { HostProgram } from "./install_program.ts";
+import { resolveLocalSetup } from "./local_setup.ts";
 
 /** Effects install needs; main.ts passes the real ones. */
 export interface InstallDeps {
@@ -81,9 +82,37 @@ export async function runInstall(
   deps: InstallDeps,
 ): Promise<InstallResult> {
   const listVar = WORKSPACE_LIST_VARS.find((name) => (env[name] ?? "").trim() !== "");
-  if (listVar !== undefined) return await installEach(listVar, request, env, deps);
-  return await installOne(request, env, deps);
+  // Resolved once for the run, however many workspaces are listed: the state directory (its
+  // write probe), the token (unless listed) and the fetch (the CA file), as the server does.
+  const notes: string[] = [];
+  const log = createLogger({ write: (line) => notes.push(line), level: "warn" });
+  const { stateDir, token, http } = await resolveLocalSetup(env, {
+    log,
+    http: deps.http,
+    isListed: listVar !== undefined,
+    ...(deps.containerDir === undefined ? {} : { containerDir: deps.containerDir }),
+  });
+  // A CA file or proxy that cannot be used only costs the name lookup (named by the ID).
+  const local: LocalSetup = { stateDir, fetch: http.ok ? http.fetch : null, notes };
+  try {
+    if (listVar !== undefined) return await installEach(listVar, request, env, { deps, local });
+    return await installOne(request, env, { deps, local, token: token ?? NO_TOKEN });
+  } finally {
+    if (http.ok) http.close();
+  }
 }
+
+/** What runInstall resolved once for every entry it writes. */
+interface LocalSetup {
+  stateDir: StateDirResult;
+  /** The platform fetch (MOLECULE_CA_FILE, MOLECULE_PROXY_URL), null when it cannot be built. */
+  fetch: Fetch | null;
+  /** Warnings logged while resolving (e.g. a state directory tightened), said as notes. */
+  notes: string[];
+}
+
+/** Unreachable: resolveLocalSetup resolves a token whenever no list variable is set. */
+const NO_TOKEN: TokenResult = { ok: false, problem: "no token was resolved" };
 
 /**
  * MOLECULE_WORKSPACES (or _JSON) set: one host entry per listed workspace, each with its own
@@ -94,8 +123,9 @@ async function installEach(
   listVar: string,
   request: InstallRequest,
   env: Env,
-  deps: InstallDeps,
+  setup: { deps: InstallDeps; local: LocalSetup },
 ): Promise<InstallResult> {
+  const { deps, local } = setup;
   const loaded = loadConfig(env, { checkToken });
   const redactor = new Redactor();
   if (!loaded.ok || (request.name !== undefined && loaded.config.workspaces.length > 1)) {
@@ -117,7 +147,7 @@ async function installEach(
   const outputs: string[] = [];
   const errors: string[] = [];
   let exitCode: 0 | 2 = 0;
-  // The program's note is the same for every entry: said once, after them all.
+  // The program's note and the set-up's are the same for every entry: said once, after them all.
   const { note, ...program } = deps.program;
   for (const ws of loaded.config.workspaces) {
     const token = loaded.workspaceTokens?.get(ws.id) ?? "";
@@ -130,7 +160,12 @@ async function installEach(
       PLATFORM_URL: ws.platformUrl,
       MOLECULE_WORKSPACE_TOKEN: token,
       MOLECULE_WORKSPACE_TOKEN_FILE: undefined,
-    }, { ...deps, program });
+    }, {
+      deps: { ...deps, program },
+      local: { ...local, notes: [] },
+      // The list's tokens passed checkToken in loadConfig: inline tokens, as the entry sees them.
+      token: { ok: true, token, source: "MOLECULE_WORKSPACE_TOKEN" },
+    });
     outputs.push(one.output);
     errors.push(...one.errors);
     if (one.exitCode !== 0) exitCode = one.exitCode;
@@ -138,7 +173,11 @@ async function installEach(
   const intro = `${listVar} lists ${loaded.config.workspaces.length} workspace(s): one entry ` +
     "each, with its own token file (no token in the host's config)\n\n";
   const shown = outputs.filter((o) => o !== "");
-  if (note !== undefined && shown.length > 0) shown.push(`note: ${note}\n`);
+  if (shown.length > 0) {
+    for (const line of noteLines([...local.notes, ...(note === undefined ? [] : [note])])) {
+      shown.push(`${line}\n`);
+    }
+  }
   return {
     output: redactor.redact(intro + shown.join("\n")),
     errors: errors.map((line) => redactor.redact(line)),
@@ -150,10 +189,11 @@ async function installEach(
 async function installOne(
   request: InstallRequest,
   env: Env,
-  deps: InstallDeps,
+  setup: { deps: InstallDeps; local: LocalSetup; token: TokenResult },
 ): Promise<InstallResult> {
-  const notes: string[] = [];
-  const log = createLogger({ write: (line) => notes.push(line), level: "warn" });
+  const { deps, local, token } = setup;
+  const { stateDir } = local;
+  const notes = [...local.notes];
   const refuse = (lines: string[]): InstallResult => ({
     output: "",
     errors: lines.map((line) => redactor.redact(line)),
@@ -162,17 +202,6 @@ async function installOne(
   const redactor = new Redactor();
 
   const loaded = loadConfig(env);
-  const stateDir = resolveStateDir({
-    configsDir: env.CONFIGS_DIR,
-    home: env.HOME,
-    log,
-    ...(deps.containerDir === undefined ? {} : { containerDir: deps.containerDir }),
-  });
-  const token = await resolveToken({
-    inline: env.MOLECULE_WORKSPACE_TOKEN,
-    file: env.MOLECULE_WORKSPACE_TOKEN_FILE,
-    stateDir: stateDir.ok ? stateDir.dir : undefined,
-  }, { log });
   const home = (env.HOME ?? "").trim();
   const nameProblem = request.name === undefined ? undefined : checkServerName(request.name);
   const problems = [
@@ -200,7 +229,7 @@ async function installOne(
 
   let name = request.name;
   if (name === undefined) {
-    const shown = await workspaceName(env, config, token.token, deps);
+    const shown = await workspaceName(config, token.token, { ...deps, fetch: local.fetch });
     if (shown === null) {
       notes.push(
         "the workspace name could not be read from the platform: the server is " +
@@ -312,9 +341,13 @@ async function installOne(
 }
 
 function done(redactor: Redactor, body: string[], notes: string[]): InstallResult {
-  const noteLines = notes.map((n) => `note: ${n.replace(/^\[molecule-mcp\] \w+ /, "")}`);
-  const text = [...body, ...noteLines].join("\n") + "\n";
+  const text = [...body, ...noteLines(notes)].join("\n") + "\n";
   return { output: redactor.redact(text), errors: [], exitCode: 0 };
+}
+
+/** Notes as printed: `note: …`, a logged line's `[molecule-mcp] <level> ` prefix dropped. */
+function noteLines(notes: string[]): string[] {
+  return notes.map((n) => `note: ${n.replace(/^\[molecule-mcp\] \w+ /, "")}`);
 }
 
 /** What to do next in each host. */
@@ -343,21 +376,14 @@ function afterwards(request: InstallRequest, target: HostTarget, name: string): 
 
 /** The workspace's display name from GET /workspaces/:id, or null when it cannot be read. */
 async function workspaceName(
-  env: Env,
   config: { platformUrl: string; workspaceId: string },
   token: string,
-  deps: InstallDeps,
+  deps: { clock: Clock; fetch: Fetch | null },
 ): Promise<string | null> {
-  const caFile = (env.MOLECULE_CA_FILE ?? "").trim();
-  const proxyUrl = (env.MOLECULE_PROXY_URL ?? "").trim();
-  const http = buildFetch({
-    ...(caFile === "" ? {} : { caFile }),
-    ...(proxyUrl === "" ? {} : { proxyUrl }),
-  }, deps.http);
-  if (!http.ok) return null;
+  if (deps.fetch === null) return null;
   try {
     const client = createPlatformClient({ ...config, token }, {
-      fetch: http.fetch,
+      fetch: deps.fetch,
       clock: deps.clock,
       log: createLogger({ write: () => {}, level: "error" }),
     });
@@ -367,8 +393,6 @@ async function workspaceName(
     // Any failure only costs the nicer name; the ID fallback is said in a note.
     if (err instanceof Error) return null;
     throw err;
-  } finally {
-    http.close();
   }
 }
 

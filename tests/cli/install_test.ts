@@ -16,6 +16,7 @@ import { createFakePlatform } from "../fakes/fake_platform.ts";
 import { REPO_ROOT } from "../fakes/spawn.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 import { REAL_HTTP } from "../fakes/real_http.ts";
+import type { HttpClientDeps } from "../../lib/platform/http_client.ts";
 
 const FIXTURES = `${REPO_ROOT}tests/fixtures/hosts`;
 const PROGRAM = { command: "/opt/molecule/bin/molecule-mcp", args: [] };
@@ -55,6 +56,7 @@ function install(
     name?: string;
     env?: Record<string, string>;
     program?: HostProgram;
+    http?: HttpClientDeps;
   } = {},
 ) {
   const request: InstallRequest = {
@@ -76,7 +78,7 @@ function install(
   };
   return runInstall(request, readEnv((name) => values[name]), {
     clock: systemClock,
-    http: REAL_HTTP,
+    http: opts.http ?? REAL_HTTP,
     cwd: w.project,
     program: opts.program ?? PROGRAM,
     containerDir: "/nonexistent-configs",
@@ -493,6 +495,35 @@ Deno.test("install: with MOLECULE_WORKSPACES, one entry per workspace, each with
     } finally {
       await served.close();
     }
+  });
+});
+
+Deno.test("install: with MOLECULE_WORKSPACES, the CA file is read once for the run, not once per workspace", async () => {
+  await withWorld(async (w) => {
+    const read: string[] = [];
+    const http: HttpClientDeps = {
+      ...REAL_HTTP,
+      readTextFile: (path) => {
+        read.push(path);
+        return REAL_HTTP.readTextFile(path);
+      },
+    };
+    const result = await install(w, "cursor", {
+      isDryRun: true,
+      http,
+      env: {
+        WORKSPACE_ID: "",
+        MOLECULE_WORKSPACE_TOKEN: "",
+        // Missing: the lookup of the names fails, which only costs the names.
+        MOLECULE_CA_FILE: `${w.home}/missing-ca.pem`,
+        MOLECULE_WORKSPACES: JSON.stringify([
+          { id: w.id, token: w.token },
+          { id: "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0", token: w.token },
+        ]),
+      },
+    });
+    assertEquals(result.exitCode, 0, result.errors.join("\n"));
+    assertEquals(read, [`${w.home}/missing-ca.pem`]);
   });
 });
 

@@ -94,6 +94,19 @@ async function drain(rig: Rig): Promise<void> {
   throw new Error("poller never paused");
 }
 
+/** As an agent does: pops what is queued, then polls on, until `count` texts were popped. */
+async function popUntil(rig: Rig, count: number): Promise<string[]> {
+  const delivered: string[] = [];
+  for (let round = 0; round < 10 && delivered.length < count; round++) {
+    for (const m of rig.inbox.peek(10)) {
+      delivered.push(m.text);
+      await rig.inbox.pop(m.activity_id);
+    }
+    await drain(rig);
+  }
+  return delivered;
+}
+
 Deno.test("inbox poller: the backlog arrives oldest first, then the cursor reads forward", async () => {
   await withRig(async (rig) => {
     rig.platform.sendToInbox(rig.me.id, { text: "one" });
@@ -258,14 +271,7 @@ Deno.test("inbox poller: a full inbox holds the cursor back and loses nothing", 
     assertEquals(texts(rig.inbox), ["m0", "m1"]);
     assert(rig.inbox.isFull);
     assertStringIncludes(rig.logText().toLowerCase(), "full");
-    const delivered: string[] = [];
-    for (let round = 0; round < 10 && delivered.length < 5; round++) {
-      for (const m of rig.inbox.peek(10)) {
-        delivered.push(m.text);
-        await rig.inbox.pop(m.activity_id);
-      }
-      await drain(rig);
-    }
+    const delivered = await popUntil(rig, 5);
     assertEquals(delivered, ["m0", "m1", "m2", "m3", "m4"]);
   }, { capacity: 2 });
 });
@@ -278,14 +284,7 @@ Deno.test("inbox poller: a backlog past the byte budget is taken in parts, nothi
     assertEquals(texts(rig.inbox).length, 2, "two 20 KB messages fit in 50 KB");
     assert(rig.inbox.isFull);
     assertEquals(rig.logText().split("inbox is full").length - 1, 1, "said once");
-    const delivered: string[] = [];
-    for (let round = 0; round < 10 && delivered.length < 5; round++) {
-      for (const m of rig.inbox.peek(10)) {
-        delivered.push(m.text);
-        await rig.inbox.pop(m.activity_id);
-      }
-      await drain(rig);
-    }
+    const delivered = await popUntil(rig, 5);
     assertEquals(delivered, [0, 1, 2, 3, 4].map(big));
   }, { byteBudget: 50_000 });
 });

@@ -120,6 +120,19 @@ function only(inbox: DurableInbox): InboxMessage {
   return all[0]!;
 }
 
+/** A canvas user attaches notes.txt; it is fetched, then popped. Its pending and local URIs. */
+async function receiveNotes(rig: Rig): Promise<{ uri: string; local: string }> {
+  const { uri } = rig.platform.uploadFromCanvas(rig.me.id, {
+    name: "notes.txt",
+    mimeType: "text/plain",
+    bytes: new TextEncoder().encode("hello"),
+  });
+  await rig.poller.pollOnce();
+  const first = only(rig.inbox);
+  await rig.inbox.pop(first.activity_id);
+  return { uri, local: first.attachments?.[0]?.uri ?? "" };
+}
+
 Deno.test("canvas uploads: an image a canvas user attaches arrives as a message whose path opens as the same bytes", async () => {
   await withRig(async (rig) => {
     rig.platform.uploadFromCanvas(rig.me.id, {
@@ -153,14 +166,7 @@ Deno.test("canvas uploads: an image a canvas user attaches arrives as a message 
 
 Deno.test("canvas uploads: a later message naming the pending URI gets the local path", async () => {
   await withRig(async (rig) => {
-    const { uri } = rig.platform.uploadFromCanvas(rig.me.id, {
-      name: "notes.txt",
-      mimeType: "text/plain",
-      bytes: new TextEncoder().encode("hello"),
-    });
-    await rig.poller.pollOnce();
-    const local = only(rig.inbox).attachments?.[0]?.uri ?? "";
-    await rig.inbox.pop(only(rig.inbox).activity_id);
+    const { uri, local } = await receiveNotes(rig);
     rig.platform.addActivityRow({
       workspace_id: rig.me.id,
       activity_type: "a2a_receive",
@@ -350,6 +356,24 @@ Deno.test("canvas uploads: a link planted as the workspace's upload folder is re
   });
 });
 
+Deno.test("canvas uploads: a file behind a link planted as the workspace's folder is never handed out as a fetched upload", async () => {
+  await withTempDir(async (dir) => {
+    const { log } = captureLog();
+    await Deno.mkdir(`${dir}/elsewhere`);
+    await Deno.writeTextFile(`${dir}/elsewhere/f1-a.png`, "not the canvas user's file");
+    await Deno.mkdir(`${dir}/root`, { mode: 0o700 });
+    await Deno.symlink(`${dir}/elsewhere`, `${dir}/root/ws-1`);
+    const store = new UploadStore(`${dir}/root`, "ws-1", log);
+    let error: unknown;
+    const found = await store.find("f1").catch((err) => {
+      error = err;
+      return null;
+    });
+    assertEquals(found, null);
+    assertStringIncludes(String(error), "is not a plain folder");
+  });
+});
+
 Deno.test("canvas uploads: an operator's upload folder may itself be a link to a folder", async () => {
   await withTempDir(async (dir) => {
     const { log } = captureLog();
@@ -366,15 +390,8 @@ Deno.test("canvas uploads: an operator's upload folder may itself be a link to a
 
 Deno.test("canvas uploads: once the sweep removed an old upload, a later message naming it is not pointed at the removed file", async () => {
   await withRig(async (rig) => {
-    const { uri } = rig.platform.uploadFromCanvas(rig.me.id, {
-      name: "notes.txt",
-      mimeType: "text/plain",
-      bytes: new TextEncoder().encode("hello"),
-    });
-    await rig.poller.pollOnce();
-    const first = only(rig.inbox);
-    const path = localPath(first.attachments?.[0]?.uri ?? "");
-    await rig.inbox.pop(first.activity_id);
+    const { uri, local } = await receiveNotes(rig);
+    const path = localPath(local);
     const longAgo = new Date(rig.clock.wallNow() - 8 * DAY_MS);
     await Deno.utime(path, longAgo, longAgo);
     assertEquals((await rig.retention.sweep()).removed, 1);
