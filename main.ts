@@ -257,10 +257,9 @@ async function serve(setup: Setup): Promise<number> {
     const open = links.filter((link): link is WorkspaceLink => link !== null);
     const first = open[0];
     if (first === undefined) return null;
-    const served = open.map((link) => servedWorkspace(link, link.platform.workspaceId));
     // Hosts that show no pushes learn of arrivals from a line at the end of other results.
     const inboxNotice = config.isInboxNoticeDisabled ? undefined : new tools.InboxNotice();
-    return { links: open, first, router: new tools.WorkspaceRouter(served), inboxNotice };
+    return { first, router: new tools.WorkspaceRouter(open.map(servedWorkspace)), inboxNotice };
   });
   const loading = Promise.all([tools, routing]).then(([tools, routed]) => {
     if (routed === null) throw new Error("a workspace link did not open");
@@ -340,9 +339,8 @@ async function serve(setup: Setup): Promise<number> {
         // The links would have said why; they never opened, so it is said here.
         const refusals = await Promise.allSettled(firstRegisters);
         refusals.forEach((outcome, index) => {
-          const id = served[index]?.settings.workspaceId;
           if (outcome.status === "rejected" && outcome.reason instanceof AuthRejectedError) {
-            log.error(outcome.reason.message, isMulti ? { workspace: id } : undefined);
+            served[index]?.log.error(outcome.reason.message);
           }
         });
         await server.close();
@@ -357,8 +355,14 @@ async function serve(setup: Setup): Promise<number> {
     const names = new Map<string, string>();
     for (const link of links) forwardArrivals(link, { push, routing, server, names, isMulti });
     // Each workspace stops on its own when its token is refused; the others keep serving.
+    // Each workspace's own logger: it names the workspace when there are several.
     const starts = links.map((link, index) =>
-      startLink(link, firstRegisters[index], { stopping: stopping.signal, log, isMulti, names })
+      startLink(link, firstRegisters[index], {
+        stopping: stopping.signal,
+        log: served[index]?.log ?? log,
+        isMulti,
+        names,
+      })
     );
     const outcome = Promise.all(starts).then(async (results) => {
       if (results.every((r) => r === "refused")) {
@@ -421,8 +425,9 @@ function forwardArrivals(
 
 /**
  * Starts one link on its own signal (ended by `stopping`, or when its token is refused):
- * "refused" (logged) when the platform refuses the token, and only this workspace stays
- * down. With several workspaces it then looks up the workspace's name for the push header.
+ * "refused" (logged on `deps.log`, the workspace's own logger) when the platform refuses the
+ * token, and only this workspace stays down. With several workspaces it then looks up the
+ * workspace's name for the push header.
  */
 async function startLink(
   link: WorkspaceLink,
@@ -438,7 +443,7 @@ async function startLink(
   } catch (err) {
     if (!(err instanceof AuthRejectedError)) throw err;
     own.abort();
-    log.error(err.message, isMulti ? { workspace: id } : undefined);
+    log.error(err.message);
     return "refused";
   }
   if (isMulti && !own.signal.aborted) {
@@ -584,9 +589,9 @@ async function openLink(
 }
 
 /** One link as the tool router sees it (getters: the inbox opens later). */
-function servedWorkspace(link: WorkspaceLink, id: string): ServedWorkspace {
+function servedWorkspace(link: WorkspaceLink): ServedWorkspace {
   return {
-    id,
+    id: link.platform.workspaceId,
     platform: link.platform,
     peers: link.peers,
     get inbox() {

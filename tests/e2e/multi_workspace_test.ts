@@ -6,7 +6,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
 import { spawnProgram } from "../fakes/spawn.ts";
-import { RpcSession } from "../fakes/rpc_session.ts";
+import { INITIALIZE_PARAMS, RpcSession } from "../fakes/rpc_session.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 
 interface Tenant {
@@ -156,16 +156,7 @@ Deno.test("e2e: when every workspace's token is refused, exit 3 and initialize i
     await using program = spawnProgram({
       env: env({ alpha: WRONG_TOKEN, beta: `${WRONG_TOKEN}b` }),
     });
-    await program.writeLine(JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: {
-        protocolVersion: "2025-06-18",
-        capabilities: {},
-        clientInfo: { name: "t", version: "1" },
-      },
-    }));
+    await new RpcSession(program).send(1, "initialize", INITIALIZE_PARAMS);
     const { code, stdout } = await program.exited();
     assertEquals(code, 3);
     assertEquals(stdout, "", "the host sees a failed start, not a connected server");
@@ -182,16 +173,7 @@ Deno.test("e2e: a refused token (one workspace) exits 3 before the host's initia
         CONFIGS_DIR: dir,
       },
     });
-    await program.writeLine(JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: {
-        protocolVersion: "2025-06-18",
-        capabilities: {},
-        clientInfo: { name: "t", version: "1" },
-      },
-    }));
+    await new RpcSession(program).send(1, "initialize", INITIALIZE_PARAMS);
     const { code, stdout, stderr } = await program.exited();
     assertEquals(code, 3);
     assertEquals(stdout, "");

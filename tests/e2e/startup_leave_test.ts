@@ -8,7 +8,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { createFakePlatform } from "../fakes/fake_platform.ts";
 import { runProgram, spawnProgram } from "../fakes/spawn.ts";
-import { RpcSession } from "../fakes/rpc_session.ts";
+import { INITIALIZE_PARAMS, RpcSession } from "../fakes/rpc_session.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 
 /** Runs `leave` against a program whose first register never answers; returns its result. */
@@ -34,11 +34,7 @@ async function leaveDuringHold(leave: "eof" | "SIGTERM") {
         },
       });
       const session = new RpcSession(program);
-      await session.send(1, "initialize", {
-        protocolVersion: "2025-06-18",
-        capabilities: {},
-        clientInfo: { name: "leaving-host", version: "1" },
-      });
+      await session.send(1, "initialize", INITIALIZE_PARAMS);
       await registerSeen.promise; // the hold is on: the register hangs
       const result = leave === "eof" ? await program.wait() : await program.kill("SIGTERM");
       return { ...result, activityPolls: platform.count("GET /workspaces/:id/activity") };

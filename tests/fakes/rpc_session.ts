@@ -19,6 +19,13 @@ export interface ToolAnswer {
   response: RpcMessage;
 }
 
+/** The params of a host's initialize request (protocol 2025-06-18, no capabilities). */
+export const INITIALIZE_PARAMS = {
+  protocolVersion: "2025-06-18",
+  capabilities: {},
+  clientInfo: { name: "test-host", version: "1" },
+};
+
 /** A raw JSON-RPC session over the program's stdio. */
 export class RpcSession {
   /** Every notification read so far, in order. */
@@ -65,11 +72,7 @@ export class RpcSession {
 
   /** initialize + notifications/initialized, as a host does; returns the initialize result. */
   async initialize(id: number | string = "init"): Promise<RpcMessage> {
-    const reply = await this.request(id, "initialize", {
-      protocolVersion: "2025-06-18",
-      capabilities: {},
-      clientInfo: { name: "fault-suite", version: "1" },
-    });
+    const reply = await this.request(id, "initialize", INITIALIZE_PARAMS);
     await this.notify("notifications/initialized");
     const result = reply.result;
     if (typeof result !== "object" || result === null) {

@@ -25,7 +25,7 @@ import {
   hostileCases,
   type ToolShape,
 } from "../fakes/hostile_inputs.ts";
-import { parseRpcLine, type RpcMessage } from "../fakes/rpc_session.ts";
+import { INITIALIZE_PARAMS, parseRpcLine, type RpcMessage } from "../fakes/rpc_session.ts";
 import { isFullSuite, SeededRandom, suiteSeed } from "../fakes/seeded_random.ts";
 import { spawnProgram } from "../fakes/spawn.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
@@ -384,11 +384,7 @@ Deno.test(
               jsonrpc: "2.0",
               id: "fuzz-init",
               method: "initialize",
-              params: {
-                protocolVersion: "2025-06-18",
-                capabilities: {},
-                clientInfo: { name: "fuzz", version: "1" },
-              },
+              params: INITIALIZE_PARAMS,
             })
           }\n${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`,
         );

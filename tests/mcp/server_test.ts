@@ -13,6 +13,7 @@ import type { InMemoryTransport as SdkInMemoryTransport } from "@modelcontextpro
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types";
 import { type CapturedLog, captureLog } from "../fakes/log_capture.ts";
+import { INITIALIZE_PARAMS } from "../fakes/rpc_session.ts";
 import { flushMicrotasks, ManualClock } from "../fakes/manual_clock.ts";
 import {
   MAX_IN_PROGRESS_FOR_BATCH,
@@ -266,13 +267,8 @@ Deno.test("server: initialize carries serverInfo, capabilities and instructions"
 Deno.test("server: instructions are rebuilt on every initialize", async () => {
   let n = 0;
   await using raw = await rawSession({ instructions: () => `generation ${++n}` });
-  const params = {
-    protocolVersion: "2025-06-18",
-    capabilities: {},
-    clientInfo: { name: "x", version: "1" },
-  };
-  const first = await raw.request(1, "initialize", params);
-  const second = await raw.request(2, "initialize", params);
+  const first = await raw.request(1, "initialize", INITIALIZE_PARAMS);
+  const second = await raw.request(2, "initialize", INITIALIZE_PARAMS);
   assertEquals("result" in first && first.result.instructions, "generation 1");
   assertEquals("result" in second && second.result.instructions, "generation 2");
 });
@@ -499,7 +495,7 @@ Deno.test("server: an unknown method is -32601", async () => {
 
 Deno.test("server: resources, resource templates and prompts are listed as empty, capabilities unchanged", async () => {
   await using raw = await rawSession();
-  const init = await raw.request(1, "initialize", INIT_PARAMS);
+  const init = await raw.request(1, "initialize", INITIALIZE_PARAMS);
   assertEquals(
     Object.keys((init as unknown as { result: { capabilities: object } }).result.capabilities),
     ["tools", "experimental"],
@@ -521,12 +517,6 @@ Deno.test("server: resources, resource templates and prompts are listed as empty
   });
 });
 
-const INIT_PARAMS = {
-  protocolVersion: "2025-06-18",
-  capabilities: {},
-  clientInfo: { name: "raw", version: "1" },
-};
-
 /** Every channel push the raw session has received, by content. */
 function pushesOf(received: JSONRPCMessage[]): unknown[] {
   return received.filter((m) => "method" in m && m.method === "notifications/claude/channel")
@@ -540,7 +530,7 @@ Deno.test("server: nothing is pushed before initialized; held pushes go out 1.5 
     void raw.server.notify("notifications/claude/channel", { content });
   push("backlog 1");
   push("backlog 2");
-  await raw.request(1, "initialize", INIT_PARAMS);
+  await raw.request(1, "initialize", INITIALIZE_PARAMS);
   assertEquals(pushesOf(raw.received), []);
   await raw.send({ jsonrpc: "2.0", method: "notifications/initialized" });
   await raw.request(2, "tools/list");
@@ -559,7 +549,7 @@ Deno.test("server: pushes held for a host that never initializes are dropped at 
   const clock = new ManualClock();
   const raw = await rawSession({ clock });
   const sent = raw.server.notify("notifications/claude/channel", { content: "never" });
-  await raw.request(1, "initialize", INIT_PARAMS);
+  await raw.request(1, "initialize", INITIALIZE_PARAMS);
   await raw[Symbol.asyncDispose]();
   await settlesSoon(sent, "a held notify after close");
   assertEquals(pushesOf(raw.received), []);
@@ -584,7 +574,7 @@ const PING_AND_LIST = [
 for (const version of ["2024-11-05", "2025-03-26"]) {
   Deno.test(`server: a batch after negotiating ${version} gets an array of responses`, async () => {
     await using raw = await rawSession();
-    await raw.request(1, "initialize", { ...INIT_PARAMS, protocolVersion: version });
+    await raw.request(1, "initialize", { ...INITIALIZE_PARAMS, protocolVersion: version });
     const [reply] = await sendRaw(raw, PING_AND_LIST);
     assert(Array.isArray(reply), JSON.stringify(reply));
     const byId = new Map(
@@ -594,7 +584,7 @@ for (const version of ["2024-11-05", "2025-03-26"]) {
     assertEquals(byId.get("a"), { jsonrpc: "2.0", id: "a", result: {} });
     assertEquals(byId.get("b")?.result.tools?.length, TOOLS.length);
     const [mixed] = await sendRaw(raw, [
-      { jsonrpc: "2.0", id: 7, method: "initialize", params: INIT_PARAMS },
+      { jsonrpc: "2.0", id: 7, method: "initialize", params: INITIALIZE_PARAMS },
       { jsonrpc: "1.0", id: 8, method: "ping" },
       42,
     ]);
@@ -628,7 +618,7 @@ for (const version of ["2024-11-05", "2025-03-26"]) {
 
 Deno.test("server: a huge batch runs at most 256 requests at once; the rest are refused as busy", async () => {
   await using raw = await rawSession();
-  await raw.request(1, "initialize", { ...INIT_PARAMS, protocolVersion: "2025-03-26" });
+  await raw.request(1, "initialize", { ...INITIALIZE_PARAMS, protocolVersion: "2025-03-26" });
   const batch = Array.from({ length: 300 }, (_, i) => ({
     jsonrpc: "2.0",
     id: `b${i}`,
@@ -656,7 +646,7 @@ Deno.test("server: a batch gets one -32600 before initialize and after negotiati
     error: { code: -32600, message: "Invalid Request: batches are not supported by MCP" },
   };
   assertEquals(await sendRaw(raw, PING_AND_LIST), [refused]);
-  await raw.request(1, "initialize", INIT_PARAMS);
+  await raw.request(1, "initialize", INITIALIZE_PARAMS);
   assertEquals(await sendRaw(raw, PING_AND_LIST), [refused]);
 });
 
@@ -731,11 +721,7 @@ async function loadingSession() {
 
 Deno.test("server: initialize and ping are answered while the tools are still loading", async () => {
   await using raw = await loadingSession();
-  await raw.send(1, "initialize", {
-    protocolVersion: "2025-06-18",
-    capabilities: {},
-    clientInfo: { name: "x", version: "1" },
-  });
+  await raw.send(1, "initialize", INITIALIZE_PARAMS);
   await raw.send(2, "tools/list");
   await raw.send(3, "tools/call", { name: "echo", arguments: { text: "early" } });
   await raw.send(4, "ping");
@@ -790,11 +776,7 @@ Deno.test("server: heard waits for the client's first message, and initialize is
     jsonrpc: "2.0",
     id: 1,
     method: "initialize",
-    params: {
-      protocolVersion: "2025-06-18",
-      capabilities: {},
-      clientInfo: { name: "x", version: "1" },
-    },
+    params: INITIALIZE_PARAMS,
   });
   await settlesSoon(server.heard, "heard");
   await flushMicrotasks(50);
@@ -860,11 +842,7 @@ Deno.test("server: an answer held by the initialize gate and dropped because we 
     jsonrpc: "2.0",
     id: 1,
     method: "initialize",
-    params: {
-      protocolVersion: "2025-06-18",
-      capabilities: {},
-      clientInfo: { name: "t", version: "1" },
-    },
+    params: INITIALIZE_PARAMS,
   });
   const closing = raw.server.close();
   gate.resolve();
