@@ -19,7 +19,7 @@ import { atomicWriteFile } from "../state/atomic_write.ts";
 import type { StateDirResult } from "../state/state_dir.ts";
 import { stateFilePath, workspaceStatePath } from "../state/state_files.ts";
 import { checkToken, type TokenResult } from "../state/token.ts";
-import { WORKSPACE_LIST_VARS } from "../workspace_list.ts";
+import { listVarOf } from "../workspace_list.ts";
 import { dirName } from "../paths.ts";
 import type { InstallRequest } from "./args.ts";
 import {
@@ -81,7 +81,7 @@ export async function runInstall(
   env: Env,
   deps: InstallDeps,
 ): Promise<InstallResult> {
-  const listVar = WORKSPACE_LIST_VARS.find((name) => (env[name] ?? "").trim() !== "");
+  const listVar = listVarOf(env);
   // Resolved once for the run, however many workspaces are listed: the state directory (its
   // write probe), the token (unless listed) and the fetch (the CA file), as the server does.
   const notes: string[] = [];
