@@ -192,28 +192,13 @@ async function serve(setup: Setup): Promise<number> {
     },
     log: isMulti ? withLogFields(log, { workspace: ws.id }) : log,
   }));
-  // The first register of each workspace goes out at once, with only the platform modules it
-  // needs (issue 12 holds the initialize answer for it), so its round trip overlaps with
-  // starting the session and reading the host's initialize (make bench 1: 6 ms sooner than
-  // waiting for the host); the link reuses its outcome.
   const registerModules = loadRegisterModules();
   const firstRegisters = served.map(({ settings, log }) =>
-    settings.isHeartbeatDisabled
-      ? undefined
-      : registerModules.then((m) =>
-        m.registration.registerOnce(m.registration.buildAgentCard(settings), {
-          platform: {
-            workspaceId: settings.workspaceId,
-            register: (card, opts) =>
-              m.registry.registerWorkspace(
-                new m.http.PlatformHttp(settings, { fetch: http.fetch, clock: startupClock, log }),
-                card,
-                opts,
-              ),
-          },
-          log,
-        }, stopping.signal)
-      )
+    sendFirstRegister(registerModules, settings, {
+      fetch: http.fetch,
+      log,
+      signal: stopping.signal,
+    })
   );
   // A refusal is acted on by the link (exit 3); this only keeps it from being unhandled.
   for (const first of firstRegisters) first?.catch(() => {});
@@ -453,6 +438,36 @@ async function startLink(
     }, () => {});
   }
   return "serving";
+}
+
+/**
+ * Sends one workspace's first register at once, with only the platform modules it needs
+ * (issue 12 holds the initialize answer for it), so its round trip overlaps with starting the
+ * session and reading the host's initialize (make bench 1: 6 ms sooner than waiting for the
+ * host); its timeout runs on startupClock. The link reuses the outcome. Undefined when
+ * heartbeats are disabled (nothing is sent); rejects with AuthRejectedError on a refused token.
+ */
+function sendFirstRegister(
+  modules: ReturnType<typeof loadRegisterModules>,
+  settings: Config & { token: string },
+  deps: { fetch: Fetch; log: Logger; signal: AbortSignal },
+): Promise<boolean> | undefined {
+  if (settings.isHeartbeatDisabled) return undefined;
+  const { fetch, log, signal } = deps;
+  return modules.then((m) =>
+    m.registration.registerOnce(m.registration.buildAgentCard(settings), {
+      platform: {
+        workspaceId: settings.workspaceId,
+        register: (card, opts) =>
+          m.registry.registerWorkspace(
+            new m.http.PlatformHttp(settings, { fetch, clock: startupClock, log }),
+            card,
+            opts,
+          ),
+      },
+      log,
+    }, signal)
+  );
 }
 
 /** What the first register needs: the platform request core, the registry, registerOnce. */
