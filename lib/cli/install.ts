@@ -69,6 +69,11 @@ const NOT_COPIED: ReadonlySet<EnvVar> = new Set([
   "NO_COLOR",
   "CLAUDE_CONFIG_DIR",
   "CODEX_HOME",
+  // The host starts the entry on stdio: an --http setting of this shell would make it serve
+  // HTTP instead (the host would see no server), and the bearer token would sit in plain text
+  // in the host file and in what install prints.
+  "MOLECULE_MCP_HTTP",
+  "MOLECULE_MCP_HTTP_TOKEN",
 ]);
 
 /**

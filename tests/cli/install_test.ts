@@ -408,6 +408,22 @@ Deno.test("install: a token pasted into a copied variable is printed masked (the
   });
 });
 
+Deno.test("install: an --http setting of the shell stays out of the stdio entry, its bearer token unprinted", async () => {
+  await withWorld(async (w) => {
+    const httpToken = "http-bearer-0123456789abcdef0123456789";
+    const result = await install(w, "cursor", {
+      env: { MOLECULE_MCP_HTTP: "127.0.0.1:8765", MOLECULE_MCP_HTTP_TOKEN: httpToken },
+    });
+    assertEquals(result.exitCode, 0, result.errors.join("\n"));
+    const text = await Deno.readTextFile(`${w.home}/.cursor/mcp.json`);
+    const entry = record(record(record(JSON.parse(text)).mcpServers)["molecule-acme-agent"]);
+    const env = record(entry.env);
+    assert(!("MOLECULE_MCP_HTTP" in env), "the host starts the entry on stdio");
+    assert(!("MOLECULE_MCP_HTTP_TOKEN" in env));
+    assert(!text.includes(httpToken) && !result.output.includes(httpToken), result.output);
+  });
+});
+
 Deno.test("install: server names follow upstream's molecule-<slug> rule", () => {
   const id = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
   assertEquals(serverNameFor("Acme Agent", id), "molecule-acme-agent");
