@@ -8,7 +8,7 @@ import { Client, StreamableHTTPClientTransport } from "../fakes/sdk.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import { McpHttpHandler, type McpHttpOptions } from "../../lib/mcp/http.ts";
-import { isSameSecret } from "../../lib/mcp/http_guard.ts";
+import { checkRequest, isSameSecret } from "../../lib/mcp/http_guard.ts";
 import { McpServer } from "../../lib/mcp/server.ts";
 import { HttpSessionTransport } from "../../lib/mcp/http_session.ts";
 import { type ToolSpec, toolText } from "../../lib/mcp/tool_spec.ts";
@@ -121,6 +121,32 @@ Deno.test("mcp http: a page whose DNS turned to 127.0.0.1 is refused (Host or Or
   assertEquals(local.status, 200);
   await local.body?.cancel();
   await handler.close();
+});
+
+Deno.test("mcp http: bound to a LAN address, Host must name it (or loopback) and an Origin must match Host; a wildcard bind takes any Host", async () => {
+  const token = "s".repeat(40);
+  const auth = { authorization: `Bearer ${token}` };
+  const statusOf = async (hostname: string, headers: Record<string, string>) =>
+    (await checkRequest(post(INIT, { ...auth, ...headers }), {
+      hostname,
+      isLoopback: false,
+      token,
+    }))?.status ?? 200;
+  const lan = "192.168.1.20";
+  assertEquals(await statusOf(lan, { host: `${lan}:8765` }), 200);
+  assertEquals(await statusOf(lan, { host: "localhost:8765" }), 200);
+  assertEquals(await statusOf(lan, { host: "evil.example.com" }), 403, "another Host");
+  assertEquals(
+    await statusOf(lan, { host: `${lan}:8765`, origin: `http://${lan}:3000` }),
+    200,
+    "an Origin naming the same host",
+  );
+  assertEquals(
+    await statusOf(lan, { host: `${lan}:8765`, origin: "http://evil.example.com" }),
+    403,
+    "an Origin naming another host",
+  );
+  assertEquals(await statusOf("0.0.0.0", { host: "evil.example.com" }), 200, "wildcard bind");
 });
 
 Deno.test("mcp http: with a token, a request without it or with a wrong one gets 401", async () => {
