@@ -615,6 +615,7 @@ function servedWorkspace(link: WorkspaceLink): ServedWorkspace {
     get inboxUnavailable() {
       return link.inboxUnavailable;
     },
+    firstPoll: link.firstPoll,
   };
 }
 

@@ -39,6 +39,8 @@ Deno.test("sse: a stream cut into chunks at every position gives the same events
 Deno.test("sse: CRLF and lone CR line ends work, also when a CRLF is split between chunks", () => {
   assertEquals(feed(["data: a\r\n\r\ndata: b\r\rdata: c\n\n"]).data, ["a", "b", "c"]);
   assertEquals(feed(["data: a\r", "\n\r", "\ndata: b\r\n", "\r\n"]).data, ["a", "b"]);
+  // The LF after a chunk-ending CR is the same line end, not a blank line ending the event.
+  assertEquals(feed(["data: a\r", "\ndata: b\n\n"]).data, ["a\nb"]);
 });
 
 Deno.test("sse: comments are skipped and several data lines join with newlines", () => {
