@@ -98,7 +98,12 @@ export async function runInstall(
     ...(deps.containerDir === undefined ? {} : { containerDir: deps.containerDir }),
   });
   // A CA file or proxy that cannot be used only costs the name lookup (named by the ID).
-  const local: LocalSetup = { stateDir, fetch: http.ok ? http.fetch : null, notes };
+  const local: LocalSetup = {
+    stateDir,
+    fetch: http.ok ? http.fetch : null,
+    secrets: http.ok ? http.secrets : [],
+    notes,
+  };
   try {
     if (listVar !== undefined) return await installEach(listVar, request, env, { deps, local });
     return await installOne(request, env, { deps, local, token: token ?? NO_TOKEN });
@@ -112,6 +117,11 @@ interface LocalSetup {
   stateDir: StateDirResult;
   /** The platform fetch (MOLECULE_CA_FILE, MOLECULE_PROXY_URL), null when it cannot be built. */
   fetch: Fetch | null;
+  /**
+   * The proxy password in its forms (MOLECULE_PROXY_URL): the entry carries the URL, as the
+   * server needs it, but what install prints masks it (the one redaction step, as doctor does).
+   */
+  secrets: string[];
   /** Warnings logged while resolving (e.g. a state directory tightened), said as notes. */
   notes: string[];
 }
@@ -132,7 +142,7 @@ async function installEach(
 ): Promise<InstallResult> {
   const { deps, local } = setup;
   const loaded = loadConfig(env, { checkToken });
-  const redactor = new Redactor();
+  const redactor = new Redactor(local.secrets);
   if (!loaded.ok || (request.name !== undefined && loaded.config.workspaces.length > 1)) {
     const problems = loaded.ok
       ? [
@@ -204,7 +214,7 @@ async function installOne(
     errors: lines.map((line) => redactor.redact(line)),
     exitCode: 2,
   });
-  const redactor = new Redactor();
+  const redactor = new Redactor(local.secrets);
 
   const loaded = loadConfig(env);
   const home = (env.HOME ?? "").trim();

@@ -424,6 +424,22 @@ Deno.test("install: an --http setting of the shell stays out of the stdio entry,
   });
 });
 
+Deno.test("install: a proxy password in MOLECULE_PROXY_URL goes into the entry but is printed masked", async () => {
+  await withWorld(async (w) => {
+    const proxyUrl = "http://ops:proxy-pass-12345@127.0.0.1:9";
+    const result = await install(w, "cursor", { env: { MOLECULE_PROXY_URL: proxyUrl } });
+    assertEquals(result.exitCode, 0, result.errors.join("\n"));
+    const text = await Deno.readTextFile(`${w.home}/.cursor/mcp.json`);
+    const entry = record(
+      // The lookup goes through the dead proxy: named by the ID.
+      record(record(JSON.parse(text)).mcpServers)[serverNameFor(null, w.id)],
+    );
+    assertEquals(record(entry.env).MOLECULE_PROXY_URL, proxyUrl, "the server needs it");
+    assert(!result.output.includes("proxy-pass-12345"), result.output);
+    assertStringIncludes(result.output, "ops:[redacted]@");
+  });
+});
+
 Deno.test("install: server names follow upstream's molecule-<slug> rule", () => {
   const id = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
   assertEquals(serverNameFor("Acme Agent", id), "molecule-acme-agent");
