@@ -90,6 +90,18 @@ async function openSession(handler: McpHttpHandler): Promise<string> {
   return id;
 }
 
+/** Opens the session's GET stream (the session is busy while it is open). */
+async function openGetStream(handler: McpHttpHandler, id: string): Promise<Response> {
+  const res = await handler.handle(
+    new Request(URL_BASE, {
+      method: "GET",
+      headers: { accept: "text/event-stream", "mcp-session-id": id },
+    }),
+  );
+  assertEquals(res.status, 200);
+  return res;
+}
+
 /** An SDK client whose fetch calls the handler; `getOpened` settles when its GET stream is up. */
 function sdkClient(handler: McpHttpHandler) {
   const getOpened = Promise.withResolvers<void>();
@@ -262,13 +274,24 @@ Deno.test("mcp http: a session unused past the idle timeout ends and its client 
   await handler.close();
 });
 
+Deno.test("mcp http: a session with its GET stream open is never ended as idle", async () => {
+  const { handler, clock } = rig({ idleTimeoutMs: 60_000 });
+  const id = await openSession(handler);
+  const stream = await openGetStream(handler, id);
+  await clock.advance(120_000);
+  assertEquals(await handler.sweepIdle(), 0);
+  assertEquals(handler.sessionCount, 1);
+  await stream.body?.cancel();
+  await handler.close();
+});
+
 Deno.test("mcp http: at the session limit the session idle longest makes room; all busy gets 503", async () => {
   const { handler, clock } = rig({ maxSessions: 2 });
   const a = await openSession(handler);
   await clock.advance(10);
   const b = await openSession(handler);
   await clock.advance(10);
-  await openSession(handler); // ends a, the least recently used
+  const c = await openSession(handler); // ends a, the least recently used
   assertEquals(handler.sessionCount, 2);
   const oldA = await handler.handle(
     post({ jsonrpc: "2.0", id: 2, method: "ping" }, { "mcp-session-id": a }),
@@ -280,6 +303,12 @@ Deno.test("mcp http: at the session limit the session idle longest makes room; a
   );
   assertEquals(stillB.status, 200);
   await stillB.body?.cancel();
+  const streams = [await openGetStream(handler, b), await openGetStream(handler, c)];
+  const refused = await handler.handle(post(INIT));
+  assertEquals([refused.status, refused.headers.get("retry-after")], [503, "5"], "all busy");
+  await refused.body?.cancel();
+  assertEquals(handler.sessionCount, 2);
+  for (const stream of streams) await stream.body?.cancel();
   await handler.close();
 });
 
