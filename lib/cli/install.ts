@@ -97,10 +97,10 @@ export async function runInstall(
     isListed: listVar !== undefined,
     ...(deps.containerDir === undefined ? {} : { containerDir: deps.containerDir }),
   });
-  // A CA file or proxy that cannot be used only costs the name lookup (named by the ID).
   const local: LocalSetup = {
     stateDir,
     fetch: http.ok ? http.fetch : null,
+    httpProblems: http.ok ? [] : http.problems,
     secrets: http.ok ? http.secrets : [],
     notes,
   };
@@ -117,6 +117,11 @@ interface LocalSetup {
   stateDir: StateDirResult;
   /** The platform fetch (MOLECULE_CA_FILE, MOLECULE_PROXY_URL), null when it cannot be built. */
   fetch: Fetch | null;
+  /**
+   * Why it cannot be built: the server refuses to start on these (exit 2), so install refuses
+   * to write an entry that would start it.
+   */
+  httpProblems: string[];
   /**
    * The proxy password in its forms (MOLECULE_PROXY_URL): the entry carries the URL, as the
    * server needs it, but what install prints masks it (the one redaction step, as doctor does).
@@ -143,13 +148,17 @@ async function installEach(
   const { deps, local } = setup;
   const loaded = loadConfig(env, { checkToken });
   const redactor = new Redactor(local.secrets);
-  if (!loaded.ok || (request.name !== undefined && loaded.config.workspaces.length > 1)) {
-    const problems = loaded.ok
+  const problems = [
+    ...(loaded.ok ? [] : loaded.problems),
+    ...local.httpProblems,
+    ...(loaded.ok && request.name !== undefined && loaded.config.workspaces.length > 1
       ? [
         `--name names one entry, but ${listVar} lists ${loaded.config.workspaces.length} ` +
         "workspaces: leave --name out (each entry is named after its workspace)",
       ]
-      : loaded.problems;
+      : []),
+  ];
+  if (!loaded.ok || problems.length > 0) {
     return {
       output: "",
       errors: [
@@ -223,6 +232,7 @@ async function installOne(
     ...(loaded.ok ? [] : loaded.problems),
     ...(stateDir.ok ? [] : [stateDir.problem]),
     ...(token.ok ? [] : [token.problem]),
+    ...local.httpProblems,
     ...(request.scope === "user" && home === ""
       ? [
         "HOME is not set: install needs it to find " +

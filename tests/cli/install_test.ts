@@ -537,8 +537,10 @@ Deno.test("install: with MOLECULE_WORKSPACES, the CA file is read once for the r
       ...REAL_HTTP,
       readTextFile: (path) => {
         read.push(path);
-        return REAL_HTTP.readTextFile(path);
+        return "-----BEGIN CERTIFICATE-----\n(a stand-in)\n-----END CERTIFICATE-----\n";
       },
+      // The fake platform is plain http: the stand-in certificate is never used.
+      createHttpClient: () => Deno.createHttpClient({}),
     };
     const result = await install(w, "cursor", {
       isDryRun: true,
@@ -546,8 +548,7 @@ Deno.test("install: with MOLECULE_WORKSPACES, the CA file is read once for the r
       env: {
         WORKSPACE_ID: "",
         MOLECULE_WORKSPACE_TOKEN: "",
-        // Missing: the lookup of the names fails, which only costs the names.
-        MOLECULE_CA_FILE: `${w.home}/missing-ca.pem`,
+        MOLECULE_CA_FILE: `${w.home}/ca.pem`,
         MOLECULE_WORKSPACES: JSON.stringify([
           { id: w.id, token: w.token },
           { id: "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0", token: w.token },
@@ -555,7 +556,30 @@ Deno.test("install: with MOLECULE_WORKSPACES, the CA file is read once for the r
       },
     });
     assertEquals(result.exitCode, 0, result.errors.join("\n"));
-    assertEquals(read, [`${w.home}/missing-ca.pem`]);
+    assertStringIncludes(result.output, "molecule-acme-agent", "the name lookup used that fetch");
+    assertEquals(read, [`${w.home}/ca.pem`]);
+  });
+});
+
+Deno.test("install: a CA file the server would refuse is a problem: nothing is written, as for one or a list", async () => {
+  await withWorld(async (w) => {
+    const missing = `${w.home}/missing-ca.pem`;
+    const one = await install(w, "cursor", { env: { MOLECULE_CA_FILE: missing } });
+    const listed = await install(w, "cursor", {
+      env: {
+        WORKSPACE_ID: "",
+        MOLECULE_WORKSPACE_TOKEN: "",
+        MOLECULE_CA_FILE: missing,
+        MOLECULE_WORKSPACES: JSON.stringify([{ id: w.id, token: w.token }]),
+      },
+    });
+    for (const result of [one, listed]) {
+      assertEquals(result.exitCode, 2, result.output);
+      assertStringIncludes(result.errors.join("\n"), "MOLECULE_CA_FILE");
+      assertStringIncludes(result.errors[0] ?? "", "nothing was written");
+    }
+    const wrote = await Deno.stat(`${w.home}/.cursor/mcp.json`).then(() => true, () => false);
+    assert(!wrote, "no host file");
   });
 });
 
