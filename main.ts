@@ -16,7 +16,7 @@ import { resolveLocalSetup } from "./lib/cli/local_setup.ts";
 import { type Clock, createClock, systemClock } from "./lib/clock.ts";
 import { type Config, type Env, loadConfig, readEnv, warnIfCleartextRemote } from "./lib/config.ts";
 import { AuthRejectedError, EXIT } from "./lib/errors.ts";
-import { WORKSPACE_LIST_VARS } from "./lib/workspace_list.ts";
+import { listVarOf } from "./lib/workspace_list.ts";
 import { type Fetch, readRegularTextFileSync } from "./lib/platform/http_client.ts";
 import { buildInstructions } from "./lib/instructions.ts";
 import { createLogger, type Logger, withLogFields } from "./lib/log.ts";
@@ -720,7 +720,7 @@ async function prepare(
 ): Promise<{ ok: true; value: Setup } | { ok: false; problems: string[] }> {
   const loaded = loadConfig(env, { checkToken });
   // MOLECULE_WORKSPACES (or _JSON) carries the tokens and replaces the token variables.
-  const isListed = WORKSPACE_LIST_VARS.some((name) => (env[name] ?? "").trim() !== "");
+  const isListed = listVarOf(env) !== undefined;
   // --http wins over MOLECULE_MCP_HTTP; blank counts as unset.
   const httpText = httpFlag ?? (env.MOLECULE_MCP_HTTP?.trim() || undefined);
   const listen = httpText === undefined ? undefined : parseHttpListen(httpText, {
