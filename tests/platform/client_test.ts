@@ -305,6 +305,21 @@ Deno.test("platform: non-UUID ids are refused before any request", async () => {
   assert(threw instanceof RangeError);
 });
 
+Deno.test("platform: a before_ts that is not an RFC 3339 time is refused before any request", async () => {
+  const { fetch, seen } = fakeFetch(json([]));
+  const platform = client(fetch);
+  for (const beforeTs of ["yesterday", "2026-05-01", "2026-05-01T10:00:00Z&limit=1"]) {
+    const history = await assertRejects(
+      () => platform.listPeerHistory({ peerId: PEER, limit: 10, beforeTs }),
+      RangeError,
+    );
+    assertStringIncludes(history.message, "before_ts must be an RFC 3339 time");
+    const activity = await assertRejects(() => platform.listActivity({ beforeTs }), RangeError);
+    assertStringIncludes(activity.message, "beforeTs must be an RFC 3339 time");
+  }
+  assertEquals(seen.length, 0);
+});
+
 Deno.test("platform: sendA2A posts message/send to the peer's proxy with X-Workspace-ID", async () => {
   const { fetch, seen } = fakeFetch(
     json({
