@@ -16,7 +16,7 @@ import { resolveLocalSetup } from "./lib/cli/local_setup.ts";
 import { type Clock, createClock, systemClock } from "./lib/clock.ts";
 import { type Config, type Env, loadConfig, readEnv, warnIfCleartextRemote } from "./lib/config.ts";
 import { AuthRejectedError, EXIT } from "./lib/errors.ts";
-import { WORKSPACE_LIST_VARS } from "./lib/workspace_list.ts";
+import { listVarOf } from "./lib/workspace_list.ts";
 import { type Fetch, readRegularTextFileSync } from "./lib/platform/http_client.ts";
 import { buildInstructions } from "./lib/instructions.ts";
 import { createLogger, type Logger, withLogFields } from "./lib/log.ts";
@@ -192,28 +192,13 @@ async function serve(setup: Setup): Promise<number> {
     },
     log: isMulti ? withLogFields(log, { workspace: ws.id }) : log,
   }));
-  // The first register of each workspace goes out at once, with only the platform modules it
-  // needs (issue 12 holds the initialize answer for it), so its round trip overlaps with
-  // starting the session and reading the host's initialize (make bench 1: 6 ms sooner than
-  // waiting for the host); the link reuses its outcome.
   const registerModules = loadRegisterModules();
   const firstRegisters = served.map(({ settings, log }) =>
-    settings.isHeartbeatDisabled
-      ? undefined
-      : registerModules.then((m) =>
-        m.registration.registerOnce(m.registration.buildAgentCard(settings), {
-          platform: {
-            workspaceId: settings.workspaceId,
-            register: (card, opts) =>
-              m.registry.registerWorkspace(
-                new m.http.PlatformHttp(settings, { fetch: http.fetch, clock: startupClock, log }),
-                card,
-                opts,
-              ),
-          },
-          log,
-        }, stopping.signal)
-      )
+    sendFirstRegister(registerModules, settings, {
+      fetch: http.fetch,
+      log,
+      signal: stopping.signal,
+    })
   );
   // A refusal is acted on by the link (exit 3); this only keeps it from being unhandled.
   for (const first of firstRegisters) first?.catch(() => {});
@@ -257,10 +242,9 @@ async function serve(setup: Setup): Promise<number> {
     const open = links.filter((link): link is WorkspaceLink => link !== null);
     const first = open[0];
     if (first === undefined) return null;
-    const served = open.map((link) => servedWorkspace(link, link.platform.workspaceId));
     // Hosts that show no pushes learn of arrivals from a line at the end of other results.
     const inboxNotice = config.isInboxNoticeDisabled ? undefined : new tools.InboxNotice();
-    return { links: open, first, router: new tools.WorkspaceRouter(served), inboxNotice };
+    return { first, router: new tools.WorkspaceRouter(open.map(servedWorkspace)), inboxNotice };
   });
   const loading = Promise.all([tools, routing]).then(([tools, routed]) => {
     if (routed === null) throw new Error("a workspace link did not open");
@@ -340,9 +324,8 @@ async function serve(setup: Setup): Promise<number> {
         // The links would have said why; they never opened, so it is said here.
         const refusals = await Promise.allSettled(firstRegisters);
         refusals.forEach((outcome, index) => {
-          const id = served[index]?.settings.workspaceId;
           if (outcome.status === "rejected" && outcome.reason instanceof AuthRejectedError) {
-            log.error(outcome.reason.message, isMulti ? { workspace: id } : undefined);
+            served[index]?.log.error(outcome.reason.message);
           }
         });
         await server.close();
@@ -357,8 +340,14 @@ async function serve(setup: Setup): Promise<number> {
     const names = new Map<string, string>();
     for (const link of links) forwardArrivals(link, { push, routing, server, names, isMulti });
     // Each workspace stops on its own when its token is refused; the others keep serving.
+    // Each workspace's own logger: it names the workspace when there are several.
     const starts = links.map((link, index) =>
-      startLink(link, firstRegisters[index], { stopping: stopping.signal, log, isMulti, names })
+      startLink(link, firstRegisters[index], {
+        stopping: stopping.signal,
+        log: served[index]?.log ?? log,
+        isMulti,
+        names,
+      })
     );
     const outcome = Promise.all(starts).then(async (results) => {
       if (results.every((r) => r === "refused")) {
@@ -421,8 +410,9 @@ function forwardArrivals(
 
 /**
  * Starts one link on its own signal (ended by `stopping`, or when its token is refused):
- * "refused" (logged) when the platform refuses the token, and only this workspace stays
- * down. With several workspaces it then looks up the workspace's name for the push header.
+ * "refused" (logged on `deps.log`, the workspace's own logger) when the platform refuses the
+ * token, and only this workspace stays down. With several workspaces it then looks up the
+ * workspace's name for the push header.
  */
 async function startLink(
   link: WorkspaceLink,
@@ -438,7 +428,7 @@ async function startLink(
   } catch (err) {
     if (!(err instanceof AuthRejectedError)) throw err;
     own.abort();
-    log.error(err.message, isMulti ? { workspace: id } : undefined);
+    log.error(err.message);
     return "refused";
   }
   if (isMulti && !own.signal.aborted) {
@@ -448,6 +438,36 @@ async function startLink(
     }, () => {});
   }
   return "serving";
+}
+
+/**
+ * Sends one workspace's first register at once, with only the platform modules it needs
+ * (issue 12 holds the initialize answer for it), so its round trip overlaps with starting the
+ * session and reading the host's initialize (make bench 1: 6 ms sooner than waiting for the
+ * host); its timeout runs on startupClock. The link reuses the outcome. Undefined when
+ * heartbeats are disabled (nothing is sent); rejects with AuthRejectedError on a refused token.
+ */
+function sendFirstRegister(
+  modules: ReturnType<typeof loadRegisterModules>,
+  settings: Config & { token: string },
+  deps: { fetch: Fetch; log: Logger; signal: AbortSignal },
+): Promise<boolean> | undefined {
+  if (settings.isHeartbeatDisabled) return undefined;
+  const { fetch, log, signal } = deps;
+  return modules.then((m) =>
+    m.registration.registerOnce(m.registration.buildAgentCard(settings), {
+      platform: {
+        workspaceId: settings.workspaceId,
+        register: (card, opts) =>
+          m.registry.registerWorkspace(
+            new m.http.PlatformHttp(settings, { fetch, clock: startupClock, log }),
+            card,
+            opts,
+          ),
+      },
+      log,
+    }, signal)
+  );
 }
 
 /** What the first register needs: the platform request core, the registry, registerOnce. */
@@ -584,9 +604,9 @@ async function openLink(
 }
 
 /** One link as the tool router sees it (getters: the inbox opens later). */
-function servedWorkspace(link: WorkspaceLink, id: string): ServedWorkspace {
+function servedWorkspace(link: WorkspaceLink): ServedWorkspace {
   return {
-    id,
+    id: link.platform.workspaceId,
     platform: link.platform,
     peers: link.peers,
     get inbox() {
@@ -595,6 +615,7 @@ function servedWorkspace(link: WorkspaceLink, id: string): ServedWorkspace {
     get inboxUnavailable() {
       return link.inboxUnavailable;
     },
+    firstPoll: link.firstPoll,
   };
 }
 
@@ -699,7 +720,7 @@ async function prepare(
 ): Promise<{ ok: true; value: Setup } | { ok: false; problems: string[] }> {
   const loaded = loadConfig(env, { checkToken });
   // MOLECULE_WORKSPACES (or _JSON) carries the tokens and replaces the token variables.
-  const isListed = WORKSPACE_LIST_VARS.some((name) => (env[name] ?? "").trim() !== "");
+  const isListed = listVarOf(env) !== undefined;
   // --http wins over MOLECULE_MCP_HTTP; blank counts as unset.
   const httpText = httpFlag ?? (env.MOLECULE_MCP_HTTP?.trim() || undefined);
   const listen = httpText === undefined ? undefined : parseHttpListen(httpText, {

@@ -12,6 +12,20 @@ import { parseUuid } from "./uuid.ts";
 /** The two names of the variable; setting both is a problem (which one would win?). */
 export const WORKSPACE_LIST_VARS = ["MOLECULE_WORKSPACES", "MOLECULE_WORKSPACES_JSON"] as const;
 
+/** One of WORKSPACE_LIST_VARS. */
+export type WorkspaceListVar = typeof WORKSPACE_LIST_VARS[number];
+
+/**
+ * The list variable in use: the first of WORKSPACE_LIST_VARS set to a non-blank value (blank
+ * counts as unset, as for every variable), or undefined in single-workspace mode. Setting both
+ * is loadConfig's problem to report.
+ */
+export function listVarOf(
+  env: Readonly<Record<WorkspaceListVar, string | undefined>>,
+): WorkspaceListVar | undefined {
+  return WORKSPACE_LIST_VARS.find((name) => (env[name] ?? "").trim() !== "");
+}
+
 /** Most workspaces one process serves: each runs a poller, a heartbeat and an inbox. */
 export const MAX_WORKSPACES = 32;
 

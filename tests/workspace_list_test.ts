@@ -5,6 +5,7 @@
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { loadConfig } from "../lib/config.ts";
 import { checkToken } from "../lib/state/token.ts";
+import { listVarOf } from "../lib/workspace_list.ts";
 
 const A = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
 const B = "2c5f39cb-3fb2-42e3-994f-1127e4ddb538";
@@ -156,4 +157,18 @@ Deno.test("workspaces: a token left unquoted in the JSON never appears in the pr
   for (const piece of ["tok-alph", "alpha", "0123456"]) {
     assert(!(problems[0] ?? "").includes(piece), `problem text quotes "${piece}": ${problems[0]}`);
   }
+});
+
+Deno.test("workspace list: a blank list variable counts as unset (doctor, install and the sources line agree)", () => {
+  const unset = { MOLECULE_WORKSPACES: undefined, MOLECULE_WORKSPACES_JSON: undefined };
+  assertEquals(listVarOf(unset), undefined);
+  assertEquals(listVarOf({ ...unset, MOLECULE_WORKSPACES: "  " }), undefined);
+  assertEquals(
+    listVarOf({ MOLECULE_WORKSPACES: " ", MOLECULE_WORKSPACES_JSON: "[]" }),
+    "MOLECULE_WORKSPACES_JSON",
+  );
+  assertEquals(
+    listVarOf({ MOLECULE_WORKSPACES: "[]", MOLECULE_WORKSPACES_JSON: "[]" }),
+    "MOLECULE_WORKSPACES",
+  );
 });

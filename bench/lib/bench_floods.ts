@@ -7,7 +7,7 @@
  */
 import type { McpClient, ToolCallResult } from "./mcp_client.ts";
 import { openSession, sleep, waitForPolls } from "./session.ts";
-import { ACTIVITY_ROUTE, type Simulator, startSimulator } from "./simulator.ts";
+import { ACTIVITY_ROUTE, type SimulatorOptions, startSimulator } from "./simulator.ts";
 
 const MB = 1_000_000;
 /** The issue's figures: 300 MB per tool answer, 400 MB for the feed. */
@@ -68,31 +68,48 @@ async function settleIdle(client: McpClient): Promise<number> {
   return (await client.rssMiB()) ?? 0;
 }
 
+/** How one flood runs (runFlood). */
+interface FloodPlan {
+  /** The program's environment. */
+  childEnv: Record<string, string>;
+  /** Added to the session's environment. */
+  sessionEnv: Record<string, string>;
+  calls: number;
+  /** The platform's answer while the flood runs (null: the usual one); idle polls get theirs. */
+  whileFlooding: Intercept;
+  /** The `i`th of the simultaneous calls. */
+  callAt: (client: McpClient, i: number) => Promise<ToolCallResult>;
+}
+
+/** The simulator's intercept hook. */
+type Intercept = NonNullable<SimulatorOptions["intercept"]>;
+
 /**
- * One flood on `sim` (closed at the end): opens a session with `sessionEnv`, waits for the
- * first poll and idle RSS, then with `setFlooding(true)` makes `calls` simultaneous calls
- * (`callAt(client, i)`) while sampling RSS, and reports after 1.5 s of calm.
+ * One flood on a simulator of its own (closed at the end): opens a session, waits for the
+ * first poll and idle RSS, then, with the platform answering through `whileFlooding`, makes
+ * `calls` simultaneous calls while sampling RSS, and reports after 1.5 s of calm.
  */
-async function runFlood(
-  sim: Simulator,
-  sessionEnv: Record<string, string>,
-  calls: number,
-  callAt: (client: McpClient, i: number) => Promise<ToolCallResult>,
-  setFlooding: (isFlooding: boolean) => void,
-): Promise<FloodResult> {
+async function runFlood(plan: FloodPlan): Promise<FloodResult> {
+  let isFlooding = false;
+  const sim = await startSimulator({
+    workspaceName: "bench",
+    programEnv: plan.childEnv,
+    intercept: (req, route) => isFlooding ? plan.whileFlooding(req, route) : null,
+  });
+  const { calls, callAt } = plan;
   try {
-    const client = await openSession(sim, sessionEnv);
+    const client = await openSession(sim, plan.sessionEnv);
     try {
       await waitForPolls(sim);
       const idleMiB = await settleIdle(client);
-      setFlooding(true);
+      isFlooding = true;
       sim.load.peakInFlight = sim.load.inFlight;
       const t0 = performance.now();
       const all = Promise.all(Array.from({ length: calls }, (_, i) => callAt(client, i)));
       const peakMiB = await peakRssWhile(client, all);
       const results = await all;
       const elapsedMs = performance.now() - t0;
-      setFlooding(false);
+      isFlooding = false;
       await sleep(1_500);
       const errors = results.filter((r) => r.isError);
       return {
@@ -117,54 +134,42 @@ async function runFlood(
  * The huge-answer flood: `calls` tool calls (half list_peers, half get_workspace_info) whose
  * platform answers are 300 MB each, while the feed answers 400 MB to every poll.
  */
-export async function measureHugeAnswers(
+export function measureHugeAnswers(
   calls: number,
   childEnv: Record<string, string>,
 ): Promise<FloodResult> {
-  let isFlooding = false;
-  const sim = await startSimulator({
-    workspaceName: "bench",
-    programEnv: childEnv,
-    intercept: (req, route) => {
-      if (!isFlooding || req.method !== "GET") return null;
+  return runFlood({
+    childEnv,
+    sessionEnv: { MOLECULE_MCP_POLL_INTERVAL_SECS: "1" },
+    calls,
+    whileFlooding: (req, route) => {
+      if (req.method !== "GET") return null;
       if (route === ACTIVITY_ROUTE) return hugeBody(FEED_ANSWER_BYTES);
       if (route === "GET /registry/:id/peers" || route === "GET /workspaces/:id") {
         return hugeBody(TOOL_ANSWER_BYTES);
       }
       return null;
     },
+    callAt: (client, i) => client.callTool(i % 2 === 0 ? "list_peers" : "get_workspace_info", {}),
   });
-  return await runFlood(
-    sim,
-    { MOLECULE_MCP_POLL_INTERVAL_SECS: "1" },
-    calls,
-    (client, i) => client.callTool(i % 2 === 0 ? "list_peers" : "get_workspace_info", {}),
-    (on) => (isFlooding = on),
-  );
 }
 
 /** The call flood: `calls` simultaneous get_workspace_info calls, each answer held 20 ms. */
-export async function measureCallFlood(
+export function measureCallFlood(
   calls: number,
   childEnv: Record<string, string>,
 ): Promise<FloodResult> {
-  let isFlooding = false;
-  const sim = await startSimulator({
-    workspaceName: "bench",
-    programEnv: childEnv,
-    intercept: async (_req, route) => {
+  return runFlood({
+    childEnv,
+    sessionEnv: {},
+    calls,
+    whileFlooding: async (_req, route) => {
       // A slow platform, so calls pile up: 20 ms per lookup.
-      if (isFlooding && route === "GET /workspaces/:id") await sleep(20);
+      if (route === "GET /workspaces/:id") await sleep(20);
       return null;
     },
+    callAt: (client) => client.callTool("get_workspace_info", {}),
   });
-  return await runFlood(
-    sim,
-    {},
-    calls,
-    (client) => client.callTool("get_workspace_info", {}),
-    (on) => (isFlooding = on),
-  );
 }
 
 /**

@@ -8,7 +8,7 @@
 import type { Env } from "../config.ts";
 import type { StateDirSource } from "../state/state_dir.ts";
 import type { TokenSource } from "../state/token.ts";
-import { WORKSPACE_LIST_VARS } from "../workspace_list.ts";
+import { listVarOf } from "../workspace_list.ts";
 
 /** The settings whose origin matters, each as "<source>" text. */
 export interface ConfigSources {
@@ -28,7 +28,7 @@ export function describeSources(
   resolved: { tokenSource?: TokenSource | undefined; stateDirSource?: StateDirSource | undefined },
 ): ConfigSources {
   // MOLECULE_WORKSPACES (or _JSON) replaces WORKSPACE_ID and the token variables.
-  const list = WORKSPACE_LIST_VARS.find((name) => (env[name] ?? "").trim() !== "");
+  const list = listVarOf(env);
   if (list !== undefined) {
     return {
       workspace: `env ${list}`,

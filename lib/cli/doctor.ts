@@ -94,6 +94,9 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps): Promise<
   const summaries: CheckResult[] = [];
   if (local !== undefined) {
     const network = { clock: deps.clock, fetch: local.fetch };
+    // The state directory's owner, read once for every workspace's uploads check. The directory
+    // was checked to be ours (state/state_dir.ts): its owner is us.
+    let stateDirUid: Promise<number | null> | undefined;
     for (const workspace of workspaces) {
       const before = results.length;
       await guard(workspaceLabel("platform checks", workspace), async () => {
@@ -102,8 +105,7 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps): Promise<
       await guard(workspaceLabel("fetched uploads", workspace), async () => {
         const verdict = await checkUploads(workspace.id, workspace.uploads, {
           nowMs: deps.clock.wallNow(), // file times are wall times
-          // The state directory was checked to be ours (state/state_dir.ts): its owner is us.
-          ownerUid: (await Deno.lstat(workspace.stateDir)).uid,
+          ownerUid: await (stateDirUid ??= Deno.lstat(workspace.stateDir).then((i) => i.uid)),
         });
         results.push({ ...verdict, label: workspaceLabel("fetched uploads", workspace) });
       });

@@ -17,7 +17,7 @@ import { UPLOADS_DIR_NAME } from "../state/upload_store.ts";
 import { STATE_FILES, WORKSPACE_STATE_FILES, workspaceStatePath } from "../state/state_files.ts";
 import { checkToken } from "../state/token.ts";
 import { parseUuid } from "../uuid.ts";
-import { WORKSPACE_LIST_VARS } from "../workspace_list.ts";
+import { listVarOf } from "../workspace_list.ts";
 import { describeSources } from "./config_sources.ts";
 import type { CheckResult } from "./doctor_result.ts";
 import type { DoctorWorkspace } from "./doctor_network.ts";
@@ -77,7 +77,7 @@ export async function checkConfiguration(
   const log = createLogger({ write: (line) => notes.push(line), level: "warn" });
   const loaded = loadConfig(env, { checkToken });
   // MOLECULE_WORKSPACES (or _JSON) lists the tokens and replaces the token variables.
-  const listVar = WORKSPACE_LIST_VARS.find((name) => (env[name] ?? "").trim() !== "");
+  const listVar = listVarOf(env);
   const { stateDir, token: resolved, http } = await resolveLocalSetup(env, {
     log,
     http: deps.http,

@@ -72,13 +72,13 @@ export async function checkWorkspace(
   }
   const elapsedMs = Math.max(0, Math.round(deps.clock.now() - started));
   const host = new URL(ws.platformUrl).host;
-  // Why the event stream check is skipped ("" = run it): a refused token fails it too.
-  let skipStream = "";
+  // Why the event stream check is skipped (undefined: run it).
+  let skipStream: string | undefined;
   if (lookup instanceof PlatformError && lookup.status === 0) {
     results.push({ ...unreachable(lookup, host), label: label("platform reachable") });
-    const why = "skipped: the platform cannot be reached";
+    skipStream = "skipped: the platform cannot be reached";
     for (const name of ["workspace", "token accepted", "inbox readable"]) {
-      results.push({ status: "skip", label: label(name), message: why });
+      results.push({ status: "skip", label: label(name), message: skipStream });
     }
   } else {
     const status = lookup instanceof PlatformError ? lookup.status : 200;
@@ -96,29 +96,23 @@ export async function checkWorkspace(
     } else {
       const { isRefused, ...token } = await tokenVerdict(ws, client, opts);
       results.push({ ...token, label: label("token accepted") });
-      if (isRefused === true) skipStream = "skipped: fix the token first";
-      // A refused token fails the inbox read too; its own 401 advice (token of another
-      // workspace) would send the operator the wrong way.
-      results.push(
-        isRefused
-          ? {
-            status: "skip",
-            label: label("inbox readable"),
-            message: "skipped: fix the token first",
-          }
-          : {
-            ...await inboxVerdict(ws, client, { ...opts, log: quiet }),
-            label: label("inbox readable"),
-          },
-      );
+      if (isRefused === true) {
+        // A refused token fails the inbox read and the stream too; the inbox's own 401 advice
+        // (token of another workspace) would send the operator the wrong way.
+        skipStream = "skipped: fix the token first";
+        results.push({ status: "skip", label: label("inbox readable"), message: skipStream });
+      } else {
+        results.push({
+          ...await inboxVerdict(ws, client, { ...opts, log: quiet }),
+          label: label("inbox readable"),
+        });
+      }
     }
   }
-  const canReach = !(lookup instanceof PlatformError && lookup.status === 0);
-  const streamSkip = canReach ? skipStream : "skipped: the platform cannot be reached";
   results.push({
-    ...(streamSkip === ""
+    ...(skipStream === undefined
       ? await streamVerdict(ws, client, deps.clock)
-      : { status: "skip", message: streamSkip }),
+      : { status: "skip", message: skipStream }),
     label: label("event stream"),
   });
   results.push({ ...transportVerdict(ws.platformUrl), label: label("transport security") });

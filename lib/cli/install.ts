@@ -13,13 +13,13 @@ import type { Clock } from "../clock.ts";
 import { type Env, ENV_VARS, type EnvVar, loadConfig } from "../config.ts";
 import { createLogger } from "../log.ts";
 import { createPlatformClient } from "../platform/client.ts";
-import { buildFetch, type HttpClientDeps } from "../platform/http_client.ts";
+import type { Fetch, HttpClientDeps } from "../platform/http_client.ts";
 import { Redactor } from "../redact.ts";
 import { atomicWriteFile } from "../state/atomic_write.ts";
-import { resolveStateDir } from "../state/state_dir.ts";
+import type { StateDirResult } from "../state/state_dir.ts";
 import { stateFilePath, workspaceStatePath } from "../state/state_files.ts";
-import { checkToken, resolveToken } from "../state/token.ts";
-import { WORKSPACE_LIST_VARS } from "../workspace_list.ts";
+import { checkToken, type TokenResult } from "../state/token.ts";
+import { listVarOf } from "../workspace_list.ts";
 import { dirName } from "../paths.ts";
 import type { InstallRequest } from "./args.ts";
 import {
@@ -31,6 +31,7 @@ import {
 } from "./install_hosts.ts";
 import { editHostFile, indent } from "./install_edit.ts";
 import type { HostProgram } from "./install_program.ts";
+import { resolveLocalSetup } from "./local_setup.ts";
 
 /** Effects install needs; main.ts passes the real ones. */
 export interface InstallDeps {
@@ -68,6 +69,11 @@ const NOT_COPIED: ReadonlySet<EnvVar> = new Set([
   "NO_COLOR",
   "CLAUDE_CONFIG_DIR",
   "CODEX_HOME",
+  // The host starts the entry on stdio: an --http setting of this shell would make it serve
+  // HTTP instead (the host would see no server), and the bearer token would sit in plain text
+  // in the host file and in what install prints.
+  "MOLECULE_MCP_HTTP",
+  "MOLECULE_MCP_HTTP_TOKEN",
 ]);
 
 /**
@@ -80,10 +86,53 @@ export async function runInstall(
   env: Env,
   deps: InstallDeps,
 ): Promise<InstallResult> {
-  const listVar = WORKSPACE_LIST_VARS.find((name) => (env[name] ?? "").trim() !== "");
-  if (listVar !== undefined) return await installEach(listVar, request, env, deps);
-  return await installOne(request, env, deps);
+  const listVar = listVarOf(env);
+  // Resolved once for the run, however many workspaces are listed: the state directory (its
+  // write probe), the token (unless listed) and the fetch (the CA file), as the server does.
+  const notes: string[] = [];
+  const log = createLogger({ write: (line) => notes.push(line), level: "warn" });
+  const { stateDir, token, http } = await resolveLocalSetup(env, {
+    log,
+    http: deps.http,
+    isListed: listVar !== undefined,
+    ...(deps.containerDir === undefined ? {} : { containerDir: deps.containerDir }),
+  });
+  const local: LocalSetup = {
+    stateDir,
+    fetch: http.ok ? http.fetch : null,
+    httpProblems: http.ok ? [] : http.problems,
+    secrets: http.ok ? http.secrets : [],
+    notes,
+  };
+  try {
+    if (listVar !== undefined) return await installEach(listVar, request, env, { deps, local });
+    return await installOne(request, env, { deps, local, token: token ?? NO_TOKEN });
+  } finally {
+    if (http.ok) http.close();
+  }
 }
+
+/** What runInstall resolved once for every entry it writes. */
+interface LocalSetup {
+  stateDir: StateDirResult;
+  /** The platform fetch (MOLECULE_CA_FILE, MOLECULE_PROXY_URL), null when it cannot be built. */
+  fetch: Fetch | null;
+  /**
+   * Why it cannot be built: the server refuses to start on these (exit 2), so install refuses
+   * to write an entry that would start it.
+   */
+  httpProblems: string[];
+  /**
+   * The proxy password in its forms (MOLECULE_PROXY_URL): the entry carries the URL, as the
+   * server needs it, but what install prints masks it (the one redaction step, as doctor does).
+   */
+  secrets: string[];
+  /** Warnings logged while resolving (e.g. a state directory tightened), said as notes. */
+  notes: string[];
+}
+
+/** Unreachable: resolveLocalSetup resolves a token whenever no list variable is set. */
+const NO_TOKEN: TokenResult = { ok: false, problem: "no token was resolved" };
 
 /**
  * MOLECULE_WORKSPACES (or _JSON) set: one host entry per listed workspace, each with its own
@@ -94,17 +143,22 @@ async function installEach(
   listVar: string,
   request: InstallRequest,
   env: Env,
-  deps: InstallDeps,
+  setup: { deps: InstallDeps; local: LocalSetup },
 ): Promise<InstallResult> {
+  const { deps, local } = setup;
   const loaded = loadConfig(env, { checkToken });
-  const redactor = new Redactor();
-  if (!loaded.ok || (request.name !== undefined && loaded.config.workspaces.length > 1)) {
-    const problems = loaded.ok
+  const redactor = new Redactor(local.secrets);
+  const problems = [
+    ...(loaded.ok ? [] : loaded.problems),
+    ...local.httpProblems,
+    ...(loaded.ok && request.name !== undefined && loaded.config.workspaces.length > 1
       ? [
         `--name names one entry, but ${listVar} lists ${loaded.config.workspaces.length} ` +
         "workspaces: leave --name out (each entry is named after its workspace)",
       ]
-      : loaded.problems;
+      : []),
+  ];
+  if (!loaded.ok || problems.length > 0) {
     return {
       output: "",
       errors: [
@@ -117,7 +171,7 @@ async function installEach(
   const outputs: string[] = [];
   const errors: string[] = [];
   let exitCode: 0 | 2 = 0;
-  // The program's note is the same for every entry: said once, after them all.
+  // The program's note and the set-up's are the same for every entry: said once, after them all.
   const { note, ...program } = deps.program;
   for (const ws of loaded.config.workspaces) {
     const token = loaded.workspaceTokens?.get(ws.id) ?? "";
@@ -130,7 +184,12 @@ async function installEach(
       PLATFORM_URL: ws.platformUrl,
       MOLECULE_WORKSPACE_TOKEN: token,
       MOLECULE_WORKSPACE_TOKEN_FILE: undefined,
-    }, { ...deps, program });
+    }, {
+      deps: { ...deps, program },
+      local: { ...local, notes: [] },
+      // The list's tokens passed checkToken in loadConfig: inline tokens, as the entry sees them.
+      token: { ok: true, token, source: "MOLECULE_WORKSPACE_TOKEN" },
+    });
     outputs.push(one.output);
     errors.push(...one.errors);
     if (one.exitCode !== 0) exitCode = one.exitCode;
@@ -138,7 +197,11 @@ async function installEach(
   const intro = `${listVar} lists ${loaded.config.workspaces.length} workspace(s): one entry ` +
     "each, with its own token file (no token in the host's config)\n\n";
   const shown = outputs.filter((o) => o !== "");
-  if (note !== undefined && shown.length > 0) shown.push(`note: ${note}\n`);
+  if (shown.length > 0) {
+    for (const line of noteLines([...local.notes, ...(note === undefined ? [] : [note])])) {
+      shown.push(`${line}\n`);
+    }
+  }
   return {
     output: redactor.redact(intro + shown.join("\n")),
     errors: errors.map((line) => redactor.redact(line)),
@@ -150,35 +213,26 @@ async function installEach(
 async function installOne(
   request: InstallRequest,
   env: Env,
-  deps: InstallDeps,
+  setup: { deps: InstallDeps; local: LocalSetup; token: TokenResult },
 ): Promise<InstallResult> {
-  const notes: string[] = [];
-  const log = createLogger({ write: (line) => notes.push(line), level: "warn" });
+  const { deps, local, token } = setup;
+  const { stateDir } = local;
+  const notes = [...local.notes];
   const refuse = (lines: string[]): InstallResult => ({
     output: "",
     errors: lines.map((line) => redactor.redact(line)),
     exitCode: 2,
   });
-  const redactor = new Redactor();
+  const redactor = new Redactor(local.secrets);
 
   const loaded = loadConfig(env);
-  const stateDir = resolveStateDir({
-    configsDir: env.CONFIGS_DIR,
-    home: env.HOME,
-    log,
-    ...(deps.containerDir === undefined ? {} : { containerDir: deps.containerDir }),
-  });
-  const token = await resolveToken({
-    inline: env.MOLECULE_WORKSPACE_TOKEN,
-    file: env.MOLECULE_WORKSPACE_TOKEN_FILE,
-    stateDir: stateDir.ok ? stateDir.dir : undefined,
-  }, { log });
   const home = (env.HOME ?? "").trim();
   const nameProblem = request.name === undefined ? undefined : checkServerName(request.name);
   const problems = [
     ...(loaded.ok ? [] : loaded.problems),
     ...(stateDir.ok ? [] : [stateDir.problem]),
     ...(token.ok ? [] : [token.problem]),
+    ...local.httpProblems,
     ...(request.scope === "user" && home === ""
       ? [
         "HOME is not set: install needs it to find " +
@@ -200,7 +254,7 @@ async function installOne(
 
   let name = request.name;
   if (name === undefined) {
-    const shown = await workspaceName(env, config, token.token, deps);
+    const shown = await workspaceName(config, token.token, { ...deps, fetch: local.fetch });
     if (shown === null) {
       notes.push(
         "the workspace name could not be read from the platform: the server is " +
@@ -312,9 +366,13 @@ async function installOne(
 }
 
 function done(redactor: Redactor, body: string[], notes: string[]): InstallResult {
-  const noteLines = notes.map((n) => `note: ${n.replace(/^\[molecule-mcp\] \w+ /, "")}`);
-  const text = [...body, ...noteLines].join("\n") + "\n";
+  const text = [...body, ...noteLines(notes)].join("\n") + "\n";
   return { output: redactor.redact(text), errors: [], exitCode: 0 };
+}
+
+/** Notes as printed: `note: …`, a logged line's `[molecule-mcp] <level> ` prefix dropped. */
+function noteLines(notes: string[]): string[] {
+  return notes.map((n) => `note: ${n.replace(/^\[molecule-mcp\] \w+ /, "")}`);
 }
 
 /** What to do next in each host. */
@@ -343,21 +401,14 @@ function afterwards(request: InstallRequest, target: HostTarget, name: string): 
 
 /** The workspace's display name from GET /workspaces/:id, or null when it cannot be read. */
 async function workspaceName(
-  env: Env,
   config: { platformUrl: string; workspaceId: string },
   token: string,
-  deps: InstallDeps,
+  deps: { clock: Clock; fetch: Fetch | null },
 ): Promise<string | null> {
-  const caFile = (env.MOLECULE_CA_FILE ?? "").trim();
-  const proxyUrl = (env.MOLECULE_PROXY_URL ?? "").trim();
-  const http = buildFetch({
-    ...(caFile === "" ? {} : { caFile }),
-    ...(proxyUrl === "" ? {} : { proxyUrl }),
-  }, deps.http);
-  if (!http.ok) return null;
+  if (deps.fetch === null) return null;
   try {
     const client = createPlatformClient({ ...config, token }, {
-      fetch: http.fetch,
+      fetch: deps.fetch,
       clock: deps.clock,
       log: createLogger({ write: () => {}, level: "error" }),
     });
@@ -367,8 +418,6 @@ async function workspaceName(
     // Any failure only costs the nicer name; the ID fallback is said in a note.
     if (err instanceof Error) return null;
     throw err;
-  } finally {
-    http.close();
   }
 }
 

@@ -19,6 +19,7 @@
 import { isRecord } from "../json_object.ts";
 import type { Logger } from "../log.ts";
 import {
+  errorResponse,
   idKey,
   isRequestId,
   type JsonRpcTransport,
@@ -26,7 +27,8 @@ import {
   type WireMessage,
 } from "./jsonrpc.ts";
 import { DEFAULT_SSE_QUEUE_BYTES, SseStream } from "./sse_stream.ts";
-import { DEFAULT_MAX_UNANSWERED } from "./stdio.ts";
+import { SERVER_BUSY } from "./server.ts";
+import { DEFAULT_MAX_UNANSWERED } from "./unanswered.ts";
 import { wellFormedJson } from "./wire_json.ts";
 
 /** How a POST wants its replies. */
@@ -298,15 +300,12 @@ function countPending(exchanges: Iterable<Exchange>): number {
 function busyResponse(max: number, headers: Headers): Response {
   headers.set("content-type", "application/json");
   headers.set("retry-after", "1");
-  const error = {
-    code: -32000,
+  const error = errorResponse(null, {
+    code: SERVER_BUSY,
     message: `Server busy: ${max} requests of this session are unanswered; ` +
       "send more once some are answered",
-  };
-  return new Response(wellFormedJson({ jsonrpc: "2.0", id: null, error }), {
-    status: 503,
-    headers,
   });
+  return new Response(wellFormedJson(error), { status: 503, headers });
 }
 
 function jsonResponse(

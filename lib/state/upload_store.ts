@@ -75,16 +75,24 @@ export class UploadStore {
   /**
    * The path of the stored file for `fileId`, when it was fetched before (a regular file we
    * own, not a link); null otherwise (a planted link or foreign file is skipped with a warning).
+   * The folder is checked first as create() checks it: a link or a non-folder is refused
+   * (UnsafeStateFileError), never listed through, and group/other bits are removed (a chmod
+   * that fails with the Deno error when the folder is someone else's), so a file found here
+   * was written by us.
    */
   async find(fileId: string): Promise<string | null> {
-    let entries: AsyncIterable<Deno.DirEntry>;
+    const folder = await this.#checkFolder({ tighten: true });
+    if (folder === null) return null;
     try {
-      entries = Deno.readDir(this.dir);
-      for await (const entry of entries) {
+      for await (const entry of Deno.readDir(this.dir)) {
         if (!entry.name.startsWith(`${fileId}-`) || entry.name.includes(".part-")) continue;
         const path = `${this.dir}/${entry.name}`;
         try {
-          const info = await checkStateFile(path, { log: this.#log, widePerms: "tighten" });
+          const info = await checkStateFile(path, {
+            log: this.#log,
+            widePerms: "tighten",
+            uid: folder.uid,
+          });
           if (info !== null) return path;
         } catch (err) {
           if (!(err instanceof UnsafeStateFileError)) throw err;
@@ -150,20 +158,8 @@ export class UploadStore {
    * `signal`: once it aborts the listing stops early and is incomplete (act on none of it).
    */
   async list(opts: { signal?: AbortSignal } = {}): Promise<UploadListing | null> {
-    let dirInfo: Deno.FileInfo;
-    try {
-      dirInfo = await Deno.lstat(this.dir);
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound) return null;
-      throw err;
-    }
-    if (dirInfo.isSymlink || !dirInfo.isDirectory) {
-      throw new UnsafeStateFileError(
-        this.dir,
-        dirInfo.isSymlink ? "symlink" : "not-regular",
-        "is not a plain folder",
-      );
-    }
+    const dirInfo = await this.#checkFolder({ tighten: false });
+    if (dirInfo === null) return null;
     const listing: UploadListing = {
       files: [],
       skipped: 0,
@@ -242,7 +238,26 @@ export class UploadStore {
       throw new UnsafeStateFileError(root, "not-regular", "is not a folder");
     }
     await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const info = await Deno.lstat(this.dir);
+    if (await this.#checkFolder({ tighten: true }) === null) {
+      throw new Deno.errors.NotFound(`${this.dir} is gone right after it was made`);
+    }
+    this.#isReady = true;
+  }
+
+  /**
+   * The workspace folder's lstat (never followed), or null when it does not exist. Throws
+   * UnsafeStateFileError when it is a link or not a folder. With `tighten`, group/other bits
+   * are removed (chmod 0700: the Deno error when the folder is someone else's); without, the
+   * folder is only looked at (the sweep, doctor).
+   */
+  async #checkFolder(opts: { tighten: boolean }): Promise<Deno.FileInfo | null> {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.lstat(this.dir);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return null;
+      throw err;
+    }
     if (info.isSymlink || !info.isDirectory) {
       throw new UnsafeStateFileError(
         this.dir,
@@ -250,8 +265,10 @@ export class UploadStore {
         "is not a plain folder",
       );
     }
-    if (info.mode !== null && (info.mode & 0o077) !== 0) await Deno.chmod(this.dir, 0o700);
-    this.#isReady = true;
+    if (opts.tighten && info.mode !== null && (info.mode & 0o077) !== 0) {
+      await Deno.chmod(this.dir, 0o700);
+    }
+    return info;
   }
 }
 

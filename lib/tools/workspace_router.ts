@@ -40,6 +40,11 @@ export interface ServedWorkspace {
   /** The open inbox, or null (loading, held by another process, disabled). */
   readonly inbox: DurableInbox | null;
   readonly inboxUnavailable: InboxUnavailable | null;
+  /**
+   * Settles once this workspace's first inbox poll has finished (WorkspaceLink.firstPoll,
+   * never rejects); absent: nothing to wait for. The merged inbox tools wait for every one.
+   */
+  readonly firstPoll?: Promise<void>;
 }
 
 /** Tools that neither act as a workspace nor read the inbox. */
@@ -210,6 +215,10 @@ export class WorkspaceRouter {
   }
 
   #mergedInboxTool(spec: ToolSpec<ToolDeps>): ToolSpec<ToolDeps> {
+    // Every workspace's first poll, not only the first one's (the context's): a call right
+    // after start must not answer "empty" while messages wait on another workspace's platform.
+    const polls = this.#workspaces.flatMap((w) => w.firstPoll === undefined ? [] : [w.firstPoll]);
+    const firstPoll = Promise.all(polls).then(() => {});
     return {
       ...spec,
       description: `${spec.description} Messages of every configured workspace are merged ` +
@@ -232,10 +241,11 @@ export class WorkspaceRouter {
             inbox: null,
             inboxUnavailable: this.#first.inboxUnavailable,
             peers,
+            firstPoll,
           });
         }
         const inbox = new MergedInbox(open);
-        return spec.handler(args, { ...ctx, inbox, inboxUnavailable: null, peers });
+        return spec.handler(args, { ...ctx, inbox, inboxUnavailable: null, peers, firstPoll });
       },
     };
   }

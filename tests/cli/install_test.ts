@@ -16,6 +16,7 @@ import { createFakePlatform } from "../fakes/fake_platform.ts";
 import { REPO_ROOT } from "../fakes/spawn.ts";
 import { namesIn, withTempDir } from "../fakes/temp_dir.ts";
 import { REAL_HTTP } from "../fakes/real_http.ts";
+import type { HttpClientDeps } from "../../lib/platform/http_client.ts";
 
 const FIXTURES = `${REPO_ROOT}tests/fixtures/hosts`;
 const PROGRAM = { command: "/opt/molecule/bin/molecule-mcp", args: [] };
@@ -55,6 +56,7 @@ function install(
     name?: string;
     env?: Record<string, string>;
     program?: HostProgram;
+    http?: HttpClientDeps;
   } = {},
 ) {
   const request: InstallRequest = {
@@ -76,7 +78,7 @@ function install(
   };
   return runInstall(request, readEnv((name) => values[name]), {
     clock: systemClock,
-    http: REAL_HTTP,
+    http: opts.http ?? REAL_HTTP,
     cwd: w.project,
     program: opts.program ?? PROGRAM,
     containerDir: "/nonexistent-configs",
@@ -405,6 +407,38 @@ Deno.test("install: a token pasted into a copied variable is printed masked (the
   });
 });
 
+Deno.test("install: an --http setting of the shell stays out of the stdio entry, its bearer token unprinted", async () => {
+  await withWorld(async (w) => {
+    const httpToken = "http-bearer-0123456789abcdef0123456789";
+    const result = await install(w, "cursor", {
+      env: { MOLECULE_MCP_HTTP: "127.0.0.1:8765", MOLECULE_MCP_HTTP_TOKEN: httpToken },
+    });
+    assertEquals(result.exitCode, 0, result.errors.join("\n"));
+    const text = await Deno.readTextFile(`${w.home}/.cursor/mcp.json`);
+    const entry = record(record(record(JSON.parse(text)).mcpServers)["molecule-acme-agent"]);
+    const env = record(entry.env);
+    assert(!("MOLECULE_MCP_HTTP" in env), "the host starts the entry on stdio");
+    assert(!("MOLECULE_MCP_HTTP_TOKEN" in env));
+    assert(!text.includes(httpToken) && !result.output.includes(httpToken), result.output);
+  });
+});
+
+Deno.test("install: a proxy password in MOLECULE_PROXY_URL goes into the entry but is printed masked", async () => {
+  await withWorld(async (w) => {
+    const proxyUrl = "http://ops:proxy-pass-12345@127.0.0.1:9";
+    const result = await install(w, "cursor", { env: { MOLECULE_PROXY_URL: proxyUrl } });
+    assertEquals(result.exitCode, 0, result.errors.join("\n"));
+    const text = await Deno.readTextFile(`${w.home}/.cursor/mcp.json`);
+    const entry = record(
+      // The lookup goes through the dead proxy: named by the ID.
+      record(record(JSON.parse(text)).mcpServers)[serverNameFor(null, w.id)],
+    );
+    assertEquals(record(entry.env).MOLECULE_PROXY_URL, proxyUrl, "the server needs it");
+    assert(!result.output.includes("proxy-pass-12345"), result.output);
+    assertStringIncludes(result.output, "ops:[redacted]@");
+  });
+});
+
 Deno.test("install: server names follow upstream's molecule-<slug> rule", () => {
   const id = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
   assertEquals(serverNameFor("Acme Agent", id), "molecule-acme-agent");
@@ -492,6 +526,59 @@ Deno.test("install: with MOLECULE_WORKSPACES, one entry per workspace, each with
     } finally {
       await served.close();
     }
+  });
+});
+
+Deno.test("install: with MOLECULE_WORKSPACES, the CA file is read once for the run, not once per workspace", async () => {
+  await withWorld(async (w) => {
+    const read: string[] = [];
+    const http: HttpClientDeps = {
+      ...REAL_HTTP,
+      readTextFile: (path) => {
+        read.push(path);
+        return "-----BEGIN CERTIFICATE-----\n(a stand-in)\n-----END CERTIFICATE-----\n";
+      },
+      // The fake platform is plain http: the stand-in certificate is never used.
+      createHttpClient: () => Deno.createHttpClient({}),
+    };
+    const result = await install(w, "cursor", {
+      isDryRun: true,
+      http,
+      env: {
+        WORKSPACE_ID: "",
+        MOLECULE_WORKSPACE_TOKEN: "",
+        MOLECULE_CA_FILE: `${w.home}/ca.pem`,
+        MOLECULE_WORKSPACES: JSON.stringify([
+          { id: w.id, token: w.token },
+          { id: "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0", token: w.token },
+        ]),
+      },
+    });
+    assertEquals(result.exitCode, 0, result.errors.join("\n"));
+    assertStringIncludes(result.output, "molecule-acme-agent", "the name lookup used that fetch");
+    assertEquals(read, [`${w.home}/ca.pem`]);
+  });
+});
+
+Deno.test("install: a CA file the server would refuse is a problem: nothing is written, as for one or a list", async () => {
+  await withWorld(async (w) => {
+    const missing = `${w.home}/missing-ca.pem`;
+    const one = await install(w, "cursor", { env: { MOLECULE_CA_FILE: missing } });
+    const listed = await install(w, "cursor", {
+      env: {
+        WORKSPACE_ID: "",
+        MOLECULE_WORKSPACE_TOKEN: "",
+        MOLECULE_CA_FILE: missing,
+        MOLECULE_WORKSPACES: JSON.stringify([{ id: w.id, token: w.token }]),
+      },
+    });
+    for (const result of [one, listed]) {
+      assertEquals(result.exitCode, 2, result.output);
+      assertStringIncludes(result.errors.join("\n"), "MOLECULE_CA_FILE");
+      assertStringIncludes(result.errors[0] ?? "", "nothing was written");
+    }
+    const wrote = await Deno.stat(`${w.home}/.cursor/mcp.json`).then(() => true, () => false);
+    assert(!wrote, "no host file");
   });
 });
 

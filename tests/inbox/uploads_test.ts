@@ -356,6 +356,24 @@ Deno.test("canvas uploads: a link planted as the workspace's upload folder is re
   });
 });
 
+Deno.test("canvas uploads: a file behind a link planted as the workspace's folder is never handed out as a fetched upload", async () => {
+  await withTempDir(async (dir) => {
+    const { log } = captureLog();
+    await Deno.mkdir(`${dir}/elsewhere`);
+    await Deno.writeTextFile(`${dir}/elsewhere/f1-a.png`, "not the canvas user's file");
+    await Deno.mkdir(`${dir}/root`, { mode: 0o700 });
+    await Deno.symlink(`${dir}/elsewhere`, `${dir}/root/ws-1`);
+    const store = new UploadStore(`${dir}/root`, "ws-1", log);
+    let error: unknown;
+    const found = await store.find("f1").catch((err) => {
+      error = err;
+      return null;
+    });
+    assertEquals(found, null);
+    assertStringIncludes(String(error), "is not a plain folder");
+  });
+});
+
 Deno.test("canvas uploads: an operator's upload folder may itself be a link to a folder", async () => {
   await withTempDir(async (dir) => {
     const { log } = captureLog();

@@ -17,7 +17,7 @@ import { readRuntimeIdentity } from "../../lib/runtime_identity.ts";
 import { PeerDirectory } from "../../lib/workspace/peer_directory.ts";
 import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
 import { captureLog } from "../fakes/log_capture.ts";
-import { ManualClock } from "../fakes/manual_clock.ts";
+import { flushMicrotasks, ManualClock } from "../fakes/manual_clock.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 
 interface Side {
@@ -35,11 +35,17 @@ interface Rig {
   tools: ToolSpec<ToolDeps>[];
 }
 
-async function withRouter(fn: (rig: Rig) => Promise<void>): Promise<void> {
+async function withRouter(
+  fn: (rig: Rig) => Promise<void>,
+  firstPolls: { alpha?: Promise<void>; beta?: Promise<void> } = {},
+): Promise<void> {
   await withTempDir(async (dir) => {
     const clock = new ManualClock();
     const { log } = captureLog("debug");
-    const side = async (name: string, url: string): Promise<Side & { served: ServedWorkspace }> => {
+    const side = async (
+      name: "alpha" | "beta",
+      url: string,
+    ): Promise<Side & { served: ServedWorkspace }> => {
       const platform = createFakePlatform({ clock });
       const me = platform.addWorkspace({ delivery_mode: "poll", name });
       const peer = platform.addWorkspace({ delivery_mode: "poll", name: `${name}-peer` });
@@ -54,7 +60,14 @@ async function withRouter(fn: (rig: Rig) => Promise<void>): Promise<void> {
         me,
         peer,
         inbox,
-        served: { id: me.id, platform: client, peers, inbox, inboxUnavailable: null },
+        served: {
+          id: me.id,
+          platform: client,
+          peers,
+          inbox,
+          inboxUnavailable: null,
+          ...(firstPolls[name] === undefined ? {} : { firstPoll: firstPolls[name] }),
+        },
       };
     };
     const a = await side("alpha", "http://alpha.test");
@@ -82,6 +95,8 @@ async function withRouter(fn: (rig: Rig) => Promise<void>): Promise<void> {
         open: () => Promise.reject(new Error("no files")),
       },
       attachPolicy: { stateDir: dir },
+      // As main.ts: the context carries the first workspace's first poll.
+      ...(first.firstPoll === undefined ? {} : { firstPoll: first.firstPoll }),
     };
     const call = (name: string, args: Record<string, unknown>) => {
       const spec = tools.find((t) => t.name === name);
@@ -217,4 +232,17 @@ Deno.test("workspace router: a wait over both inboxes wakes for a message arrivi
     assertEquals(got?.activity_id, ID3);
     assertEquals(got?.arrival_workspace_id, beta.me.id);
   });
+});
+
+Deno.test("workspace router: right after start the merged inbox_peek waits for the second workspace's first poll too, so its messages are listed", async () => {
+  const betaPoll = Promise.withResolvers<void>();
+  await withRouter(async ({ beta, call }) => {
+    const peek = call("inbox_peek", {});
+    await flushMicrotasks();
+    // beta's first poll brings a message, then finishes; alpha's had finished at once.
+    await beta.inbox.accept({ messages: [message(ID1, "2026-05-01T00:00:01Z")], skipped: [] });
+    betaPoll.resolve();
+    const result = await peek;
+    assertStringIncludes(result.content[0]?.type === "text" ? result.content[0].text : "", ID1);
+  }, { alpha: Promise.resolve(), beta: betaPoll.promise });
 });
