@@ -14,7 +14,7 @@ import { systemClock } from "../../lib/clock.ts";
 import { readEnv } from "../../lib/config.ts";
 import { createFakePlatform } from "../fakes/fake_platform.ts";
 import { REPO_ROOT } from "../fakes/spawn.ts";
-import { withTempDir } from "../fakes/temp_dir.ts";
+import { namesIn, withTempDir } from "../fakes/temp_dir.ts";
 import { REAL_HTTP } from "../fakes/real_http.ts";
 import type { HttpClientDeps } from "../../lib/platform/http_client.ts";
 
@@ -196,8 +196,7 @@ Deno.test("install: --dry-run prints the change and writes nothing", async () =>
     assertStringIncludes(result.output, '"molecule-acme-agent"');
     assertStringIncludes(result.output, "would be written");
     assertEquals(await Deno.readTextFile(file), original);
-    const names: string[] = [];
-    for await (const entry of Deno.readDir(w.state)) names.push(entry.name);
+    const names = await namesIn(w.state);
     assertEquals(names, [], "no token file either");
   });
 });

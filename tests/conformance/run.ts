@@ -11,6 +11,7 @@
 import manifest from "../../deno.json" with { type: "json" };
 import { createFakePlatform } from "../fakes/fake_platform.ts";
 import { REPO_ROOT, spawnProgram } from "../fakes/spawn.ts";
+import { workspaceEnv } from "../fakes/served_platform.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 
 const SUITE = manifest.imports["@modelcontextprotocol/conformance"];
@@ -36,10 +37,7 @@ async function run(): Promise<number> {
     const port = freePort();
     await using program = spawnProgram({
       env: {
-        WORKSPACE_ID: me.id,
-        PLATFORM_URL: served.url,
-        MOLECULE_WORKSPACE_TOKEN: me.token,
-        CONFIGS_DIR: dir,
+        ...workspaceEnv(me, served.url, dir),
         MOLECULE_MCP_VERBOSE: "1",
       },
       args: ["--http", `127.0.0.1:${port}`],

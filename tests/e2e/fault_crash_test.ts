@@ -14,6 +14,7 @@ import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts
 import { isFullSuite, SeededRandom, suiteSeed } from "../fakes/seeded_random.ts";
 import { RpcSession, type ToolAnswer } from "../fakes/rpc_session.ts";
 import { programCommand, ProgramHandle } from "../fakes/spawn.ts";
+import { workspaceEnv } from "../fakes/served_platform.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 
 const IS_FULL = isFullSuite();
@@ -407,10 +408,7 @@ Deno.test(
         rng: new SeededRandom(SEED),
         record: new AgentRecord(),
         env: {
-          WORKSPACE_ID: me.id,
-          PLATFORM_URL: hooked.url,
-          MOLECULE_WORKSPACE_TOKEN: me.token,
-          CONFIGS_DIR: dir,
+          ...workspaceEnv(me, hooked.url, dir),
           MOLECULE_MCP_POLL_INTERVAL_SECS: "1",
           MOLECULE_MCP_VERBOSE: "1",
         },

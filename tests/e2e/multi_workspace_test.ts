@@ -6,8 +6,9 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
 import { spawnProgram } from "../fakes/spawn.ts";
+import { workspaceEnv } from "../fakes/served_platform.ts";
 import { INITIALIZE_PARAMS, RpcSession } from "../fakes/rpc_session.ts";
-import { withTempDir } from "../fakes/temp_dir.ts";
+import { namesIn, withTempDir } from "../fakes/temp_dir.ts";
 
 interface Tenant {
   platform: FakePlatform;
@@ -125,8 +126,7 @@ Deno.test("e2e: one process with MOLECULE_WORKSPACES serves two tenants; each wo
     const { code, stderr } = await program.wait();
     assertEquals(code, 0);
     for (const token of [alpha.ws.token, beta.ws.token]) assert(!stderr.includes(token));
-    const names: string[] = [];
-    for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+    const names = await namesIn(dir);
     for (const ws of [alpha.ws, beta.ws]) {
       assert(names.includes(`.mcp_inbox_journal.${ws.id}`), names.join(" "));
       assert(names.includes(`.mcp_inbox_cursor.${ws.id}`), names.join(" "));
@@ -167,10 +167,7 @@ Deno.test("e2e: a refused token (one workspace) exits 3 before the host's initia
   await withTwoTenants(async ({ alpha, dir }) => {
     await using program = spawnProgram({
       env: {
-        WORKSPACE_ID: alpha.ws.id,
-        PLATFORM_URL: alpha.url,
-        MOLECULE_WORKSPACE_TOKEN: WRONG_TOKEN,
-        CONFIGS_DIR: dir,
+        ...workspaceEnv({ id: alpha.ws.id, token: WRONG_TOKEN }, alpha.url, dir),
       },
     });
     await new RpcSession(program).send(1, "initialize", INITIALIZE_PARAMS);

@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { createFakePlatform } from "../fakes/fake_platform.ts";
 import { runProgram, spawnProgram } from "../fakes/spawn.ts";
+import { workspaceEnv } from "../fakes/served_platform.ts";
 import { INITIALIZE_PARAMS, RpcSession } from "../fakes/rpc_session.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 
@@ -26,10 +27,7 @@ async function leaveDuringHold(leave: "eof" | "SIGTERM") {
     try {
       await using program = spawnProgram({
         env: {
-          WORKSPACE_ID: me.id,
-          PLATFORM_URL: served.url,
-          MOLECULE_WORKSPACE_TOKEN: me.token,
-          CONFIGS_DIR: dir,
+          ...workspaceEnv(me, served.url, dir),
           MOLECULE_MCP_VERBOSE: "1",
         },
       });
@@ -63,10 +61,11 @@ Deno.test("e2e: stdin closed at once with a refused token still exits 3, without
     try {
       const { code, stderr, stdout } = await runProgram({
         env: {
-          WORKSPACE_ID: me.id,
-          PLATFORM_URL: served.url,
-          MOLECULE_WORKSPACE_TOKEN: "not-the-right-token-aaaaaaaaaaaaaaaaaaaaaaaaa",
-          CONFIGS_DIR: dir,
+          ...workspaceEnv(
+            { id: me.id, token: "not-the-right-token-aaaaaaaaaaaaaaaaaaaaaaaaa" },
+            served.url,
+            dir,
+          ),
           MOLECULE_MCP_VERBOSE: "1",
         },
       });

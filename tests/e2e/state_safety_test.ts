@@ -6,9 +6,10 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { createFakePlatform } from "../fakes/fake_platform.ts";
 import { runProgram, spawnProgram } from "../fakes/spawn.ts";
+import { workspaceEnv } from "../fakes/served_platform.ts";
 import { RpcSession } from "../fakes/rpc_session.ts";
 import { HOSTILE_FILES } from "../fakes/special_files.ts";
-import { withTempDir } from "../fakes/temp_dir.ts";
+import { namesIn, withTempDir } from "../fakes/temp_dir.ts";
 
 Deno.test("e2e: two workspaces sharing one state directory both run and each receives its own messages", async () => {
   await withTempDir(async (dir) => {
@@ -17,10 +18,7 @@ Deno.test("e2e: two workspaces sharing one state directory both run and each rec
     const bob = platform.addWorkspace({ delivery_mode: "poll", name: "bob" });
     const served = await platform.serve();
     const envOf = (ws: { id: string; token: string }) => ({
-      WORKSPACE_ID: ws.id,
-      PLATFORM_URL: served.url,
-      MOLECULE_WORKSPACE_TOKEN: ws.token,
-      CONFIGS_DIR: dir,
+      ...workspaceEnv(ws, served.url, dir),
       MOLECULE_MCP_POLL_INTERVAL_SECS: "1",
       MOLECULE_MCP_VERBOSE: "1",
     });
@@ -51,8 +49,7 @@ Deno.test("e2e: two workspaces sharing one state directory both run and each rec
         assertEquals(r.code, 0);
         assert(!r.stderr.includes("another molecule-mcp process"), r.stderr);
       }
-      const names: string[] = [];
-      for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+      const names = await namesIn(dir);
       for (const ws of [alice, bob]) {
         assert(names.includes(`.mcp_inbox_journal.${ws.id}`), names.join(" "));
         assert(names.includes(`.mcp_inbox_cursor.${ws.id}`), names.join(" "));
@@ -87,10 +84,7 @@ Deno.test("e2e: a journal written for another workspace is set aside with a noti
     try {
       await using program = spawnProgram({
         env: {
-          WORKSPACE_ID: me.id,
-          PLATFORM_URL: served.url,
-          MOLECULE_WORKSPACE_TOKEN: me.token,
-          CONFIGS_DIR: dir,
+          ...workspaceEnv(me, served.url, dir),
           MOLECULE_MCP_DISABLE_HEARTBEAT: "1",
         },
       });
@@ -175,10 +169,7 @@ Deno.test("e2e: an older version's unkeyed journal is adopted after the platform
     try {
       await using program = spawnProgram({
         env: {
-          WORKSPACE_ID: me.id,
-          PLATFORM_URL: served.url,
-          MOLECULE_WORKSPACE_TOKEN: me.token,
-          CONFIGS_DIR: dir,
+          ...workspaceEnv(me, served.url, dir),
           MOLECULE_MCP_DISABLE_HEARTBEAT: "1",
           MOLECULE_MCP_VERBOSE: "1",
         },
@@ -191,8 +182,7 @@ Deno.test("e2e: an older version's unkeyed journal is adopted after the platform
       assertStringIncludes(answer.text, "queued before the upgrade");
       await program.closeStdin();
       assertEquals((await program.wait()).code, 0);
-      const names: string[] = [];
-      for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+      const names = await namesIn(dir);
       assert(!names.includes(".mcp_inbox_journal"), names.join(" "));
       assert(!names.includes(".mcp_inbox_cursor"), names.join(" "));
     } finally {

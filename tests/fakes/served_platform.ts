@@ -16,6 +16,23 @@ export interface ServedPlatform {
   env: Record<string, string>;
 }
 
+/**
+ * The env that starts the program as workspace `ws` (its id and token) of the platform at
+ * `url`, with its state in `dir`: spread it and add what a test needs.
+ */
+export function workspaceEnv(
+  ws: { id: string; token: string },
+  url: string,
+  dir: string,
+): Record<string, string> {
+  return {
+    WORKSPACE_ID: ws.id,
+    PLATFORM_URL: url,
+    MOLECULE_WORKSPACE_TOKEN: ws.token,
+    CONFIGS_DIR: dir,
+  };
+}
+
 /** Runs `fn` with a served fake platform; the server and temp dir are gone afterwards. */
 export async function withServedPlatform(fn: (s: ServedPlatform) => Promise<void>): Promise<void> {
   await withTempDir(async (dir) => {
@@ -24,10 +41,7 @@ export async function withServedPlatform(fn: (s: ServedPlatform) => Promise<void
     const peer = platform.addWorkspace({ delivery_mode: "poll", name: "peer" });
     const served = await platform.serve();
     const env = {
-      WORKSPACE_ID: me.id,
-      PLATFORM_URL: served.url,
-      MOLECULE_WORKSPACE_TOKEN: me.token,
-      CONFIGS_DIR: dir,
+      ...workspaceEnv(me, served.url, dir),
       MOLECULE_MCP_POLL_INTERVAL_SECS: "1",
       MOLECULE_MCP_VERBOSE: "1",
     };

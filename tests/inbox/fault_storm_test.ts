@@ -19,6 +19,7 @@ import { ManualClock } from "../fakes/manual_clock.ts";
 import { isFullSuite, SeededRandom, suiteSeed } from "../fakes/seeded_random.ts";
 import { RpcSession } from "../fakes/rpc_session.ts";
 import { type ProgramHandle, spawnProgram } from "../fakes/spawn.ts";
+import { workspaceEnv } from "../fakes/served_platform.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 import { TEST_WORKSPACE_ID } from "../fakes/inbox_files.ts";
 
@@ -330,10 +331,7 @@ Deno.test(
       });
       const program = spawnProgram({
         env: {
-          WORKSPACE_ID: me.id,
-          PLATFORM_URL: server.url,
-          MOLECULE_WORKSPACE_TOKEN: me.token,
-          CONFIGS_DIR: dir,
+          ...workspaceEnv(me, server.url, dir),
           MOLECULE_MCP_POLL_INTERVAL_SECS: "1",
           MOLECULE_MCP_HEARTBEAT_INTERVAL_SECS: "5",
           MOLECULE_MCP_VERBOSE: "1",

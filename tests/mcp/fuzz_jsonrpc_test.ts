@@ -28,6 +28,7 @@ import {
 import { INITIALIZE_PARAMS, parseRpcLine, type RpcMessage } from "../fakes/rpc_session.ts";
 import { isFullSuite, SeededRandom, suiteSeed } from "../fakes/seeded_random.ts";
 import { spawnProgram } from "../fakes/spawn.ts";
+import { workspaceEnv } from "../fakes/served_platform.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 import { withToolRig } from "../fakes/tool_harness.ts";
 
@@ -349,10 +350,7 @@ Deno.test(
       const served = await platform.serve();
       const program = spawnProgram({
         env: {
-          WORKSPACE_ID: me.id,
-          PLATFORM_URL: served.url,
-          MOLECULE_WORKSPACE_TOKEN: me.token,
-          CONFIGS_DIR: dir,
+          ...workspaceEnv(me, served.url, dir),
           MOLECULE_MCP_POLL_INTERVAL_SECS: "1",
           MOLECULE_MCP_VERBOSE: "1",
         },
