@@ -13,6 +13,7 @@ import {
   SWEEP_INTERVAL_MS,
   UploadRetention,
 } from "../../lib/inbox/upload_retention.ts";
+import type { Logger } from "../../lib/log.ts";
 import { UploadStore } from "../../lib/state/upload_store.ts";
 import { UnsafeStateFileError } from "../../lib/state/safe_file.ts";
 import { openTestInbox, TEST_WORKSPACE_ID } from "../fakes/inbox_files.ts";
@@ -95,6 +96,23 @@ function message(id: string, fields: Partial<InboxMessage>): InboxMessage {
     created_at: "2026-05-01T10:00:00Z",
     ...fields,
   };
+}
+
+/** A store under `tmp` (and a manual clock) whose folder holds `names`, each 30 days old. */
+async function oldUploads(
+  tmp: string,
+  log: Logger,
+  names: readonly string[],
+): Promise<{ store: UploadStore; clock: ManualClock }> {
+  const store = new UploadStore(tmp, TEST_WORKSPACE_ID, log);
+  const clock = new ManualClock();
+  await Deno.mkdir(store.dir);
+  const at = new Date(clock.wallNow() - 30 * DAY_MS);
+  for (const name of names) {
+    await Deno.writeTextFile(`${store.dir}/${name}`, "x");
+    await Deno.utime(`${store.dir}/${name}`, at, at);
+  }
+  return { store, clock };
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -306,14 +324,7 @@ Deno.test("upload retention: the log names every removed upload, also when anoth
   });
   await withTempDir(async (tmp) => {
     const captured = captureLog("info");
-    const store = new UploadStore(tmp, TEST_WORKSPACE_ID, captured.log);
-    const clock = new ManualClock();
-    await Deno.mkdir(store.dir);
-    for (const name of ["f1-gone.txt", "f2-stuck.txt"]) {
-      const at = new Date(clock.wallNow() - 30 * DAY_MS);
-      await Deno.writeTextFile(`${store.dir}/${name}`, "x");
-      await Deno.utime(`${store.dir}/${name}`, at, at);
-    }
+    const { store, clock } = await oldUploads(tmp, captured.log, ["f1-gone.txt", "f2-stuck.txt"]);
     const retention = new UploadRetention(WEEK, {
       store: {
         dir: store.dir,
@@ -338,12 +349,7 @@ Deno.test("upload retention: the log names every removed upload, also when anoth
 Deno.test("upload retention: while the queued messages cannot be known nothing is removed, and the sweep is due again at once", async () => {
   await withTempDir(async (tmp) => {
     const { log } = captureLog();
-    const store = new UploadStore(tmp, TEST_WORKSPACE_ID, log);
-    const clock = new ManualClock();
-    await Deno.mkdir(store.dir);
-    const at = new Date(clock.wallNow() - 30 * DAY_MS);
-    await Deno.writeTextFile(`${store.dir}/f1-old.txt`, "x");
-    await Deno.utime(`${store.dir}/f1-old.txt`, at, at);
+    const { store, clock } = await oldUploads(tmp, log, ["f1-old.txt"]);
     let isKnown = false;
     const retention = new UploadRetention(WEEK, {
       store,
@@ -363,14 +369,8 @@ Deno.test("upload retention: while the queued messages cannot be known nothing i
 Deno.test("upload retention: a stop during a long sweep ends it at the next file, so shutdown does not wait for the folder", async () => {
   await withTempDir(async (tmp) => {
     const { log } = captureLog();
-    const store = new UploadStore(tmp, TEST_WORKSPACE_ID, log);
-    const clock = new ManualClock();
-    await Deno.mkdir(store.dir);
-    const at = new Date(clock.wallNow() - 30 * DAY_MS);
-    for (let i = 0; i < 5; i++) {
-      await Deno.writeTextFile(`${store.dir}/f${i}-old.txt`, "x");
-      await Deno.utime(`${store.dir}/f${i}-old.txt`, at, at);
-    }
+    const names = [0, 1, 2, 3, 4].map((i) => `f${i}-old.txt`);
+    const { store, clock } = await oldUploads(tmp, log, names);
     const stop = new AbortController();
     let removals = 0;
     const retention = new UploadRetention(WEEK, {
