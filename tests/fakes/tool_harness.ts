@@ -5,7 +5,7 @@
  */
 import { DurableInbox } from "../../lib/inbox/inbox.ts";
 import { McpServer } from "../../lib/mcp/server.ts";
-import { createPlatformClient, type PlatformClient } from "../../lib/platform/client.ts";
+import type { PlatformClient } from "../../lib/platform/client.ts";
 import type { Fetch } from "../../lib/platform/http_client.ts";
 import { platformTools, type ToolDeps } from "../../lib/tools/index.ts";
 import { INBOX_DISABLED } from "../../lib/inbox/unavailable.ts";
@@ -17,6 +17,7 @@ import { ManualClock } from "./manual_clock.ts";
 import { Client, InMemoryTransport } from "./sdk.ts";
 import type { AttachPolicy } from "../../lib/tools/attachment_policy.ts";
 import type { AttachmentFs, ReadableFile } from "../../lib/tools/attachment_reader.ts";
+import { clientAs } from "./platform_client.ts";
 
 /** The rig a tool test drives. */
 export interface ToolRig {
@@ -71,10 +72,11 @@ export async function withToolRig(
   const peer = platform.addWorkspace({ delivery_mode: "poll", name: "peer-one" });
   // The token is a known secret, as main.ts makes it: logs and results mask it.
   const { log, text } = captureLog("debug", [me.token]);
-  const client: PlatformClient = createPlatformClient(
-    { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
-    { fetch: opts.wrapFetch?.(platform.fetch) ?? platform.fetch, clock, log },
-  );
+  const client: PlatformClient = clientAs(me, {
+    fetch: opts.wrapFetch?.(platform.fetch) ?? platform.fetch,
+    clock,
+    log,
+  });
   const inbox = opts.isInboxDisabled
     ? null
     : await DurableInbox.open({ dir, log, clock, workspaceId: me.id });

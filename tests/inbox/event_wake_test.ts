@@ -7,12 +7,12 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { DurableInbox } from "../../lib/inbox/inbox.ts";
 import { InboxPoller, SAFETY_POLL_MS } from "../../lib/inbox/poller.ts";
 import { EventWake, STREAM_BACKOFF_CAP_MS } from "../../lib/inbox/event_wake.ts";
-import { createPlatformClient } from "../../lib/platform/client.ts";
 import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
 import type { PlatformVersion } from "../fakes/fake_platform.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { flushMicrotasks, ManualClock } from "../fakes/manual_clock.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
+import { clientAs } from "../fakes/platform_client.ts";
 
 const ACTIVITY = "GET /workspaces/:id/activity";
 const STREAM = "GET /workspaces/:id/events/stream";
@@ -52,10 +52,7 @@ async function withRig(
     const { log, lines } = captureLog("info");
     // Request timeouts run on a clock of their own that never moves: the fake always answers,
     // and the test clock's pending sleeps are then only the loops' own (see settled()).
-    const client = createPlatformClient(
-      { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
-      { fetch: platform.fetch, clock: new ManualClock(), log },
-    );
+    const client = clientAs(me, { fetch: platform.fetch, clock: new ManualClock(), log });
     const inbox = await DurableInbox.open({ dir, log, clock, workspaceId: me.id });
     const poller = new InboxPoller(
       { selfId: me.id, intervalMs: INTERVAL_MS },

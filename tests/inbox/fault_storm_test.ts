@@ -12,7 +12,6 @@
 import { assert, assertEquals } from "../assert.ts";
 import { DurableInbox } from "../../lib/inbox/inbox.ts";
 import { InboxPoller } from "../../lib/inbox/poller.ts";
-import { createPlatformClient } from "../../lib/platform/client.ts";
 import { createFakePlatform, type FakePlatform, type Fault } from "../fakes/fake_platform.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
@@ -22,6 +21,7 @@ import { type ProgramHandle, spawnProgram } from "../fakes/spawn.ts";
 import { workspaceEnv } from "../fakes/served_platform.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 import { TEST_WORKSPACE_ID } from "../fakes/inbox_files.ts";
+import { clientAs } from "../fakes/platform_client.ts";
 
 const IS_FULL = isFullSuite();
 const MODE = IS_FULL ? "full" : "quick";
@@ -96,10 +96,7 @@ async function withPollerRig(fn: (rig: PollerRig) => Promise<void>): Promise<voi
     const me = platform.addWorkspace({ delivery_mode: "poll", name: "storm-me" });
     const peer = platform.addWorkspace({ delivery_mode: "poll", name: "storm-peer" });
     const { log, lines } = captureLog("info", [me.token]);
-    const client = createPlatformClient(
-      { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
-      { fetch: platform.fetch, clock, log },
-    );
+    const client = clientAs(me, { fetch: platform.fetch, clock, log });
     const announced: string[] = [];
     const open = async () => {
       const inbox = await DurableInbox.open({ dir, log, clock, workspaceId: TEST_WORKSPACE_ID });

@@ -5,12 +5,12 @@ import { encodeRecord } from "../../lib/inbox/journal.ts";
 import { acquireInboxLock, InboxBusyError } from "../../lib/inbox/lock.ts";
 import { openSettlingLegacy, platformRowProbe } from "../../lib/inbox/legacy_state.ts";
 import type { InboxMessage } from "../../lib/inbox/message.ts";
-import { createPlatformClient } from "../../lib/platform/client.ts";
 import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
 import { type CapturedLog, captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import { namesIn, withTempDir } from "../fakes/temp_dir.ts";
 import { UnsafeStateFileError } from "../../lib/state/safe_file.ts";
+import { clientAs } from "../fakes/platform_client.ts";
 
 const ACTIVITY = "GET /workspaces/:id/activity";
 
@@ -33,10 +33,7 @@ async function withRig(fn: (rig: Rig) => Promise<void>): Promise<void> {
     const other = platform.addWorkspace({ delivery_mode: "poll" });
     const captured = captureLog("info");
     const log = captured.log;
-    const client = createPlatformClient(
-      { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
-      { fetch: platform.fetch, clock, log },
-    );
+    const client = clientAs(me, { fetch: platform.fetch, clock, log });
     const open = () =>
       openSettlingLegacy(
         { dir, workspaceId: me.id },

@@ -8,12 +8,12 @@
 import { assert, assertEquals } from "../assert.ts";
 import { DurableInbox } from "../../lib/inbox/inbox.ts";
 import { InboxPoller } from "../../lib/inbox/poller.ts";
-import { createPlatformClient } from "../../lib/platform/client.ts";
 import type { Fetch } from "../../lib/platform/http_client.ts";
 import { createFakePlatform, type PlatformVersion } from "../fakes/fake_platform.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
+import { clientAs } from "../fakes/platform_client.ts";
 
 const ACTIVITY_PATH = /\/workspaces\/[^/]+\/activity$/;
 const PAGE_LIMIT = 5;
@@ -68,10 +68,7 @@ async function runBacklog(
       return platform.fetch(req);
     };
     const { log } = captureLog("info");
-    const client = createPlatformClient(
-      { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
-      { fetch, clock, log },
-    );
+    const client = clientAs(me, { fetch, clock, log });
     const open = async () => {
       const inbox = await DurableInbox.open({
         dir,

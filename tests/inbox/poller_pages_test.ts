@@ -9,8 +9,8 @@ import { ManualClock } from "../fakes/manual_clock.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 import { DurableInbox } from "../../lib/inbox/inbox.ts";
 import { InboxPoller } from "../../lib/inbox/poller.ts";
-import { createPlatformClient } from "../../lib/platform/client.ts";
 import type { Fetch } from "../../lib/platform/http_client.ts";
+import { clientAs } from "../fakes/platform_client.ts";
 
 const ACTIVITY_PATH = /\/workspaces\/[^/]+\/activity$/;
 const MiB = 1024 * 1024;
@@ -42,10 +42,7 @@ Deno.test("inbox poller: pages too large to read are asked for again smaller, an
       return limit > 31 ? Promise.resolve(endless()) : platform.fetch(req);
     };
     const { log, text } = captureLog("info");
-    const client = createPlatformClient(
-      { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
-      { fetch, clock, log },
-    );
+    const client = clientAs(me, { fetch, clock, log });
     const inbox = await DurableInbox.open({ dir, log, clock, workspaceId: me.id });
     try {
       const poller = new InboxPoller({ selfId: me.id, intervalMs: 5_000 }, {

@@ -2,12 +2,12 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { DurableInbox } from "../../lib/inbox/inbox.ts";
 import { ackableSeq, InboxPoller, safeCursor } from "../../lib/inbox/poller.ts";
 import { type ActivityRow, parseActivityRow } from "../../lib/inbox/activity_row.ts";
-import { createPlatformClient } from "../../lib/platform/client.ts";
 import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 import type { Fault, PlatformVersion } from "../fakes/fake_platform.ts";
+import { clientAs } from "../fakes/platform_client.ts";
 
 const ACTIVITY = "GET /workspaces/:id/activity";
 const INTERVAL_MS = 5_000;
@@ -39,10 +39,7 @@ async function withRig(
     const me = platform.addWorkspace({ delivery_mode: "poll" });
     const peer = platform.addWorkspace({ delivery_mode: "poll" });
     const { log, text } = captureLog("info");
-    const client = createPlatformClient(
-      { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
-      { fetch: platform.fetch, clock, log },
-    );
+    const client = clientAs(me, { fetch: platform.fetch, clock, log });
     const open = async () => {
       const inbox = await DurableInbox.open({
         dir,
@@ -475,10 +472,7 @@ Deno.test("inbox poller: a journal that cannot be written is blamed, not the pla
   const me = platform.addWorkspace({ delivery_mode: "poll" });
   const peer = platform.addWorkspace({ delivery_mode: "poll" });
   const { log, text } = captureLog("info");
-  const client = createPlatformClient(
-    { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
-    { fetch: platform.fetch, clock, log },
-  );
+  const client = clientAs(me, { fetch: platform.fetch, clock, log });
   platform.sendToInbox(me.id, { text: "hello", from: peer.id });
   let cursorMoves = 0;
   const inbox = {

@@ -9,7 +9,6 @@ import type { InboxMessage } from "../../lib/inbox/message.ts";
 import { InboxPoller } from "../../lib/inbox/poller.ts";
 import { UploadResolver } from "../../lib/inbox/upload_resolver.ts";
 import { UploadRetention } from "../../lib/inbox/upload_retention.ts";
-import { createPlatformClient } from "../../lib/platform/client.ts";
 import { storedName, UploadStore } from "../../lib/state/upload_store.ts";
 import { buildChannelNotification } from "../../lib/workspace/channel_push.ts";
 import {
@@ -20,6 +19,7 @@ import {
 import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
+import { clientAs } from "../fakes/platform_client.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const CONTENT = "GET /workspaces/:id/pending-uploads/:file_id/content";
@@ -53,10 +53,7 @@ async function withRig(
     const platform = createFakePlatform({ clock, version: opts.version ?? "latest" });
     const me = platform.addWorkspace({ delivery_mode: "poll" });
     const { log, text } = captureLog("debug");
-    const client = createPlatformClient(
-      { platformUrl: "http://platform.test", workspaceId: me.id, token: me.token },
-      { fetch: platform.fetch, clock, log },
-    );
+    const client = clientAs(me, { fetch: platform.fetch, clock, log });
     const uploadsRoot = `${dir}/uploads`;
     const inbox = await DurableInbox.open({ dir, log, clock, workspaceId: me.id });
     const store = new UploadStore(uploadsRoot, me.id, log);
