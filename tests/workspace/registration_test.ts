@@ -312,8 +312,12 @@ Deno.test("registration: other heartbeat failures warn when failing starts and w
   assertStringIncludes(warnings[1] ?? "", "heartbeat recovered");
 });
 
-/** A heartbeat that answers at once and records the uptime each beat reported. */
-function recordingPlatform() {
+/**
+ * Starts the heartbeat loop on `clock` against a platform that answers at once, recording the
+ * uptime each beat reported; resolves once the first beat went out and the loop sleeps on
+ * `timers` (the manual clock behind `clock`). `stop()` ends the loop.
+ */
+async function startHeartbeat(clock: Clock, timers: ManualClock) {
   const uptimes: number[] = [];
   const platform = {
     heartbeat(report: HeartbeatReport): Promise<RegistryAnswer> {
@@ -321,33 +325,34 @@ function recordingPlatform() {
       return Promise.resolve({});
     },
   };
-  return { platform, uptimes };
-}
-
-function loopDeps(clock: Clock, platform: ReturnType<typeof recordingPlatform>["platform"]) {
-  return {
+  const state = new HeartbeatState({ workspaceId: "w", startedAtMs: clock.now() });
+  const stopping = new AbortController();
+  const loop = runHeartbeat({ state }, {
     platform,
     clock,
     log: captureLog().log,
     saveInboundSecret: () => Promise.resolve(false),
+  }, stopping.signal);
+  await timers.whenSleeping(1);
+  return {
+    uptimes,
+    async stop() {
+      stopping.abort();
+      await loop;
+    },
   };
 }
 
 Deno.test("registration: the heartbeat beats at once and then every 20 s until stopped", async () => {
   const clock = new ManualClock();
-  const { platform, uptimes } = recordingPlatform();
-  const state = new HeartbeatState({ workspaceId: "w", startedAtMs: clock.now() });
-  const stop = new AbortController();
-  const loop = runHeartbeat({ state }, loopDeps(clock, platform), stop.signal);
-  await clock.whenSleeping(1);
+  const { uptimes, stop } = await startHeartbeat(clock, clock);
   assertEquals(uptimes, [0]);
   await clock.advance(19_999);
   assertEquals(uptimes, [0]);
   await clock.advance(1);
   await clock.advance(20_000);
   assertEquals(uptimes, [0, 20, 40]);
-  stop.abort();
-  await loop;
+  await stop();
   assertEquals(clock.pendingSleeps, 0);
 });
 
@@ -360,34 +365,24 @@ Deno.test("registration: after the laptop slept, the heartbeat beats once, not a
     wallNow: () => manual.wallNow() + jumpMs,
     sleep: (ms, signal) => manual.sleep(ms, signal),
   };
-  const { platform, uptimes } = recordingPlatform();
-  const state = new HeartbeatState({ workspaceId: "w", startedAtMs: clock.now() });
-  const stop = new AbortController();
-  const loop = runHeartbeat({ state }, loopDeps(clock, platform), stop.signal);
-  await manual.whenSleeping(1);
+  const { uptimes, stop } = await startHeartbeat(clock, manual);
   jumpMs = 600_000;
   await manual.advance(20_000);
   assertEquals(uptimes, [0, 620]);
   await manual.advance(20_000);
   assertEquals(uptimes, [0, 620, 640]);
-  stop.abort();
-  await loop;
+  await stop();
 });
 
 Deno.test("registration: the wall clock stepping back an hour changes neither the beat nor the uptime", async () => {
   const clock = new ManualClock();
-  const { platform, uptimes } = recordingPlatform();
-  const state = new HeartbeatState({ workspaceId: "w", startedAtMs: clock.now() });
-  const stop = new AbortController();
-  const loop = runHeartbeat({ state }, loopDeps(clock, platform), stop.signal);
-  await clock.whenSleeping(1);
+  const { uptimes, stop } = await startHeartbeat(clock, clock);
   await clock.advance(20_000);
   clock.stepWallClock(-3_600_000); // NTP correction or a VM snapshot restore
   await clock.advance(20_000);
   await clock.advance(20_000);
   assertEquals(uptimes, [0, 20, 40, 60], "a beat every 20 s, uptime never restarts");
-  stop.abort();
-  await loop;
+  await stop();
 });
 
 Deno.test("registration: each workspace's inbound secret has its own redactor slot, so two workspaces' secrets are both masked", () => {
