@@ -4,6 +4,7 @@
  */
 import { UPSTREAM_TOOL_NAMES } from "../fakes/tool_names.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { INITIALIZE_PARAMS } from "../fakes/rpc_session.ts";
 import { spawnProgram } from "../fakes/spawn.ts";
 import { Client, StreamableHTTPClientTransport } from "../fakes/sdk.ts";
 import { withServedPlatform } from "../fakes/served_platform.ts";
@@ -104,11 +105,7 @@ Deno.test("e2e http: a non-loopback bind needs MOLECULE_MCP_HTTP_TOKEN and every
       jsonrpc: "2.0",
       id: 1,
       method: "initialize",
-      params: {
-        protocolVersion: "2025-11-25",
-        capabilities: {},
-        clientInfo: { name: "x", version: "1" },
-      },
+      params: { ...INITIALIZE_PARAMS, protocolVersion: "2025-11-25" },
     };
     const headers = { "content-type": "application/json", accept: "application/json" };
     const anonymous = await fetch(url, { method: "POST", headers, body: JSON.stringify(init) });

@@ -7,6 +7,7 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { Client, StreamableHTTPClientTransport } from "../fakes/sdk.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { ManualClock } from "../fakes/manual_clock.ts";
+import { INITIALIZE_PARAMS } from "../fakes/rpc_session.ts";
 import { McpHttpHandler, type McpHttpOptions } from "../../lib/mcp/http.ts";
 import { checkRequest, isSameSecret } from "../../lib/mcp/http_guard.ts";
 import { McpServer } from "../../lib/mcp/server.ts";
@@ -65,11 +66,7 @@ const INIT = {
   jsonrpc: "2.0",
   id: 1,
   method: "initialize",
-  params: {
-    protocolVersion: "2025-11-25",
-    capabilities: {},
-    clientInfo: { name: "t", version: "1" },
-  },
+  params: { ...INITIALIZE_PARAMS, protocolVersion: "2025-11-25" },
 };
 
 function post(body: unknown, headers: Record<string, string> = {}): Request {
