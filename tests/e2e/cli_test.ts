@@ -3,7 +3,7 @@
  * permission set (tests/fakes/spawn.ts): exit codes, what lands on stdout and on stderr.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
-import { REPO_ROOT, runProgram, spawnProgram } from "../fakes/spawn.ts";
+import { makeInstall, REPO_ROOT, runProgram, spawnProgram } from "../fakes/spawn.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 import { createFakePlatform } from "../fakes/fake_platform.ts";
 import { VERSION } from "../../lib/version.ts";
@@ -246,13 +246,9 @@ Deno.test("e2e: `install codex` writes a table that starts this program, exit 0"
 
 Deno.test("e2e: `make install` writes a wrapper that runs this checkout from anywhere", async () => {
   await withTempDir(async (dir) => {
-    const made = await new Deno.Command("make", {
-      args: ["-s", "-C", REPO_ROOT, "install", `PREFIX=${dir}`],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assertEquals(made.code, 0, new TextDecoder().decode(made.stderr));
-    assertEquals(new TextDecoder().decode(made.stdout), "", "make -s prints nothing on stdout");
+    const made = await makeInstall(dir);
+    assertEquals(made.code, 0, made.stderr);
+    assertEquals(made.stdout, "", "make -s prints nothing on stdout");
     const wrapper = `${dir}/bin/molecule-mcp`;
     assertEquals((await Deno.stat(wrapper)).mode! & 0o777, 0o755);
     const run = await new Deno.Command(wrapper, {
@@ -278,13 +274,9 @@ Deno.test("e2e: `make install` from a checkout whose path holds $, quotes, a bac
     }
     await Deno.symlink(`${REPO_ROOT}/.tools`, `${checkout}/.tools`);
     const prefix = `${dir}/pre fix`; // (a $ here would be make's: command-line values expand)
-    const made = await new Deno.Command("make", {
-      args: ["-s", "-C", checkout, "install", `PREFIX=${prefix}`],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assertEquals(made.code, 0, new TextDecoder().decode(made.stderr));
-    assertStringIncludes(new TextDecoder().decode(made.stderr), checkout);
+    const made = await makeInstall(prefix, checkout);
+    assertEquals(made.code, 0, made.stderr);
+    assertStringIncludes(made.stderr, checkout);
     // The words the wrapper's exec line passes, as sh sees them.
     const wrapper = await Deno.readTextFile(`${prefix}/bin/molecule-mcp`);
     const line = wrapper.split("\n").find((l) => l.startsWith("exec ")) ?? "";

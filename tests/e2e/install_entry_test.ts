@@ -5,7 +5,7 @@
  * binary itself.
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { REPO_ROOT, runProgram } from "../fakes/spawn.ts";
+import { makeInstall, REPO_ROOT, runProgram } from "../fakes/spawn.ts";
 import { withServedPlatform } from "../fakes/served_platform.ts";
 import { withTempDir } from "../fakes/temp_dir.ts";
 import manifest from "../../deno.json" with { type: "json" };
@@ -96,12 +96,8 @@ Deno.test("e2e: `install` from a checkout writes an entry that starts the runtim
 Deno.test("e2e: a checkout's `install` entry runs the same command line as the `make install` wrapper", async () => {
   if ((Deno.env.get("MOLECULE_MCP_BIN") ?? "") !== "") return; // a binary's entry is itself
   await withTempDir(async (dir) => {
-    const made = await new Deno.Command("make", {
-      args: ["-s", "-C", REPO_ROOT, "install", `PREFIX=${dir}`],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assertEquals(made.code, 0, new TextDecoder().decode(made.stderr));
+    const made = await makeInstall(dir);
+    assertEquals(made.code, 0, made.stderr);
     const wrapper = await Deno.readTextFile(`${dir}/bin/molecule-mcp`);
     const line = wrapper.split("\n").find((l) => l.startsWith("exec ")) ?? "";
     // The words of the exec line as sh sees them (the wrapper quotes each path).

@@ -41,6 +41,27 @@ export interface ProgramResult {
 export const REPO_ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
+ * Runs `make -s -C <checkout> install PREFIX=<prefix>` (the checkout defaults to this repo), as
+ * an operator installs the wrapper; its exit code and decoded output.
+ */
+export async function makeInstall(
+  prefix: string,
+  checkout: string = REPO_ROOT,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const made = await new Deno.Command("make", {
+    args: ["-s", "-C", checkout, "install", `PREFIX=${prefix}`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: made.code,
+    stdout: decoder.decode(made.stdout),
+    stderr: decoder.decode(made.stderr),
+  };
+}
+
+/**
  * The command line and environment that start the program, for tests that hand them to
  * another launcher (the MCP SDK's StdioClientTransport, for one).
  */
