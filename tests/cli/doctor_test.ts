@@ -4,7 +4,7 @@
  * names it, and the rest of the report stays honest.
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { renderReport, runDoctor } from "../../lib/cli/doctor.ts";
+import { type DoctorDeps, renderReport, runDoctor } from "../../lib/cli/doctor.ts";
 import { checkConfiguration } from "../../lib/cli/doctor_checks.ts";
 import type { CheckResult } from "../../lib/cli/doctor_result.ts";
 import { type Env, readEnv } from "../../lib/config.ts";
@@ -51,7 +51,7 @@ async function withPlatform(
 
 async function doctorWith(
   values: Record<string, string>,
-  opts: { http?: HttpClientDeps; containerDir?: string } = {},
+  opts: { http?: HttpClientDeps; containerDir?: string; probeLock?: DoctorDeps["probeLock"] } = {},
 ) {
   const report = await runDoctor(
     { env: envOf(values), version: "9.9.9", runtime: "test" },
@@ -59,6 +59,7 @@ async function doctorWith(
       clock: systemClock,
       http: opts.http ?? REAL_HTTP,
       containerDir: opts.containerDir ?? "/nonexistent-configs",
+      ...(opts.probeLock === undefined ? {} : { probeLock: opts.probeLock }),
     },
   );
   const text = renderReport(report, { colour: false });
@@ -267,35 +268,21 @@ Deno.test("doctor: the token file is named as the source, and a canvas placehold
 
 Deno.test("doctor: a check that throws prints [BUG] and counts as a failure", async () => {
   await withPlatform(async (s) => {
-    const report = await runDoctor(
-      { env: envOf(baseEnv(s)), version: "9.9.9", runtime: "test" },
-      {
-        clock: systemClock,
-        http: REAL_HTTP,
-        containerDir: "/nonexistent-configs",
-        probeLock: () => Promise.reject(new Error("probe exploded")),
-      },
-    );
-    const text = renderReport(report, { colour: false });
+    const { report, text, status } = await doctorWith(baseEnv(s), {
+      probeLock: () => Promise.reject(new Error("probe exploded")),
+    });
     assertEquals(report.exitCode, 1);
     assertStringIncludes(text, "[BUG] state directory: the check itself failed");
     assertStringIncludes(text, "probe exploded");
-    assertEquals(statusOf(report.results)["token accepted"], "ok", "later checks still run");
+    assertEquals(status["token accepted"], "ok", "later checks still run");
   });
 });
 
 Deno.test("doctor: a token inside any check's text is printed masked (the one redaction step)", async () => {
   await withPlatform(async (s) => {
-    const report = await runDoctor(
-      { env: envOf(baseEnv(s)), version: "9.9.9", runtime: "test" },
-      {
-        clock: systemClock,
-        http: REAL_HTTP,
-        containerDir: "/nonexistent-configs",
-        probeLock: () => Promise.reject(new Error(`probe echoed Bearer ${s.token}`)),
-      },
-    );
-    const text = renderReport(report, { colour: false });
+    const { text } = await doctorWith(baseEnv(s), {
+      probeLock: () => Promise.reject(new Error(`probe echoed Bearer ${s.token}`)),
+    });
     assertStringIncludes(text, "probe echoed Bearer [redacted]");
     assert(!text.includes(s.token), text);
   });
