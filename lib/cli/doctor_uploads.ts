@@ -8,13 +8,13 @@
  * A folder that does not exist yet is fine (the first fetch creates it); any problem is a
  * warning, never a failure: uploads are one feature, messages still arrive without them.
  */
+import { isExpired, retentionPolicy } from "../inbox/upload_retention.ts";
 import { createLogger } from "../log.ts";
 import { joinPath } from "../paths.ts";
 import { UnsafeStateFileError } from "../state/safe_file.ts";
 import { type UploadListing, UploadStore } from "../state/upload_store.ts";
 import type { CheckResult } from "./doctor_result.ts";
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 const MIB = 1024 * 1024;
 
 /** Where one workspace's uploads go and what the retention keeps (from the configuration). */
@@ -95,10 +95,8 @@ export async function checkUploads(
   const partial = listing.files.filter((f) => f.isPartial);
   let totalBytes = 0;
   for (const file of finished) totalBytes += file.sizeBytes;
-  const maxAgeMs = uploads.retentionDays * DAY_MS;
-  const expired = maxAgeMs > 0
-    ? finished.filter((f) => Math.max(0, opts.nowMs - f.mtimeMs) > maxAgeMs).length
-    : 0;
+  const retention = retentionPolicy(uploads.retentionDays, uploads.maxBytes);
+  const expired = finished.filter((f) => isExpired(f, opts.nowMs, retention)).length;
   const details = [
     ...(expired === 0 ? [] : [
       `${expired} file(s) older than ${uploads.retentionDays} day(s): the next sweep removes ` +

@@ -36,6 +36,28 @@ export interface RetentionPolicy {
   maxBytes: number;
 }
 
+/** One day in ms: the unit of MOLECULE_CHAT_UPLOAD_RETENTION_DAYS. */
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The policy for a retention in whole days (0 = no age limit) and a cap in bytes (0 = none). */
+export function retentionPolicy(retentionDays: number, maxBytes: number): RetentionPolicy {
+  return { maxAgeMs: retentionDays * DAY_MS, maxBytes };
+}
+
+/**
+ * True when `file` is past its age limit at wall time `nowMs`: STALE_PARTIAL_MS for a temporary
+ * download file, else the policy's maxAgeMs (0 = never). A file dated in the future has age 0.
+ * The one age rule of the sweep (planRemovals) and of doctor's uploads line.
+ */
+export function isExpired(
+  file: Pick<StoredUpload, "isPartial" | "mtimeMs">,
+  nowMs: number,
+  policy: RetentionPolicy,
+): boolean {
+  const limitMs = file.isPartial ? STALE_PARTIAL_MS : policy.maxAgeMs;
+  return limitMs > 0 && Math.max(0, nowMs - file.mtimeMs) > limitMs;
+}
+
 /** The uploads that queued messages mention (see findUploadReferences). */
 export interface UploadReferences {
   /** True when `name` (an entry of the uploads folder) is mentioned. */
@@ -71,10 +93,8 @@ export function planRemovals(
     if (mentioned.has(file.name)) plan.keptMentioned.push(file);
     else plan.remove.push(file);
   };
-  const ageOf = (file: StoredUpload) => Math.max(0, nowMs - file.mtimeMs);
   for (const file of files) {
-    const limitMs = file.isPartial ? STALE_PARTIAL_MS : policy.maxAgeMs;
-    if (limitMs > 0 && ageOf(file) > limitMs) take(file);
+    if (isExpired(file, nowMs, policy)) take(file);
   }
   const removing = new Set(plan.remove);
   const finished = files.filter((file) => !file.isPartial && !removing.has(file));

@@ -20,7 +20,7 @@ import {
 import { InboxPoller } from "../inbox/poller.ts";
 import { EventWake } from "../inbox/event_wake.ts";
 import { UploadResolver } from "../inbox/upload_resolver.ts";
-import { UploadRetention } from "../inbox/upload_retention.ts";
+import { retentionPolicy, UploadRetention } from "../inbox/upload_retention.ts";
 import { UPLOADS_DIR_NAME, UploadStore } from "../state/upload_store.ts";
 import { PeerDirectory } from "./peer_directory.ts";
 import type { Logger } from "../log.ts";
@@ -36,8 +36,6 @@ import {
   runHeartbeat,
 } from "./registration.ts";
 import { readInboundSecret, saveInboundSecret, workspaceStatePath } from "../state/state_files.ts";
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** The settings of one workspace link (a slice of Config plus what main.ts resolved). */
 export interface WorkspaceLinkSettings {
@@ -226,24 +224,24 @@ export class WorkspaceLink {
       });
       // Old uploads are removed between polls (inbox/upload_retention.ts), only by the
       // process that owns this inbox: it alone knows which files queued messages mention.
-      const retention = new UploadRetention({
-        maxAgeMs: s.chatUploadRetentionDays * DAY_MS,
-        maxBytes: s.chatUploadMaxBytes,
-      }, {
-        store,
-        inbox: {
-          pendingMessages: () => {
-            const { otherPending } = this.#deps;
-            if (otherPending === undefined) return inbox.pendingMessages();
-            const others = otherPending(); // null: not known yet, so nothing may go
-            return others === null ? null : chain(inbox.pendingMessages(), others);
+      const retention = new UploadRetention(
+        retentionPolicy(s.chatUploadRetentionDays, s.chatUploadMaxBytes),
+        {
+          store,
+          inbox: {
+            pendingMessages: () => {
+              const { otherPending } = this.#deps;
+              if (otherPending === undefined) return inbox.pendingMessages();
+              const others = otherPending(); // null: not known yet, so nothing may go
+              return others === null ? null : chain(inbox.pendingMessages(), others);
+            },
           },
+          workspaceId: s.workspaceId,
+          clock,
+          log,
+          onRemoved: (paths) => uploads.forget(paths),
         },
-        workspaceId: s.workspaceId,
-        clock,
-        log,
-        onRemoved: (paths) => uploads.forget(paths),
-      });
+      );
       this.#poller = new InboxPoller(
         { selfId: s.workspaceId, intervalMs: s.pollIntervalMs },
         {
