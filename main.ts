@@ -200,8 +200,14 @@ async function serve(setup: Setup): Promise<number> {
       signal: stopping.signal,
     })
   );
-  // A refusal is acted on by the link (exit 3); this only keeps it from being unhandled.
-  for (const first of firstRegisters) first?.catch(() => {});
+  // A refusal is acted on by the link (exit 3). Each one is noted as it comes, so a host that
+  // leaves before the links open still learns which tokens were refused (and none is unhandled).
+  const refusals: AuthRejectedError[] = [];
+  for (const [index, first] of firstRegisters.entries()) {
+    first?.catch((err) => {
+      if (err instanceof AuthRejectedError) refusals[index] = err;
+    });
+  }
   // Settled once every first register has answered; true when every token was refused.
   // (After the host is heard: with every heartbeat disabled nothing is sent, and the links
   // must not load before the reply is on its way.)
@@ -319,17 +325,17 @@ async function serve(setup: Setup): Promise<number> {
         holdOver.promise.then(() => false),
         signalled.promise,
       ]);
+      // The links would have said which tokens were refused; they never opened, so it is said
+      // here: every refusal known by now (all of them, or some with several workspaces).
+      refusals.forEach((refusal, index) => served[index]?.log.error(refusal.message));
       if (isRefused) {
         isEveryTokenRefused = true;
-        // The links would have said why; they never opened, so it is said here.
-        const refusals = await Promise.allSettled(firstRegisters);
-        refusals.forEach((outcome, index) => {
-          if (outcome.status === "rejected" && outcome.reason instanceof AuthRejectedError) {
-            served[index]?.log.error(outcome.reason.message);
-          }
-        });
         await server.close();
-      } else registered.resolve();
+      } else {
+        const refused = refusals.filter((r) => r !== undefined).length;
+        if (refused > 0) log.warn(`${refused} of ${served.length} workspaces refused their token`);
+        registered.resolve();
+      }
       await server.closed;
       return isRefused ? EXIT.TOKEN_REJECTED : EXIT.OK;
     }

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { createFakePlatform, type FakePlatform } from "../fakes/fake_platform.ts";
-import { spawnProgram } from "../fakes/spawn.ts";
+import { runProgram, spawnProgram } from "../fakes/spawn.ts";
 import { workspaceEnv } from "../fakes/served_platform.ts";
 import { INITIALIZE_PARAMS, RpcSession } from "../fakes/rpc_session.ts";
 import { namesIn, withTempDir } from "../fakes/temp_dir.ts";
@@ -147,6 +147,24 @@ Deno.test("e2e: a token refused for one workspace is reported; that one stays do
     await program.closeStdin();
     const { code, stderr } = await program.wait();
     assertEquals(code, 0);
+    assert(!stderr.includes(WRONG_TOKEN));
+  });
+});
+
+Deno.test("e2e: a host that leaves at once still learns which workspace refused its token; the others' start exits 0", async () => {
+  await withTwoTenants(async ({ alpha, beta, env }) => {
+    // initialize, then stdin ends: the program leaves before any link opens.
+    const { code, stdout, stderr } = await runProgram({
+      env: env({ beta: WRONG_TOKEN }),
+      input: `${
+        JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: INITIALIZE_PARAMS })
+      }\n`,
+    });
+    assertEquals(code, 0, stderr);
+    assert(stdout.includes('"id":1'), `initialize was not answered: ${stdout}`);
+    assertStringIncludes(stderr, `refused workspace ${beta.ws.id}`);
+    assert(!stderr.includes(`refused workspace ${alpha.ws.id}`), stderr);
+    assertStringIncludes(stderr, "1 of 2 workspaces refused their token");
     assert(!stderr.includes(WRONG_TOKEN));
   });
 });
