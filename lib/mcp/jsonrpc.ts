@@ -182,6 +182,17 @@ export function isRequestId(value: unknown): value is RequestId {
   return typeof value === "string" || (typeof value === "number" && Number.isFinite(value));
 }
 
+/**
+ * The request id a `notifications/cancelled` names (MCP spec, utilities/cancellation), or
+ * undefined for any other message, or a cancellation that names no usable id.
+ */
+export function cancelledRequestId(value: unknown): RequestId | undefined {
+  if (!isRecord(value) || value.jsonrpc !== "2.0" || "id" in value) return undefined;
+  if (value.method !== "notifications/cancelled") return undefined;
+  const requestId = isRecord(value.params) ? value.params.requestId : undefined;
+  return isRequestId(requestId) ? requestId : undefined;
+}
+
 /** A request id (or progress token) as a map key: 1 and "1" are different ids. */
 export function idKey(id: RequestId): string {
   return `${typeof id}:${id}`;

@@ -17,15 +17,27 @@
  *   (each encoded only when it reaches the head), a broken pipe logged once (§4 case 10).
  *   stdin is not read while the output is full, so no new requests pile up behind answers
  *   that cannot be written (issue 11 item 13).
- * - Requests read but not yet answered are capped too (`maxUnanswered`): a host can write
- *   thousands of requests before the first answer is queued, and each answer may be a 512 KiB
- *   tool result. The cap holds line by line, also inside one chunk of stdin that carries
- *   hundreds of requests (the rest of the chunk waits); at the cap stdin is not read until
- *   answers go out (or calls are cancelled). Requests inside a batch are not counted (the
- *   server may answer a batch with one error).
+ * - Requests handed to the server and not yet answered are capped too (`maxUnanswered`,
+ *   lib/mcp/unanswered.ts): a host can write thousands of requests before the first answer is
+ *   queued, and each answer may be a 512 KiB tool result. The cap holds line by line, also
+ *   inside one chunk of stdin that carries hundreds of requests. At the cap stdin is still
+ *   read, line by line, so that a `notifications/cancelled` (or any other notification, or
+ *   the host's response to a request of ours) reaches the server at once, ahead of waiting
+ *   requests: the call it names stops and frees its place. Lines that will be answered
+ *   (requests, batches, malformed messages that get an error) wait instead, parsed once, in
+ *   the order read, in lib/mcp/waiting_requests.ts, and go on as places free (an answer goes
+ *   out, or a cancellation forgets a call), so answers keep the order they had; a
+ *   cancellation for a request still waiting there drops it (no answer, as MCP asks). Reading stops once that line holds 64 lines or 1 MiB of line
+ *   bytes (DEFAULT_MAX_WAITING_LINES/BYTES), so memory stays bounded; the pipe holds the
+ *   rest. Requests inside a batch are not counted (the server may answer a batch with one
+ *   error); the batch itself waits like a request.
+ * - At EOF the lines still waiting are handed on as places free before onclose fires, as
+ *   they were read before the host closed stdin.
  */
 import type { Logger } from "../log.ts";
 import {
+  cancelledRequestId,
+  clip,
   errorResponse,
   JSONRPC_ERROR,
   type JsonRpcTransport,
@@ -38,6 +50,12 @@ import {
   DEFAULT_MAX_UNANSWERED_BYTES,
   UnansweredRequests,
 } from "./unanswered.ts";
+import {
+  DEFAULT_MAX_WAITING_BYTES,
+  DEFAULT_MAX_WAITING_LINES,
+  expectsAnswer,
+  WaitingRequests,
+} from "./waiting_requests.ts";
 
 export type { ByteWriter } from "./output_queue.ts";
 export { DEFAULT_MAX_UNANSWERED, DEFAULT_MAX_UNANSWERED_BYTES } from "./unanswered.ts";
@@ -62,11 +80,14 @@ export interface StdioTransportOptions {
   maxLineBytes?: number;
   /** Bytes queued for stdout before pushes are dropped and responses wait. */
   maxQueuedBytes?: number;
-  /** Requests read and not yet answered before stdin reading pauses. */
+  /**
+   * Requests handed to the server and not yet answered before later requests wait (stdin is
+   * still read for notifications, up to DEFAULT_MAX_WAITING_LINES/BYTES of waiting lines).
+   */
   maxUnanswered?: number;
   /**
    * Answer bytes in the making (unanswered requests times the recent answer size, once at
-   * least MIN_UNANSWERED are unanswered) before stdin reading pauses.
+   * least MIN_UNANSWERED are unanswered) before later requests wait, as for maxUnanswered.
    */
   maxUnansweredBytes?: number;
 }
@@ -83,10 +104,14 @@ export interface OutputQueueState {
   waitingBytes: number;
   /** Notifications dropped because the queue was full, since start. */
   droppedNotifications: number;
-  /** Requests read from stdin and not yet answered (nor cancelled). */
+  /** Requests handed to the server and not yet answered (nor cancelled). */
   unanswered: number;
   /** The recent answer size in bytes, which weighs the unanswered requests. */
   answerBytes: number;
+  /** Lines read and waiting for the unanswered cap to free a place (requests, batches). */
+  waitingRequests: number;
+  /** Their bytes as read. */
+  waitingRequestBytes: number;
 }
 
 /** MCP over stdio. Start it once; `onclose` fires once, at EOF, on a read error or on close(). */
@@ -100,7 +125,14 @@ export class StdioTransport implements JsonRpcTransport {
   #log: Logger;
   #maxLineBytes: number;
   #unanswered: UnansweredRequests;
-  /** The read loop, paused until answers go out. */
+  /** Requests read while the unanswered cap is reached, in order, parsed. */
+  #waiting = new WaitingRequests({
+    maxLines: DEFAULT_MAX_WAITING_LINES,
+    maxBytes: DEFAULT_MAX_WAITING_BYTES,
+  });
+  /** True while a hand-on of waiting requests is due in a microtask. */
+  #isHandOnDue = false;
+  /** The read loop, paused until answers go out or waiting requests go on. */
   #roomWaiters: (() => void)[] = [];
   #decoder = new TextDecoder("utf-8", { fatal: true });
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
@@ -123,12 +155,12 @@ export class StdioTransport implements JsonRpcTransport {
       log: opts.log,
       maxQueuedBytes: opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
       onQueued: (message, bytes) => this.#unanswered.noteQueued(message, bytes),
-      onRoom: () => this.#wakeRoomWaiters(),
+      onRoom: () => this.#onRoom(),
     });
     this.#unanswered = new UnansweredRequests({
       maxCount: opts.maxUnanswered ?? DEFAULT_MAX_UNANSWERED,
       maxBytes: opts.maxUnansweredBytes ?? DEFAULT_MAX_UNANSWERED_BYTES,
-      onRelease: () => this.#wakeRoomWaiters(),
+      onRelease: () => this.#onRoom(),
     });
     this.#maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   }
@@ -143,6 +175,8 @@ export class StdioTransport implements JsonRpcTransport {
       droppedNotifications: this.#out.droppedNotifications,
       unanswered: this.#unanswered.count,
       answerBytes: this.#unanswered.answerBytes,
+      waitingRequests: this.#waiting.count,
+      waitingRequestBytes: this.#waiting.bytes,
     };
   }
 
@@ -167,9 +201,30 @@ export class StdioTransport implements JsonRpcTransport {
     return await this.#out.sendResponse(message);
   }
 
-  /** The output is full (responses wait), or enough requests are unanswered: reading pauses. */
-  #isOutputFull(): boolean {
+  /**
+   * Reading stdin pauses: the output is full (responses wait, so no new requests), or the
+   * line of waiting requests is.
+   */
+  #isReadingHeld(): boolean {
+    return this.#out.isFull || this.#waiting.isFull;
+  }
+
+  /** Requests wait instead of going to the server: too many are unanswered, or output is full. */
+  #isHandOnHeld(): boolean {
     return this.#out.isFull || this.#unanswered.isAtCap;
+  }
+
+  /** A write finished, an answer went out, a call was cancelled, or the transport closed. */
+  #onRoom(): void {
+    this.#wakeRoomWaiters();
+    if (this.#isHandOnDue || this.#waiting.count === 0) return;
+    // Not at once: this runs inside a send (or inside noting a cancellation), and the server
+    // should not be handed new requests from inside its own send.
+    this.#isHandOnDue = true;
+    queueMicrotask(() => {
+      this.#isHandOnDue = false;
+      this.#handOnWaiting();
+    });
   }
 
   /** Resolves when a write finishes, an answer is cancelled, or the transport closes. */
@@ -206,15 +261,20 @@ export class StdioTransport implements JsonRpcTransport {
   async #readLoop(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
     try {
       for (;;) {
-        if (this.#isOutputFull() && !this.#isCloseCalled) {
+        this.#handOnWaiting();
+        if (this.#isReadingHeld() && !this.#isCloseCalled) {
           // Backpressure: no new requests while their answers could not be written anyway, or
-          // while enough are still being worked on.
+          // while the requests read ahead fill their line.
           this.#log.debug("reading stdin paused until answers go out", {
             queuedBytes: this.#out.bytes,
             unanswered: this.#unanswered.count,
             answerBytes: this.#unanswered.answerBytes,
+            waitingRequests: this.#waiting.count,
           });
-          while (this.#isOutputFull() && !this.#isCloseCalled) await this.#room();
+          while (this.#isReadingHeld() && !this.#isCloseCalled) {
+            await this.#room();
+            this.#handOnWaiting();
+          }
         }
         if (this.#isCloseCalled) break;
         let chunk = this.#leftover;
@@ -226,6 +286,11 @@ export class StdioTransport implements JsonRpcTransport {
         }
         const stop = this.#consume(chunk);
         if (stop < chunk.length) this.#leftover = chunk.slice(stop);
+      }
+      // EOF: the requests read before it still go on, as places free.
+      while (this.#waiting.count > 0 && !this.#isCloseCalled) {
+        await this.#room();
+        this.#handOnWaiting();
       }
       if (this.#pendingBytes > 0 && !this.#isCloseCalled) {
         this.#log.warn("stdin ended in the middle of a line; the partial message was dropped", {
@@ -242,13 +307,13 @@ export class StdioTransport implements JsonRpcTransport {
   }
 
   /**
-   * Splits a chunk at newlines, handing each complete line on, until the output is full or
-   * the unanswered cap is reached. Returns where it stopped (chunk.length when done).
+   * Splits a chunk at newlines, taking each complete line, until the output is full or the
+   * line of waiting requests is. Returns where it stopped (chunk.length when done).
    */
   #consume(chunk: Uint8Array): number {
     let start = 0;
     while (start < chunk.length) {
-      if (this.#isOutputFull()) return start;
+      if (this.#isReadingHeld()) return start;
       const newline = chunk.indexOf(NEWLINE, start);
       const end = newline === -1 ? chunk.length : newline;
       this.#append(chunk.subarray(start, end));
@@ -307,9 +372,52 @@ export class StdioTransport implements JsonRpcTransport {
       this.#sendInBackground(parsed.reply);
       return;
     }
-    this.#unanswered.noteIncoming(parsed.value);
+    this.#take(parsed.value, bytes.length);
+  }
+
+  /**
+   * Hands a parsed line to the server, or, while requests are held back, makes it wait in
+   * order. Lines that get no answer (notifications, the host's responses) never wait: a
+   * cancellation must reach the call it names, and a cancellation of a waiting request drops
+   * that request.
+   */
+  #take(value: unknown, bytes: number): void {
+    if (this.#waiting.count === 0 && !this.#isHandOnHeld()) return this.#handOn(value);
+    if (expectsAnswer(value)) {
+      if (this.#waiting.count === 0) {
+        this.#log.debug("requests wait until answers go out", {
+          unanswered: this.#unanswered.count,
+          answerBytes: this.#unanswered.answerBytes,
+        });
+      }
+      this.#waiting.push(value, bytes);
+      return;
+    }
+    const cancelled = cancelledRequestId(value);
+    if (cancelled !== undefined && this.#waiting.drop(cancelled) > 0) {
+      this.#log.info("request cancelled by the MCP client before it was handled", {
+        requestId: clip(String(cancelled)),
+      });
+    }
+    this.#handOn(value);
+  }
+
+  /** Hands waiting requests on, oldest first, while places are free. */
+  #handOnWaiting(): void {
+    let handed = 0;
+    while (this.#waiting.count > 0 && !this.#isHandOnHeld() && !this.#isCloseCalled) {
+      const line = this.#waiting.shift();
+      if (line === undefined) break;
+      this.#handOn(line.value);
+      handed += 1;
+    }
+    if (handed > 0) this.#wakeRoomWaiters(); // their line has room: reading may go on
+  }
+
+  #handOn(value: unknown): void {
+    this.#unanswered.noteIncoming(value);
     try {
-      this.onmessage?.(parsed.value);
+      this.onmessage?.(value);
     } catch (error) {
       // A receiver bug must not stop reading stdin: later requests still deserve answers.
       this.#log.error("MCP message handler threw", { error });

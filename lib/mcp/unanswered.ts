@@ -1,15 +1,18 @@
 /**
- * Requests a stdio host has sent and not yet had answered: counted by id, and weighed by the
- * size of recent answers, so the transport stops reading stdin before the answers in the
- * making outgrow memory. A host can write thousands of requests before reading one answer;
- * each answer may be a 512 KiB tool result (lib/mcp/result_cap.ts).
+ * Requests a stdio host has sent, handed to the server and not yet had answered: counted by
+ * id, and weighed by the size of recent answers, so the transport holds later requests back
+ * before the answers in the making outgrow memory. A host can write thousands of requests
+ * before reading one answer; each answer may be a 512 KiB tool result (lib/mcp/result_cap.ts).
+ * At the cap the transport still reads stdin: notifications (a cancellation above all) go to
+ * the server at once, and requests wait, parsed, in lib/mcp/waiting_requests.ts (64 lines or
+ * 1 MiB at most, then reading stops) until this count frees a place.
  */
 import { isRecord } from "../json_object.ts";
-import { idKey } from "./jsonrpc.ts";
+import { cancelledRequestId, idKey } from "./jsonrpc.ts";
 import type { OutgoingLine } from "./output_queue.ts";
 
 /**
- * Requests read and not yet answered, by default: 128, far above what a host keeps in flight,
+ * Requests handed on and not yet answered, by default: 128, far above what a host keeps in flight,
  * and with every answer within the 512 KiB result cap at most 64 MiB of answers in the making.
  */
 export const DEFAULT_MAX_UNANSWERED = 128;
@@ -21,8 +24,9 @@ export const DEFAULT_MAX_UNANSWERED = 128;
  */
 export const DEFAULT_MAX_UNANSWERED_BYTES = 8 * 1024 * 1024;
 /**
- * Below this many unanswered requests the byte weight never holds reading back: a few long
+ * Below this many unanswered requests the byte weight never holds requests back: a few long
  * calls (wait_for_message) after a run of big answers must not stop the host's next requests.
+ * At 16 such calls the cap holds; a cancellation of one is still read at once (stdio.ts).
  */
 export const MIN_UNANSWERED = 16;
 /** Weight of the newest answer in the running size estimate (an exponential average). */
@@ -30,15 +34,15 @@ const NEWEST_ANSWER_WEIGHT = 1 / 8;
 
 /** What UnansweredRequests needs. */
 export interface UnansweredOptions {
-  /** Most requests unanswered before reading pauses. */
+  /** Most requests unanswered before later requests wait. */
   maxCount: number;
-  /** Most answer bytes in the making (count × recent answer size) before reading pauses. */
+  /** Most answer bytes in the making (count × recent answer size) before later ones wait. */
   maxBytes: number;
-  /** Called when a request is answered or cancelled: the reader may go on. */
+  /** Called when a request is answered or cancelled: a waiting request may go on. */
   onRelease(): void;
 }
 
-/** The requests read from stdin and not yet answered (nor cancelled). */
+/** The requests handed to the server and not yet answered (nor cancelled). */
 export class UnansweredRequests {
   #maxCount: number;
   #maxBytes: number;
@@ -64,22 +68,23 @@ export class UnansweredRequests {
     return Math.round(this.#answerBytes);
   }
 
-  /** True when no more requests should be read until some are answered. */
+  /** True when no more requests should be handed on until some are answered or cancelled. */
   get isAtCap(): boolean {
     return this.#count >= this.#maxCount ||
       (this.#count >= MIN_UNANSWERED && this.#count * this.#answerBytes >= this.#maxBytes);
   }
 
-  /** Counts a request read from stdin; forgets one when the host cancels it (no answer comes). */
+  /**
+   * Counts a request handed to the server; forgets one when the host cancels it (no answer
+   * comes). Called for every line handed on, notifications included.
+   */
   noteIncoming(value: unknown): void {
-    if (!isRecord(value) || value.jsonrpc !== "2.0" || typeof value.method !== "string") return;
-    if (value.method === "notifications/cancelled" && !("id" in value)) {
-      const requestId = isRecord(value.params) ? value.params.requestId : undefined;
-      if (typeof requestId === "string" || typeof requestId === "number") {
-        this.#forget(requestId);
-      }
+    const cancelled = cancelledRequestId(value);
+    if (cancelled !== undefined) {
+      this.#forget(cancelled);
       return;
     }
+    if (!isRecord(value) || value.jsonrpc !== "2.0" || typeof value.method !== "string") return;
     if (typeof value.id !== "string" && typeof value.id !== "number") return;
     const key = idKey(value.id);
     this.#byId.set(key, (this.#byId.get(key) ?? 0) + 1);

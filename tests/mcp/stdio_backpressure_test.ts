@@ -4,80 +4,9 @@
  * read while the output is full.
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { captureLog } from "../fakes/log_capture.ts";
 import { flushMicrotasks } from "../fakes/manual_clock.ts";
-import {
-  type ByteWriter,
-  StdioTransport,
-  type StdioTransportOptions,
-} from "../../lib/mcp/stdio.ts";
+import { rig } from "../fakes/stdio_rig.ts";
 import { MIN_UNANSWERED } from "../../lib/mcp/unanswered.ts";
-
-const encoder = new TextEncoder();
-
-/** An stdout whose reader has stalled: writes hang until `resume()`, then all complete. */
-class StalledStdout implements ByteWriter {
-  lines: string[] = [];
-  #isStalled = true;
-  #held: (() => void)[] = [];
-  #partial = "";
-
-  write(chunk: Uint8Array): Promise<number> {
-    const take = () => {
-      const text = this.#partial + new TextDecoder().decode(chunk);
-      const parts = text.split("\n");
-      this.#partial = parts.pop() ?? "";
-      this.lines.push(...parts);
-      return chunk.length;
-    };
-    if (!this.#isStalled) return Promise.resolve(take());
-    return new Promise((resolve) => this.#held.push(() => resolve(take())));
-  }
-
-  resume(): void {
-    this.#isStalled = false;
-    const held = this.#held;
-    this.#held = [];
-    for (const release of held) release();
-  }
-}
-
-function stdinOf() {
-  let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
-  const stream = new ReadableStream<Uint8Array>({
-    start(c) {
-      controller = c;
-    },
-  });
-  return {
-    stream,
-    write: (line: string) => controller?.enqueue(encoder.encode(`${line}\n`)),
-    end: () => controller?.close(),
-  };
-}
-
-/**
- * The rig every test here uses: a transport over a scripted stdin and a stdout that has stalled
- * (`isReading`: a host that reads stdout), with `opts` as given, not started yet. `received`
- * collects the ids of the requests it reads; tests may set their own `onmessage` instead.
- */
-function rig(
-  opts: Pick<StdioTransportOptions, "maxQueuedBytes" | "maxUnanswered" | "maxUnansweredBytes">,
-  { isReading = false } = {},
-) {
-  const stdout = new StalledStdout();
-  if (isReading) stdout.resume();
-  const stdin = stdinOf();
-  const { log, text } = captureLog("info");
-  const transport = new StdioTransport({ input: stdin.stream, output: stdout, log, ...opts });
-  const received: number[] = [];
-  transport.onmessage = (m) => {
-    if (typeof m === "object" && m !== null && "id" in m && typeof m.id === "number") {
-      received.push(m.id);
-    }
-  };
-  return { stdout, stdin, text, transport, received };
-}
 
 const push = (i: number) => ({
   jsonrpc: "2.0" as const,
@@ -170,8 +99,8 @@ Deno.test("stdio: closing the transport releases responses waiting for room", as
   await first;
 });
 
-Deno.test("stdio: stdin is not read past the cap of unanswered requests; answers and cancellations let it go on", async () => {
-  // a host that reads stdout: only the unanswered cap holds reading back
+Deno.test("stdio: past the cap of unanswered requests later requests wait their turn; answers and cancellations let them go on", async () => {
+  // a host that reads stdout: only the unanswered cap holds requests back
   const { stdin, transport, received } = rig({ maxUnanswered: 3 }, { isReading: true });
   await transport.start();
   for (let i = 0; i < 6; i++) {
@@ -182,20 +111,19 @@ Deno.test("stdio: stdin is not read past the cap of unanswered requests; answers
   );
   stdin.write(JSON.stringify({ jsonrpc: "2.0", id: 6, method: "ping" }));
   await flushMicrotasks();
-  assertEquals(received, [0, 1, 2], "three requests read, the rest wait in the pipe");
+  // The cancel for 1 (which will get no answer) is read at once and frees a place for 3.
+  assertEquals(received, [0, 1, 2, 3], "three requests in flight, the rest wait");
   assertEquals(transport.outputQueue.unanswered, 3);
+  assertEquals(transport.outputQueue.waitingRequests, 3, "4, 5 and 6 wait");
   await transport.send(reply(0));
   await flushMicrotasks();
-  assertEquals(received, [0, 1, 2, 3]);
+  assertEquals(received, [0, 1, 2, 3, 4]);
   await transport.send(reply(2));
   await transport.send(reply(3));
   await flushMicrotasks();
-  assertEquals(received, [0, 1, 2, 3, 4, 5], "1, 4 and 5 unanswered: the cap again");
-  await transport.send(reply(4));
-  await flushMicrotasks();
-  // The cancel for 1 (which will get no answer) is read, and frees a place for 6.
   assertEquals(received, [0, 1, 2, 3, 4, 5, 6]);
-  assertEquals(transport.outputQueue.unanswered, 2, "5 and 6 are in flight");
+  assertEquals(transport.outputQueue.unanswered, 3, "4, 5 and 6 are in flight");
+  assertEquals(transport.outputQueue.waitingRequests, 0);
   stdin.end();
   await transport.close();
 });
