@@ -8,6 +8,7 @@ import { programCommand, spawnProgram } from "../fakes/spawn.ts";
 import { Client, StdioClientTransport } from "../fakes/sdk.ts";
 import { RpcSession } from "../fakes/rpc_session.ts";
 import { withServedPlatform } from "../fakes/served_platform.ts";
+import { DEFAULT_MAX_UNANSWERED } from "../../lib/mcp/unanswered.ts";
 
 Deno.test("e2e: the SDK client completes the handshake and lists the platform tools", async () => {
   await withServedPlatform(async ({ env }) => {
@@ -215,5 +216,36 @@ Deno.test("e2e: stdin and stdout may be regular files (a host that logs through 
     const replies = (await Deno.readTextFile(output)).trim().split("\n").map((l) => JSON.parse(l));
     assertEquals(replies.map((r) => r.id), [1, 2]);
     assertEquals(replies[1].result.tools.length, UPSTREAM_TOOL_NAMES.length);
+  });
+});
+
+Deno.test("e2e: with 128 long calls in flight, a cancellation gets through at once and a ping behind it is answered", async () => {
+  await withServedPlatform(async ({ env }) => {
+    await using program = spawnProgram({ env });
+    const session = new RpcSession(program);
+    await session.initialize();
+    const waits = Array.from({ length: DEFAULT_MAX_UNANSWERED }, (_, i) => i + 1);
+    for (const id of waits) {
+      await session.send(id, "tools/call", {
+        name: "wait_for_message",
+        arguments: { timeout_secs: 50 },
+      });
+    }
+    await session.send("ping-1", "ping"); // past the cap: it waits for a place
+    await session.notify("notifications/cancelled", { requestId: 7, reason: "Esc" });
+    const pong = await session.response("ping-1");
+    assertEquals(pong.result, {});
+    assertEquals(
+      waits.filter((id) => session.peekResponse(id) !== undefined),
+      [],
+      "none timed out",
+    );
+    // The host leaves: it cancels the other calls and closes stdin; nothing more is answered.
+    for (const id of waits.filter((id) => id !== 7)) {
+      await session.notify("notifications/cancelled", { requestId: id, reason: "bye" });
+    }
+    const { code, stdout } = await program.wait();
+    assertEquals(code, 0);
+    assertEquals(stdout.split("\n").filter((line) => line.includes('"result"')), []);
   });
 });
