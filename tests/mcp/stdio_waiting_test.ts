@@ -180,3 +180,25 @@ Deno.test("stdio: at the cap, stdin is read no further once 1 MiB of requests wa
   assert(waitingRequestBytes < DEFAULT_MAX_WAITING_BYTES + lineBytes, `${waitingRequestBytes}`);
   await transport.close();
 });
+
+Deno.test("stdio: requests still waiting when stdin ends are handed on as places free, and only then does the session end", async () => {
+  const stdin = pulledStdin(pings(10));
+  const { transport, received } = rig({ maxUnanswered: 3 }, {
+    isReading: true,
+    input: stdin.stream,
+  });
+  let isClosed = false;
+  transport.onclose = () => isClosed = true;
+  await transport.start();
+  await flushMicrotasks(200);
+  assertEquals(stdin.pulled(), 10, "every line read, up to EOF");
+  assertEquals(received, [0, 1, 2]);
+  assertEquals(isClosed, false, "seven requests still wait");
+  for (let id = 0; id < 10; id++) {
+    await transport.send({ jsonrpc: "2.0", id, result: {} });
+    await flushMicrotasks(4);
+  }
+  assertEquals(received, Array.from({ length: 10 }, (_, i) => i));
+  assertEquals(isClosed, true);
+  await transport.close();
+});
