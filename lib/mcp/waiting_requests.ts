@@ -16,9 +16,9 @@ import { classifyMessage, idKey, isRequestId, type RequestId } from "./jsonrpc.t
 export const DEFAULT_MAX_WAITING_LINES = 64;
 /**
  * Line bytes held back at most, by default: 1 MiB. A parsed value takes a few times its line
- * in memory, so this keeps the line within a few MiB even for large requests. A single line
- * over it is still taken when the line is empty (each line is capped by the transport's
- * maxLineBytes, 4 MiB).
+ * in memory, so this keeps the line within a few MiB even for large requests. Reading stops
+ * once the lines held reach it, so the last line read may take it past the bound by at most
+ * one line (capped by the transport's maxLineBytes, 4 MiB).
  */
 export const DEFAULT_MAX_WAITING_BYTES = 1024 * 1024;
 
