@@ -81,8 +81,9 @@ export const BATCH_PROTOCOL_VERSIONS: readonly string[] = ["2024-11-05", "2025-0
 /**
  * Requests in progress past which a batch's requests are refused (-32000) instead of run. The
  * stdio transport hands no more requests on once 128 single requests are unanswered
- * (stdio.ts; later ones wait, 64 lines at most, then reading stops), but a batch is one line: without this, one 4 MiB line of 50,000 wait_for_message calls, sent again
- * and again, would hold every call in memory at once.
+ * (stdio.ts; later ones wait, 64 lines at most, then reading stops), but a batch is one line:
+ * without this, one 4 MiB line of 50,000 wait_for_message calls, sent again and again, would
+ * hold every call in memory at once.
  */
 export const MAX_IN_PROGRESS_FOR_BATCH = 256;
 
