@@ -29,8 +29,9 @@
  *   out, or a cancellation forgets a call), so answers keep the order they had; a
  *   cancellation for a request still waiting there drops it (no answer, as MCP asks).
  *   Reading stops once that line holds 64 lines or 1 MiB of line bytes
- *   (DEFAULT_MAX_WAITING_LINES/BYTES), so memory stays bounded; the pipe holds the rest. Requests inside a batch are not counted (the server may answer a batch with one
- *   error); the batch itself waits like a request.
+ *   (DEFAULT_MAX_WAITING_LINES/BYTES), so memory stays bounded; the pipe holds the rest.
+ *   Requests inside a batch are not counted (the server may answer a batch with one error);
+ *   the batch itself waits like a request.
  * - At EOF the lines still waiting are handed on as places free before onclose fires, as
  *   they were read before the host closed stdin.
  */
