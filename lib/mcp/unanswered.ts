@@ -8,7 +8,7 @@
  * 1 MiB at most, then reading stops) until this count frees a place.
  */
 import { isRecord } from "../json_object.ts";
-import { cancelledRequestId, idKey } from "./jsonrpc.ts";
+import { cancelledRequestId, classifyMessage, idKey, type RequestId } from "./jsonrpc.ts";
 import type { OutgoingLine } from "./output_queue.ts";
 
 /**
@@ -75,8 +75,11 @@ export class UnansweredRequests {
   }
 
   /**
-   * Counts a request handed to the server; forgets one when the host cancels it (no answer
-   * comes). Called for every line handed on, notifications included.
+   * Counts a message handed to the server that will be answered with its id: a request, or a
+   * malformed message whose error reply echoes its id. Forgets one when the host cancels it
+   * (no answer comes). Called for every line handed on, notifications included. What is
+   * answered with id null (an id like 1e999, a batch refused whole) is not counted: no answer
+   * could ever free its place.
    */
   noteIncoming(value: unknown): void {
     const cancelled = cancelledRequestId(value);
@@ -84,9 +87,9 @@ export class UnansweredRequests {
       this.#forget(cancelled);
       return;
     }
-    if (!isRecord(value) || value.jsonrpc !== "2.0" || typeof value.method !== "string") return;
-    if (typeof value.id !== "string" && typeof value.id !== "number") return;
-    const key = idKey(value.id);
+    const id = answerIdOf(value);
+    if (id === null) return;
+    const key = idKey(id);
     this.#byId.set(key, (this.#byId.get(key) ?? 0) + 1);
     this.#count += 1;
   }
@@ -117,4 +120,16 @@ export class UnansweredRequests {
     this.#count -= 1;
     this.#onRelease();
   }
+}
+
+/**
+ * The id the answer to an incoming message will carry (lib/mcp/server.ts answers requests
+ * with their id, and malformed messages with the reply classifyMessage builds), or null when
+ * it gets no answer with an id.
+ */
+function answerIdOf(value: unknown): RequestId | null {
+  const message = classifyMessage(value);
+  if (message.kind === "request") return message.id;
+  if (message.kind === "invalid") return message.reply?.id ?? null;
+  return null;
 }

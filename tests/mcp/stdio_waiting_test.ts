@@ -202,3 +202,55 @@ Deno.test("stdio: requests still waiting when stdin ends are handed on as places
   assertEquals(isClosed, true);
   await transport.close();
 });
+
+/**
+ * The real server over the stdio rig (a host that reads stdout) with at most `maxUnanswered`
+ * requests handed on, after an initialize for `protocolVersion` (2025-03-26 has batches).
+ */
+async function serverWithCap(maxUnanswered: number, protocolVersion = "2025-11-25") {
+  const r = rig({ maxUnanswered }, { isReading: true });
+  const calls: Calls = { started: [], stopped: [] };
+  const server = new McpServer<object>({
+    transport: r.transport,
+    serverInfo: { name: "molecule", version: "test" },
+    tools: [longCall(calls)],
+    context: {},
+    log: r.log,
+  });
+  await server.start();
+  r.stdin.write(JSON.stringify({
+    jsonrpc: "2.0",
+    id: 0,
+    method: "initialize",
+    params: { protocolVersion, capabilities: {}, clientInfo: { name: "t", version: "1" } },
+  }));
+  await flushMicrotasks();
+  const answers = () => r.stdout.lines.slice(1).map((line) => JSON.parse(line));
+  assertEquals(r.transport.outputQueue.unanswered, 0, "initialize answered");
+  return { ...r, server, calls, answers };
+}
+
+Deno.test("stdio: requests with an id no answer can carry (1e999) take no place for good: later requests are still answered", async () => {
+  const { stdin, transport, server, answers } = await serverWithCap(2);
+  stdin.write('{"jsonrpc":"2.0","id":1e999,"method":"ping"}');
+  stdin.write('{"jsonrpc":"2.0","id":-1e999,"method":"ping"}');
+  stdin.write(ping(5));
+  await flushMicrotasks();
+  assertEquals(answers().map((a) => a.id), [null, null, 5]);
+  assertEquals(transport.outputQueue.unanswered, 0);
+  stdin.end();
+  await server.close();
+});
+
+Deno.test("stdio: a malformed message reusing the id of a call in flight does not free that call's place", async () => {
+  const { stdin, transport, server, calls, answers } = await serverWithCap(2);
+  stdin.write(callTool(1, "wait", { n: 1 }));
+  stdin.write('{"jsonrpc":"2.0","id":1}'); // no method: -32600 with id 1
+  stdin.write('{"jsonrpc":"2.0","id":1,"method":5}'); // method not a string: -32600 with id 1
+  for (let n = 2; n <= 5; n++) stdin.write(callTool(n, "wait", { n }));
+  await flushMicrotasks();
+  assertEquals(answers().map((a) => [a.id, a.error?.code]), [[1, -32600], [1, -32600]]);
+  assertEquals(calls.started, [1, 2], "two calls in flight at most");
+  assertEquals(transport.outputQueue.unanswered, 2);
+  await server.close();
+});
