@@ -95,8 +95,10 @@ export class UnansweredRequests {
   }
 
   /**
-   * Forgets the requests a line going out answers (a response, or a batch reply) and weighs
-   * its `bytes` into the recent answer size. Notifications change nothing.
+   * Forgets the request a response going out answers and weighs its `bytes` (or a batch
+   * reply's) into the recent answer size. Notifications change nothing. A batch reply forgets
+   * nothing: the requests in a batch were never counted, and the ids in its reply may be those
+   * of single requests still in progress (a reused id gets -32600 with that id).
    */
   noteQueued(message: OutgoingLine, bytes: number): void {
     const answers = (Array.isArray(message) ? message : [message]).filter((m) =>
@@ -106,9 +108,8 @@ export class UnansweredRequests {
     this.#answerBytes = this.#answerBytes === 0
       ? bytes
       : this.#answerBytes + (bytes - this.#answerBytes) * NEWEST_ANSWER_WEIGHT;
-    for (const { id } of answers) {
-      if (typeof id === "string" || typeof id === "number") this.#forget(id);
-    }
+    const id = Array.isArray(message) ? undefined : answers[0]?.id;
+    if (typeof id === "string" || typeof id === "number") this.#forget(id);
   }
 
   #forget(id: string | number): void {

@@ -254,3 +254,15 @@ Deno.test("stdio: a malformed message reusing the id of a call in flight does no
   assertEquals(transport.outputQueue.unanswered, 2);
   await server.close();
 });
+
+Deno.test("stdio: a batch reply carrying the id of a call in flight does not free that call's place", async () => {
+  const { stdin, transport, server, calls, answers } = await serverWithCap(2, "2025-03-26");
+  stdin.write(callTool(1, "wait", { n: 1 }));
+  stdin.write(`[${ping(1)}]`); // id 1 is in progress: the batch reply holds a -32600 for id 1
+  for (let n = 2; n <= 5; n++) stdin.write(callTool(n, "wait", { n }));
+  await flushMicrotasks();
+  assertEquals(answers().map((a) => a[0]?.error?.code), [-32600]);
+  assertEquals(calls.started, [1, 2], "two calls in flight at most");
+  assertEquals(transport.outputQueue.unanswered, 2);
+  await server.close();
+});
