@@ -27,7 +27,8 @@
  *   (requests, batches, malformed messages that get an error) wait instead, parsed once, in
  *   the order read, in lib/mcp/waiting_requests.ts, and go on as places free (an answer goes
  *   out, or a cancellation forgets a call), so answers keep the order they had; a
- *   cancellation for a request still waiting there drops it (no answer, as MCP asks).
+ *   cancellation for a request still waiting there drops it (no answer, as MCP asks), also
+ *   from inside a waiting batch.
  *   Reading stops once that line holds 64 lines or 1 MiB of line bytes
  *   (DEFAULT_MAX_WAITING_LINES/BYTES), so memory stays bounded; the pipe holds the rest.
  *   Requests inside a batch are not counted (the server may answer a batch with one error);

@@ -78,12 +78,26 @@ export class WaitingRequests {
 
   /**
    * Drops the waiting requests with this id (a cancellation came before they were handed on:
-   * MCP says a cancelled request gets no answer). Returns how many were dropped.
+   * MCP says a cancelled request gets no answer), also from inside waiting batches: the
+   * server would not see the cancellation after the batch. A batch left with nothing goes
+   * too. Returns how many requests were dropped.
    */
   drop(id: RequestId): number {
     const key = idKey(id);
-    const kept = this.#lines.filter((line) => !isRequestWithId(line.value, key));
-    const dropped = this.#lines.length - kept.length;
+    let dropped = 0;
+    const kept: WaitingLine[] = [];
+    for (const line of this.#lines) {
+      if (!Array.isArray(line.value)) {
+        if (isRequestWithId(line.value, key)) dropped += 1;
+        else kept.push(line);
+        continue;
+      }
+      const items = line.value.filter((item) => !isRequestWithId(item, key));
+      const removed = line.value.length - items.length;
+      dropped += removed;
+      if (removed === 0) kept.push(line);
+      else if (items.length > 0) kept.push({ value: items, bytes: line.bytes });
+    }
     if (dropped === 0) return 0;
     this.#lines = kept;
     this.#bytes = kept.reduce((sum, line) => sum + line.bytes, 0);

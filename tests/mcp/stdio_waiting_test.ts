@@ -266,3 +266,18 @@ Deno.test("stdio: a batch reply carrying the id of a call in flight does not fre
   assertEquals(transport.outputQueue.unanswered, 2);
   await server.close();
 });
+
+Deno.test("stdio: a cancellation of a request inside a batch still waiting for a place stops it: the rest of the batch is answered", async () => {
+  const { stdin, transport, server, calls, answers } = await serverWithCap(1, "2025-03-26");
+  stdin.write(callTool(1, "wait", { n: 1 })); // the one place
+  stdin.write(`[${callTool(2, "wait", { n: 2 })},${ping(3)}]`);
+  await flushMicrotasks();
+  assertEquals(transport.outputQueue.waitingRequests, 1, "the batch waits");
+  stdin.write(cancel(2));
+  stdin.write(cancel(1)); // a place frees: the batch goes on
+  await flushMicrotasks();
+  assertEquals(calls.started, [1], "the cancelled call in the batch never ran");
+  assertEquals(answers(), [[{ jsonrpc: "2.0", id: 3, result: {} }]]);
+  stdin.end();
+  await server.close();
+});
