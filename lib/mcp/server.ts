@@ -330,7 +330,7 @@ export class McpServer<Ctx extends object> {
         return;
       case "response":
         log.debug("ignoring a JSON-RPC response: this server sends no requests", {
-          id: message.id,
+          id: clip(String(message.id)),
         });
         return;
       case "notification":
@@ -371,7 +371,7 @@ export class McpServer<Ctx extends object> {
           if (message.reply !== null) replies.push(Promise.resolve(message.reply));
           break;
         case "response":
-          log.debug("ignoring a JSON-RPC response in a batch", { id: message.id });
+          log.debug("ignoring a JSON-RPC response in a batch", { id: clip(String(message.id)) });
           break;
         case "notification":
           this.#onNotification(message.method, message.params);
@@ -424,7 +424,7 @@ export class McpServer<Ctx extends object> {
     const reason = isRecord(params) && typeof params.reason === "string"
       ? clip(params.reason)
       : "no reason given";
-    log.info("request cancelled by the MCP client", { requestId, reason });
+    log.info("request cancelled by the MCP client", { requestId: clip(String(requestId)), reason });
     this.#cancelled.add(requestId);
     controller.abort(new DOMException(`Cancelled by the client: ${reason}`, "AbortError"));
   }
@@ -441,7 +441,10 @@ export class McpServer<Ctx extends object> {
   ): Promise<void> {
     const { log } = this.#opts;
     if (this.#inFlight.has(id)) {
-      log.warn("MCP client reused the id of a request in progress", { id, method: clip(method) });
+      log.warn("MCP client reused the id of a request in progress", {
+        id: clip(String(id)),
+        method: clip(method),
+      });
       await deliver(
         errorResponse(id, {
           code: JSONRPC_ERROR.INVALID_REQUEST,
@@ -464,7 +467,10 @@ export class McpServer<Ctx extends object> {
       this.#inFlight.delete(id);
     }
     if (this.#cancelled.delete(id)) {
-      log.debug("not sending the reply of a cancelled request", { id, method: clip(method) });
+      log.debug("not sending the reply of a cancelled request", {
+        id: clip(String(id)),
+        method: clip(method),
+      });
       return;
     }
     await deliver(reply);

@@ -852,3 +852,17 @@ Deno.test("server: an answer held by the initialize gate and dropped because we 
   assertEquals(warnings, []);
   assert(raw.logs.lines.some((l) => l.includes("message dropped")), raw.logs.lines.join("\n"));
 });
+
+Deno.test("server: a host's long request id is cut in every log line that names it", async () => {
+  await using raw = await rawSession();
+  const id = `id-${"x".repeat(20_000)}`;
+  const call = { jsonrpc: "2.0" as const, id, method: "tools/call", params: { name: "block" } };
+  await raw.send(call);
+  await raw.send(call); // the id of a request in progress: refused, and logged at warn
+  await raw.send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id } });
+  await raw.send({ jsonrpc: "2.0", id, result: {} }); // a response from the host: ignored
+  await flushMicrotasks(50);
+  const naming = raw.logs.lines.filter((line) => line.includes("id-xxx"));
+  assertEquals(naming.length >= 4, true, raw.logs.text().slice(0, 500));
+  for (const line of naming) assert(line.length < 500, `${line.length}: ${line.slice(0, 120)}`);
+});
