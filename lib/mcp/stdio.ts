@@ -24,7 +24,7 @@
  *   read, line by line, so that a `notifications/cancelled` (or any other notification, or
  *   the host's response to a request of ours) reaches the server at once, ahead of waiting
  *   requests: the call it names stops and frees its place. Lines that will be answered
- *   (requests, batches, malformed messages that get an error) wait instead, parsed once, in
+ *   (requests, batches, malformed messages that get an error) wait instead, as text, in
  *   the order read, in lib/mcp/waiting_requests.ts, and go on as places free (an answer goes
  *   out, or a cancellation forgets a call), so answers keep the order they had; a
  *   cancellation for a request still waiting there drops it (no answer, as MCP asks), also
@@ -127,7 +127,7 @@ export class StdioTransport implements JsonRpcTransport {
   #log: Logger;
   #maxLineBytes: number;
   #unanswered: UnansweredRequests;
-  /** Requests read while the unanswered cap is reached, in order, parsed. */
+  /** Requests read while the unanswered cap is reached, in order, as text. */
   #waiting = new WaitingRequests({
     maxLines: DEFAULT_MAX_WAITING_LINES,
     maxBytes: DEFAULT_MAX_WAITING_BYTES,
@@ -368,13 +368,14 @@ export class StdioTransport implements JsonRpcTransport {
       return;
     }
     if (text.trim() === "") return; // blank lines (and a lone CR) carry nothing
-    const parsed = parseJson(text.endsWith("\r") ? text.slice(0, -1) : text);
+    const json = text.endsWith("\r") ? text.slice(0, -1) : text;
+    const parsed = parseJson(json);
     if (!parsed.ok) {
       this.#log.warn("MCP client sent a line that is not JSON", { bytes: bytes.length });
       this.#sendInBackground(parsed.reply);
       return;
     }
-    this.#take(parsed.value, bytes.length);
+    this.#take(parsed.value, json, bytes.length);
   }
 
   /**
@@ -383,7 +384,7 @@ export class StdioTransport implements JsonRpcTransport {
    * cancellation must reach the call it names, and a cancellation of a waiting request drops
    * that request.
    */
-  #take(value: unknown, bytes: number): void {
+  #take(value: unknown, text: string, bytes: number): void {
     if (this.#waiting.count === 0 && !this.#isHandOnHeld()) return this.#handOn(value);
     if (expectsAnswer(value)) {
       if (this.#waiting.count === 0) {
@@ -392,7 +393,7 @@ export class StdioTransport implements JsonRpcTransport {
           answerBytes: this.#unanswered.answerBytes,
         });
       }
-      this.#waiting.push(value, bytes);
+      this.#waiting.push(value, text, bytes);
       return;
     }
     const cancelled = cancelledRequestId(value);

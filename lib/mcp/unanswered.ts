@@ -4,7 +4,7 @@
  * before the answers in the making outgrow memory. A host can write thousands of requests
  * before reading one answer; each answer may be a 512 KiB tool result (lib/mcp/result_cap.ts).
  * At the cap the transport still reads stdin: notifications (a cancellation above all) go to
- * the server at once, and requests wait, parsed, in lib/mcp/waiting_requests.ts (64 lines or
+ * the server at once, and requests wait, as text, in lib/mcp/waiting_requests.ts (64 lines or
  * 1 MiB at most, then reading stops) until this count frees a place.
  */
 import { isRecord } from "../json_object.ts";

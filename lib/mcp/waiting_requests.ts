@@ -1,9 +1,15 @@
 /**
  * Requests the stdio transport has read but holds back while the unanswered cap is reached
- * (lib/mcp/unanswered.ts): parsed once, kept in the order read, handed on as places free.
- * Reading stdin goes on meanwhile so that notifications (a `notifications/cancelled` above all,
- * or a host's response) reach the server at once; this line bounds what that reading may hold.
- * It knows nothing of stdin: lib/mcp/stdio.ts decides what waits here and when it goes on.
+ * (lib/mcp/unanswered.ts): kept in the order read, as the text of their line, and handed on,
+ * parsed again, as places free. Reading stdin goes on meanwhile so that notifications (a
+ * `notifications/cancelled` above all, or a host's response) reach the server at once; this
+ * line bounds what that reading may hold. It knows nothing of stdin: lib/mcp/stdio.ts decides
+ * what waits here and when it goes on.
+ *
+ * Why text and not the parsed value: a parsed value can take twenty times its line (a line of
+ * `{}` items: 1 MiB of line, 21 MiB of objects), so 1 MiB of parsed lines plus one 4 MiB line
+ * held over 100 MiB; as text they hold about their bytes (twice that past Latin-1). Only lines
+ * that wait pay the second parse, and only at the cap.
  */
 import { isRecord } from "../json_object.ts";
 import { classifyMessage, idKey, isRequestId, type RequestId } from "./jsonrpc.ts";
@@ -15,8 +21,7 @@ import { classifyMessage, idKey, isRequestId, type RequestId } from "./jsonrpc.t
  */
 export const DEFAULT_MAX_WAITING_LINES = 64;
 /**
- * Line bytes held back at most, by default: 1 MiB. A parsed value takes a few times its line
- * in memory, so this keeps the line within a few MiB even for large requests. Reading stops
+ * Line bytes held back at most, by default: 1 MiB (held as text, see above). Reading stops
  * once the lines held reach it, so the last line read may take it past the bound by at most
  * one line (capped by the transport's maxLineBytes, 4 MiB).
  */
@@ -31,11 +36,18 @@ export interface WaitingRequestsOptions {
 }
 
 interface WaitingLine {
-  value: unknown;
+  /** The JSON text of the line, parsed again when it is handed on. */
+  text: string;
   bytes: number;
+  /** idKey of the requests in it (one for a request; a batch's, by item, duplicates kept). */
+  requestKeys: string[];
+  /** Items of a batch; undefined for a single message. */
+  batchItems: number | undefined;
+  /** Keys of a batch's requests cancelled while it waited: left out when it is handed on. */
+  cancelled: Set<string>;
 }
 
-/** An ordered, bounded line of parsed requests (or batches) waiting for a place. */
+/** An ordered, bounded line of requests (or batches) waiting for a place. */
 export class WaitingRequests {
   #maxLines: number;
   #maxBytes: number;
@@ -62,18 +74,36 @@ export class WaitingRequests {
     return this.#lines.length >= this.#maxLines || this.#bytes >= this.#maxBytes;
   }
 
-  /** Adds one parsed line at the back; `bytes` is the length of the line it came from. */
-  push(value: unknown, bytes: number): void {
-    this.#lines.push({ value, bytes });
+  /**
+   * Adds one line at the back: `value` is `text` parsed (read for the request ids only, not
+   * kept), `bytes` the length of the line it came from.
+   */
+  push(value: unknown, text: string, bytes: number): void {
+    const items = Array.isArray(value) ? value : undefined;
+    const requestKeys = (items ?? [value]).map(requestKeyOf).filter((key) => key !== undefined);
+    this.#lines.push({
+      text,
+      bytes,
+      requestKeys,
+      batchItems: items?.length,
+      cancelled: new Set(),
+    });
     this.#bytes += bytes;
   }
 
-  /** Takes the oldest line; undefined when none waits. */
+  /** Takes the oldest line, parsed; undefined when none waits. */
   shift(): { value: unknown } | undefined {
     const line = this.#lines.shift();
     if (line === undefined) return undefined;
     this.#bytes -= line.bytes;
-    return line;
+    const value: unknown = JSON.parse(line.text); // it parsed when read: it parses now
+    if (!Array.isArray(value) || line.cancelled.size === 0) return { value };
+    return {
+      value: value.filter((item) => {
+        const key = requestKeyOf(item);
+        return key === undefined || !line.cancelled.has(key);
+      }),
+    };
   }
 
   /**
@@ -87,16 +117,17 @@ export class WaitingRequests {
     let dropped = 0;
     const kept: WaitingLine[] = [];
     for (const line of this.#lines) {
-      if (!Array.isArray(line.value)) {
-        if (isRequestWithId(line.value, key)) dropped += 1;
-        else kept.push(line);
+      const named = line.requestKeys.filter((k) => k === key).length;
+      if (named === 0 || line.cancelled.has(key)) {
+        kept.push(line);
         continue;
       }
-      const items = line.value.filter((item) => !isRequestWithId(item, key));
-      const removed = line.value.length - items.length;
-      dropped += removed;
-      if (removed === 0) kept.push(line);
-      else if (items.length > 0) kept.push({ value: items, bytes: line.bytes });
+      dropped += named;
+      if (line.batchItems === undefined) continue; // a single request: dropped
+      line.cancelled.add(key);
+      const left = line.requestKeys.filter((k) => !line.cancelled.has(k)).length +
+        (line.batchItems - line.requestKeys.length);
+      if (left > 0) kept.push(line);
     }
     if (dropped === 0) return 0;
     this.#lines = kept;
@@ -116,7 +147,9 @@ export function expectsAnswer(value: unknown): boolean {
   return message.kind === "request" || (message.kind === "invalid" && message.reply !== null);
 }
 
-function isRequestWithId(value: unknown, key: string): boolean {
-  return isRecord(value) && typeof value.method === "string" && isRequestId(value.id) &&
-    idKey(value.id) === key;
+/** The idKey of a request (a message with a method and a usable id); undefined otherwise. */
+function requestKeyOf(value: unknown): string | undefined {
+  return isRecord(value) && typeof value.method === "string" && isRequestId(value.id)
+    ? idKey(value.id)
+    : undefined;
 }
