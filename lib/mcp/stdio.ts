@@ -33,8 +33,10 @@
  *   (DEFAULT_MAX_WAITING_LINES/BYTES), so memory stays bounded; the pipe holds the rest.
  *   Requests inside a batch are not counted (the server may answer a batch with one error);
  *   the batch itself waits like a request.
- * - At EOF the lines still waiting are handed on as places free before onclose fires, as
- *   they were read before the host closed stdin.
+ * - At EOF the lines still waiting are handed on at once, past the cap (64 lines at most),
+ *   then onclose fires: they were read before the host closed stdin, and the server's drain
+ *   (lib/mcp/server.ts DRAIN_GRACE_MS, then calls still running are stopped) must start now,
+ *   not once long calls holding every place have ended on their own.
  */
 import type { Logger } from "../log.ts";
 import {
@@ -289,10 +291,14 @@ export class StdioTransport implements JsonRpcTransport {
         const stop = this.#consume(chunk);
         if (stop < chunk.length) this.#leftover = chunk.slice(stop);
       }
-      // EOF: the requests read before it still go on, as places free.
-      while (this.#waiting.count > 0 && !this.#isCloseCalled) {
-        await this.#room();
-        this.#handOnWaiting();
+      // EOF: the requests read before it go on now, past the cap (64 lines at most). Waiting
+      // for places would keep the session up, with the host gone, until the long calls that
+      // hold them end on their own (wait_for_message: up to 300 s); at onclose the server
+      // gives them DRAIN_GRACE_MS and then stops them, so every request read is answered.
+      while (!this.#isCloseCalled) {
+        const line = this.#waiting.shift();
+        if (line === undefined) break;
+        this.#handOn(line.value);
       }
       if (this.#pendingBytes > 0 && !this.#isCloseCalled) {
         this.#log.warn("stdin ended in the middle of a line; the partial message was dropped", {

@@ -181,25 +181,24 @@ Deno.test("stdio: at the cap, stdin is read no further once 1 MiB of requests wa
   await transport.close();
 });
 
-Deno.test("stdio: requests still waiting when stdin ends are handed on as places free, and only then does the session end", async () => {
+Deno.test("stdio: requests still waiting when stdin ends are all handed on, in order, before the session ends", async () => {
   const stdin = pulledStdin(pings(10));
   const { transport, received } = rig({ maxUnanswered: 3 }, {
     isReading: true,
     input: stdin.stream,
   });
-  let isClosed = false;
-  transport.onclose = () => isClosed = true;
+  const order: string[] = [];
+  const onmessage = transport.onmessage;
+  transport.onmessage = (m) => {
+    order.push("message");
+    onmessage?.(m);
+  };
+  transport.onclose = () => order.push("close");
   await transport.start();
   await flushMicrotasks(200);
   assertEquals(stdin.pulled(), 10, "every line read, up to EOF");
-  assertEquals(received, [0, 1, 2]);
-  assertEquals(isClosed, false, "seven requests still wait");
-  for (let id = 0; id < 10; id++) {
-    await transport.send({ jsonrpc: "2.0", id, result: {} });
-    await flushMicrotasks(4);
-  }
-  assertEquals(received, Array.from({ length: 10 }, (_, i) => i));
-  assertEquals(isClosed, true);
+  assertEquals(received, Array.from({ length: 10 }, (_, i) => i), "past the cap, in order");
+  assertEquals(order, [...Array(10).fill("message"), "close"]);
   await transport.close();
 });
 
@@ -280,4 +279,19 @@ Deno.test("stdio: a cancellation of a request inside a batch still waiting for a
   assertEquals(answers(), [[{ jsonrpc: "2.0", id: 3, result: {} }]]);
   stdin.end();
   await server.close();
+});
+
+Deno.test("stdio: when the host closes stdin with long calls holding every place, the requests still waiting are answered and the session ends (the calls are stopped)", async () => {
+  const { stdin, server, calls, answeredIds } = await serverAtCap();
+  stdin.write(ping(20));
+  stdin.write(callTool(21, "wait", { n: 21 }));
+  stdin.end();
+  await flushMicrotasks(100);
+  // Without a clock the server stops calls at once at the end of input (DRAIN_GRACE_MS with one).
+  assertEquals(calls.stopped.length, MIN_UNANSWERED + 1, "every call stopped, 21 included");
+  assertEquals(answeredIds().includes(20), true, "the ping was answered");
+  let isClosed = false;
+  void server.closed.then(() => isClosed = true);
+  await flushMicrotasks();
+  assertEquals(isClosed, true, "the session ended");
 });
