@@ -19,8 +19,9 @@
  *   that cannot be written (issue 11 item 13).
  * - Requests handed to the server and not yet answered are capped too (`maxUnanswered`,
  *   lib/mcp/unanswered.ts): a host can write thousands of requests before the first answer is
- *   queued, and each answer may be a 512 KiB tool result. The cap holds line by line, also
- *   inside one chunk of stdin that carries hundreds of requests. At the cap stdin is still
+ *   queued, and each answer may be a 512 KiB tool result; each call also holds its request
+ *   (8 MiB of request lines at most). The cap holds line by line, also inside one chunk of
+ *   stdin that carries hundreds of requests. At the cap stdin is still
  *   read, line by line, so that a `notifications/cancelled` (or any other notification, or
  *   the host's response to a request of ours) reaches the server at once, ahead of waiting
  *   requests: the call it names stops and frees its place. Lines that will be answered
@@ -52,6 +53,7 @@ import { type ByteWriter, OutputQueue } from "./output_queue.ts";
 import {
   DEFAULT_MAX_UNANSWERED,
   DEFAULT_MAX_UNANSWERED_BYTES,
+  DEFAULT_MAX_UNANSWERED_REQUEST_BYTES,
   UnansweredRequests,
 } from "./unanswered.ts";
 import {
@@ -164,6 +166,7 @@ export class StdioTransport implements JsonRpcTransport {
     this.#unanswered = new UnansweredRequests({
       maxCount: opts.maxUnanswered ?? DEFAULT_MAX_UNANSWERED,
       maxBytes: opts.maxUnansweredBytes ?? DEFAULT_MAX_UNANSWERED_BYTES,
+      maxRequestBytes: DEFAULT_MAX_UNANSWERED_REQUEST_BYTES,
       onRelease: () => this.#onRoom(),
     });
     this.#maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
@@ -298,7 +301,7 @@ export class StdioTransport implements JsonRpcTransport {
       while (!this.#isCloseCalled) {
         const line = this.#waiting.shift();
         if (line === undefined) break;
-        this.#handOn(line.value);
+        this.#handOn(line.value, line.bytes);
       }
       if (this.#pendingBytes > 0 && !this.#isCloseCalled) {
         this.#log.warn("stdin ended in the middle of a line; the partial message was dropped", {
@@ -391,7 +394,7 @@ export class StdioTransport implements JsonRpcTransport {
    * that request.
    */
   #take(value: unknown, text: string, bytes: number): void {
-    if (this.#waiting.count === 0 && !this.#isHandOnHeld()) return this.#handOn(value);
+    if (this.#waiting.count === 0 && !this.#isHandOnHeld()) return this.#handOn(value, bytes);
     if (expectsAnswer(value)) {
       if (this.#waiting.count === 0) {
         this.#log.debug("requests wait until answers go out", {
@@ -408,7 +411,7 @@ export class StdioTransport implements JsonRpcTransport {
         requestId: clip(String(cancelled)),
       });
     }
-    this.#handOn(value);
+    this.#handOn(value, bytes);
   }
 
   /** Hands waiting requests on, oldest first, while places are free. */
@@ -417,14 +420,14 @@ export class StdioTransport implements JsonRpcTransport {
     while (this.#waiting.count > 0 && !this.#isHandOnHeld() && !this.#isCloseCalled) {
       const line = this.#waiting.shift();
       if (line === undefined) break;
-      this.#handOn(line.value);
+      this.#handOn(line.value, line.bytes);
       handed += 1;
     }
     if (handed > 0) this.#wakeRoomWaiters(); // their line has room: reading may go on
   }
 
-  #handOn(value: unknown): void {
-    this.#unanswered.noteIncoming(value);
+  #handOn(value: unknown, bytes: number): void {
+    this.#unanswered.noteIncoming(value, bytes);
     try {
       this.onmessage?.(value);
     } catch (error) {

@@ -29,6 +29,15 @@ export const DEFAULT_MAX_UNANSWERED_BYTES = 8 * 1024 * 1024;
  * At 16 such calls the cap holds; a cancellation of one is still read at once (stdio.ts).
  */
 export const MIN_UNANSWERED = 16;
+/**
+ * Line bytes of the requests handed on and not yet answered, by default: 8 MiB, whatever
+ * their count. A call holds its request until it answers, and parsed, a request can take
+ * twenty times its line (1 MiB of `{}` items: 21 MiB of objects): 16 calls of 4 MiB lines held
+ * 1.37 GB (measured), 128 would hold some 11 GB. The request that reaches the bound may pass
+ * it by one line (4 MiB at most, the transport's maxLineBytes). Requests inside a batch are
+ * not counted here (the server runs at most MAX_IN_PROGRESS_FOR_BATCH of them).
+ */
+export const DEFAULT_MAX_UNANSWERED_REQUEST_BYTES = 8 * 1024 * 1024;
 /** Weight of the newest answer in the running size estimate (an exponential average). */
 const NEWEST_ANSWER_WEIGHT = 1 / 8;
 
@@ -38,6 +47,8 @@ export interface UnansweredOptions {
   maxCount: number;
   /** Most answer bytes in the making (count × recent answer size) before later ones wait. */
   maxBytes: number;
+  /** Most line bytes of unanswered requests before later ones wait. */
+  maxRequestBytes: number;
   /** Called when a request is answered or cancelled: a waiting request may go on. */
   onRelease(): void;
 }
@@ -46,21 +57,29 @@ export interface UnansweredOptions {
 export class UnansweredRequests {
   #maxCount: number;
   #maxBytes: number;
+  #maxRequestBytes: number;
   #onRelease: () => void;
-  /** By id (a host may reuse an id): how many of each. */
-  #byId = new Map<string, number>();
+  /** By id (a host may reuse an id): the line bytes of each request with it, oldest first. */
+  #byId = new Map<string, number[]>();
   #count = 0;
+  #requestBytes = 0;
   #answerBytes = 0;
 
   constructor(opts: UnansweredOptions) {
     this.#maxCount = opts.maxCount;
     this.#maxBytes = opts.maxBytes;
+    this.#maxRequestBytes = opts.maxRequestBytes;
     this.#onRelease = opts.onRelease;
   }
 
   /** Requests unanswered now. */
   get count(): number {
     return this.#count;
+  }
+
+  /** Line bytes of the requests unanswered now. */
+  get requestBytes(): number {
+    return this.#requestBytes;
   }
 
   /** The recent answer size in bytes (a running average; 0 before the first answer). */
@@ -70,7 +89,7 @@ export class UnansweredRequests {
 
   /** True when no more requests should be handed on until some are answered or cancelled. */
   get isAtCap(): boolean {
-    return this.#count >= this.#maxCount ||
+    return this.#count >= this.#maxCount || this.#requestBytes >= this.#maxRequestBytes ||
       (this.#count >= MIN_UNANSWERED && this.#count * this.#answerBytes >= this.#maxBytes);
   }
 
@@ -79,9 +98,9 @@ export class UnansweredRequests {
    * malformed message whose error reply echoes its id. Forgets one when the host cancels it
    * (no answer comes). Called for every line handed on, notifications included. What is
    * answered with id null (an id like 1e999, a batch refused whole) is not counted: no answer
-   * could ever free its place.
+   * could ever free its place. `bytes`: the length of the line it came in.
    */
-  noteIncoming(value: unknown): void {
+  noteIncoming(value: unknown, bytes: number): void {
     const cancelled = cancelledRequestId(value);
     if (cancelled !== undefined) {
       this.#forget(cancelled);
@@ -90,8 +109,11 @@ export class UnansweredRequests {
     const id = answerIdOf(value);
     if (id === null) return;
     const key = idKey(id);
-    this.#byId.set(key, (this.#byId.get(key) ?? 0) + 1);
+    const sizes = this.#byId.get(key);
+    if (sizes === undefined) this.#byId.set(key, [bytes]);
+    else sizes.push(bytes);
     this.#count += 1;
+    this.#requestBytes += bytes;
   }
 
   /**
@@ -114,11 +136,12 @@ export class UnansweredRequests {
 
   #forget(id: string | number): void {
     const key = idKey(id);
-    const count = this.#byId.get(key);
-    if (count === undefined) return;
-    if (count <= 1) this.#byId.delete(key);
-    else this.#byId.set(key, count - 1);
+    const sizes = this.#byId.get(key);
+    if (sizes === undefined) return;
+    const bytes = sizes.shift() ?? 0;
+    if (sizes.length === 0) this.#byId.delete(key);
     this.#count -= 1;
+    this.#requestBytes -= bytes;
     this.#onRelease();
   }
 }

@@ -91,14 +91,15 @@ export class WaitingRequests {
     this.#bytes += bytes;
   }
 
-  /** Takes the oldest line, parsed; undefined when none waits. */
-  shift(): { value: unknown } | undefined {
+  /** Takes the oldest line, parsed, with its bytes as read; undefined when none waits. */
+  shift(): { value: unknown; bytes: number } | undefined {
     const line = this.#lines.shift();
     if (line === undefined) return undefined;
     this.#bytes -= line.bytes;
     const value: unknown = JSON.parse(line.text); // it parsed when read: it parses now
-    if (!Array.isArray(value) || line.cancelled.size === 0) return { value };
+    if (!Array.isArray(value) || line.cancelled.size === 0) return { value, bytes: line.bytes };
     return {
+      bytes: line.bytes,
       value: value.filter((item) => {
         const key = requestKeyOf(item);
         return key === undefined || !line.cancelled.has(key);

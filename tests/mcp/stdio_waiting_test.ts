@@ -295,3 +295,24 @@ Deno.test("stdio: when the host closes stdin with long calls holding every place
   await flushMicrotasks();
   assertEquals(isClosed, true, "the session ended");
 });
+
+Deno.test("stdio: requests in flight are bounded by their own size too: past 8 MiB of request lines later requests wait", async () => {
+  const { stdin, transport, server, calls } = await serverWithCap(128);
+  const pad = "x".repeat(3 * 1024 * 1024); // a call holds its request until it answers
+  for (let n = 1; n <= 3; n++) {
+    stdin.write(JSON.stringify({
+      jsonrpc: "2.0",
+      id: n,
+      method: "tools/call",
+      params: { name: "wait", arguments: { n }, pad },
+    }));
+  }
+  stdin.write(callTool(4, "wait", { n: 4 }));
+  await flushMicrotasks();
+  assertEquals(calls.started, [1, 2, 3], "9 MiB of requests in flight: the next one waits");
+  assertEquals(transport.outputQueue.waitingRequests, 1);
+  stdin.write(cancel(1));
+  await flushMicrotasks();
+  assertEquals(calls.started, [1, 2, 3, 4], "6 MiB left in flight: it goes on");
+  await server.close();
+});
