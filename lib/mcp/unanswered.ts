@@ -59,7 +59,7 @@ export class UnansweredRequests {
   #maxBytes: number;
   #maxRequestBytes: number;
   #onRelease: () => void;
-  /** By id (a host may reuse an id): the line bytes of each request with it, oldest first. */
+  /** By id (a host may reuse an id): the line bytes of each request with it. */
   #byId = new Map<string, number[]>();
   #count = 0;
   #requestBytes = 0;
@@ -138,7 +138,10 @@ export class UnansweredRequests {
     const key = idKey(id);
     const sizes = this.#byId.get(key);
     if (sizes === undefined) return;
-    const bytes = sizes.shift() ?? 0;
+    // An answer does not say which of the requests with its id it answers: the smallest goes,
+    // so a tiny message reusing the id of a big call in flight never frees that call's bytes.
+    const smallest = sizes.indexOf(Math.min(...sizes));
+    const [bytes = 0] = sizes.splice(smallest, 1);
     if (sizes.length === 0) this.#byId.delete(key);
     this.#count -= 1;
     this.#requestBytes -= bytes;

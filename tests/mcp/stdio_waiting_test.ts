@@ -316,3 +316,23 @@ Deno.test("stdio: requests in flight are bounded by their own size too: past 8 M
   assertEquals(calls.started, [1, 2, 3, 4], "6 MiB left in flight: it goes on");
   await server.close();
 });
+
+Deno.test("stdio: a tiny malformed message reusing the id of a big call in flight does not free that call's bytes", async () => {
+  const { stdin, server, calls } = await serverWithCap(128);
+  const pad = "x".repeat(3 * 1024 * 1024);
+  const bigCall = (n: number) =>
+    JSON.stringify({
+      jsonrpc: "2.0",
+      id: n,
+      method: "tools/call",
+      params: { name: "wait", arguments: { n }, pad },
+    });
+  stdin.write(bigCall(1));
+  stdin.write(bigCall(2));
+  stdin.write('{"jsonrpc":"2.0","id":1}'); // answered at once: -32600 with id 1
+  stdin.write(bigCall(3));
+  stdin.write(callTool(4, "wait", { n: 4 }));
+  await flushMicrotasks();
+  assertEquals(calls.started, [1, 2, 3], "9 MiB of requests still in flight: 4 waits");
+  await server.close();
+});
