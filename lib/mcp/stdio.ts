@@ -21,15 +21,14 @@
  *   lib/mcp/unanswered.ts): a host can write thousands of requests before the first answer is
  *   queued, and each answer may be a 512 KiB tool result; each call also holds its request
  *   (8 MiB of request lines at most). The cap holds line by line, also inside one chunk of
- *   stdin that carries hundreds of requests. At the cap stdin is still
- *   read, line by line, so that a `notifications/cancelled` (or any other notification, or
- *   the host's response to a request of ours) reaches the server at once, ahead of waiting
- *   requests: the call it names stops and frees its place. Lines that will be answered
- *   (requests, batches, malformed messages that get an error) wait instead, as text, in
- *   the order read, in lib/mcp/waiting_requests.ts, and go on as places free (an answer goes
- *   out, or a cancellation forgets a call), so answers keep the order they had; a
- *   cancellation for a request still waiting there drops it (no answer, as MCP asks), also
- *   from inside a waiting batch.
+ *   stdin that carries hundreds of requests. At the cap stdin is still read, line by line, so
+ *   that a `notifications/cancelled` (or any other notification, or the host's response to a
+ *   request of ours) reaches the server at once, ahead of waiting requests: the call it names
+ *   stops and frees its place. Lines that will be answered (requests, batches, malformed
+ *   messages that get an error) wait instead, as text, in the order read, in
+ *   lib/mcp/waiting_requests.ts, and go on as places free (an answer goes out, or a
+ *   cancellation forgets a call), so answers keep the order they had; a cancellation for a
+ *   request still waiting there drops it (no answer, as MCP asks), also inside a batch.
  *   Reading stops once that line holds 64 lines or 1 MiB of line bytes
  *   (DEFAULT_MAX_WAITING_LINES/BYTES), so memory stays bounded; the pipe holds the rest.
  *   Requests inside a batch are not counted (the server may answer a batch with one error);

@@ -77,11 +77,6 @@ export class UnansweredRequests {
     return this.#count;
   }
 
-  /** Line bytes of the requests unanswered now. */
-  get requestBytes(): number {
-    return this.#requestBytes;
-  }
-
   /** The recent answer size in bytes (a running average; 0 before the first answer). */
   get answerBytes(): number {
     return Math.round(this.#answerBytes);
