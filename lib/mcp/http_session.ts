@@ -182,7 +182,11 @@ export class HttpSessionTransport implements JsonRpcTransport {
       this.#sendNotification(first);
       return Promise.resolve();
     }
-    const exchange = this.#exchangeFor(items) ?? this.#current;
+    // A reply made while its POST is being handed on (the server answers a malformed message,
+    // or a request reusing the id of a call in progress, at once) belongs to that POST: routed
+    // by id it would land in the earlier call's POST and end it with the wrong answer. Replies
+    // to requests come later (every request is answered asynchronously), routed by id.
+    const exchange = this.#current ?? this.#exchangeFor(items);
     if (exchange === undefined) {
       this.#log.debug("MCP HTTP reply for a request no POST waits for; dropped", {
         session: this.id,

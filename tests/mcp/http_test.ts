@@ -405,3 +405,56 @@ Deno.test("mcp http: past the unanswered-request bound a session's POST gets 503
   for (const res of [first, second, fourth]) await res.body?.cancel();
   await session.close();
 });
+
+Deno.test("mcp http: a malformed message or a request reusing the id of a call in progress gets its error on its own POST; the call keeps its answer", async () => {
+  const release = Promise.withResolvers<void>();
+  const HOLD: ToolSpec<Record<string, never>> = {
+    name: "hold",
+    description: "Answers once released.",
+    inputSchema: { type: "object", properties: {} },
+    annotations: { readOnlyHint: true },
+    handler: async () => {
+      await release.promise;
+      return toolText("held answer");
+    },
+  };
+  const { log } = captureLog();
+  const { handler } = rig({
+    openSession: (transport) =>
+      new McpServer({
+        transport,
+        serverInfo: { name: "t", version: "1" },
+        tools: [ECHO, HOLD],
+        context: {},
+        log,
+        startupHoldMs: 0,
+      }),
+  });
+  const id = await openSession(handler);
+  const session = { "mcp-session-id": id };
+  await handler.handle(post({ jsonrpc: "2.0", method: "notifications/initialized" }, session));
+  const call = handler.handle(post({
+    jsonrpc: "2.0",
+    id: 5,
+    method: "tools/call",
+    params: { name: "hold", arguments: {} },
+  }, session));
+  const malformed = await handler.handle(post({ jsonrpc: "2.0", id: 5 }, session));
+  assertEquals(malformed.status, 200);
+  const malformedBody = await malformed.json();
+  assertEquals([malformedBody.id, malformedBody.error?.code], [5, -32600]);
+  const reused = await handler.handle(post({
+    jsonrpc: "2.0",
+    id: 5,
+    method: "tools/call",
+    params: { name: "echo", arguments: { text: "again" } },
+  }, session));
+  const reusedBody = await reused.json();
+  assertEquals([reusedBody.id, reusedBody.error?.code], [5, -32600]);
+  assertStringIncludes(reusedBody.error.message, "still in progress");
+  release.resolve();
+  const answer = await (await call).json();
+  assertEquals(answer.id, 5);
+  assertEquals(answer.result?.content?.[0]?.text, "held answer");
+  await handler.close();
+});
