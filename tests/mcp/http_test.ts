@@ -37,7 +37,10 @@ const STEP: ToolSpec<Record<string, never>> = {
   },
 };
 
-function rig(opts: Partial<McpHttpOptions> = {}) {
+function rig(
+  opts: Partial<McpHttpOptions> = {},
+  tools: ToolSpec<Record<string, never>>[] = [ECHO, STEP],
+) {
   const clock = new ManualClock();
   const { log } = captureLog();
   let counter = 0;
@@ -52,7 +55,7 @@ function rig(opts: Partial<McpHttpOptions> = {}) {
       new McpServer({
         transport,
         serverInfo: { name: "t", version: "1" },
-        tools: [ECHO, STEP],
+        tools,
         context: {},
         log,
         startupHoldMs: 0,
@@ -418,18 +421,7 @@ Deno.test("mcp http: a malformed message or a request reusing the id of a call i
       return toolText("held answer");
     },
   };
-  const { log } = captureLog();
-  const { handler } = rig({
-    openSession: (transport) =>
-      new McpServer({
-        transport,
-        serverInfo: { name: "t", version: "1" },
-        tools: [ECHO, HOLD],
-        context: {},
-        log,
-        startupHoldMs: 0,
-      }),
-  });
+  const { handler } = rig({}, [ECHO, HOLD]);
   const id = await openSession(handler);
   const session = { "mcp-session-id": id };
   await handler.handle(post({ jsonrpc: "2.0", method: "notifications/initialized" }, session));
