@@ -21,7 +21,8 @@
  * - Batches (JSON arrays) are answered with an array of responses for sessions that
  *   negotiated a revision with batching (2024-11-05, 2025-03-26); later revisions removed
  *   batching, so there (and before initialize) a batch gets one -32600 with id null. A batch
- *   request that comes while MAX_IN_PROGRESS_FOR_BATCH requests are in progress gets -32000.
+ *   request that comes while MAX_IN_PROGRESS_FOR_BATCH requests, or
+ *   MAX_BATCH_BYTES_IN_PROGRESS of batch requests, are in progress gets -32000.
  * - `resources/list`, `resources/templates/list` and `prompts/list` get empty lists although
  *   no such capability is declared: some hosts (Codex) ask anyway and log every -32601.
  */
@@ -86,6 +87,16 @@ export const BATCH_PROTOCOL_VERSIONS: readonly string[] = ["2024-11-05", "2025-0
  * hold every call in memory at once.
  */
 export const MAX_IN_PROGRESS_FOR_BATCH = 256;
+
+/**
+ * Size (JSON text) of the batch requests in progress past which a batch's requests are
+ * refused (-32000) too: 8 MiB, as the stdio transport's bound on the single requests in
+ * progress (lib/mcp/unanswered.ts). A call holds its request until it answers, and the
+ * transport cannot weigh the requests inside a batch; without this, 256 batches of one 4 MiB
+ * request each would hold 1 GiB of text, some 20 GiB once parsed. The request that reaches the
+ * bound may pass it by itself (a line is at most 4 MiB).
+ */
+export const MAX_BATCH_BYTES_IN_PROGRESS = 8 * 1024 * 1024;
 
 /** JSON-RPC's implementation-defined server error: too many requests in progress. */
 export const SERVER_BUSY = -32000;
@@ -188,6 +199,8 @@ export class McpServer<Ctx extends object> {
   #tools: ToolRegistry<Ctx> | null = null;
   #loading: Promise<ToolRegistry<Ctx>>;
   #inFlight = new Map<RequestId, AbortController>();
+  /** JSON size of the batch requests in progress (MAX_BATCH_BYTES_IN_PROGRESS). */
+  #batchBytesInProgress = 0;
   /** Every request being handled, so the end of input can wait for their replies. */
   #running = new Set<Promise<void>>();
   /** Requests the client cancelled: their replies are never sent. */
@@ -382,13 +395,28 @@ export class McpServer<Ctx extends object> {
               code: JSONRPC_ERROR.INVALID_REQUEST,
               message: "Invalid Request: initialize must not be part of a batch",
             })));
-          } else if (this.#inFlight.size >= MAX_IN_PROGRESS_FOR_BATCH) {
+          } else if (
+            this.#inFlight.size >= MAX_IN_PROGRESS_FOR_BATCH ||
+            this.#batchBytesInProgress >= MAX_BATCH_BYTES_IN_PROGRESS
+          ) {
+            const what = this.#inFlight.size >= MAX_IN_PROGRESS_FOR_BATCH
+              ? `${MAX_IN_PROGRESS_FOR_BATCH} requests are`
+              : `${MAX_BATCH_BYTES_IN_PROGRESS / 1024 / 1024} MiB of batch requests is`;
             replies.push(Promise.resolve(errorResponse(message.id, {
               code: SERVER_BUSY,
-              message: `Server busy: ${MAX_IN_PROGRESS_FOR_BATCH} requests are in progress; ` +
+              message: `Server busy: ${what} in progress; ` +
                 "send this one again once some have been answered",
             })));
-          } else replies.push(this.#answer(message.id, message.method, message.params));
+          } else {
+            // Parsed from JSON, so it serialises again (no cycles, no bigint).
+            const size = JSON.stringify(item).length;
+            this.#batchBytesInProgress += size;
+            replies.push(
+              this.#answer(message.id, message.method, message.params).finally(() => {
+                this.#batchBytesInProgress -= size;
+              }),
+            );
+          }
       }
     }
     if (replies.length === 0) return;

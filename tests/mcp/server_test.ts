@@ -16,6 +16,7 @@ import { type CapturedLog, captureLog } from "../fakes/log_capture.ts";
 import { INITIALIZE_PARAMS } from "../fakes/rpc_session.ts";
 import { flushMicrotasks, ManualClock } from "../fakes/manual_clock.ts";
 import {
+  MAX_BATCH_BYTES_IN_PROGRESS,
   MAX_IN_PROGRESS_FOR_BATCH,
   McpServer,
   type McpServerOptions,
@@ -636,6 +637,43 @@ Deno.test("server: a huge batch runs at most 256 requests at once; the rest are 
   assert(Array.isArray(reply), JSON.stringify(reply)?.slice(0, 200));
   const busy = reply.filter((r: { error?: { code: number } }) => r.error?.code === -32000);
   assertEquals([reply.length, busy.length], [300, 300 - MAX_IN_PROGRESS_FOR_BATCH]);
+});
+
+Deno.test("server: batch requests in progress are bounded by their size too; past 8 MiB the rest are refused as busy", async () => {
+  await using raw = await rawSession();
+  await raw.request(1, "initialize", { ...INITIALIZE_PARAMS, protocolVersion: "2025-03-26" });
+  const pad = "x".repeat(3 * 1024 * 1024);
+  const batch = (from: number) =>
+    Array.from({ length: 2 }, (_, i) => ({
+      jsonrpc: "2.0",
+      id: `b${from + i}`,
+      method: "tools/call",
+      params: { name: "block", arguments: { pad } },
+    }));
+  const before = raw.received.length;
+  // Two batches of two 3 MiB requests: three run (9 MiB, the third passes the bound by
+  // itself), the fourth is refused; far under the 256-request bound.
+  // deno-lint-ignore no-explicit-any
+  await raw.send(batch(0) as any);
+  // deno-lint-ignore no-explicit-any
+  await raw.send(batch(2) as any);
+  await flushMicrotasks(50);
+  assertEquals(raw.calls.length, 3);
+  assert(3 * pad.length > MAX_BATCH_BYTES_IN_PROGRESS);
+  raw.release.resolve("done");
+  await flushMicrotasks(50);
+  const replies = raw.received.slice(before).flat() as unknown as {
+    error?: { code: number; message: string };
+  }[];
+  const busy = replies.filter((r) => r.error?.code === -32000);
+  assertEquals([replies.length, busy.length], [4, 1]);
+  assertStringIncludes(busy[0]?.error?.message ?? "", "8 MiB of batch requests");
+  // Once answered, their size is free again: a new batch request runs.
+  const after = raw.calls.length;
+  // deno-lint-ignore no-explicit-any
+  await raw.send(batch(4).slice(0, 1) as any);
+  await flushMicrotasks(50);
+  assertEquals(raw.calls.length, after + 1);
 });
 
 Deno.test("server: a batch gets one -32600 before initialize and after negotiating 2025-06-18", async () => {
