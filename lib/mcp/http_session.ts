@@ -7,6 +7,8 @@
  *
  * Routing rules (MCP 2025-11-25 basic/transports, "Sending Messages to the Server"):
  * - A reply goes to the POST whose request has its id (several POSTs may be open at once).
+ *   A request reusing the id of one still in progress in the session gets its -32600 on its
+ *   own POST (inside the reply of its batch): routed by id, it would land in the earlier POST.
  * - `notifications/progress` goes to the POST stream of the request that set that
  *   progressToken while it is open; every other notification (channel pushes) goes to the GET
  *   stream. Without an open GET stream a push is dropped and logged (debug): nothing is lost,
@@ -22,6 +24,7 @@ import {
   errorResponse,
   idKey,
   isRequestId,
+  JSONRPC_ERROR,
   type JsonRpcTransport,
   type MessageHandler,
   type WireMessage,
@@ -126,7 +129,10 @@ export class HttpSessionTransport implements JsonRpcTransport {
       finished,
     };
     const unanswered = countPending(this.#exchanges);
-    for (const item of Array.isArray(body) ? body : [body]) this.#noteIncoming(item, exchange);
+    const passed = this.#withoutReusedIds(body, exchange);
+    for (const item of Array.isArray(passed) ? passed : [passed]) {
+      this.#noteIncoming(item, exchange);
+    }
     if (exchange.pending.size > 0 && unanswered + exchange.pending.size > this.#maxUnanswered) {
       // Undo what noting its requests registered (ids, progress tokens), unanswered.
       this.#exchanges.add(exchange);
@@ -136,7 +142,7 @@ export class HttpSessionTransport implements JsonRpcTransport {
     this.#exchanges.add(exchange);
     this.#current = exchange;
     try {
-      this.onmessage?.(body);
+      if (passed !== undefined) this.onmessage?.(passed);
     } finally {
       this.#current = undefined;
     }
@@ -233,6 +239,38 @@ export class HttpSessionTransport implements JsonRpcTransport {
         method: String(message.method),
       },
     );
+  }
+
+  /**
+   * A batch without its requests that reuse the id of a request still in progress in this
+   * session (JSON-RPC: ids must not repeat while pending); each of those gets its -32600 in
+   * the batch's reply here. A reply is routed to its POST by id, so the server's answer to such
+   * a request would land in the earlier POST. Undefined when nothing is left to hand on. A
+   * single message passes as it is: the server answers a reused id at once, and a reply made
+   * while its POST is handed on goes to that POST (see send).
+   */
+  #withoutReusedIds(body: unknown, exchange: Exchange): unknown {
+    if (!Array.isArray(body)) return body;
+    const refused: WireMessage[] = [];
+    const left = body.filter((item) => {
+      if (!isRecord(item) || typeof item.method !== "string" || !isRequestId(item.id)) {
+        return true;
+      }
+      if (!this.#byId.has(idKey(item.id))) return true;
+      refused.push(errorResponse(item.id, {
+        code: JSONRPC_ERROR.INVALID_REQUEST,
+        message: "Invalid Request: this id belongs to a request still in progress",
+      }));
+      return false;
+    });
+    if (refused.length === 0) return body;
+    // All refused: their errors are the batch's reply (an array, as for any batch).
+    if (left.length === 0) {
+      exchange.replies.push(refused);
+      return undefined;
+    }
+    exchange.replies.push(...refused);
+    return left;
   }
 
   #noteIncoming(item: unknown, exchange: Exchange): void {

@@ -450,3 +450,56 @@ Deno.test("mcp http: a malformed message or a request reusing the id of a call i
   assertEquals(answer.result?.content?.[0]?.text, "held answer");
   await handler.close();
 });
+
+Deno.test("mcp http: in a session with batches, a batch request reusing the id of a call in progress gets its error in the batch's reply; the call keeps its answer", async () => {
+  const release = Promise.withResolvers<void>();
+  const HOLD: ToolSpec<Record<string, never>> = {
+    name: "hold",
+    description: "Answers once released.",
+    inputSchema: { type: "object", properties: {} },
+    annotations: { readOnlyHint: true },
+    handler: async () => {
+      await release.promise;
+      return toolText("held answer");
+    },
+  };
+  const { handler } = rig({}, [ECHO, HOLD]);
+  const opened = await handler.handle(
+    post({ ...INIT, params: { ...INITIALIZE_PARAMS, protocolVersion: "2025-03-26" } }),
+  );
+  assertEquals((await opened.json()).result.protocolVersion, "2025-03-26");
+  const session = { "mcp-session-id": opened.headers.get("mcp-session-id") ?? "" };
+  await handler.handle(post({ jsonrpc: "2.0", method: "notifications/initialized" }, session));
+  const call = handler.handle(post({
+    jsonrpc: "2.0",
+    id: 5,
+    method: "tools/call",
+    params: { name: "hold", arguments: {} },
+  }, session));
+  const echo = (id: number) => ({
+    jsonrpc: "2.0",
+    id,
+    method: "tools/call",
+    params: { name: "echo", arguments: { text: `echo ${id}` } },
+  });
+  const batch = await handler.handle(post([echo(5), echo(6)], session));
+  assertEquals(batch.status, 200);
+  const replies = await batch.json();
+  assert(Array.isArray(replies), JSON.stringify(replies));
+  type Reply = {
+    id: number;
+    error?: { code: number };
+    result?: { content?: { text?: string }[] };
+  };
+  const byId = new Map((replies as Reply[]).map((r) => [r.id, r]));
+  assertEquals(byId.get(5)?.error?.code, -32600);
+  assertEquals(byId.get(6)?.result?.content?.[0]?.text, "echo 6");
+  // A batch of nothing but such a request: its error alone, still as a batch reply.
+  const alone = await (await handler.handle(post([echo(5)], session))).json();
+  assert(Array.isArray(alone) && alone.length === 1, JSON.stringify(alone));
+  assertEquals([alone[0].id, alone[0].error?.code], [5, -32600]);
+  release.resolve();
+  const answer = await (await call).json();
+  assertEquals([answer.id, answer.result?.content?.[0]?.text], [5, "held answer"]);
+  await handler.close();
+});
