@@ -409,38 +409,42 @@ Deno.test("mcp http: past the unanswered-request bound a session's POST gets 503
   await session.close();
 });
 
-Deno.test("mcp http: a malformed message or a request reusing the id of a call in progress gets its error on its own POST; the call keeps its answer", async () => {
-  const release = Promise.withResolvers<void>();
-  const HOLD: ToolSpec<Record<string, never>> = {
+/** A tools/call request for `name` with `args`. */
+const toolCall = (id: number, name: string, args: Record<string, unknown> = {}) => ({
+  jsonrpc: "2.0",
+  id,
+  method: "tools/call",
+  params: { name, arguments: args },
+});
+
+/** A tool whose call answers "held answer" once `release` resolves: a call kept in progress. */
+function holdTool(release: Promise<void>): ToolSpec<Record<string, never>> {
+  return {
     name: "hold",
     description: "Answers once released.",
     inputSchema: { type: "object", properties: {} },
     annotations: { readOnlyHint: true },
     handler: async () => {
-      await release.promise;
+      await release;
       return toolText("held answer");
     },
   };
-  const { handler } = rig({}, [ECHO, HOLD]);
+}
+
+Deno.test("mcp http: a malformed message or a request reusing the id of a call in progress gets its error on its own POST; the call keeps its answer", async () => {
+  const release = Promise.withResolvers<void>();
+  const { handler } = rig({}, [ECHO, holdTool(release.promise)]);
   const id = await openSession(handler);
   const session = { "mcp-session-id": id };
   await handler.handle(post({ jsonrpc: "2.0", method: "notifications/initialized" }, session));
-  const call = handler.handle(post({
-    jsonrpc: "2.0",
-    id: 5,
-    method: "tools/call",
-    params: { name: "hold", arguments: {} },
-  }, session));
+  const call = handler.handle(post(toolCall(5, "hold"), session));
   const malformed = await handler.handle(post({ jsonrpc: "2.0", id: 5 }, session));
   assertEquals(malformed.status, 200);
   const malformedBody = await malformed.json();
   assertEquals([malformedBody.id, malformedBody.error?.code], [5, -32600]);
-  const reused = await handler.handle(post({
-    jsonrpc: "2.0",
-    id: 5,
-    method: "tools/call",
-    params: { name: "echo", arguments: { text: "again" } },
-  }, session));
+  const reused = await handler.handle(
+    post(toolCall(5, "echo", { text: "again" }), session),
+  );
   const reusedBody = await reused.json();
   assertEquals([reusedBody.id, reusedBody.error?.code], [5, -32600]);
   assertStringIncludes(reusedBody.error.message, "still in progress");
@@ -453,35 +457,15 @@ Deno.test("mcp http: a malformed message or a request reusing the id of a call i
 
 Deno.test("mcp http: in a session with batches, a batch request reusing the id of a call in progress gets its error in the batch's reply; the call keeps its answer", async () => {
   const release = Promise.withResolvers<void>();
-  const HOLD: ToolSpec<Record<string, never>> = {
-    name: "hold",
-    description: "Answers once released.",
-    inputSchema: { type: "object", properties: {} },
-    annotations: { readOnlyHint: true },
-    handler: async () => {
-      await release.promise;
-      return toolText("held answer");
-    },
-  };
-  const { handler } = rig({}, [ECHO, HOLD]);
+  const { handler } = rig({}, [ECHO, holdTool(release.promise)]);
   const opened = await handler.handle(
     post({ ...INIT, params: { ...INITIALIZE_PARAMS, protocolVersion: "2025-03-26" } }),
   );
   assertEquals((await opened.json()).result.protocolVersion, "2025-03-26");
   const session = { "mcp-session-id": opened.headers.get("mcp-session-id") ?? "" };
   await handler.handle(post({ jsonrpc: "2.0", method: "notifications/initialized" }, session));
-  const call = handler.handle(post({
-    jsonrpc: "2.0",
-    id: 5,
-    method: "tools/call",
-    params: { name: "hold", arguments: {} },
-  }, session));
-  const echo = (id: number) => ({
-    jsonrpc: "2.0",
-    id,
-    method: "tools/call",
-    params: { name: "echo", arguments: { text: `echo ${id}` } },
-  });
+  const call = handler.handle(post(toolCall(5, "hold"), session));
+  const echo = (id: number) => toolCall(id, "echo", { text: `echo ${id}` });
   const batch = await handler.handle(post([echo(5), echo(6)], session));
   assertEquals(batch.status, 200);
   const replies = await batch.json();
