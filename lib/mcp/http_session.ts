@@ -8,7 +8,8 @@
  * Routing rules (MCP 2025-11-25 basic/transports, "Sending Messages to the Server"):
  * - A reply goes to the POST whose request has its id (several POSTs may be open at once).
  *   A request reusing the id of one still in progress in the session gets its -32600 on its
- *   own POST (inside the reply of its batch): routed by id, it would land in the earlier POST.
+ *   own POST (in a JSON reply inside its batch's array; on an SSE stream as an event of its
+ *   own): routed by id, it would land in the earlier POST.
  * - `notifications/progress` goes to the POST stream of the request that set that
  *   progressToken while it is open; every other notification (channel pushes) goes to the GET
  *   stream. Without an open GET stream a push is dropped and logged (debug): nothing is lost,
@@ -62,7 +63,7 @@ export interface HttpSessionOptions {
   /**
    * Requests of this session received and not yet answered, at most (default
    * DEFAULT_MAX_UNANSWERED, stdio's bound): past it a POST gets 503, so a client cannot pile
-   * up calls without limit, as stdio's reader stops reading at the same count.
+   * up calls without limit, as stdio holds later requests back at the same count.
    */
   maxUnanswered?: number;
 }
@@ -243,8 +244,8 @@ export class HttpSessionTransport implements JsonRpcTransport {
 
   /**
    * A batch without its requests that reuse the id of a request still in progress in this
-   * session (JSON-RPC: ids must not repeat while pending); each of those gets its -32600 in
-   * the batch's reply here. A reply is routed to its POST by id, so the server's answer to such
+   * session (JSON-RPC: ids must not repeat while pending); each of those gets its -32600 on
+   * the batch's POST here (inside the JSON reply's array, or as an SSE event of its own). A reply is routed to its POST by id, so the server's answer to such
    * a request would land in the earlier POST. Undefined when nothing is left to hand on. A
    * single message passes as it is: the server answers a reused id at once, and a reply made
    * while its POST is handed on goes to that POST (see send).
