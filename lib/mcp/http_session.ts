@@ -22,6 +22,7 @@
 import { isRecord } from "../json_object.ts";
 import type { Logger } from "../log.ts";
 import {
+  cancelledRequestId,
   errorResponse,
   idKey,
   isRequestId,
@@ -275,12 +276,14 @@ export class HttpSessionTransport implements JsonRpcTransport {
   }
 
   #noteIncoming(item: unknown, exchange: Exchange): void {
-    if (!isRecord(item) || typeof item.method !== "string") return;
-    if (item.method === "notifications/cancelled" && !("id" in item)) {
-      const requestId = isRecord(item.params) ? item.params.requestId : undefined;
-      if (isRequestId(requestId)) this.#cancel(idKey(requestId));
+    // The cancellations the server acts on (lib/mcp/jsonrpc.ts), no others: a POST ended for
+    // a call the server runs on would lose its answer.
+    const cancelled = cancelledRequestId(item);
+    if (cancelled !== undefined) {
+      this.#cancel(idKey(cancelled));
       return;
     }
+    if (!isRecord(item) || typeof item.method !== "string") return;
     if (!isRequestId(item.id)) return;
     const key = idKey(item.id);
     exchange.pending.add(key);

@@ -487,3 +487,18 @@ Deno.test("mcp http: in a session with batches, a batch request reusing the id o
   assertEquals([answer.id, answer.result?.content?.[0]?.text], [5, "held answer"]);
   await handler.close();
 });
+
+Deno.test('mcp http: a "cancellation" that is not JSON-RPC 2.0 stops nothing: the call still gets its answer on its POST', async () => {
+  const release = Promise.withResolvers<void>();
+  const { handler } = rig({}, [ECHO, holdTool(release.promise)]);
+  const session = { "mcp-session-id": await openSession(handler) };
+  await handler.handle(post({ jsonrpc: "2.0", method: "notifications/initialized" }, session));
+  const call = handler.handle(post(toolCall(5, "hold"), session));
+  // The server drops a notification whose jsonrpc is not "2.0", so the call runs on.
+  const notCancel = { jsonrpc: "1.0", method: "notifications/cancelled", params: { requestId: 5 } };
+  assertEquals((await handler.handle(post(notCancel, session))).status, 202);
+  release.resolve();
+  const answer = await (await call).json();
+  assertEquals([answer.id, answer.result?.content?.[0]?.text], [5, "held answer"]);
+  await handler.close();
+});
