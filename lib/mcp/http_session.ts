@@ -23,6 +23,7 @@ import { isRecord } from "../json_object.ts";
 import type { Logger } from "../log.ts";
 import {
   cancelledRequestId,
+  classifyMessage,
   errorResponse,
   idKey,
   isRequestId,
@@ -283,14 +284,18 @@ export class HttpSessionTransport implements JsonRpcTransport {
       this.#cancel(idKey(cancelled));
       return;
     }
-    if (!isRecord(item) || typeof item.method !== "string") return;
-    if (!isRequestId(item.id)) return;
-    const key = idKey(item.id);
+    // Only what the server answers later with its id waits: a malformed message is answered
+    // at once (while its POST is handed on, see send), and one whose jsonrpc is not "2.0"
+    // with id null, which no pending id would ever settle.
+    const message = classifyMessage(item);
+    if (message.kind !== "request") return;
+    const key = idKey(message.id);
     exchange.pending.add(key);
     const list = this.#byId.get(key);
     if (list === undefined) this.#byId.set(key, [exchange]);
     else list.push(exchange);
-    const meta = isRecord(item.params) && isRecord(item.params._meta) ? item.params._meta : {};
+    const params = message.params;
+    const meta = isRecord(params) && isRecord(params._meta) ? params._meta : {};
     if (isRequestId(meta.progressToken)) {
       const token = idKey(meta.progressToken);
       exchange.progressTokens.push(token);

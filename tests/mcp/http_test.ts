@@ -6,7 +6,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { Client, StreamableHTTPClientTransport } from "../fakes/sdk.ts";
 import { captureLog } from "../fakes/log_capture.ts";
-import { ManualClock } from "../fakes/manual_clock.ts";
+import { flushMicrotasks, ManualClock } from "../fakes/manual_clock.ts";
 import { INITIALIZE_PARAMS } from "../fakes/rpc_session.ts";
 import { McpHttpHandler, type McpHttpOptions } from "../../lib/mcp/http.ts";
 import { checkRequest, isSameSecret } from "../../lib/mcp/http_guard.ts";
@@ -500,5 +500,19 @@ Deno.test('mcp http: a "cancellation" that is not JSON-RPC 2.0 stops nothing: th
   release.resolve();
   const answer = await (await call).json();
   assertEquals([answer.id, answer.result?.content?.[0]?.text], [5, "held answer"]);
+  await handler.close();
+});
+
+Deno.test('mcp http: a request whose jsonrpc is not "2.0" gets its -32600 at once; its POST does not wait for an answer that never comes', async () => {
+  const { handler } = rig({});
+  const session = { "mcp-session-id": await openSession(handler) };
+  await handler.handle(post({ jsonrpc: "2.0", method: "notifications/initialized" }, session));
+  let isAnswered = false;
+  const posted = handler.handle(post({ jsonrpc: "1.0", id: 9, method: "ping" }, session));
+  void posted.then(() => isAnswered = true);
+  await flushMicrotasks(50);
+  assert(isAnswered, "the POST is still open");
+  const reply = await (await posted).json();
+  assertEquals([reply.id, reply.error?.code], [null, -32600]);
   await handler.close();
 });
