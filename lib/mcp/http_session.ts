@@ -9,7 +9,8 @@
  * - A reply goes to the POST whose request has its id (several POSTs may be open at once).
  *   A request reusing the id of one still in progress in the session gets its -32600 on its
  *   own POST (in a JSON reply inside its batch's array; on an SSE stream as an event of its
- *   own): routed by id, it would land in the earlier POST.
+ *   own): routed by id, it would land in the earlier POST. A batch refused whole (one -32600
+ *   with id null, in a revision without batches) ends its POST with that reply.
  * - `notifications/progress` goes to the POST stream of the request that set that
  *   progressToken while it is open; every other notification (channel pushes) goes to the GET
  *   stream. Without an open GET stream a push is dropped and logged (debug): nothing is lost,
@@ -204,6 +205,11 @@ export class HttpSessionTransport implements JsonRpcTransport {
     }
     for (const item of items) {
       if (isRecord(item) && isRequestId(item.id)) this.#settle(exchange, idKey(item.id));
+    }
+    if (exchange === this.#current && !Array.isArray(message) && first?.id === null) {
+      // One reply with id null while its POST is handed on refuses the body whole (a batch in
+      // a session whose revision has no batches): nothing else will come for it.
+      for (const key of [...exchange.pending]) this.#settle(exchange, key);
     }
     if (exchange.stream !== undefined) exchange.stream.write(message, false);
     else exchange.replies.push(message);

@@ -516,3 +516,22 @@ Deno.test('mcp http: a request whose jsonrpc is not "2.0" gets its -32600 at onc
   assertEquals([reply.id, reply.error?.code], [null, -32600]);
   await handler.close();
 });
+
+Deno.test("mcp http: a batch in a session whose protocol has no batches gets its one -32600 at once; its POST does not wait for answers that never come", async () => {
+  const { handler } = rig({});
+  const session = { "mcp-session-id": await openSession(handler) }; // 2025-11-25: no batches
+  await handler.handle(post({ jsonrpc: "2.0", method: "notifications/initialized" }, session));
+  let isAnswered = false;
+  const posted = handler.handle(post([{ jsonrpc: "2.0", id: 9, method: "ping" }], session));
+  void posted.then(() => isAnswered = true);
+  await flushMicrotasks(50);
+  assert(isAnswered, "the POST is still open");
+  const reply = await (await posted).json();
+  assertEquals([reply.id, reply.error?.code], [null, -32600]);
+  // Its id waits for nothing: a request reusing it runs.
+  const ping =
+    await (await handler.handle(post({ jsonrpc: "2.0", id: 9, method: "ping" }, session)))
+      .json();
+  assertEquals([ping.id, ping.result], [9, {}]);
+  await handler.close();
+});
