@@ -332,7 +332,7 @@ async function serve(setup: Setup): Promise<number> {
         isEveryTokenRefused = true;
         await server.close();
       } else {
-        const refused = refusals.filter((r) => r !== undefined).length;
+        const refused = refusals.filter(Boolean).length; // holes (not refused) are skipped
         if (refused > 0) log.warn(`${refused} of ${served.length} workspaces refused their token`);
         registered.resolve();
       }

@@ -253,10 +253,11 @@ export class HttpSessionTransport implements JsonRpcTransport {
   /**
    * A batch without its requests that reuse the id of a request still in progress in this
    * session (JSON-RPC: ids must not repeat while pending); each of those gets its -32600 on
-   * the batch's POST here (inside the JSON reply's array, or as an SSE event of its own). A reply is routed to its POST by id, so the server's answer to such
-   * a request would land in the earlier POST. Undefined when nothing is left to hand on. A
-   * single message passes as it is: the server answers a reused id at once, and a reply made
-   * while its POST is handed on goes to that POST (see send).
+   * the batch's POST here (inside the JSON reply's array, or as an SSE event of its own). A
+   * reply is routed to its POST by id, so the server's answer to such a request would land in
+   * the earlier POST. Undefined when nothing is left to hand on. A single message passes as it
+   * is: the server answers a reused id at once, and a reply made while its POST is handed on
+   * goes to that POST (see send).
    */
   #withoutReusedIds(body: unknown, exchange: Exchange): unknown {
     if (!Array.isArray(body)) return body;
