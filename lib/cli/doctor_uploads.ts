@@ -13,7 +13,7 @@ import { createLogger } from "../log.ts";
 import { joinPath } from "../paths.ts";
 import { UnsafeStateFileError } from "../state/safe_file.ts";
 import { type UploadListing, UploadStore } from "../state/upload_store.ts";
-import type { CheckResult } from "./doctor_result.ts";
+import { type CheckResult, octal } from "./doctor_result.ts";
 
 const MIB = 1024 * 1024;
 
@@ -156,8 +156,4 @@ function describePolicy(uploads: DoctorUploads): string {
 function mib(bytes: number): string {
   const value = bytes / MIB;
   return `${Number.isInteger(value) ? value : value.toFixed(1)} MiB`;
-}
-
-function octal(mode: number): string {
-  return (mode & 0o777).toString(8).padStart(4, "0");
 }
