@@ -197,6 +197,13 @@ export interface UploadRetentionDeps {
   log: Logger;
   /** Told the paths removed by a sweep (the upload resolver forgets them). */
   onRemoved?: (paths: string[]) => void;
+  /**
+   * Our user id: the owner of the state directory (state/state_dir.ts proves it is ours). A
+   * workspace folder owned by anyone else is never swept: in a shared MOLECULE_CHAT_UPLOAD_DIR
+   * another user's folder may bear this workspace's id, and the store lists the files of the
+   * folder's owner. Null or undefined where the OS has no uids: not checked.
+   */
+  ownerUid?: number | null;
 }
 
 /** One workspace's upload retention: `sweep` is the step, `maybeSweep` its schedule. */
@@ -205,6 +212,7 @@ export class UploadRetention {
   #deps: UploadRetentionDeps;
   #lastSweepMs: number | null = null;
   #isFailing = false;
+  #isForeignReported = false;
 
   constructor(policy: RetentionPolicy, deps: UploadRetentionDeps) {
     this.#policy = policy;
@@ -273,6 +281,18 @@ export class UploadRetention {
     };
     const listing = await store.list(opts);
     if (listing === null) return report;
+    const { ownerUid } = this.#deps;
+    if (ownerUid != null && listing.dirUid !== null && listing.dirUid !== ownerUid) {
+      if (!this.#isForeignReported) {
+        this.#isForeignReported = true;
+        log.warn("canvas uploads not swept: the folder belongs to another user", {
+          folder: store.dir,
+          owner: listing.dirUid,
+          next: "point MOLECULE_CHAT_UPLOAD_DIR at a folder of your own",
+        });
+      }
+      return report;
+    }
     // Stopping: the listing may be incomplete, and shutdown must not wait for the folder.
     if (signal?.aborted) return { ...report, isPostponed: true };
     // Mentions are read after the listing, and only when a limit picks a file at all: most

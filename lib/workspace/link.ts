@@ -240,6 +240,9 @@ export class WorkspaceLink {
           clock,
           log,
           onRemoved: (paths) => uploads.forget(paths),
+          // The state directory is ours (state/state_dir.ts): an uploads folder owned by anyone
+          // else is never swept.
+          ownerUid: (await Deno.lstat(s.stateDir)).uid,
         },
       );
       this.#poller = new InboxPoller(

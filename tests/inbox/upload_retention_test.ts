@@ -42,6 +42,7 @@ interface Rig {
 async function withRig(
   policy: RetentionPolicy,
   fn: (rig: Rig) => Promise<void>,
+  opts: { ownerUid?: (folderUid: number | null) => number | null } = {},
 ): Promise<void> {
   await withTempDir(async (tmp) => {
     const clock = new ManualClock();
@@ -51,8 +52,10 @@ async function withRig(
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     const inbox = await openTestInbox(tmp, captured);
     const removedPaths: string[] = [];
+    const folderUid = (await Deno.lstat(dir)).uid;
     const retention = new UploadRetention(policy, {
       store: new UploadStore(root, TEST_WORKSPACE_ID, captured.log),
+      ownerUid: opts.ownerUid?.(folderUid) ?? folderUid,
       inbox,
       workspaceId: TEST_WORKSPACE_ID,
       clock,
@@ -134,6 +137,19 @@ Deno.test("upload retention: an upload older than the retention is removed, a ne
     assertEquals([report.removed, report.freedBytes], [1, 10]);
     assertEquals(removedPaths, [old]);
   });
+});
+
+Deno.test("upload retention: a workspace folder owned by another user is never swept, and the log says why once", async () => {
+  await withRig(WEEK, async ({ dir, retention, put, removedPaths, logText }) => {
+    await put("f1-report.pdf", { ageDays: 30 });
+    const report = await retention.sweep();
+    await retention.sweep();
+    assertEquals(await namesIn(dir), ["f1-report.pdf"]);
+    assertEquals([report.removed, removedPaths], [0, []]);
+    const said = logText().split("\n").filter((l) => l.includes("belongs to another user"));
+    assertEquals(said.length, 1, logText());
+    assertStringIncludes(said[0] ?? "", "MOLECULE_CHAT_UPLOAD_DIR");
+  }, { ownerUid: (folderUid) => (folderUid ?? 0) + 1 });
 });
 
 Deno.test("upload retention: an old upload a queued message mentions stays until the message is popped", async () => {
