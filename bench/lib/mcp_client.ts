@@ -344,11 +344,7 @@ export class McpClient {
   }
 }
 
-/**
- * Memory of process `pid` in MiB from /proc/<pid>/status, or null when it cannot be read.
- * Read through `cat`: Deno grants /proc/<pid> paths only with --allow-all, and the benchmark
- * already runs subprocesses.
- */
+/** A process's memory in MiB, from /proc/<pid>/status (readMemoryMiB). */
 export interface MemoryMiB {
   /** VmRSS: resident now. */
   rss: number;
@@ -368,7 +364,11 @@ export interface MemoryMiB {
   file: number;
 }
 
-/** See {@link MemoryMiB}. */
+/**
+ * Memory of process `pid` in MiB from /proc/<pid>/status, or null when it cannot be read.
+ * Read through `cat`: Deno grants /proc/<pid> paths only with --allow-all, and the benchmark
+ * already runs subprocesses.
+ */
 export async function readMemoryMiB(pid: number): Promise<MemoryMiB | null> {
   try {
     const out = await new Deno.Command("cat", {
@@ -378,17 +378,13 @@ export async function readMemoryMiB(pid: number): Promise<MemoryMiB | null> {
     }).output();
     if (!out.success) return null;
     const text = new TextDecoder().decode(out.stdout);
-    const rss = /^VmRSS:\s+(\d+)\s+kB$/m.exec(text)?.[1];
-    const peak = /^VmHWM:\s+(\d+)\s+kB$/m.exec(text)?.[1];
-    if (rss === undefined || peak === undefined) return null;
-    const kib = (field: string) =>
-      Number(new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, "m").exec(text)?.[1]);
-    return {
-      rss: Number(rss) / 1024,
-      peak: Number(peak) / 1024,
-      anon: kib("RssAnon") / 1024,
-      file: (kib("RssFile") + kib("RssShmem")) / 1024,
-    };
+    // One "Name:   1234 kB" line in MiB; NaN when the kernel does not report that field.
+    const mib = (field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, "m").exec(text)?.[1]) / 1024;
+    const rss = mib("VmRSS");
+    const peak = mib("VmHWM");
+    if (Number.isNaN(rss) || Number.isNaN(peak)) return null;
+    return { rss, peak, anon: mib("RssAnon"), file: mib("RssFile") + mib("RssShmem") };
   } catch {
     return null;
   }

@@ -13,6 +13,7 @@
  * The CA file is read once, here, at start-up; every problem is returned as text for the
  * configuration problems list rather than thrown. Reading env vars is left to the config.
  */
+import { readNamedFileSync, UnsafeStateFileError } from "../state/safe_file.ts";
 
 /** Fetch as lib/ sees it: one Request in, one Response out. */
 export type Fetch = (req: Request) => Promise<Response>;
@@ -48,29 +49,14 @@ export type HttpClientResult =
 export const CA_FILE_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
- * Reads an operator-named text file (MOLECULE_CA_FILE) synchronously, as buildFetch needs it:
- * links are followed (certificate mounts usually are links), but the file must end at a regular
- * file of at most `maxBytes`, so a FIFO or a link to /dev/zero is refused at once instead of
- * hanging start-up or reading without bound. Throws an Error saying which. Needs read permission.
+ * Reads MOLECULE_CA_FILE synchronously, as buildFetch needs it, by state/safe_file.ts's rules
+ * for a file the operator names: links are followed (certificate mounts usually are links),
+ * but the file must end at a regular file of at most `maxBytes`, so a FIFO or a link to
+ * /dev/zero is refused at once instead of hanging start-up or reading without bound. Throws
+ * UnsafeStateFileError saying which. Needs read permission.
  */
 export function readRegularTextFileSync(path: string, maxBytes = CA_FILE_MAX_BYTES): string {
-  const info = Deno.statSync(path);
-  if (!info.isFile) throw new Error("it is not a regular file (a FIFO, device or directory)");
-  if (info.size > maxBytes) throw new Error(`it is larger than ${maxBytes} bytes`);
-  const file = Deno.openSync(path, { read: true });
-  try {
-    const buf = new Uint8Array(maxBytes + 1);
-    let length = 0;
-    while (length < buf.length) {
-      const n = file.readSync(buf.subarray(length));
-      if (n === null) break;
-      length += n;
-    }
-    if (length > maxBytes) throw new Error(`it grew past ${maxBytes} bytes while being read`);
-    return new TextDecoder().decode(buf.subarray(0, length));
-  } finally {
-    file.close();
-  }
+  return new TextDecoder().decode(readNamedFileSync(path, maxBytes));
 }
 
 const PROXY_SCHEMES = new Set(["http:", "https:", "socks5:", "socks5h:"]);
@@ -151,8 +137,10 @@ function readCaFile(path: string, deps: HttpClientDeps, problems: string[]): str
   try {
     text = deps.readTextFile(path);
   } catch (err) {
+    // A FIFO, device or oversized file says which, worded to follow "it".
+    const why = err instanceof UnsafeStateFileError ? `it ${err.detail}` : errorText(err);
     problems.push(
-      `MOLECULE_CA_FILE "${path}" cannot be read: ${errorText(err)}; ` +
+      `MOLECULE_CA_FILE "${path}" cannot be read: ${why}; ` +
         "point it at a readable PEM file holding your organisation's CA certificate",
     );
     return undefined;

@@ -148,7 +148,7 @@ export async function openStateFile(
     throw err;
   }
   try {
-    await assertSameFile(file, info, path);
+    assertSameFile(await file.stat(), info, path);
   } catch (err) {
     file.close();
     throw err;
@@ -177,18 +177,16 @@ export async function readStateFile(
 /**
  * Reads a file the operator named (MOLECULE_WORKSPACE_TOKEN_FILE, say): links are followed
  * (secret mounts are links), but what they lead to must be a regular file, read to at most
- * `maxBytes`. Throws UnsafeStateFileError ("not-regular", "too-large") or the Deno error of
- * the open (NotFound, PermissionDenied…). Needs --allow-read.
+ * `maxBytes`. Throws UnsafeStateFileError ("not-regular", "too-large", "swapped") or the Deno
+ * error of the open (NotFound, PermissionDenied…). Needs --allow-read.
  */
 export async function readNamedFile(path: string, maxBytes: number): Promise<Uint8Array> {
   // stat first: opening a FIFO for reading blocks until a writer appears.
   const info = await Deno.stat(path);
-  if (!info.isFile) {
-    throw new UnsafeStateFileError(path, "not-regular", `is ${kindOf(info)}, not a regular file`);
-  }
+  assertRegular(info, path);
   const file = await Deno.open(path, { read: true });
   try {
-    await assertSameFile(file, info, path);
+    assertSameFile(await file.stat(), info, path);
     return await readAtMost(file, path, maxBytes);
   } finally {
     file.close();
@@ -196,12 +194,41 @@ export async function readNamedFile(path: string, maxBytes: number): Promise<Uin
 }
 
 /**
- * Throws UnsafeStateFileError "swapped" unless the open handle `file` is the regular file
- * `info` described (same device and inode): the name was replaced between the check and the
- * open otherwise.
+ * readNamedFile for a caller that cannot await (buildFetch reads MOLECULE_CA_FILE while the
+ * configuration is checked, certificate mounts being links too): the same rules and errors.
  */
-async function assertSameFile(file: Deno.FsFile, info: Deno.FileInfo, path: string) {
-  const opened = await file.stat();
+export function readNamedFileSync(path: string, maxBytes: number): Uint8Array {
+  const info = Deno.statSync(path);
+  assertRegular(info, path);
+  const file = Deno.openSync(path, { read: true });
+  try {
+    assertSameFile(file.statSync(), info, path);
+    const buf = new Uint8Array(maxBytes + 1);
+    let used = 0;
+    while (used < buf.length) {
+      const n = file.readSync(buf.subarray(used));
+      if (n === null) return buf.slice(0, used);
+      used += n;
+    }
+    throw tooLarge(path, maxBytes);
+  } finally {
+    file.close();
+  }
+}
+
+/** Throws UnsafeStateFileError "not-regular" unless `info` (followed links) is a regular file. */
+function assertRegular(info: Deno.FileInfo, path: string): void {
+  if (!info.isFile) {
+    throw new UnsafeStateFileError(path, "not-regular", `is ${kindOf(info)}, not a regular file`);
+  }
+}
+
+/**
+ * Throws UnsafeStateFileError "swapped" unless the open handle's fstat `opened` shows the
+ * regular file `info` described (same device and inode): the name was replaced between the
+ * check and the open otherwise.
+ */
+function assertSameFile(opened: Deno.FileInfo, info: Deno.FileInfo, path: string): void {
   if (!opened.isFile || opened.dev !== info.dev || opened.ino !== info.ino) {
     throw new UnsafeStateFileError(path, "swapped", "was replaced while it was being opened");
   }
@@ -216,7 +243,12 @@ async function readAtMost(file: Deno.FsFile, path: string, maxBytes: number): Pr
     if (n === null) return buf.slice(0, used);
     used += n;
   }
-  throw new UnsafeStateFileError(path, "too-large", `is larger than ${maxBytes} bytes`);
+  throw tooLarge(path, maxBytes);
+}
+
+/** The refusal of a file found to hold more than `maxBytes` (reading stopped there). */
+function tooLarge(path: string, maxBytes: number): UnsafeStateFileError {
+  return new UnsafeStateFileError(path, "too-large", `is larger than ${maxBytes} bytes`);
 }
 
 /** Names what a non-regular file is, for an error message. */

@@ -3,6 +3,7 @@
  * made, from one "METHOD /template" string.
  */
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../assert.ts";
+import { platformRoute } from "../../lib/platform/route.ts";
 
 /** `fn` throws a TypeError whose message includes `text`. */
 function assertTypeError(fn: () => unknown, text: string): void {
@@ -10,7 +11,6 @@ function assertTypeError(fn: () => unknown, text: string): void {
   assert(err instanceof TypeError, `${err.name}: ${err.message}`);
   assertStringIncludes(err.message, text);
 }
-import { platformRoute } from "../../lib/platform/route.ts";
 
 const WS = "11111111-2222-4333-8444-555555555555";
 
