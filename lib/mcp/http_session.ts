@@ -132,17 +132,21 @@ export class HttpSessionTransport implements JsonRpcTransport {
       done,
       finished,
     };
-    const unanswered = countPending(this.#exchanges);
     const passed = this.#withoutReusedIds(body, exchange);
-    for (const item of Array.isArray(passed) ? passed : [passed]) {
-      this.#noteIncoming(item, exchange);
-    }
-    if (exchange.pending.size > 0 && unanswered + exchange.pending.size > this.#maxUnanswered) {
-      // Undo what noting its requests registered (ids, progress tokens), unanswered.
-      this.#exchanges.add(exchange);
-      this.#finish(exchange);
+    const items = Array.isArray(passed) ? passed : [passed];
+    // Past the bound the POST is refused before anything in it acts: a cancellation in a
+    // refused batch must not end another POST's wait while the server runs that call on.
+    const requests = new Set(items.flatMap((item) => {
+      const message = classifyMessage(item);
+      return message.kind === "request" ? [idKey(message.id)] : [];
+    }));
+    if (
+      requests.size > 0 &&
+      countPending(this.#exchanges) + requests.size > this.#maxUnanswered
+    ) {
       return busyResponse(this.#maxUnanswered, headers);
     }
+    for (const item of items) this.#noteIncoming(item, exchange);
     this.#exchanges.add(exchange);
     this.#current = exchange;
     try {

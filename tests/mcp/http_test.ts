@@ -535,3 +535,24 @@ Deno.test("mcp http: a batch in a session whose protocol has no batches gets its
   assertEquals([ping.id, ping.result], [9, {}]);
   await handler.close();
 });
+
+Deno.test("mcp http: a POST refused as busy acts on nothing in it: a cancellation inside it leaves the call's POST waiting for its answer", async () => {
+  const { log } = captureLog();
+  const session = new HttpSessionTransport({ id: "s-1", log, maxUnanswered: 1 });
+  const received: unknown[] = [];
+  session.onmessage = (message) => received.push(message);
+  const call = (id: number) => ({ jsonrpc: "2.0", id, method: "tools/call", params: {} });
+  const first = await session.post(call(1), "sse", new Headers());
+  const cancel = {
+    jsonrpc: "2.0",
+    method: "notifications/cancelled",
+    params: { requestId: 1 },
+  };
+  const refused = await session.post([cancel, call(2)], "sse", new Headers());
+  assertEquals(refused.status, 503);
+  await refused.body?.cancel();
+  assertEquals(received.length, 1, "nothing of the refused POST reached the server");
+  await session.send({ jsonrpc: "2.0", id: 1, result: { ok: true } });
+  assertStringIncludes(await first.text(), '"id":1');
+  await session.close();
+});
