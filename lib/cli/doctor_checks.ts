@@ -19,7 +19,7 @@ import { checkToken } from "../state/token.ts";
 import { parseUuid } from "../uuid.ts";
 import { listVarOf } from "../workspace_list.ts";
 import { describeSources } from "./config_sources.ts";
-import type { CheckResult } from "./doctor_result.ts";
+import { type CheckResult, octal } from "./doctor_result.ts";
 import type { DoctorWorkspace } from "./doctor_network.ts";
 
 /** Whether a lock file is held by another process (null: no lock file). */
@@ -305,10 +305,6 @@ function ownerOf(name: string, bases: readonly string[]): string | null {
     if (parseUuid(rest) === rest) return rest;
   }
   return null;
-}
-
-function octal(mode: number): string {
-  return (mode & 0o777).toString(8).padStart(4, "0");
 }
 
 /**

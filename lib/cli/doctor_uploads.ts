@@ -13,7 +13,7 @@ import { createLogger } from "../log.ts";
 import { joinPath } from "../paths.ts";
 import { UnsafeStateFileError } from "../state/safe_file.ts";
 import { type UploadListing, UploadStore } from "../state/upload_store.ts";
-import type { CheckResult } from "./doctor_result.ts";
+import { type CheckResult, octal } from "./doctor_result.ts";
 
 const MIB = 1024 * 1024;
 
@@ -46,50 +46,44 @@ export async function checkUploads(
     uploads.isRootFromEnv ? "from MOLECULE_CHAT_UPLOAD_DIR" : "in the state directory"
   })`;
   const policy = describePolicy(uploads);
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.lstat(dir);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      return {
-        status: "ok",
-        message: `${where}: none fetched yet (the folder is created, private, with the first ` +
-          `file a canvas user attaches); ${policy}`,
-      };
-    }
-    return unreadable(where, err);
-  }
-  if (info.isSymlink || !info.isDirectory) {
-    const what = info.isSymlink ? "a symbolic link" : "not a folder";
-    return {
-      status: "warn",
-      message: `${where}: is ${what}; the server refuses to fetch into it, so attached files ` +
-        "arrive as a reason instead of a path",
-      next: `remove ${dir} (the server creates a private folder there)` +
-        (uploads.isRootFromEnv ? " or point MOLECULE_CHAT_UPLOAD_DIR elsewhere" : ""),
-    };
-  }
-  const warnings: string[] = [];
-  if (opts.ownerUid !== null && info.uid !== null && info.uid !== opts.ownerUid) {
-    warnings.push(
-      `the folder is owned by user id ${info.uid}, not by you (${opts.ownerUid}): the sweep ` +
-        "never removes its files",
-    );
-  }
-  if (info.mode !== null && (info.mode & 0o077) !== 0) {
-    warnings.push(
-      `the folder is open to other users (mode ${octal(info.mode)}): run chmod 700 ${dir}`,
-    );
-  }
+  // One look at the folder: the store's listing lstat-s it (never followed) and reports its
+  // owner and mode with the files.
   let listing: UploadListing | null;
   try {
     const quiet = createLogger({ write: () => {}, level: "error" });
     listing = await new UploadStore(uploads.root, workspaceId, quiet).list();
   } catch (err) {
+    if (err instanceof UnsafeStateFileError) {
+      const what = err.reason === "symlink" ? "a symbolic link" : "not a folder";
+      return {
+        status: "warn",
+        message: `${where}: is ${what}; the server refuses to fetch into it, so attached files ` +
+          "arrive as a reason instead of a path",
+        next: `remove ${dir} (the server creates a private folder there)` +
+          (uploads.isRootFromEnv ? " or point MOLECULE_CHAT_UPLOAD_DIR elsewhere" : ""),
+      };
+    }
     return unreadable(where, err);
   }
   if (listing === null) {
-    return { status: "ok", message: `${where}: none fetched yet; ${policy}` };
+    return {
+      status: "ok",
+      message: `${where}: none fetched yet (the folder is created, private, with the first ` +
+        `file a canvas user attaches); ${policy}`,
+    };
+  }
+  const warnings: string[] = [];
+  const { dirUid, dirMode } = listing;
+  if (opts.ownerUid !== null && dirUid !== null && dirUid !== opts.ownerUid) {
+    warnings.push(
+      `the folder is owned by user id ${dirUid}, not by you (${opts.ownerUid}): the sweep ` +
+        "never removes its files",
+    );
+  }
+  if (dirMode !== null && (dirMode & 0o077) !== 0) {
+    warnings.push(
+      `the folder is open to other users (mode ${octal(dirMode)}): run chmod 700 ${dir}`,
+    );
   }
   const finished = listing.files.filter((f) => !f.isPartial);
   const partial = listing.files.filter((f) => f.isPartial);
@@ -139,11 +133,7 @@ export async function checkUploads(
 }
 
 function unreadable(where: string, err: unknown): Omit<CheckResult, "label"> {
-  const what = err instanceof UnsafeStateFileError
-    ? err.detail
-    : err instanceof Error
-    ? `${err.name}: ${err.message}`
-    : String(err);
+  const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return {
     status: "warn",
     message: `${where}: cannot be read (${what}); its size is unknown and the sweep fails`,
@@ -166,8 +156,4 @@ function describePolicy(uploads: DoctorUploads): string {
 function mib(bytes: number): string {
   const value = bytes / MIB;
   return `${Number.isInteger(value) ? value : value.toFixed(1)} MiB`;
-}
-
-function octal(mode: number): string {
-  return (mode & 0o777).toString(8).padStart(4, "0");
 }

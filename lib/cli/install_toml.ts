@@ -8,6 +8,7 @@
  * string, the servers table written inline or with dotted keys) is refused with a reason, so
  * the caller leaves the file untouched.
  */
+import { cutCodePoints } from "../text.ts";
 
 /** What the scan found: where our tables are, or why the file cannot be edited safely. */
 export type TomlTableScan =
@@ -41,9 +42,10 @@ export function scanTomlTable(text: string, path: readonly string[]): TomlTableS
     if (trimmed.startsWith("[")) {
       const keys = parseHeader(trimmed);
       if (keys === null) {
+        const shown = cutCodePoints(trimmed, 60, "...");
         return {
           ok: false,
-          reason: `line ${i + 1} is not a table header TOML allows: ${cut(line)}`,
+          reason: `line ${i + 1} is not a table header TOML allows: ${shown}`,
         };
       }
       headers.push({ line: i, keys });
@@ -272,9 +274,4 @@ function startsWith(keys: readonly string[], prefix: readonly string[]): boolean
 function isCommentOrEmpty(text: string): boolean {
   const t = text.trim();
   return t === "" || t.startsWith("#");
-}
-
-function cut(line: string): string {
-  const chars = Array.from(line.trim());
-  return chars.length > 60 ? `${chars.slice(0, 57).join("")}...` : chars.join("");
 }

@@ -26,6 +26,7 @@
  * - `resources/list`, `resources/templates/list` and `prompts/list` get empty lists although
  *   no such capability is declared: some hosts (Codex) ask anyway and log every -32601.
  */
+import { formatBytes } from "../byte_units.ts";
 import { isRecord } from "../json_object.ts";
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
@@ -401,7 +402,7 @@ export class McpServer<Ctx extends object> {
           ) {
             const what = this.#inFlight.size >= MAX_IN_PROGRESS_FOR_BATCH
               ? `${MAX_IN_PROGRESS_FOR_BATCH} requests are`
-              : `${MAX_BATCH_BYTES_IN_PROGRESS / 1024 / 1024} MiB of batch requests is`;
+              : `${formatBytes(MAX_BATCH_BYTES_IN_PROGRESS)} of batch requests is`;
             replies.push(Promise.resolve(errorResponse(message.id, {
               code: SERVER_BUSY,
               message: `Server busy: ${what} in progress; ` +

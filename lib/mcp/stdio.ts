@@ -63,8 +63,6 @@ import {
 } from "./waiting_requests.ts";
 
 export type { ByteWriter } from "./output_queue.ts";
-export { DEFAULT_MAX_UNANSWERED, DEFAULT_MAX_UNANSWERED_BYTES } from "./unanswered.ts";
-export { wellFormedJson } from "./wire_json.ts";
 
 /** Longest line accepted by default: 4 MiB, far above any MCP request we expect. */
 export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;

@@ -49,6 +49,9 @@ export interface UploadListing {
   /** The folder's own device and inode, checked again before each removal. */
   dirDev: number;
   dirIno: number;
+  /** The folder's owner and mode as listed (null where the OS has none): doctor reports them. */
+  dirUid: number | null;
+  dirMode: number | null;
 }
 
 /** One upload being written: write chunks, then `finish` (or `discard` on failure). */
@@ -165,6 +168,8 @@ export class UploadStore {
       skipped: 0,
       dirDev: dirInfo.dev,
       dirIno: dirInfo.ino ?? 0,
+      dirUid: dirInfo.uid,
+      dirMode: dirInfo.mode,
     };
     for await (const entry of Deno.readDir(this.dir)) {
       if (opts.signal?.aborted) break;

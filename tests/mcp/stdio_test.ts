@@ -6,12 +6,8 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { captureLog } from "../fakes/log_capture.ts";
 import { flushMicrotasks } from "../fakes/manual_clock.ts";
 import { McpServer } from "../../lib/mcp/server.ts";
-import {
-  type ByteWriter,
-  DEFAULT_MAX_LINE_BYTES,
-  StdioTransport,
-  wellFormedJson,
-} from "../../lib/mcp/stdio.ts";
+import { type ByteWriter, DEFAULT_MAX_LINE_BYTES, StdioTransport } from "../../lib/mcp/stdio.ts";
+import { wellFormedJson } from "../../lib/mcp/wire_json.ts";
 import { type ToolSpec, toolText } from "../../lib/mcp/tool_spec.ts";
 
 const encoder = new TextEncoder();
