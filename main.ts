@@ -226,6 +226,7 @@ async function serve(setup: Setup): Promise<number> {
     loadLinkModules,
   );
   // Set once the links start opening: before that, a host that leaves has nothing to stop.
+  // A failed load is not handled here: it rejects `openings` (openLink awaits the modules).
   let isOpening = false;
   void modules.then(() => isOpening = true, () => {});
   // Several workspaces: each link's upload retention also reads the others' queued messages.

@@ -28,7 +28,7 @@ export interface HttpClientOptions {
 
 /** The real things buildFetch touches; main.ts passes Deno's, tests may pass their own. */
 export interface HttpClientDeps {
-  /** `readRegularTextFileSync` (bounded, regular files only): needs read permission for the CA file. */
+  /** readRegularTextFileSync (bounded, regular files only); needs read permission. */
   readTextFile(path: string): string;
   /** `Deno.createHttpClient`: needs net permission for the proxy host. */
   createHttpClient(options: Deno.CreateHttpClientOptions): Deno.HttpClient;

@@ -180,11 +180,10 @@ export function refuseAttachment(
     }
   }
   const allowDirs = policy.allowDirs ?? [];
-  if (policy.allowDirs !== undefined) {
-    if (!allowDirs.some((dir) => relativeInside(realFile, dir) !== undefined)) {
-      return "it is outside the directories MOLECULE_MCP_ATTACH_ALLOW allows " +
-        `(${policy.allowShown})`;
-    }
+  const isAllowed = allowDirs.some((dir) => relativeInside(realFile, dir) !== undefined);
+  if (policy.allowDirs !== undefined && !isAllowed) {
+    return "it is outside the directories MOLECULE_MCP_ATTACH_ALLOW allows " +
+      `(${policy.allowShown})`;
   }
   for (const { shown, path } of policy.secretDirs) {
     if (relativeInside(realFile, path) === undefined) continue;
