@@ -385,12 +385,18 @@ Deno.test("mcp http: a call's progress and its answer come on that POST's stream
   assertEquals(await (await otherStream).text(), "");
 });
 
-Deno.test("mcp http: past the unanswered-request bound a session's POST gets 503 busy; answered ones free room", async () => {
+/** A bare HTTP session with `maxUnanswered`, the messages it hands on, and a tools/call maker. */
+function boundedSession(maxUnanswered: number) {
   const { log } = captureLog();
-  const session = new HttpSessionTransport({ id: "s-1", log, maxUnanswered: 2 });
+  const session = new HttpSessionTransport({ id: "s-1", log, maxUnanswered });
   const received: unknown[] = [];
   session.onmessage = (message) => received.push(message);
   const call = (id: number) => ({ jsonrpc: "2.0", id, method: "tools/call", params: {} });
+  return { session, received, call };
+}
+
+Deno.test("mcp http: past the unanswered-request bound a session's POST gets 503 busy; answered ones free room", async () => {
+  const { session, received, call } = boundedSession(2);
   const first = await session.post(call(1), "sse", new Headers());
   const second = await session.post(call(2), "sse", new Headers());
   assertEquals([first.status, second.status], [200, 200]);
@@ -537,11 +543,7 @@ Deno.test("mcp http: a batch in a session whose protocol has no batches gets its
 });
 
 Deno.test("mcp http: a POST refused as busy acts on nothing in it: a cancellation inside it leaves the call's POST waiting for its answer", async () => {
-  const { log } = captureLog();
-  const session = new HttpSessionTransport({ id: "s-1", log, maxUnanswered: 1 });
-  const received: unknown[] = [];
-  session.onmessage = (message) => received.push(message);
-  const call = (id: number) => ({ jsonrpc: "2.0", id, method: "tools/call", params: {} });
+  const { session, received, call } = boundedSession(1);
   const first = await session.post(call(1), "sse", new Headers());
   const cancel = {
     jsonrpc: "2.0",
